@@ -1,0 +1,51 @@
+# OriginTrace: `make demo` runs the whole stack, `make test` runs every test.
+# Each target sets up what it needs (.venv, node_modules, the solc bridge) and skips
+# that work when it is already done.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+# The solc-js bridge (bin/solc) is the only compiler: ahead of any solc on PATH, and where
+# py-solc-x and ape-solidity look for compilers. ape keeps its data inside the project.
+export PATH := $(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+export APE_DATA_FOLDER := $(CURDIR)/.ape
+
+.PHONY: help setup demo test test-forge test-py lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.solcx/solc-v0.8.28: bin/solc
+	@mkdir -p .solcx
+	ln -sf ../bin/solc $@
+
+setup: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.28 ## install .venv, node_modules and the solc bridge
+
+demo: setup ## devnet + deploy + demo journey + indexer + gateway on http://127.0.0.1:8000
+	$(BIN)/origintrace up
+
+test: setup lint ## lint, forge tests, then pytest (unit + end-to-end against anvil)
+	forge test
+	$(BIN)/python -m pytest
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check app scripts tests
+	$(BIN)/ruff format --check app scripts tests
+	$(BIN)/mypy
+
+clean: ## remove build outputs and local data (keeps .venv and node_modules)
+	rm -rf out cache .build data

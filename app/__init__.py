@@ -1,0 +1,1 @@
+"""OriginTrace: provenance of physical goods on an Ethereum-compatible chain."""

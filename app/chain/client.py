@@ -1,0 +1,88 @@
+"""The one chain client: a Web3 connection plus signed, receipt-checked transactions."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from eth_abi.abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.abi import function_signature_to_4byte_selector
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.types import TxReceipt
+
+from app.chain.artifacts import artifact
+from app.chain.devnet import DEV_MNEMONIC
+
+Account.enable_unaudited_hdwallet_features()
+
+
+class TransactionFailed(RuntimeError):
+    """A transaction reverted; the message names the contract's custom error and its arguments."""
+
+
+def connect(rpc_url: str, timeout: float = 30) -> Web3:
+    """A Web3 connection to `rpc_url`, checked to answer."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    if not w3.is_connected():
+        raise ConnectionError(f"no Ethereum JSON-RPC node answers at {rpc_url}")
+    return w3
+
+
+def dev_account(index: int) -> LocalAccount:
+    """Funded account `index` of the devnet mnemonic (anvil's and Hardhat's default)."""
+    account: LocalAccount = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return account
+
+
+def registry(w3: Web3, address: str) -> Contract:
+    """The OriginRegistry at `address`."""
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifact("OriginRegistry").abi)
+
+
+def _error_selectors(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str, list[str], list[str]]]:
+    selectors = {}
+    for entry in abi:
+        if entry["type"] == "error":
+            types = [i["type"] for i in entry["inputs"]]
+            signature = f"{entry['name']}({','.join(types)})"
+            names = [i["name"] for i in entry["inputs"]]
+            selectors[function_signature_to_4byte_selector(signature)] = (entry["name"], types, names)
+    return selectors
+
+
+def describe_revert(abi: Sequence[Mapping[str, Any]], data: bytes) -> str:
+    """Human form of revert data, e.g. `RegistryNotCustodian(itemId=0x.., account=0x..)`."""
+    known = _error_selectors(abi)
+    if len(data) < 4 or data[:4] not in known:
+        return f"reverted with unknown data 0x{data.hex()}"
+    name, types, names = known[data[:4]]
+    values = abi_decode(types, data[4:])
+    shown = [
+        f"{n}=0x{v.hex()}" if isinstance(v, bytes) else f"{n}={v}" for n, v in zip(names, values, strict=True)
+    ]
+    return f"{name}({', '.join(shown)})"
+
+
+def _revert_data(exc: ContractLogicError) -> bytes:
+    data = exc.data if isinstance(exc.data, str) else None
+    return HexBytes(data) if data else b""
+
+
+def send(w3: Web3, sender: LocalAccount, call: ContractFunction | ContractConstructor) -> TxReceipt:
+    """Sign `call` with `sender`, send it and return its receipt; a revert raises TransactionFailed."""
+    abi = call.abi if isinstance(call, ContractConstructor) else call.contract_abi
+    try:
+        tx = call.build_transaction(
+            {"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address)}
+        )
+    except (ContractCustomError, ContractLogicError) as exc:
+        raise TransactionFailed(describe_revert(abi, _revert_data(exc))) from None
+    signed = sender.sign_transaction(cast(dict[str, Any], tx))
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    if receipt["status"] != 1:
+        raise TransactionFailed(f"transaction {receipt['transactionHash'].hex()} reverted")
+    return receipt

@@ -1,0 +1,83 @@
+"""Database tables: the raw event log plus the state the gateway serves, rebuilt from it."""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+HEX32 = String(66)
+ADDRESS = String(42)
+
+indexer_state = Table(
+    "indexer_state",
+    metadata,
+    Column("chain_id", BigInteger, primary_key=True),
+    Column("registry", ADDRESS, primary_key=True),
+    Column("deploy_block_hash", HEX32, nullable=False),
+    Column("last_block", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+"""One row per indexed deployment: the checkpoint, written with each range's events."""
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("block_number", BigInteger, nullable=False, index=True),
+    Column("block_hash", HEX32, nullable=False),
+    Column("tx_hash", HEX32, nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("item_id", HEX32, index=True),
+    Column("args", JSON, nullable=False),
+    UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_events_log"),
+)
+"""Every registry event, decoded; the source from which all other tables are rebuilt."""
+
+members = Table(
+    "members",
+    metadata,
+    Column("address", ADDRESS, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("roles", JSON, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("item_id", HEX32, primary_key=True),
+    Column("brand", ADDRESS, nullable=False),
+    Column("custodian", ADDRESS, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("metadata_hash", HEX32, nullable=False),
+    Column("metadata_uri", Text, nullable=False),
+    Column("pending_to", ADDRESS),
+    Column("offer_expires_at", BigInteger),
+    Column("registered_block", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+attestations = Table(
+    "attestations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", HEX32, nullable=False, index=True),
+    Column("certifier", ADDRESS, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("data_hash", HEX32, nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("tx_hash", HEX32, nullable=False),
+    Column("log_index", Integer, nullable=False),
+    UniqueConstraint("tx_hash", "log_index", name="uq_attestations_log"),
+)

@@ -1,0 +1,25 @@
+"""Portable idempotent writes (insert-or-ignore, upsert) for SQLite and PostgreSQL."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows`, skipping any that collide with a unique constraint."""
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
+
+
+def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[str]) -> None:
+    """Insert `row`, or update the existing row with the same `keys`."""
+    statement = _insert(conn, table).values(**row)
+    updates = {name: statement.excluded[name] for name in row if name not in keys}
+    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))

@@ -1,0 +1,81 @@
+"""The demo journey: a diamond registered, graded by AWDC, shipped, cleared and sold."""
+
+import base64
+import json
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from web3 import Web3
+from web3.contract import Contract
+
+from app.chain.client import dev_account, send
+from app.gs1.keys import SerialisedItem
+
+OFFER_TTL_S = 24 * 3600
+DIAMOND = SerialisedItem.parse("09506000134352", "DIA-0001")
+GRADING_REPORT = b"GRADING_REPORT"
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    role: str
+    account: LocalAccount
+
+
+def demo_members() -> dict[str, Member]:
+    """The consortium of the demo, on the devnet's funded accounts 1-5 (0 is the operator)."""
+    return {
+        "brand": Member("Lumière Diamonds", "BRAND_ROLE", dev_account(1)),
+        "certifier": Member("Antwerp World Diamond Centre (AWDC)", "CERTIFIER_ROLE", dev_account(2)),
+        "carrier": Member("SkyBridge Logistics", "CARRIER_ROLE", dev_account(3)),
+        "customs": Member("Hangzhou Customs", "CUSTOMS_ROLE", dev_account(4)),
+        "retailer": Member("TianMall Global", "RETAILER_ROLE", dev_account(5)),
+    }
+
+
+def metadata_uri(metadata: dict[str, object]) -> tuple[bytes, str]:
+    """(keccak256 of the canonical JSON, a data: URI carrying it) for on-chain registration."""
+    canonical = json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return keccak(canonical), "data:application/json;base64," + base64.b64encode(canonical).decode()
+
+
+DIAMOND_METADATA: dict[str, object] = {
+    "name": "Round brilliant diamond, 1.01 ct, D colour, VVS1",
+    "name_zh": "圆形明亮式切工钻石，1.01 克拉，D 色，VVS1",
+    "brand": "Lumière Diamonds",
+    "origin": "Botswana",
+    "cut": "Excellent",
+    "image": None,
+}
+
+
+def admit_members(w3: Web3, registry: Contract, operator: LocalAccount, members: dict[str, Member]) -> None:
+    for member in members.values():
+        send(w3, operator, registry.functions.admitMember(member.account.address, member.name))
+        role = registry.functions[member.role]().call()
+        send(w3, operator, registry.functions.grantRole(role, member.account.address))
+
+
+def hand_over(w3: Web3, registry: Contract, item_id: bytes, giver: LocalAccount, taker: LocalAccount) -> None:
+    """Two-step custody handoff: the custodian offers, the receiver accepts."""
+    expires = w3.eth.get_block("latest")["timestamp"] + OFFER_TTL_S
+    send(w3, giver, registry.functions.offerCustody(item_id, taker.address, expires))
+    send(w3, taker, registry.functions.acceptCustody(item_id))
+
+
+def seed_demo(w3: Web3, registry: Contract, operator: LocalAccount) -> SerialisedItem:
+    """Run the whole demo journey and return the diamond's key."""
+    members = demo_members()
+    admit_members(w3, registry, operator, members)
+    brand, certifier, carrier, customs, retailer = (members[k].account for k in members)
+    metadata_hash, uri = metadata_uri(DIAMOND_METADATA)
+    item_id = DIAMOND.item_id
+    send(w3, brand, registry.functions.registerItem(item_id, metadata_hash, uri))
+    report = keccak(text="AWDC grading report 2026-AW-000123: 1.01 ct, D, VVS1, Excellent")
+    send(w3, certifier, registry.functions.attest(item_id, GRADING_REPORT.ljust(32, b"\0"), report))
+    for giver, taker in ((brand, carrier), (carrier, customs), (customs, retailer)):
+        hand_over(w3, registry, item_id, giver, taker)
+    send(w3, retailer, registry.functions.markSold(item_id))
+    return DIAMOND

@@ -1,0 +1,118 @@
+"""`origintrace up` (what `make demo` runs): devnet, deploy, demo journey, indexer, gateway."""
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from sqlalchemy import Engine
+from web3 import Web3
+
+from app.api.main import create_app
+from app.chain.client import connect, dev_account, registry
+from app.chain.deploy import Deployment, deploy_registry, manifest_path, write_manifest
+from app.chain.devnet import running_anvil
+from app.core.config import Settings
+from app.db.engine import make_engine
+from app.demo.journey import seed_demo
+from app.gs1.qr import write_qr_png
+from app.indexer.follow import Indexer
+
+log = logging.getLogger(__name__)
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise PortInUse(f"{host}:{port} is already in use; set ORIGINTRACE_PORT to a free port") from None
+
+
+@contextmanager
+def chain(settings: Settings) -> Iterator[tuple[str, str]]:
+    """(rpc url, description) of ORIGINTRACE_RPC_URL, or of an anvil started for this run."""
+    if settings.rpc_url:
+        yield settings.rpc_url, "ORIGINTRACE_RPC_URL"
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with running_anvil(log_file=settings.data_dir / "anvil.log") as devnet:
+        yield devnet.rpc_url, f"anvil, started for this run (log: {settings.data_dir / 'anvil.log'})"
+
+
+@contextmanager
+def following(w3: Web3, engine: Engine, deployment: Deployment, settings: Settings) -> Iterator[Indexer]:
+    """An indexer, caught up, following the chain head in a thread until the block exits."""
+    indexer = Indexer(w3, engine, deployment, max_range=settings.max_block_range)
+    indexer.backfill()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=indexer.run, args=(stop, settings.poll_interval), name="indexer", daemon=True
+    )
+    thread.start()
+    try:
+        yield indexer
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def serve(settings: Settings, engine: Engine, on_started: str) -> None:
+    """Run the gateway until SIGINT/SIGTERM; print `on_started` once it accepts connections."""
+    config = uvicorn.Config(
+        create_app(settings, engine),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            threading.Event().wait(0.05)
+        if server.started:
+            print(on_started, flush=True)
+
+    threading.Thread(target=announce, daemon=True).start()
+    server.run()
+
+
+def up(settings: Settings) -> None:
+    """Start (or attach to) a chain, deploy, seed the demo, index it and serve the gateway."""
+    check_port_free(settings.host, settings.port)
+    with chain(settings) as (rpc_url, chain_description):
+        w3 = connect(rpc_url)
+        operator = dev_account(0)
+        deployment = deploy_registry(w3, operator)
+        manifest = write_manifest(deployment, settings.deployments_dir)
+        diamond = seed_demo(w3, registry(w3, deployment.registry), operator)
+        url = settings.base_url + diamond.path
+        qr_file = write_qr_png(url, settings.data_dir / "qr" / f"{diamond.serial}.png")
+        engine = make_engine(settings.resolved_database_url)
+        with following(w3, engine, deployment, settings):
+            banner = "\n".join(
+                [
+                    "",
+                    "OriginTrace is up.",
+                    f"  chain     {rpc_url} ({chain_description}), chain id {deployment.chain_id}",
+                    f"  registry  {deployment.registry} (manifest: {manifest})",
+                    f"  database  {settings.resolved_database_url}",
+                    f"  gateway   {settings.base_url}  (API docs: {settings.base_url}/docs)",
+                    "",
+                    f"  Diamond shopper page:  {url}",
+                    f"  Its QR code (PNG):     {qr_file}",
+                    f"  As JSON:               curl -H 'Accept: application/json' {url}",
+                    "",
+                    "Press Ctrl-C to stop; every process started here stops with it.",
+                ]
+            )
+            serve(settings, engine, banner)
+    log.info("stopped; manifest kept at %s", manifest_path(deployment.chain_id, settings.deployments_dir))

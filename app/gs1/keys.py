@@ -1,0 +1,66 @@
+"""GS1 keys: validation of GTINs and the rule that maps a key to its on-chain id.
+
+The id rule (also in contracts/libraries/ItemIds.sol, with shared test vectors in
+tests/vectors/item_ids.json): keccak256 of the element string without parentheses,
+e.g. keccak256("01" + gtin14 + "21" + serial) for a serialised item.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from biip import ParseError
+from biip.gtin import Gtin
+from eth_utils.crypto import keccak
+
+# GS1 General Specifications, figure 7.11-1: AI 21 is up to 20 characters of CSET 82.
+_CSET82: Final = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
+
+
+class InvalidKey(ValueError):
+    """A GS1 key or qualifier that cannot identify anything; the message says why."""
+
+
+def normalise_gtin(value: str) -> str:
+    """The 14-digit form of a GTIN-8/12/13/14 after checking length, digits and check digit."""
+    if not value.isascii() or not value.isdigit():
+        raise InvalidKey(f"GTIN {value!r} must contain only digits")
+    if len(value) not in (8, 12, 13, 14):
+        raise InvalidKey(f"GTIN {value!r} has {len(value)} digits; expected 8, 12, 13 or 14")
+    try:
+        return Gtin.parse(value).as_gtin_14()
+    except ParseError as exc:
+        raise InvalidKey(str(exc)) from exc
+
+
+def check_serial(serial: str) -> str:
+    """The serial (AI 21) unchanged, after checking it is 1-20 characters of GS1 CSET 82."""
+    if not _CSET82.match(serial):
+        raise InvalidKey(f"serial {serial!r} must be 1-20 characters of GS1 CSET 82")
+    return serial
+
+
+@dataclass(frozen=True)
+class SerialisedItem:
+    """A serialised trade item: GTIN (AI 01) + serial (AI 21)."""
+
+    gtin: str
+    serial: str
+
+    @classmethod
+    def parse(cls, gtin: str, serial: str) -> "SerialisedItem":
+        return cls(normalise_gtin(gtin), check_serial(serial))
+
+    @property
+    def element_string(self) -> str:
+        return f"01{self.gtin}21{self.serial}"
+
+    @property
+    def item_id(self) -> bytes:
+        """The 32-byte on-chain id."""
+        return keccak(text=self.element_string)
+
+    @property
+    def path(self) -> str:
+        """Canonical GS1 Digital Link path, e.g. /01/09506000134352/21/DIA-0001."""
+        return f"/01/{self.gtin}/21/{self.serial}"

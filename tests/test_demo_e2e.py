@@ -1,0 +1,140 @@
+"""End to end: `origintrace up` (what `make demo` runs) on a fresh anvil, queried over HTTP."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from web3 import Web3
+
+from app.chain.client import connect, registry, send
+from app.chain.devnet import free_port
+from app.core.config import PROJECT_ROOT
+from app.demo.journey import DIAMOND, demo_members
+
+pytestmark = pytest.mark.e2e
+ORIGINTRACE = Path(sys.executable).parent / "origintrace"
+
+
+@dataclass
+class Demo:
+    process: subprocess.Popen[str]
+    output: list[str]
+    url: str
+    rpc_url: str
+    children: list[int]
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _start_demo(tmp_path: Path) -> Demo:
+    env = {
+        **os.environ,
+        "ORIGINTRACE_PORT": str(free_port()),
+        "ORIGINTRACE_DATA_DIR": str(tmp_path / "data"),
+        "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+    }
+    env.pop("ORIGINTRACE_RPC_URL", None)
+    process = subprocess.Popen(
+        [str(ORIGINTRACE), "up"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output: list[str] = []
+    deadline = time.monotonic() + 90
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if "Press Ctrl-C" in line:
+            text = "".join(output)
+            url = re.search(r"Diamond shopper page:\s+(\S+)", text)
+            rpc = re.search(r"chain\s+(http://\S+)", text)
+            assert url and rpc, text
+            return Demo(process, output, url.group(1), rpc.group(1), _children(process.pid))
+    process.kill()
+    raise AssertionError("origintrace up did not come up:\n" + "".join(output))
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    running = _start_demo(tmp_path)
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+
+
+def test_demo_serves_the_sold_diamond_with_every_step(demo: Demo, tmp_path: Path) -> None:
+    assert demo.url.endswith(DIAMOND.path)
+    qr_line = next(line for line in demo.output if "QR code (PNG)" in line)
+    assert Path(qr_line.split()[-1]).read_bytes().startswith(b"\x89PNG")
+    body = httpx.get(demo.url, headers={"Accept": "application/json"}, timeout=10).json()
+    assert body["status"] == "sold"
+    assert [h["type"] for h in body["history"]] == (
+        ["registered", "attested"] + ["offered", "handed_over"] * 3 + ["sold"]
+    )
+    assert all(re.fullmatch(r"0x[0-9a-f]{64}", h["tx"]) for h in body["history"])
+    assert body["attestations"][0]["certifier"]["name"].startswith("Antwerp World Diamond Centre")
+    assert (tmp_path / "deployments" / "31337.json").exists()
+
+
+def test_demo_follows_new_transactions(demo: Demo) -> None:
+    w3 = connect(demo.rpc_url)
+    manifest = httpx.get(demo.url.split("/01/")[0] + "/healthz", timeout=5).json()
+    certifier = demo_members()["certifier"].account
+    contract = registry(w3, manifest["registry"])
+    send(
+        w3,
+        certifier,
+        contract.functions.attest(DIAMOND.item_id, b"RESALE_CHECK".ljust(32, b"\0"), b"\1" * 32),
+    )
+    deadline = time.monotonic() + 10
+    kinds: list[str] = []
+    while time.monotonic() < deadline:
+        body = httpx.get(demo.url, headers={"Accept": "application/json"}, timeout=5).json()
+        kinds = [a["kind"] for a in body["attestations"]]
+        if "RESALE_CHECK" in kinds:
+            break
+        time.sleep(0.1)
+    assert kinds == ["GRADING_REPORT", "RESALE_CHECK"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_demo_stops_every_process_on_signal(tmp_path: Path, signum: int) -> None:
+    demo = _start_demo(tmp_path)
+    assert demo.children, "the demo should have started anvil"
+    assert Web3(Web3.HTTPProvider(demo.rpc_url)).is_connected()
+    demo.process.send_signal(signum)
+    assert demo.process.wait(timeout=20) in (0, 128 + signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(pid) for pid in demo.children):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in demo.children)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(demo.url, timeout=2)

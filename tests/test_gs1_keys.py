@@ -1,0 +1,58 @@
+"""GS1 key validation and the item id rule (shared vectors with the Solidity side)."""
+
+import json
+
+import pytest
+
+from app.core.config import PROJECT_ROOT
+from app.gs1.keys import InvalidKey, SerialisedItem, normalise_gtin
+
+VECTORS = json.loads((PROJECT_ROOT / "tests" / "vectors" / "item_ids.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("raw", "gtin14"),
+    [
+        ("09506000134352", "09506000134352"),
+        ("9506000134352", "09506000134352"),
+        ("12345670", "00000012345670"),
+        ("614141000036", "00614141000036"),
+    ],
+)
+def test_normalise_gtin_pads_to_14_digits(raw: str, gtin14: str) -> None:
+    assert normalise_gtin(raw) == gtin14
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("09506000134", "11 digits"),
+        ("123", "3 digits"),
+        ("0950600013435X", "only digits"),
+        ("09506000134353", "check digit"),
+        ("٠٩٥٠٦٠٠٠١٣٤٣٥٢", "only digits"),
+    ],
+)
+def test_normalise_gtin_rejects_with_reason(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidKey, match=reason):
+        normalise_gtin(raw)
+
+
+@pytest.mark.parametrize("serial", ["", "x" * 21, "DIA 0001", "钻石"])
+def test_serial_outside_cset82_is_rejected(serial: str) -> None:
+    with pytest.raises(InvalidKey, match="CSET 82"):
+        SerialisedItem.parse("09506000134352", serial)
+
+
+@pytest.mark.parametrize("vector", VECTORS["serialised"], ids=lambda v: v["elementString"])
+def test_item_id_matches_shared_vectors(vector: dict[str, str]) -> None:
+    key = SerialisedItem.parse(vector["gtin"], vector["serial"])
+    assert key.gtin == vector["gtin14"]
+    assert key.element_string == vector["elementString"]
+    assert "0x" + key.item_id.hex() == vector["itemId"]
+
+
+def test_item_id_matches_the_contract(contract) -> None:  # type: ignore[no-untyped-def]
+    for vector in VECTORS["serialised"]:
+        on_chain = contract.functions.itemId(vector["gtin14"], vector["serial"]).call()
+        assert "0x" + on_chain.hex() == vector["itemId"]
