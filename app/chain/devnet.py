@@ -85,7 +85,10 @@ def start_anvil(chain_id: int = 31337, log_file: Path | None = None, timeout: fl
         DEV_MNEMONIC,
     ]
     output = log_file.open("ab") if log_file else subprocess.DEVNULL
-    process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    # Its own session: a terminal's Ctrl-C reaches only us, and we stop anvil last, in order.
+    process = subprocess.Popen(
+        args, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, start_new_session=True
+    )
     devnet = Devnet(process=process, port=port, chain_id=chain_id)
     try:
         _wait_until_ready(process, devnet.rpc_url, timeout)
