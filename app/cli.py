@@ -51,5 +51,17 @@ def up() -> None:
         typer.echo("stopped")
 
 
+def _register_groups() -> None:
+    from app.commands import accounts, custody, items, qr
+
+    cli.add_typer(accounts.app, name="accounts")
+    cli.add_typer(items.app, name="items")
+    cli.add_typer(custody.app, name="custody")
+    cli.command("qr")(qr.qr)
+
+
+_register_groups()
+
+
 def main() -> None:
     cli()

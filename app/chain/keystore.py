@@ -1,0 +1,82 @@
+"""Encrypted keystores (Web3 Secret Storage v3), shared with ape's accounts folder.
+
+A keystore written here is an ape account too (`ape accounts list` shows it), and ape's
+accounts are usable here. Private keys are only ever read from a hidden prompt or stdin,
+never from arguments, and never printed.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class KeystoreError(ValueError):
+    """A keystore problem the user can fix; the message says how."""
+
+
+def keystore_dir() -> Path:
+    """ape's accounts folder: $APE_DATA_FOLDER/accounts (default ~/.ape/accounts)."""
+    return Path(os.environ.get("APE_DATA_FOLDER", Path.home() / ".ape")) / "accounts"
+
+
+def keystore_path(name: str) -> Path:
+    if not _NAME.match(name):
+        raise KeystoreError(f"account name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    return keystore_dir() / f"{name}.json"
+
+
+def list_accounts() -> list[tuple[str, str]]:
+    """(name, checksummed address) of every keystore, sorted by name."""
+    found: list[tuple[str, str]] = []
+    for path in sorted(keystore_dir().glob("*.json")):
+        try:
+            address = json.loads(path.read_text())["address"]
+        except (ValueError, KeyError):
+            continue
+        found.append((path.stem, to_checksum_address("0x" + address.removeprefix("0x"))))
+    return found
+
+
+def save_account(name: str, account: LocalAccount, passphrase: str) -> Path:
+    """Encrypt `account` under `passphrase` into a new keystore file named `name`."""
+    path = keystore_path(name)
+    if path.exists():
+        raise KeystoreError(f"an account named {name!r} already exists ({path}); choose another name")
+    if len(passphrase) < 8:
+        raise KeystoreError("the passphrase must have at least 8 characters")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keystore = Account.encrypt(account.key, passphrase)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(keystore))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return path
+
+
+def parse_private_key(text: str) -> LocalAccount:
+    """A LocalAccount from a hex private key typed or piped in; errors never echo the key."""
+    value = text.strip().removeprefix("0x")
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise KeystoreError("a private key is 64 hexadecimal characters (optionally prefixed by 0x)")
+    account: LocalAccount = Account.from_key(bytes.fromhex(value))
+    return account
+
+
+def load_account(name: str, passphrase: str) -> LocalAccount:
+    """Decrypt the keystore `name`."""
+    path = keystore_path(name)
+    if not path.exists():
+        raise KeystoreError(f"no account named {name!r} in {keystore_dir()}; see `origintrace accounts list`")
+    try:
+        key = Account.decrypt(json.loads(path.read_text()), passphrase)
+    except ValueError:
+        raise KeystoreError(f"wrong passphrase for account {name!r}") from None
+    account: LocalAccount = Account.from_key(key)
+    return account

@@ -1,0 +1,1 @@
+"""Command groups of the `origintrace` CLI, one module per group."""

@@ -1,0 +1,116 @@
+"""What every chain command shares: which chain and registry, who signs, and clear errors."""
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from app.chain.client import TransactionFailed, connect, registry
+from app.chain.deploy import load_manifest, manifest_path
+from app.chain.keystore import KeystoreError, load_account
+from app.gs1.keys import InvalidKey, SerialisedItem
+
+PASSPHRASE_ENV = "ORIGINTRACE_PASSPHRASE"
+
+RpcOption = Annotated[
+    str,
+    typer.Option("--rpc", envvar="ORIGINTRACE_RPC_URL", help="JSON-RPC URL of the chain", show_envvar=True),
+]
+RegistryOption = Annotated[
+    str | None,
+    typer.Option("--registry", help="Registry address (default: from deployments/<chainId>.json)"),
+]
+AccountOption = Annotated[
+    str,
+    typer.Option(
+        "--account",
+        "-a",
+        envvar="ORIGINTRACE_ACCOUNT",
+        show_envvar=True,
+        help="Keystore account name that signs (see `origintrace accounts list`)",
+    ),
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into one-line messages (never a traceback or a key)."""
+    try:
+        yield
+    except TransactionFailed as exc:
+        fail(f"the registry refused the transaction: {exc}")
+    except (KeystoreError, InvalidKey) as exc:
+        fail(str(exc), code=2)
+    except ConnectionError as exc:
+        fail(f"{exc}; check --rpc / ORIGINTRACE_RPC_URL")
+    except FileNotFoundError as exc:
+        fail(str(exc))
+
+
+def read_passphrase(name: str, confirm: bool = False) -> str:
+    """The passphrase from $ORIGINTRACE_PASSPHRASE, or a hidden prompt."""
+    from_env = os.environ.get(PASSPHRASE_ENV)
+    if from_env is not None:
+        return from_env
+    if not sys.stdin.isatty():
+        fail(f"no terminal to ask the passphrase of {name!r}: set {PASSPHRASE_ENV}", code=2)
+    value: str = typer.prompt(f"Passphrase for {name}", hide_input=True, confirmation_prompt=confirm)
+    return value
+
+
+def signer(name: str) -> LocalAccount:
+    return load_account(name, read_passphrase(name))
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A connected chain and the registry on it."""
+
+    w3: Web3
+    registry: Contract
+
+
+def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | None = None) -> Chain:
+    w3 = connect(rpc)
+    if registry_address is None:
+        registry_address = load_manifest(manifest_path(w3.eth.chain_id, deployments_dir)).registry
+    if not Web3.is_address(registry_address):
+        fail(f"--registry {registry_address!r} is not an address", code=2)
+    if not w3.eth.get_code(Web3.to_checksum_address(registry_address)):
+        fail(f"no contract at {registry_address} on chain {w3.eth.chain_id}")
+    return Chain(w3, registry(w3, registry_address))
+
+
+def parse_address(value: str, what: str) -> str:
+    if not Web3.is_address(value):
+        fail(f"{what} {value!r} is not an Ethereum address (0x followed by 40 hex digits)", code=2)
+    return Web3.to_checksum_address(value)
+
+
+def parse_bytes32(value: str, what: str) -> bytes:
+    text = value.removeprefix("0x")
+    if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        fail(f"{what} must be 32 bytes as 64 hex digits, got {value!r}", code=2)
+    return bytes.fromhex(text)
+
+
+def item_key(gtin: str, serial: str) -> SerialisedItem:
+    return SerialisedItem.parse(gtin, serial)
+
+
+def report_tx(what: str, receipt: TxReceipt) -> None:
+    typer.echo(f"{what} (block {receipt['blockNumber']}, tx 0x{bytes(receipt['transactionHash']).hex()})")

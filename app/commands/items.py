@@ -1,0 +1,87 @@
+"""`origintrace items`: register, attest and sell serialised items."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from eth_utils.crypto import keccak
+
+from app.chain.client import send
+from app.commands.context import (
+    AccountOption,
+    RegistryOption,
+    RpcOption,
+    clear_errors,
+    item_key,
+    open_chain,
+    report_tx,
+    signer,
+)
+from app.demo.journey import metadata_uri
+
+app = typer.Typer(help="Register, attest and sell items.", no_args_is_help=True)
+Gtin = Annotated[str, typer.Argument(help="GTIN-8/12/13/14 (check digit verified)")]
+Serial = Annotated[str, typer.Argument(help="Serial number (AI 21)")]
+
+
+@app.command()
+def register(
+    gtin: Gtin,
+    serial: Serial,
+    metadata: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="JSON file with product data")],
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Register an item; its JSON metadata goes on chain as a hash-checked data: URI."""
+    with clear_errors():
+        key = item_key(gtin, serial)
+        try:
+            data = json.loads(metadata.read_text())
+        except ValueError as exc:
+            raise typer.BadParameter(f"{metadata} is not valid JSON: {exc}") from None
+        digest, uri = metadata_uri(data)
+        chain = open_chain(rpc, registry)
+        receipt = send(
+            chain.w3, signer(account), chain.registry.functions.registerItem(key.item_id, digest, uri)
+        )
+    report_tx(f"registered {key.path} as 0x{key.item_id.hex()}", receipt)
+
+
+@app.command()
+def attest(
+    gtin: Gtin,
+    serial: Serial,
+    kind: Annotated[str, typer.Option(help="What is attested, e.g. GRADING_REPORT (at most 32 bytes)")],
+    document: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="Evidence file; its keccak256 is recorded")
+    ],
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Attest a fact about an item (certifiers only), recording the evidence's hash."""
+    with clear_errors():
+        key = item_key(gtin, serial)
+        kind_bytes = kind.encode()
+        if not kind_bytes or len(kind_bytes) > 32:
+            raise typer.BadParameter("--kind must be 1-32 bytes of text")
+        chain = open_chain(rpc, registry)
+        call = chain.registry.functions.attest(
+            key.item_id, kind_bytes.ljust(32, b"\0"), keccak(document.read_bytes())
+        )
+        receipt = send(chain.w3, signer(account), call)
+    report_tx(f"attested {kind} for {key.path}", receipt)
+
+
+@app.command()
+def sell(
+    gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
+) -> None:
+    """Mark an item sold to a consumer (the retailer holding it)."""
+    with clear_errors():
+        key = item_key(gtin, serial)
+        chain = open_chain(rpc, registry)
+        receipt = send(chain.w3, signer(account), chain.registry.functions.markSold(key.item_id))
+    report_tx(f"sold {key.path}", receipt)

@@ -1,0 +1,164 @@
+"""The `origintrace` CLI against a real anvil: accounts, items, custody, qr, and its errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from typer.testing import CliRunner
+from web3 import Web3
+from web3.contract import Contract
+
+from app.chain.client import send
+from app.chain.deploy import Deployment
+from app.cli import cli
+from app.demo.journey import Member, admit_members
+from app.gs1.keys import SerialisedItem
+
+PASSPHRASE = "correct horse battery"
+ITEM = SerialisedItem.parse("09506000134352", "CLI-0001")
+
+
+@pytest.fixture
+def run(tmp_path: Path, deployment: Deployment, devnet):  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    env = {
+        "APE_DATA_FOLDER": str(tmp_path / "ape"),
+        "ORIGINTRACE_PASSPHRASE": PASSPHRASE,
+        "ORIGINTRACE_RPC_URL": devnet.rpc_url,
+    }
+
+    def invoke(*args: str, input: str | None = None, ok: bool = True):  # type: ignore[no-untyped-def]
+        result = runner.invoke(
+            cli,
+            [*args, "--registry", deployment.registry] if args[0] in ("items", "custody") else list(args),
+            env=env,
+            input=input,
+        )
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def consortium(w3: Web3, contract: Contract, operator: LocalAccount, members: dict[str, Member], run):  # type: ignore[no-untyped-def]
+    admit_members(w3, contract, operator, members)
+    for role in ("brand", "certifier", "carrier"):  # each keystore costs a scrypt run
+        member = members[role]
+        result = run("accounts", "import", role, input=member.account.key.hex() + "\n")
+        assert member.account.address in result.output
+        assert member.account.key.hex() not in result.output
+    return members
+
+
+def test_accounts_create_and_list_share_ape_keystores(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    created = run("accounts", "create", "alice")
+    address = created.output.split()[2]
+    assert Web3.is_checksum_address(address)
+    keystore = json.loads((tmp_path / "ape" / "accounts" / "alice.json").read_text())
+    assert keystore["crypto"]["kdf"] in ("scrypt", "pbkdf2")
+    assert "alice" in run("accounts", "list").output and address in run("accounts", "list").output
+    again = run("accounts", "create", "alice", ok=False)
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_import_rejects_a_malformed_key_without_echoing_it(run) -> None:  # type: ignore[no-untyped-def]
+    secret = "0x" + "zz" * 32
+    result = run("accounts", "import", "bob", input=secret + "\n", ok=False)
+    assert result.exit_code == 2
+    assert "64 hexadecimal characters" in result.output
+    assert secret not in result.output
+
+
+def test_item_journey_through_the_cli(run, consortium, contract: Contract, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    metadata = tmp_path / "item.json"
+    metadata.write_text(json.dumps({"name": "Test diamond", "origin": "Canada"}))
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF grading report")
+    gtin, serial = ITEM.gtin, ITEM.serial
+    run("items", "register", gtin, serial, "--metadata", str(metadata), "--account", "brand")
+    run(
+        "items",
+        "attest",
+        gtin,
+        serial,
+        "--kind",
+        "GRADING_REPORT",
+        "--document",
+        str(report),
+        "--account",
+        "certifier",
+    )
+    carrier = consortium["carrier"].account.address
+    run("custody", "offer", gtin, serial, "--to", carrier, "--account", "brand")
+    run("custody", "cancel", gtin, serial, "--account", "brand")
+    run("custody", "offer", gtin, serial, "--to", carrier, "--hours", "2", "--account", "brand")
+    accepted = run("custody", "accept", gtin, serial, "--account", "carrier")
+    assert "took custody" in accepted.output and "tx 0x" in accepted.output
+    assert contract.functions.custodianOf(ITEM.item_id).call() == carrier
+
+    refused = run("items", "sell", gtin, serial, "--account", "brand", ok=False)
+    assert refused.exit_code == 1
+    assert "AccessControlUnauthorizedAccount" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def test_custom_errors_are_named_in_cli_messages(run, consortium, w3: Web3, contract: Contract) -> None:  # type: ignore[no-untyped-def]
+    brand = consortium["brand"].account
+    send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://x"))
+    result = run(
+        "custody", "offer", ITEM.gtin, ITEM.serial, "--to", brand.address, "--account", "carrier", ok=False
+    )
+    assert result.exit_code == 1
+    assert "RegistryNotCustodian(" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("items", "sell", "09506000134353", "X", "--account", "brand"), "check digit"),
+        (
+            ("custody", "offer", "09506000134352", "X", "--to", "0x1234", "--account", "brand"),
+            "not an Ethereum address",
+        ),
+        (("items", "sell", "09506000134352", "X", "--account", "nobody"), "no account named 'nobody'"),
+    ],
+)
+def test_bad_input_gets_a_message_saying_what_to_fix(run, consortium, args, message) -> None:  # type: ignore[no-untyped-def]
+    result = run(*args, ok=False)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_wrong_passphrase_is_reported(consortium, tmp_path: Path, devnet, deployment) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(
+        cli,
+        ["items", "sell", ITEM.gtin, ITEM.serial, "--account", "brand", "--registry", deployment.registry],
+        env={
+            "APE_DATA_FOLDER": str(tmp_path / "ape"),
+            "ORIGINTRACE_PASSPHRASE": "wrong passphrase",
+            "ORIGINTRACE_RPC_URL": devnet.rpc_url,
+        },
+    )
+    assert result.exit_code == 2
+    assert "wrong passphrase for account 'brand'" in result.output
+
+
+def test_unreachable_node_is_reported(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(
+        cli,
+        ["items", "sell", ITEM.gtin, ITEM.serial, "--account", "brand", "--rpc", "http://127.0.0.1:9"],
+        env={"APE_DATA_FOLDER": str(tmp_path)},
+    )
+    assert result.exit_code == 1
+    assert "no Ethereum JSON-RPC node answers at http://127.0.0.1:9" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_qr_writes_the_digital_link(run, tmp_path: Path, suffix: str) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / f"label{suffix}"
+    result = run("qr", "9506000134352", "DIA-0001", "--out", str(out), "--base-url", "https://gw.example/")
+    assert "https://gw.example/01/09506000134352/21/DIA-0001" in result.output
+    assert out.stat().st_size > 100
