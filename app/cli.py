@@ -17,7 +17,7 @@ cli = typer.Typer(
 
 
 def _terminate_on_sigterm() -> None:
-    # SIGTERM unwinds like Ctrl-C so every `finally` (stopping anvil, the indexer) runs.
+    # SIGTERM unwinds like Ctrl-C so every `finally` (stopping the devnet, the indexer) runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
@@ -33,10 +33,11 @@ def main_options(
 
 @cli.command()
 def up() -> None:
-    """Run the demo: anvil (unless ORIGINTRACE_RPC_URL is set), deploy, seed, index and serve.
+    """Run the demo: a devnet (unless ORIGINTRACE_RPC_URL is set), deploy, seed, index and serve.
 
     Environment: ORIGINTRACE_PORT (gateway port, default 8000), ORIGINTRACE_RPC_URL,
-    ORIGINTRACE_DATABASE_URL (default: SQLite in ./data).
+    ORIGINTRACE_DEVNET (anvil or hardhat, default anvil), ORIGINTRACE_DATABASE_URL
+    (default: SQLite in ./data).
     """
     from app.demo.up import PortInUse
     from app.demo.up import up as run_up
@@ -52,11 +53,12 @@ def up() -> None:
 
 
 def _register_groups() -> None:
-    from app.commands import accounts, custody, items, qr
+    from app.commands import accounts, custody, deployments, items, qr
 
     cli.add_typer(accounts.app, name="accounts")
     cli.add_typer(items.app, name="items")
     cli.add_typer(custody.app, name="custody")
+    cli.add_typer(deployments.app, name="deployments")
     cli.command("qr")(qr.qr)
 
 

@@ -13,7 +13,7 @@ from web3.contract import Contract
 
 from app.chain.client import connect, dev_account, registry
 from app.chain.deploy import Deployment, deploy_registry
-from app.chain.devnet import Devnet, running_anvil
+from app.chain.devnet import Devnet, running_devnet
 from app.core.config import PROJECT_ROOT, Settings
 from app.db.engine import make_engine
 from app.demo.journey import Member, demo_members
@@ -33,7 +33,7 @@ os.environ.setdefault("APE_DATA_FOLDER", str(PROJECT_ROOT / ".ape"))
 
 @pytest.fixture(scope="session")
 def devnet() -> Iterator[Devnet]:
-    with running_anvil() as node:
+    with running_devnet("anvil") as node:
         yield node
 
 

@@ -45,12 +45,13 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start_demo(tmp_path: Path) -> Demo:
+def _start_demo(tmp_path: Path, devnet: str = "anvil") -> Demo:
     env = {
         **os.environ,
         "ORIGINTRACE_PORT": str(free_port()),
         "ORIGINTRACE_DATA_DIR": str(tmp_path / "data"),
         "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+        "ORIGINTRACE_DEVNET": devnet,
     }
     env.pop("ORIGINTRACE_RPC_URL", None)
     process = subprocess.Popen(
@@ -79,9 +80,9 @@ def _start_demo(tmp_path: Path) -> Demo:
     raise AssertionError("origintrace up did not come up:\n" + "".join(output))
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    running = _start_demo(tmp_path)
+@pytest.fixture(params=["anvil", "hardhat"])
+def demo(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Demo]:
+    running = _start_demo(tmp_path, request.param)
     try:
         yield running
     finally:

@@ -5,6 +5,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from web3 import Web3
 
 from app.chain.artifacts import artifact
@@ -47,3 +48,40 @@ def test_deploy_refuses_a_remote_network_without_an_account() -> None:
 def test_deployed_code_is_the_compiled_registry(w3: Web3, deployment) -> None:  # type: ignore[no-untyped-def]
     code = w3.eth.get_code(deployment.registry)
     assert "0x" + code.hex() == artifact("OriginRegistry").deployed_bytecode
+
+
+def test_testnet_path_deploys_with_a_keystore_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A testnet deployment by RPC URL and keystore account, against anvil posing as Sepolia."""
+    from app.chain.client import dev_account
+    from app.chain.devnet import running_devnet
+    from app.chain.keystore import save_account
+
+    env = {
+        **os.environ,
+        "APE_DATA_FOLDER": str(tmp_path / "ape"),
+        "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path),
+        "ORIGINTRACE_PASSPHRASE": "testnet deployer passphrase",
+    }
+    deployer = dev_account(7)
+    with running_devnet("anvil", chain_id=11155111) as sepolia:
+        monkeypatch.setenv("APE_DATA_FOLDER", env["APE_DATA_FOLDER"])
+        save_account("deployer", deployer, env["ORIGINTRACE_PASSPHRASE"])
+        result = subprocess.run(
+            ["ape", "run", "deploy", "--network", sepolia.rpc_url, "--account", "deployer"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        manifest = json.loads((tmp_path / "11155111.json").read_text())
+        assert manifest["chainId"] == 11155111
+        assert manifest["deployer"] == deployer.address
+        code = Web3(Web3.HTTPProvider(sepolia.rpc_url)).eth.get_code(
+            manifest["contracts"]["OriginRegistry"]["address"]
+        )
+        assert "0x" + code.hex() == artifact("OriginRegistry").deployed_bytecode
+    assert deployer.key.hex() not in result.stdout + result.stderr

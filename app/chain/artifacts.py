@@ -37,6 +37,8 @@ class Artifact:
     abi: list[dict[str, Any]]
     bytecode: str
     deployed_bytecode: str
+    metadata: str
+    """solc's metadata JSON: compiler, settings and the keccak256 of every source."""
 
 
 def standard_json_input() -> dict[str, Any]:
@@ -87,6 +89,7 @@ def compiled_contracts() -> dict[str, Artifact]:
                 abi=unit["abi"],
                 bytecode="0x" + unit["evm"]["bytecode"]["object"],
                 deployed_bytecode="0x" + unit["evm"]["deployedBytecode"]["object"],
+                metadata=unit["metadata"],
             )
     return artifacts
 

