@@ -12,15 +12,23 @@ from app.chain.artifacts import artifact
 from app.core.config import PROJECT_ROOT
 
 
-def test_ape_run_deploy_writes_a_complete_manifest(tmp_path: Path) -> None:
-    env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
-    result = subprocess.run(
-        ["ape", "run", "deploy", "--network", "ethereum:local:foundry"],
+def ape_deploy(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`ape run deploy ARGS` in the project, with its output captured."""
+    return subprocess.run(
+        ["ape", "run", "deploy", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=180,
+    )
+
+
+def test_ape_run_deploy_writes_a_complete_manifest(tmp_path: Path) -> None:
+    result = ape_deploy(
+        "--network",
+        "ethereum:local:foundry",
+        env={**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     manifest = json.loads((tmp_path / "31337.json").read_text())
@@ -34,13 +42,7 @@ def test_ape_run_deploy_writes_a_complete_manifest(tmp_path: Path) -> None:
 
 
 def test_deploy_refuses_a_remote_network_without_an_account() -> None:
-    result = subprocess.run(
-        ["ape", "run", "deploy", "--network", "ethereum:sepolia"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = ape_deploy("--network", "ethereum:sepolia")
     assert result.returncode != 0
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -68,14 +70,7 @@ def test_testnet_path_deploys_with_a_keystore_account(
     with running_devnet("anvil", chain_id=11155111) as sepolia:
         monkeypatch.setenv("APE_DATA_FOLDER", env["APE_DATA_FOLDER"])
         save_account("deployer", deployer, env["ORIGINTRACE_PASSPHRASE"])
-        result = subprocess.run(
-            ["ape", "run", "deploy", "--network", sepolia.rpc_url, "--account", "deployer"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        result = ape_deploy("--network", sepolia.rpc_url, "--account", "deployer", env=env)
         assert result.returncode == 0, result.stdout + result.stderr
         manifest = json.loads((tmp_path / "11155111.json").read_text())
         assert manifest["chainId"] == 11155111
