@@ -53,12 +53,13 @@ def up() -> None:
 
 
 def _register_groups() -> None:
-    from app.commands import accounts, custody, deployments, items, qr
+    from app.commands import accounts, custody, deployments, handoff, items, qr
 
     cli.add_typer(accounts.app, name="accounts")
     cli.add_typer(items.app, name="items")
     cli.add_typer(custody.app, name="custody")
     cli.add_typer(deployments.app, name="deployments")
+    cli.add_typer(handoff.app, name="handoff")
     cli.command("qr")(qr.qr)
 
 

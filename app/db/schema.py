@@ -81,3 +81,15 @@ attestations = Table(
     Column("log_index", Integer, nullable=False),
     UniqueConstraint("tx_hash", "log_index", name="uq_attestations_log"),
 )
+
+relay_requests = Table(
+    "relay_requests",
+    metadata,
+    Column("request_id", HEX32, primary_key=True),
+    Column("tx_hash", HEX32, nullable=False, unique=True),
+    Column("sender", ADDRESS, nullable=False),
+    Column("receiver", ADDRESS, nullable=False),
+    Column("ids", JSON, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+"""Signed handoffs the relayer submitted: one row per distinct signed message (idempotency)."""

@@ -1,0 +1,139 @@
+"""`origintrace handoff`: gasless custody handoffs signed by both parties (EIP-712).
+
+    origintrace handoff prepare GTIN SERIAL --to 0xRECEIVER --out handoff.json
+    origintrace handoff sign handoff.json --account brand       # the current custodian
+    origintrace handoff sign handoff.json --account carrier     # the receiver
+    origintrace handoff relay handoff.json --gateway https://gw.example
+One JSON file travels between the parties: the typed data any wallet's
+eth_signTypedData_v4 can sign, plus the signatures collected so far.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from web3 import Web3
+
+from app.chain.handoffs import HandoffRequest, sign, typed_data
+from app.commands.context import (
+    AccountOption,
+    RegistryOption,
+    RpcOption,
+    clear_errors,
+    fail,
+    item_key,
+    open_chain,
+    parse_address,
+    signer,
+)
+from app.commands.items import Gtin, Serial
+from app.core.config import get_settings
+
+app = typer.Typer(help="Gasless handoffs: prepare, sign by both parties, relay.", no_args_is_help=True)
+HandoffFile = Annotated[Path, typer.Argument(help="The handoff JSON file (from `handoff prepare`)")]
+GatewayOption = Annotated[
+    str | None, typer.Option(help="Gateway base URL (default: ORIGINTRACE_PUBLIC_URL or the local gateway)")
+]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the handoff file {path}: {exc}", code=2)
+    if "typedData" not in data:
+        fail(f"{path} is not a handoff file; create one with `origintrace handoff prepare`", code=2)
+    return data
+
+
+@app.command()
+def prepare(
+    gtin: Gtin,
+    serial: Serial,
+    to: Annotated[str, typer.Option(help="Address of the receiving member")],
+    rpc: RpcOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Handoff file to write")] = Path("handoff.json"),
+    hours: Annotated[
+        float, typer.Option(min=0.01, max=24 * 30, help="Hours until the signatures expire")
+    ] = 24,
+    registry: RegistryOption = None,
+) -> None:
+    """Write the typed data of a handoff from the item's current custodian to `--to`."""
+    with clear_errors():
+        key = item_key(gtin, serial)
+        receiver = parse_address(to, "--to")
+        chain = open_chain(rpc, registry)
+        sender = chain.registry.functions.custodianOf(key.item_id).call()
+        if int(sender, 16) == 0:
+            fail(f"no item {key.element_string} is registered on chain {chain.w3.eth.chain_id}")
+        deadline = int(chain.w3.eth.get_block("latest")["timestamp"] + hours * 3600)
+        data = typed_data(chain.registry, HandoffRequest((key.item_id,), sender, receiver, deadline))
+    out.write_text(json.dumps({"typedData": data, "signatures": {}}, indent=2) + "\n")
+    typer.echo(f"{out}: hand {key.path} from {sender} to {receiver}; both must sign before {deadline}")
+
+
+@app.command("sign")
+def sign_(path: HandoffFile, account: AccountOption) -> None:
+    """Add your signature to a handoff file (you must be its sender or receiver)."""
+    data = _read(path)
+    message = data["typedData"]["message"]
+    parties = {Web3.to_checksum_address(message["from"]), Web3.to_checksum_address(message["to"])}
+    with clear_errors():
+        me = signer(account)
+    if me.address not in parties:
+        fail(
+            f"account {account} ({me.address}) is neither the sender nor the receiver of this handoff", code=2
+        )
+    data["signatures"][me.address] = sign(me, data["typedData"])
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    missing = parties - set(data["signatures"])
+    typer.echo(
+        f"signed as {me.address}; " + (f"waiting for {missing.pop()}" if missing else "ready to relay")
+    )
+
+
+@app.command()
+def relay(path: HandoffFile, gateway: GatewayOption = None) -> None:
+    """Send a handoff signed by both parties to the gateway's relayer, which pays the gas."""
+    data = _read(path)
+    message = data["typedData"]["message"]
+    signatures = data["signatures"]
+    body = {
+        "ids": message.get("ids") or [message["id"]],
+        "from": message["from"],
+        "to": message["to"],
+        "deadline": message["deadline"],
+        "from_signature": signatures.get(Web3.to_checksum_address(message["from"])),
+        "to_signature": signatures.get(Web3.to_checksum_address(message["to"])),
+    }
+    if not body["from_signature"] or not body["to_signature"]:
+        fail("both the sender and the receiver must sign first (`origintrace handoff sign`)", code=2)
+    url = (gateway or get_settings().base_url).rstrip("/") + "/api/v1/relay/handoffs"
+    try:
+        response = httpx.post(url, json=body, timeout=30)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the relayer at {url}: {exc}")
+    result = response.json()
+    if response.status_code >= 400:
+        fail(f"the relayer refused the handoff ({response.status_code}): {result.get('detail', result)}")
+    typer.echo(f"relayed: tx {result['tx_hash']} (request {result['request_id']}, {result['status']})")
+
+
+@app.command()
+def status(
+    request_id: Annotated[str, typer.Argument(help="Request id printed by `handoff relay`")],
+    gateway: GatewayOption = None,
+) -> None:
+    """Show whether a relayed handoff was mined."""
+    url = (gateway or get_settings().base_url).rstrip("/") + f"/api/v1/relay/handoffs/{request_id}"
+    try:
+        response = httpx.get(url, timeout=10)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the relayer at {url}: {exc}")
+    result = response.json()
+    if response.status_code >= 400:
+        fail(result.get("detail", str(result)))
+    block = f" in block {result['block']}" if result.get("block") is not None else ""
+    typer.echo(f"{result['status']}{block}: tx {result['tx_hash']}")

@@ -1,0 +1,151 @@
+"""Check a signed handoff completely, then submit it once from the relayer's funded key."""
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
+
+from app.chain.client import describe_revert
+from app.chain.handoffs import HandoffRequest, digest, signature_valid
+from app.db.schema import relay_requests
+
+MAX_IDS = 100
+
+
+class RelayRejected(Exception):
+    """The signed handoff cannot be relayed; nothing was submitted."""
+
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.error, self.detail = status, error, detail
+
+
+@dataclass(frozen=True)
+class RelayReceipt:
+    request_id: str
+    tx_hash: str
+    status: str
+    """submitted, mined or failed"""
+    block: int | None = None
+    duplicate: bool = False
+
+
+def request_id(request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> str:
+    """Identity of one signed message: the same signatures on the same handoff give the same id."""
+    encoded = abi_encode(
+        ["bytes32[]", "address", "address", "uint256", "bytes", "bytes"],
+        [list(request.ids), request.sender, request.receiver, request.deadline, from_signature, to_signature],
+    )
+    return "0x" + keccak(encoded).hex()
+
+
+class Relayer:
+    """Validates signed handoffs against the chain and submits each distinct one exactly once."""
+
+    def __init__(self, w3: Web3, registry: Contract, account: LocalAccount, engine: Engine) -> None:
+        self.w3, self.registry, self.account, self.engine = w3, registry, account, engine
+        self._lock = threading.Lock()
+
+    def relay(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> RelayReceipt:
+        rid = request_id(request, from_signature, to_signature)
+        with self._lock:
+            known = self._known(rid)
+            if known is not None:
+                return known
+            self._check(request, from_signature, to_signature)
+            tx_hash = self._submit(request, from_signature, to_signature)
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        relay_requests.insert().values(
+                            request_id=rid,
+                            tx_hash=tx_hash,
+                            sender=request.sender,
+                            receiver=request.receiver,
+                            ids=["0x" + i.hex() for i in request.ids],
+                            created_at=int(time.time()),
+                        )
+                    )
+            except IntegrityError:  # another gateway replica relayed it first
+                pass
+        return RelayReceipt(rid, tx_hash, "submitted")
+
+    def status(self, rid: str) -> RelayReceipt | None:
+        """The request `rid` with its transaction's current state, or None if unknown."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(relay_requests).where(relay_requests.c.request_id == rid)).first()
+        if row is None:
+            return None
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
+        except TransactionNotFound:
+            return RelayReceipt(rid, row.tx_hash, "submitted")
+        state = "mined" if receipt["status"] == 1 else "failed"
+        return RelayReceipt(rid, row.tx_hash, state, block=receipt["blockNumber"])
+
+    def _known(self, rid: str) -> RelayReceipt | None:
+        found = self.status(rid)
+        if found is None:
+            return None
+        return RelayReceipt(found.request_id, found.tx_hash, found.status, found.block, duplicate=True)
+
+    def _check(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> None:
+        if not 1 <= len(request.ids) <= MAX_IDS:
+            raise RelayRejected(400, "invalid_handoff", f"a handoff moves 1 to {MAX_IDS} records")
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        if request.deadline <= now:
+            raise RelayRejected(
+                400, "expired", f"the deadline {request.deadline} has passed (chain time {now})"
+            )
+        functions = self.registry.functions
+        for record in request.ids:
+            custodian = functions.custodianOf(record).call()
+            if int(custodian, 16) == 0:
+                raise RelayRejected(404, "unknown_item", f"no record 0x{record.hex()} is registered")
+            if custodian != request.sender:
+                raise RelayRejected(409, "not_custodian", f"{request.sender} does not hold 0x{record.hex()}")
+        if not functions.isMember(request.receiver).call():
+            raise RelayRejected(409, "not_member", f"{request.receiver} is not a consortium member")
+        message_digest = digest(self.registry, request)
+        for party, signature in ((request.sender, from_signature), (request.receiver, to_signature)):
+            if not signature_valid(self.w3, party, message_digest, signature):
+                nonce = functions.nonces(party).call()
+                raise RelayRejected(
+                    400,
+                    "invalid_signature",
+                    f"the signature of {party} does not sign this handoff at its current nonce {nonce} "
+                    f"on chain {self.w3.eth.chain_id} and registry {self.registry.address} (nonce used "
+                    "already, or signed for another handoff, chain or contract)",
+                )
+
+    def _call(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> Any:
+        functions = self.registry.functions
+        tail = (request.sender, request.receiver, request.deadline, from_signature, to_signature)
+        if request.is_batch:
+            return functions.handoffSignedBatch(list(request.ids), *tail)
+        return functions.handoffSigned(request.ids[0], *tail)
+
+    def _submit(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> str:
+        call = self._call(request, from_signature, to_signature)
+        try:
+            tx = call.build_transaction(
+                {
+                    "from": self.account.address,
+                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                }
+            )
+        except (ContractCustomError, ContractLogicError) as exc:
+            data = HexBytes(exc.data) if isinstance(exc.data, str) else b""
+            raise RelayRejected(409, "would_revert", describe_revert(self.registry.abi, data)) from None
+        signed = self.account.sign_transaction(tx)
+        return "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
