@@ -19,7 +19,11 @@ from app.db.schema import items, scans
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey
 
-router = APIRouter(prefix="/api/v1", tags=["api v1"])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api v1"],
+    responses={422: {"model": ErrorBody, "description": "Invalid parameter; the detail says which"}},
+)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such item"}}
 ItemId = Annotated[
     str, Path(pattern=r"^0x[0-9a-f]{64}$", description="On-chain bytes32 item id, lower-case hex")

@@ -19,7 +19,9 @@ from app.gs1.digital_link import DigitalLink, KeyKind, parse_pairs, parse_path
 from app.gs1.keys import InvalidKey
 from app.gs1.qr import qr_png, qr_svg
 
-router = APIRouter(tags=["resolver"])
+router = APIRouter(
+    tags=["resolver"], responses={422: {"model": ErrorBody, "description": "Invalid query parameter"}}
+)
 QR_CACHE = "public, max-age=31536000, immutable"
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Not a valid GS1 Digital Link path; the detail says why"},
