@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from eth_account.signers.local import LocalAccount
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import Engine
 from web3 import Web3
 

@@ -1,6 +1,7 @@
 """Errors as JSON bodies {"error", "detail"}; never a stack trace."""
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +19,7 @@ class ApiError(Exception):
         self.status, self.error, self.detail = status, error, detail
 
 
-def _body(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _body(status: int, error: str, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
