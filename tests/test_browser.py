@@ -21,8 +21,14 @@ from app.indexer.follow import Indexer
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = PROJECT_ROOT / "tests" / "artifacts"
 
 
@@ -33,8 +39,11 @@ def gateway_url(
     seed_demo(w3, registry(w3, deployment.registry), operator)
     Indexer(w3, engine, deployment).backfill()
     settings.port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=settings.port,
-                                           log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, engine), host="127.0.0.1", port=settings.port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started and thread.is_alive():
@@ -53,9 +62,13 @@ def test_phone_shows_the_diamond_timeline_and_status(gateway_url: str) -> None:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
             context = browser.new_context(
-                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
-                java_script_enabled=False, locale="en-US",
-            )  # fmt: skip
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                java_script_enabled=False,
+                locale="en-US",
+            )
             page = context.new_page()
             response = page.goto(gateway_url + DIAMOND.path)
             assert response is not None and response.status == 200

@@ -1,22 +1,18 @@
 """Pre-serialised resolver responses, served by a small ASGI fast path ahead of FastAPI.
 
-An entry lives `cache_ttl` seconds and the whole cache is dropped as soon as the
-indexer's checkpoint moves, so a cached page is never older than the data by more than
-the TTL. Cache hits still pass the rate limit and are still counted as scans.
+An entry lives `cache_ttl` seconds, and the whole cache is dropped when the gateway's
+housekeeping thread sees the indexer's checkpoint move (it polls every 0.25 s), so a
+cached answer is never older than the data by more than the TTL. The fast path itself
+never touches the database. Cache hits still pass the rate limit and count as scans.
 """
 
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-
 from app.api.clone import ScanRecorder, coarse_region
 from app.api.i18n import pick_language
 from app.api.ratelimit import RateLimiter
-from app.db.schema import indexer_state
-
-CHECKPOINT_POLL_S = 0.25
 
 
 def variant(accept: str, accept_language: str | None) -> str:
@@ -41,30 +37,22 @@ class Cached:
 
 @dataclass
 class ResponseCache:
-    engine: Engine
     ttl: float
     _entries: dict[tuple[str, str], Cached] = field(default_factory=dict)
     _checkpoint: Any = None
-    _checked_at: float = 0.0
 
     @property
     def enabled(self) -> bool:
         return self.ttl > 0
 
-    def _checkpoint_moved(self, now: float) -> None:
-        if now - self._checked_at < CHECKPOINT_POLL_S:
-            return
-        self._checked_at = now
-        with self.engine.connect() as conn:
-            checkpoint = conn.execute(select(func.max(indexer_state.c.last_block))).scalar()
+    def observe_checkpoint(self, checkpoint: Any) -> None:
+        """Drop every entry when the indexer's checkpoint differs from the last one seen."""
         if checkpoint != self._checkpoint:
             self._checkpoint, self._entries = checkpoint, {}
 
     def get(self, path: str, kind: str) -> Cached | None:
-        now = time.monotonic()
-        self._checkpoint_moved(now)
         entry = self._entries.get((path, kind))
-        return entry if entry is not None and entry.expires > now else None
+        return entry if entry is not None and entry.expires > time.monotonic() else None
 
     def put(self, path: str, kind: str, entry: Cached) -> None:
         if self.enabled:

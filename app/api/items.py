@@ -13,7 +13,7 @@ from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.core.config import Settings
 from app.db.schema import attestations, events, indexer_state, items, members
-from app.gs1.digital_link import parse_path
+from app.gs1.digital_link import DigitalLink, parse_path
 
 HISTORY_TYPES = {
     "ItemRegistered": ("registered", None, "brand"),
@@ -99,16 +99,18 @@ class ItemReader:
             )
         return entries
 
-    def load(self, item_id: str, path: str | None, recorder: ScanRecorder) -> ItemPublic | None:
+    def load(self, item_id: str, key: DigitalLink | None, recorder: ScanRecorder) -> ItemPublic | None:
         """The public view of `item_id`, or None when the registry has no such item.
 
-        `path` is the canonical Digital Link path it was resolved by, if any.
+        `key` is the Digital Link it was resolved by; without one, the last key it was
+        resolved by (item ids are hashes, so the gateway learns keys from scans).
         """
         item = self.conn.execute(select(items).where(items.c.item_id == item_id)).first()
         if item is None or self.state is None:
             return None
-        path = path or known_path(self.conn, item_id)
-        key = parse_path(path) if path else None
+        if key is None:
+            path = known_path(self.conn, item_id)
+            key = parse_path(path) if path else None
         rows = self.events(item_id)
         attested = [
             Attestation(
@@ -133,7 +135,7 @@ class ItemReader:
             id=item_id,
             gtin=key.gtin if key else None,
             serial=key.serial if key else None,
-            url=self.settings.base_url + path if path else None,
+            url=self.settings.base_url + key.path if key else None,
             status=item.status,
             brand=self.party(item.brand),
             custodian=self.party(item.custodian),

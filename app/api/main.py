@@ -2,38 +2,50 @@
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from app.api.cache import FastPath, ResponseCache
 from app.api.clone import ScanRecorder
 from app.api.errors import install_error_handlers
 from app.api.ratelimit import RateLimiter
 from app.api.routes import api_v1, health, resolver
-from app.core.config import Settings
+from app.core.config import Settings, get_settings
 from app.db.engine import make_engine
+from app.db.schema import indexer_state
 
 log = logging.getLogger(__name__)
 
 
-def _flush_loop(recorder: ScanRecorder, engine: Engine, interval: float, stop: threading.Event) -> None:
-    while not stop.wait(interval):
+CHECKPOINT_POLL_S = 0.25
+
+
+def _housekeeping(app: FastAPI, stop: threading.Event) -> None:
+    """Off the event loop: follow the indexer's checkpoint for the cache; flush scan counts."""
+    engine, flushed = app.state.engine, time.monotonic()
+    while not stop.wait(CHECKPOINT_POLL_S):
         try:
-            recorder.flush(engine)
+            with engine.connect() as conn:
+                app.state.cache.observe_checkpoint(
+                    conn.execute(select(func.max(indexer_state.c.last_block))).scalar()
+                )
+            if time.monotonic() - flushed >= app.state.settings.scan_flush_interval:
+                flushed = time.monotonic()
+                app.state.recorder.flush(engine)
         except Exception:
-            log.exception("writing scan counts failed; they stay buffered")
+            log.exception("gateway housekeeping failed; scan counts stay buffered")
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Flush buffered scan counts in the background, and once more at shutdown."""
+    """Run the housekeeping thread; flush buffered scan counts once more at shutdown."""
     stop = threading.Event()
-    args = (app.state.recorder, app.state.engine, app.state.settings.scan_flush_interval, stop)
-    thread = threading.Thread(target=_flush_loop, args=args, name="scan-flush", daemon=True)
+    thread = threading.Thread(target=_housekeeping, args=(app, stop), name="housekeeping", daemon=True)
     thread.start()
     try:
         yield
@@ -59,7 +71,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine or make_engine(settings.resolved_database_url)
     app.state.recorder = ScanRecorder()
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.state.cache = ResponseCache(app.state.engine, settings.cache_ttl)
+    app.state.cache = ResponseCache(settings.cache_ttl)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"])
@@ -74,3 +86,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(api_v1.router)
     app.include_router(resolver.router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The gateway configured from ORIGINTRACE_* variables (for `uvicorn --factory`)."""
+    return create_app(get_settings())

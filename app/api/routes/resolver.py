@@ -4,10 +4,11 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import Connection
 
 from app.api.cache import Cached, variant
 from app.api.clone import coarse_region
-from app.api.deps import ConnectionDep, SettingsDep
+from app.api.deps import SettingsDep
 from app.api.errors import ApiError
 from app.api.items import ItemReader
 from app.api.linkset import find_link, links_for, linkset
@@ -74,10 +75,20 @@ def _send(
     return response
 
 
-def resolve(
-    key: DigitalLink, request: Request, conn: ConnectionDep, settings: Settings, link_type: str | None
+def resolve(key: DigitalLink, request: Request, link_type: str | None) -> Response:
+    """Resolve `key`: count the scan, then answer with a redirect, linkset, page or JSON.
+
+    Called from `async` routes without FastAPI dependencies: the reads are a few indexed
+    SQLite/PostgreSQL lookups, cheaper inline than a hop through the thread pool.
+    """
+    state = request.app.state
+    with state.engine.connect() as conn:
+        return _resolve(key, request, conn, state.settings, link_type)
+
+
+def _resolve(
+    key: DigitalLink, request: Request, conn: Connection, settings: Settings, link_type: str | None
 ) -> Response:
-    """Resolve `key`: count the scan, then answer with a redirect, linkset, page or JSON."""
     state = request.app.state
     client = request.client.host if request.client else "-"
     if not state.limiter.allow(client):
@@ -91,7 +102,7 @@ def resolve(
     if serialised is not None:
         item_id = "0x" + serialised.item_id.hex()
         state.recorder.record(item_id, key.path, coarse_region(request.headers.get(settings.region_header)))
-        entity = reader.load(item_id, key.path, state.recorder)
+        entity = reader.load(item_id, key, state.recorder)
         if entity is None:
             item_id = None
     if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
@@ -131,15 +142,13 @@ def resolve(
     responses=RESOLVED,
     summary="Resolve a serialised item (JSON, linkset, or the shopper page for browsers)",
 )
-def resolve_item(
+async def resolve_item(
     gtin: str,
     serial: str,
     request: Request,
-    conn: ConnectionDep,
-    settings: SettingsDep,
     link_type: LinkType = None,
 ) -> Response:
-    return resolve(parse([("01", gtin), ("21", serial)]), request, conn, settings, link_type)
+    return resolve(parse([("01", gtin), ("21", serial)]), request, link_type)
 
 
 @router.get(
@@ -148,15 +157,13 @@ def resolve_item(
     responses=RESOLVED,
     summary="Resolve a lot anchored by its Merkle root",
 )
-def resolve_lot(
+async def resolve_lot(
     gtin: str,
     lot: str,
     request: Request,
-    conn: ConnectionDep,
-    settings: SettingsDep,
     link_type: LinkType = None,
 ) -> Response:
-    return resolve(parse([("01", gtin), ("10", lot)]), request, conn, settings, link_type)
+    return resolve(parse([("01", gtin), ("10", lot)]), request, link_type)
 
 
 @router.get(
@@ -165,16 +172,14 @@ def resolve_lot(
     responses=RESOLVED,
     summary="Resolve an item of a lot (with its Merkle proof) or a serialised item with its lot",
 )
-def resolve_lot_item(
+async def resolve_lot_item(
     gtin: str,
     lot: str,
     serial: str,
     request: Request,
-    conn: ConnectionDep,
-    settings: SettingsDep,
     link_type: LinkType = None,
 ) -> Response:
-    return resolve(parse([("01", gtin), ("10", lot), ("21", serial)]), request, conn, settings, link_type)
+    return resolve(parse([("01", gtin), ("10", lot), ("21", serial)]), request, link_type)
 
 
 @router.get(
@@ -183,10 +188,8 @@ def resolve_lot_item(
     responses=RESOLVED,
     summary="Resolve a logistic unit (SSCC) and what is packed in it",
 )
-def resolve_unit(
-    sscc: str, request: Request, conn: ConnectionDep, settings: SettingsDep, link_type: LinkType = None
-) -> Response:
-    return resolve(parse([("00", sscc)]), request, conn, settings, link_type)
+async def resolve_unit(sscc: str, request: Request, link_type: LinkType = None) -> Response:
+    return resolve(parse([("00", sscc)]), request, link_type)
 
 
 @router.get(
@@ -210,12 +213,10 @@ def item_qr_svg(gtin: str, serial: str, settings: SettingsDep) -> Response:
 
 
 @router.get("/{ai}/{rest:path}", include_in_schema=False)
-def resolve_any(
+async def resolve_any(
     ai: str,
     rest: str,
     request: Request,
-    conn: ConnectionDep,
-    settings: SettingsDep,
     link_type: LinkType = None,
 ) -> Response:
     """Every other Digital Link form (CPV, wrong order, bad values): resolved or a 400 saying why."""
@@ -225,4 +226,4 @@ def resolve_any(
         key = parse_path(request.scope.get("raw_path", b"").decode("latin-1") or f"/{ai}/{rest}")
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
-    return resolve(key, request, conn, settings, link_type)
+    return resolve(key, request, link_type)
