@@ -9,17 +9,19 @@ from jsonschema import Draft7Validator
 from sqlalchemy import Engine
 from web3 import Web3
 
-from app.api.epcis import ChainLog, epcis_document
+from app.api.epcis import epcis_document
 from app.api.main import create_app
 from app.chain.client import registry
 from app.chain.deploy import Deployment
 from app.core.config import Settings
 from app.demo.journey import DIAMOND, seed_demo
+from app.indexer.decode import DecodedLog
 from app.indexer.follow import Indexer
 
 SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
 VALIDATOR = Draft7Validator(SCHEMA)
 A, B = "0x" + "a1" * 20, "0x" + "b2" * 20
+BLOCK, HASH = "0x" + "33" * 32, "0x" + "22" * 32
 
 
 def _errors(document: dict[str, object]) -> list[str]:
@@ -28,7 +30,7 @@ def _errors(document: dict[str, object]) -> list[str]:
 
 def test_schema_copy_rejects_a_broken_document() -> None:
     document = epcis_document(
-        [ChainLog("ItemSold", {}, 1, "0x" + "11" * 32, 0, 0)], "urn:x:1", 1, "http://g", 0
+        [DecodedLog("ItemSold", {}, 1, BLOCK, "0x" + "11" * 32, 0, 0)], "urn:x:1", 1, "http://g", 0
     )
     del document["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["action"]  # type: ignore[index]
     assert _errors(document)
@@ -37,15 +39,17 @@ def test_schema_copy_rejects_a_broken_document() -> None:
 def test_every_mapped_event_validates_including_packing_and_recall() -> None:
     tx = "0x" + "11" * 32
     logs = [
-        ChainLog("ItemRegistered", {"brand": A}, 1, tx, 0, 1_700_000_000),
-        ChainLog("ItemAttested", {"certifier": B, "dataHash": "0x" + "22" * 32}, 2, tx, 1, 1_700_000_100),
-        ChainLog("ItemPacked", {"sscc": "106141412345678908"}, 3, tx, 2, 1_700_000_200),
-        ChainLog("CustodyOffered", {"from": A, "to": B}, 4, tx, 3, 1_700_000_300),
-        ChainLog("CustodyTransferred", {"from": A, "to": B}, 5, tx, 4, 1_700_000_400),
-        ChainLog("ItemUnpacked", {"sscc": "106141412345678908"}, 6, tx, 5, 1_700_000_500),
-        ChainLog("ItemRecalled", {}, 7, tx, 6, 1_700_000_600),
-        ChainLog("ItemSold", {"retailer": B}, 8, tx, 7, 1_700_000_700),
-        ChainLog("MemberAdmitted", {}, 9, tx, 8, 1_700_000_800),
+        DecodedLog("ItemRegistered", {"brand": A}, 1, BLOCK, tx, 0, 1_700_000_000),
+        DecodedLog(
+            "ItemAttested", {"certifier": B, "dataHash": "0x" + "22" * 32}, 2, BLOCK, tx, 1, 1_700_000_100
+        ),
+        DecodedLog("ItemPacked", {"sscc": "106141412345678908"}, 3, BLOCK, tx, 2, 1_700_000_200),
+        DecodedLog("CustodyOffered", {"from": A, "to": B}, 4, BLOCK, tx, 3, 1_700_000_300),
+        DecodedLog("CustodyTransferred", {"from": A, "to": B}, 5, BLOCK, tx, 4, 1_700_000_400),
+        DecodedLog("ItemUnpacked", {"sscc": "106141412345678908"}, 6, BLOCK, tx, 5, 1_700_000_500),
+        DecodedLog("ItemRecalled", {}, 7, BLOCK, tx, 6, 1_700_000_600),
+        DecodedLog("ItemSold", {"retailer": B}, 8, BLOCK, tx, 7, 1_700_000_700),
+        DecodedLog("MemberAdmitted", {}, 9, BLOCK, tx, 8, 1_700_000_800),
     ]
     document = epcis_document(logs, "https://g.example/01/09506000134352/21/X", 31337, "https://g.example", 0)
     assert _errors(document) == []

@@ -1,8 +1,11 @@
 """Pure gateway logic: Digital Link parsing, language choice, clone rules, Merkle proofs, limits."""
 
+import time
+
 import pytest
 from eth_utils.crypto import keccak
 
+from app.api.cache import Cached, ResponseCache
 from app.api.clone import ScanCount, assess, coarse_region
 from app.api.i18n import pick_language
 from app.api.lots import verify_merkle_proof
@@ -119,3 +122,15 @@ def test_rate_limiter_counts_per_client_and_window() -> None:
     assert limiter.allow("b", NOW)
     assert limiter.allow("a", NOW + 60)
     assert RateLimiter(0).allow("a", NOW)
+
+
+def test_an_expired_cache_entry_is_rebuilt_by_one_request_only() -> None:
+    cache = ResponseCache(ttl=0.05)
+    cache.put("/01/x", "json", Cached(200, [], b"old", None, "/01/x"))
+    assert cache.get("/01/x", "json") is not None
+    time.sleep(0.06)
+    assert cache.get("/01/x", "json") is None  # this request rebuilds it
+    stale = cache.get("/01/x", "json")
+    assert stale is not None and stale.body == b"old"  # the others get the stale answer
+    cache.observe_checkpoint(42)
+    assert cache.get("/01/x", "json") is None  # a new checkpoint drops everything

@@ -1,9 +1,10 @@
 """Pre-serialised resolver responses, served by a small ASGI fast path ahead of FastAPI.
 
-An entry lives `cache_ttl` seconds, and the whole cache is dropped when the gateway's
-housekeeping thread sees the indexer's checkpoint move (it polls every 0.25 s), so a
-cached answer is never older than the data by more than the TTL. The fast path itself
-never touches the database. Cache hits still pass the rate limit and count as scans.
+The whole cache is dropped when the gateway's housekeeping thread sees the indexer's
+checkpoint move (it polls every 0.25 s), so chain facts are never served stale. Scan
+counts (the `risk` object) can lag: an entry is fresh for `cache_ttl` seconds, then
+served stale for at most as long again while one request rebuilds it. The fast path
+never touches the database; cache hits still pass the rate limit and count as scans.
 """
 
 import time
@@ -33,6 +34,8 @@ class Cached:
     """Item to count a scan for on each hit."""
     path: str
     expires: float = 0.0
+    refreshing: bool = False
+    """An expired entry goes on being served while one request rebuilds it."""
 
 
 @dataclass
@@ -51,8 +54,17 @@ class ResponseCache:
             self._checkpoint, self._entries = checkpoint, {}
 
     def get(self, path: str, kind: str) -> Cached | None:
+        """A fresh entry; or, once expired, the stale one to all but the one request that
+        rebuilds it (single flight: a popular page never stampedes the database)."""
         entry = self._entries.get((path, kind))
-        return entry if entry is not None and entry.expires > time.monotonic() else None
+        if entry is None:
+            return None
+        if entry.expires > time.monotonic():
+            return entry
+        if entry.refreshing and entry.expires + self.ttl > time.monotonic():
+            return entry
+        entry.refreshing = True
+        return None
 
     def put(self, path: str, kind: str, entry: Cached) -> None:
         if self.enabled:

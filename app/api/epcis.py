@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.items import iso_time
+from app.indexer.decode import DecodedLog
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 TX_TYPE = "urn:origintrace:btt:chain-log"
@@ -49,24 +50,12 @@ MAPPINGS = {
 }
 
 
-@dataclass(frozen=True)
-class ChainLog:
-    """One registry event as the export needs it."""
-
-    name: str
-    args: dict[str, Any]
-    block: int
-    tx: str
-    log_index: int
-    timestamp: int
-
-
 def party_uri(chain_id: int, address: str) -> str:
     """An account as a URI (CAIP-10)."""
     return f"urn:caip10:eip155:{chain_id}:{address}"
 
 
-def epcis_event(log: ChainLog, epc: str, chain_id: int, base_url: str) -> dict[str, Any] | None:
+def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict[str, Any] | None:
     """One EPCIS event for `log`, or None for events that are not supply-chain facts."""
     mapping = MAPPINGS.get(log.name)
     if mapping is None:
@@ -74,7 +63,7 @@ def epcis_event(log: ChainLog, epc: str, chain_id: int, base_url: str) -> dict[s
     event: dict[str, Any] = {
         "type": mapping.event_type,
         "eventID": "urn:uuid:"
-        + str(uuid.uuid5(uuid.NAMESPACE_URL, f"eip155:{chain_id}/{log.tx}/{log.log_index}")),
+        + str(uuid.uuid5(uuid.NAMESPACE_URL, f"eip155:{chain_id}/{log.tx_hash}/{log.log_index}")),
         "eventTime": iso_time(log.timestamp),
         "eventTimeZoneOffset": "+00:00",
         "action": mapping.action,
@@ -83,7 +72,7 @@ def epcis_event(log: ChainLog, epc: str, chain_id: int, base_url: str) -> dict[s
         "bizTransactionList": [
             {
                 "type": TX_TYPE,
-                "bizTransaction": f"urn:origintrace:eip155:{chain_id}:tx:{log.tx}:log:{log.log_index}",
+                "bizTransaction": f"urn:origintrace:eip155:{chain_id}:tx:{log.tx_hash}:log:{log.log_index}",
             }
         ],
     }
@@ -102,7 +91,9 @@ def epcis_event(log: ChainLog, epc: str, chain_id: int, base_url: str) -> dict[s
     return event
 
 
-def epcis_document(logs: list[ChainLog], epc: str, chain_id: int, base_url: str, now: int) -> dict[str, Any]:
+def epcis_document(
+    logs: list[DecodedLog], epc: str, chain_id: int, base_url: str, now: int
+) -> dict[str, Any]:
     """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI)."""
     event_list = [e for log in logs if (e := epcis_event(log, epc, chain_id, base_url)) is not None]
     return {

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
 from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_counts
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.core.config import Settings
 from app.db.schema import attestations, events, indexer_state, items, members
 from app.gs1.digital_link import DigitalLink, parse_path
+from app.indexer.decode import DecodedLog
 
 HISTORY_TYPES = {
     "ItemRegistered": ("registered", None, "brand"),
@@ -66,8 +67,8 @@ class ItemReader:
     def confirmations(self, block: int) -> int:
         return max(0, int(self.state.last_block) - block + 1) if self.state else 0
 
-    def events(self, item_id: str, offset: int = 0, limit: int | None = None) -> list[Row[Any]]:
-        """The item's events in chain order."""
+    def events(self, item_id: str, offset: int = 0, limit: int | None = None) -> list[DecodedLog]:
+        """The item's events in chain order, as the indexer decoded them."""
         query = (
             select(events)
             .where(events.c.item_id == item_id)
@@ -75,9 +76,12 @@ class ItemReader:
             .offset(offset)
             .limit(limit)
         )
-        return list(self.conn.execute(query))
+        return [
+            DecodedLog(r.name, r.args, r.block_number, r.block_hash, r.tx_hash, r.log_index, r.timestamp)
+            for r in self.conn.execute(query)
+        ]
 
-    def history(self, rows: list[Row[Any]]) -> list[HistoryEntry]:
+    def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
         entries = []
         for row in rows:
             if row.name not in HISTORY_TYPES:

@@ -3,9 +3,9 @@
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Row
 
 from app.api.lots import MerkleProof
+from app.indexer.decode import DecodedLog
 
 
 class ChainFact(BaseModel):
@@ -41,7 +41,7 @@ STEPS = [
 
 
 def proof_bundle(
-    chain_id: int, registry: str, item_id: str, element_string: str | None, rows: list[Row[Any]]
+    chain_id: int, registry: str, item_id: str, element_string: str | None, rows: list[DecodedLog]
 ) -> ProofBundle:
     return ProofBundle(
         chain_id=chain_id,

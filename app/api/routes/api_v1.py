@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.api.clone import known_path
 from app.api.deps import ConnectionDep, SettingsDep
-from app.api.epcis import ChainLog, epcis_document
+from app.api.epcis import epcis_document
 from app.api.errors import ApiError
 from app.api.items import ItemReader
 from app.api.labels import MAX_LABELS, label_sheet
@@ -122,10 +122,7 @@ def get_certifications(
 )
 def get_epcis(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, request: Request) -> Response:
     item = _reader(conn, settings, item_id, request)
-    logs = [
-        ChainLog(r.name, r.args, r.block_number, r.tx_hash, r.log_index, r.timestamp)
-        for r in ItemReader(conn, settings).events(item_id)
-    ]
+    logs = ItemReader(conn, settings).events(item_id)
     epc = item.url or f"urn:origintrace:eip155:{item.chain.chain_id}:item:{item_id}"
     document = epcis_document(logs, epc, item.chain.chain_id, settings.base_url, int(time.time()))
     return Response(orjson.dumps(document), media_type="application/ld+json")
