@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import insert
 
 from app.chain.devnet import free_port
-from app.core.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT, Settings
 from app.db.engine import make_engine
 from app.db.schema import events, indexer_state, items, members
 from app.gs1.keys import SerialisedItem
@@ -185,7 +185,7 @@ def main() -> None:
         paths = [SerialisedItem(GTIN, f"B{rng.randrange(ITEMS)}").path for _ in range(HOT_ITEMS)]
         paths_file = Path(tmp) / "paths.json"
         paths_file.write_text(json.dumps(paths))
-        with Gateway(database_url, cache_ttl=1.0) as gateway:
+        with Gateway(database_url, cache_ttl=Settings().cache_ttl) as gateway:
             load(gateway.url, paths_file, "application/json")  # warm-up, not recorded
             json_result = load(gateway.url, paths_file, "application/json")
             html_result = load(gateway.url, paths_file, "text/html")

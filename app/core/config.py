@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     """Request header carrying the shopper's country (set by a CDN); the IP is never recorded."""
     rate_limit_per_minute: int = 600
     """Resolutions per client and minute before 429; 0 disables the limit."""
-    cache_ttl: float = 1.0
-    """Seconds a pre-serialised resolver response is reused; 0 disables the cache."""
+    cache_ttl: float = 5.0
+    """Seconds a pre-serialised resolver answer stays fresh (chain facts never go stale: the
+    cache is dropped when the checkpoint moves; only scan counts lag); 0 disables it."""
     scan_flush_interval: float = 1.0
     """Seconds between writes of buffered scan counts to the database."""
     clone_max_regions: int = 3
