@@ -287,3 +287,20 @@ def test_label_sheet_holds_a_qr_code_per_path(client: TestClient) -> None:
     assert response.text.count('viewBox="0 0 ') == 3 and "DIA-0002" in response.text
     bad = client.get("/api/v1/labels.svg", params={"path": ["/01/123/21/X"]})
     assert bad.status_code == 400 and "3 digits" in bad.json()["detail"]
+
+
+def test_cors_and_docs_exposure_follow_the_settings(engine: Engine, settings: Settings) -> None:
+    settings.cors_origins, settings.docs_enabled = ["https://shop.example"], False
+    with TestClient(create_app(settings, engine)) as test_client:
+        assert test_client.get("/docs").status_code == 404
+        assert test_client.get("/openapi.json").status_code == 404
+        allowed = test_client.get("/healthz", headers={"Origin": "https://shop.example"})
+        assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+        other = test_client.get("/healthz", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    settings.cors_origins, settings.docs_enabled = [], True
+    with TestClient(create_app(settings, engine)) as test_client:
+        assert test_client.get("/docs").status_code == 200
+        assert test_client.get("/openapi.json").json()["info"]["title"] == "OriginTrace gateway"
+        plain = test_client.get("/healthz", headers={"Origin": "https://shop.example"})
+        assert "access-control-allow-origin" not in plain.headers
