@@ -192,7 +192,10 @@ def test_every_digital_link_form_is_validated(
 def test_cpv_and_lot_qualifiers_still_resolve_a_serialised_item(client: TestClient) -> None:
     response = client.get(f"/01/09506000134352/22/V1/21/{DIAMOND.serial}", headers=JSON)
     assert response.status_code == 200
-    assert response.json()["id"] != ITEM_ID or response.json()["url"].endswith(f"/22/V1/21/{DIAMOND.serial}")
+    assert response.json()["id"] == ITEM_ID  # the id hashes GTIN + serial only
+    assert response.json()["url"] == f"http://127.0.0.1:8000/01/09506000134352/22/V1/21/{DIAMOND.serial}"
+    lot = client.get(f"/01/9506000134352/10/L%2F7/21/{DIAMOND.serial}", headers=JSON)
+    assert lot.status_code == 200 and lot.json()["url"].endswith(f"/10/L%2F7/21/{DIAMOND.serial}")
 
 
 def test_shopper_page_speaks_chinese_and_shows_confirmations(client: TestClient, w3: Web3) -> None:
@@ -225,6 +228,10 @@ def test_repeated_scans_raise_a_clone_warning(
         rows = conn.exec_driver_sql("SELECT region, count FROM scans").all()
     assert sorted(region for region, _ in rows) == ["BR", "CN", "US"]
     assert sum(count for _, count in rows) == 7
+    with TestClient(create_app(settings, engine)) as test_client:  # unknown serials are not counted
+        assert test_client.get("/01/09506000134352/21/FAKE-1", headers=JSON).status_code == 404
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT sum(count) FROM scans").scalar() == 7
 
 
 def test_resolutions_are_rate_limited(

@@ -103,15 +103,21 @@ class ItemReader:
             )
         return entries
 
-    def load(self, item_id: str, key: DigitalLink | None, recorder: ScanRecorder) -> ItemPublic | None:
+    def load(
+        self, item_id: str, key: DigitalLink | None, recorder: ScanRecorder, scan_region: str | None = None
+    ) -> ItemPublic | None:
         """The public view of `item_id`, or None when the registry has no such item.
 
         `key` is the Digital Link it was resolved by; without one, the last key it was
-        resolved by (item ids are hashes, so the gateway learns keys from scans).
+        resolved by (item ids are hashes, so the gateway learns keys from scans). With a
+        `scan_region` and a `key`, the resolution is counted (only for existing items, so
+        made-up serials never fill the scan table) before the risk is assessed.
         """
         item = self.conn.execute(select(items).where(items.c.item_id == item_id)).first()
         if item is None or self.state is None:
             return None
+        if scan_region is not None and key is not None:
+            recorder.record(item_id, key.path, scan_region)
         if key is None:
             path = known_path(self.conn, item_id)
             key = parse_path(path) if path else None

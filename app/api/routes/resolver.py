@@ -101,8 +101,8 @@ def _resolve(
     serialised = key.serialised_item
     if serialised is not None:
         item_id = "0x" + serialised.item_id.hex()
-        state.recorder.record(item_id, key.path, coarse_region(request.headers.get(settings.region_header)))
-        entity = reader.load(item_id, key, state.recorder)
+        region = coarse_region(request.headers.get(settings.region_header))
+        entity = reader.load(item_id, key, state.recorder, scan_region=region)
         if entity is None:
             item_id = None
     if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
