@@ -37,6 +37,14 @@ class Artifact:
     abi: list[dict[str, Any]]
     bytecode: str
     deployed_bytecode: str
+    immutable_ranges: tuple[tuple[int, int], ...] = ()
+
+    def mask_immutables(self, code: bytes) -> bytes:
+        """Deployed `code` with its immutables (filled in by the constructor) zeroed, as compiled."""
+        masked = bytearray(code)
+        for start, length in self.immutable_ranges:
+            masked[start : start + length] = bytes(length)
+        return bytes(masked)
 
 
 def standard_json_input() -> dict[str, Any]:
@@ -45,7 +53,17 @@ def standard_json_input() -> dict[str, Any]:
         path.relative_to(PROJECT_ROOT).as_posix(): {"content": path.read_text()}
         for path in sorted(CONTRACTS_DIR.rglob("*.sol"))
     }
-    selection = {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}}
+    selection = {
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "evm.deployedBytecode.immutableReferences",
+                "metadata",
+            ]
+        }
+    }
     return {
         "language": "Solidity",
         "sources": sources,
@@ -87,6 +105,11 @@ def compiled_contracts() -> dict[str, Artifact]:
                 abi=unit["abi"],
                 bytecode="0x" + unit["evm"]["bytecode"]["object"],
                 deployed_bytecode="0x" + unit["evm"]["deployedBytecode"]["object"],
+                immutable_ranges=tuple(
+                    (ref["start"], ref["length"])
+                    for refs in unit["evm"]["deployedBytecode"].get("immutableReferences", {}).values()
+                    for ref in refs
+                ),
             )
     return artifacts
 
