@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import solcx
@@ -47,11 +48,11 @@ class Artifact:
         return bytes(masked)
 
 
-def standard_json_input() -> dict[str, Any]:
-    """The compiler input: every source under contracts/, keyed by project-relative path."""
+def standard_json_input(directory: Path = CONTRACTS_DIR) -> dict[str, Any]:
+    """The compiler input: every source under `directory`, keyed by project-relative path."""
     sources = {
         path.relative_to(PROJECT_ROOT).as_posix(): {"content": path.read_text()}
-        for path in sorted(CONTRACTS_DIR.rglob("*.sol"))
+        for path in sorted(directory.rglob("*.sol"))
     }
     selection = {
         "*": {
@@ -82,9 +83,9 @@ def _compile(compiler_input: dict[str, Any]) -> dict[str, Any]:
 
 
 @lru_cache
-def compiled_contracts() -> dict[str, Artifact]:
-    """All contracts under contracts/, compiled once and cached on disk by input hash."""
-    compiler_input = standard_json_input()
+def compiled_contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Artifact]:
+    """All contracts under `directory` (contracts/ by default), compiled once and cached on disk."""
+    compiler_input = standard_json_input(directory)
     digest = hashlib.sha256(json.dumps(compiler_input, sort_keys=True).encode()).hexdigest()[:16]
     cache_file = CACHE_DIR / f"{digest}.json"
     if cache_file.exists():
@@ -97,7 +98,7 @@ def compiled_contracts() -> dict[str, Artifact]:
         tmp.replace(cache_file)
     artifacts: dict[str, Artifact] = {}
     for source, units in output["contracts"].items():
-        if not source.startswith("contracts/"):
+        if not source.startswith(directory.relative_to(PROJECT_ROOT).as_posix() + "/"):
             continue
         for name, unit in units.items():
             artifacts[name] = Artifact(
@@ -114,12 +115,12 @@ def compiled_contracts() -> dict[str, Artifact]:
     return artifacts
 
 
-def artifact(name: str) -> Artifact:
-    """The compiled contract called `name` (e.g. "OriginRegistry")."""
+def artifact(name: str, directory: Path = CONTRACTS_DIR) -> Artifact:
+    """The compiled contract called `name` (e.g. "OriginRegistry") under `directory`."""
     try:
-        return compiled_contracts()[name]
+        return compiled_contracts(directory)[name]
     except KeyError:
-        raise KeyError(f"no contract named {name!r} under {CONTRACTS_DIR}") from None
+        raise KeyError(f"no contract named {name!r} under {directory}") from None
 
 
 def compiler_info() -> dict[str, Any]:
