@@ -20,8 +20,8 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
 
     struct Proposal {
         bytes data;
-        uint32 approvals;
         bool executed;
+        address[] approvers;
     }
 
     struct Handover {
@@ -186,8 +186,7 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
 
     /// @inheritdoc IConsortium
     function proposalState(uint256 proposalId) external view returns (uint256 approvals, bool executed) {
-        Proposal storage proposal = _proposals[proposalId];
-        return (proposal.approvals, proposal.executed);
+        return (_liveApprovals(proposalId), _proposals[proposalId].executed);
     }
 
     // ----------------------------------------------------------------- admin handover
@@ -269,7 +268,8 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
         if (proposal.executed) revert ConsortiumProposalExecuted(proposalId);
         if (_approved[proposalId][msg.sender]) revert ConsortiumAlreadyApproved(proposalId, msg.sender);
         _approved[proposalId][msg.sender] = true;
-        uint256 approvals = ++proposal.approvals;
+        proposal.approvers.push(msg.sender);
+        uint256 approvals = _liveApprovals(proposalId);
         emit ProposalApproved(proposalId, msg.sender, approvals);
         if (approvals < _threshold) return;
         proposal.executed = true;
@@ -281,6 +281,14 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
             assembly ("memory-safe") {
                 revert(add(reason, 0x20), mload(reason))
             }
+        }
+    }
+
+    /// @dev Approvals of `proposalId` by accounts that are admins now: a removed admin's approval lapses.
+    function _liveApprovals(uint256 proposalId) private view returns (uint256 approvals) {
+        address[] storage approvers = _proposals[proposalId].approvers;
+        for (uint256 i = 0; i < approvers.length; ++i) {
+            if (hasRole(DEFAULT_ADMIN_ROLE, approvers[i])) ++approvals;
         }
     }
 

@@ -30,7 +30,8 @@ interface IConsortium {
     /// @notice Admin `proposer` proposed governance call `data` as proposal `proposalId`.
     event ProposalCreated(uint256 indexed proposalId, address indexed proposer, bytes data);
 
-    /// @notice Admin `admin` approved `proposalId`; it now has `approvals` approvals.
+    /// @notice Admin `admin` approved `proposalId`; it now has `approvals` approvals from current
+    /// admins (an approval lapses when its admin loses the admin role).
     event ProposalApproved(uint256 indexed proposalId, address indexed admin, uint256 approvals);
 
     /// @notice `proposalId` reached the threshold and its call was executed.
@@ -165,6 +166,6 @@ interface IConsortium {
     /// @notice Number of admins (holders of DEFAULT_ADMIN_ROLE).
     function adminCount() external view returns (uint256);
 
-    /// @notice Approvals of `proposalId` so far, and whether it was executed.
+    /// @notice Approvals of `proposalId` by current admins, and whether it was executed.
     function proposalState(uint256 proposalId) external view returns (uint256 approvals, bool executed);
 }

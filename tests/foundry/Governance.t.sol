@@ -287,6 +287,25 @@ contract GovernanceMultiAdminTest is RegistryFixture {
         assertEq(registry.paused(), false, "unpaused by 2 of 3");
     }
 
+    function test_approval_lapsesWhenItsAdminIsRemoved() public {
+        bytes32 role = registry.CARRIER_ROLE();
+        vm.prank(admin);
+        uint256 grant = registry.propose(abi.encodeCall(registry.grantRole, (role, brand)));
+        // admin2 and admin3 remove admin; admin's approval of `grant` no longer counts.
+        vm.prank(admin2);
+        uint256 removal = registry.propose(abi.encodeCall(registry.revokeRole, (bytes32(0), admin)));
+        vm.prank(admin3);
+        registry.approve(removal);
+        (uint256 approvals,) = registry.proposalState(grant);
+        assertEq(approvals, 0, "the removed admin's approval lapsed");
+        vm.prank(admin2);
+        registry.approve(grant);
+        assertEq(registry.hasRole(role, brand), false, "one live approval is not enough");
+        vm.prank(admin3);
+        registry.approve(grant);
+        assertEq(registry.hasRole(role, brand), true, "two live approvals execute");
+    }
+
     function test_setThreshold_byProposalEmits() public {
         vm.prank(admin);
         uint256 id = registry.propose(abi.encodeCall(registry.setThreshold, (3)));
