@@ -40,6 +40,8 @@ demo: setup ## devnet + deploy + demo journey + indexer + gateway on http://127.
 
 test: setup lint ## lint, forge tests, then pytest (unit + end-to-end against anvil)
 	forge test
+	forge snapshot --check $(SNAPSHOT_FILTER)
+	$(MAKE) --no-print-directory halmos slither
 	$(BIN)/python -m pytest
 
 lint: setup ## ruff and mypy
@@ -49,3 +51,36 @@ lint: setup ## ruff and mypy
 
 clean: ## remove build outputs and local data (keeps .venv and node_modules)
 	rm -rf out cache .build data
+
+.PHONY: bench-lookup
+bench-lookup: setup ## resolver req/s and latency over 1,000,000 synthetic items, cached vs uncached
+	$(BIN)/python bench/lookup.py
+# ---------------------------------------------------------------- contracts: assurance and gas
+.PHONY: slither halmos test-deep snapshot bench-gas
+
+# Unit tests only: fuzz and invariant gas depends on the random inputs.
+SNAPSHOT_FILTER := --no-match-test 'testFuzz|invariant'
+HALMOS_VENV := .venv-halmos
+
+# halmos pins rich < 14.1 and eth-ape needs >= 14.3, so halmos gets a venv of its own.
+$(HALMOS_VENV)/.installed: requirements-halmos.lock
+	@test -x $(HALMOS_VENV)/bin/python || $(PYTHON) -m venv $(HALMOS_VENV)
+	$(HALMOS_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-halmos.lock
+	@touch $@
+
+# slither reads a build of its own (out/slither): compiling for it never touches forge's out/.
+slither: setup ## static analysis (slither.config.json): fails on any medium or high finding
+	FOUNDRY_OUT=out/slither FOUNDRY_CACHE_PATH=cache/slither forge build --build-info --skip './tests/**'
+	$(BIN)/slither .
+
+halmos: setup $(HALMOS_VENV)/.installed ## symbolic proofs: the check_ functions of tests/foundry/symbolic
+	$(HALMOS_VENV)/bin/halmos --match-contract Symbolic
+
+test-deep: setup ## forge tests with the deep fuzz and invariant profile
+	FOUNDRY_PROFILE=deep forge test
+
+snapshot: setup ## rewrite the committed gas snapshot, .gas-snapshot
+	forge snapshot $(SNAPSHOT_FILTER)
+
+bench-gas: setup ## gas of lots, batches, units and signed handoffs vs an ERC-721 baseline
+	$(BIN)/python bench/gas.py

@@ -1,131 +1,182 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Consortium} from "./governance/Consortium.sol";
 import {IOriginRegistry} from "./interfaces/IOriginRegistry.sol";
 import {ItemIds} from "./libraries/ItemIds.sol";
+import {Status, Kind} from "./types/RecordTypes.sol";
+import {Attestations} from "./registry/Attestations.sol";
+import {Lots} from "./registry/Lots.sol";
+import {Records} from "./registry/Records.sol";
+import {SignedHandoffs} from "./registry/SignedHandoffs.sol";
+import {Units} from "./registry/Units.sol";
 
 /// @title OriginRegistry
-/// @notice Registry of physical goods for an OriginTrace consortium: members and roles,
-/// items, certifier attestations and two-step custody handoffs.
-/// @dev See {IOriginRegistry} for the events, errors and the item state machine.
-contract OriginRegistry is IOriginRegistry, AccessControl {
-    bytes32 public constant BRAND_ROLE = keccak256("BRAND_ROLE");
-    bytes32 public constant CERTIFIER_ROLE = keccak256("CERTIFIER_ROLE");
-    bytes32 public constant CARRIER_ROLE = keccak256("CARRIER_ROLE");
-    bytes32 public constant CUSTOMS_ROLE = keccak256("CUSTOMS_ROLE");
-    bytes32 public constant RETAILER_ROLE = keccak256("RETAILER_ROLE");
+/// @notice Registry of physical goods for an OriginTrace consortium: governance, items, lots,
+/// logistic units, custody (two-step and EIP-712 signed), attestations, recall and claims.
+/// @dev See {IOriginRegistry} for the events, errors and docs; {Status} for the state machine.
+/// All events come from this one address.
+contract OriginRegistry is Lots, Units, SignedHandoffs, Attestations {
+    mapping(bytes32 itemId => bytes32 codeHash) private _claimCodes;
 
-    struct Item {
-        address custodian;
-        Status status;
-    }
+    /// @param admins The consortium's admins (DEFAULT_ADMIN_ROLE).
+    /// @param threshold_ Admin approvals each governance action needs (1 lets an admin act alone).
+    constructor(address[] memory admins, uint256 threshold_) Consortium(admins, threshold_) {}
 
-    mapping(address account => string name) private _memberNames;
-    mapping(bytes32 itemId => Item) private _items;
-    mapping(bytes32 itemId => Offer) private _offers;
-
-    /// @param admin Account that holds DEFAULT_ADMIN_ROLE: admits members and grants roles.
-    constructor(address admin) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-    }
-
-    // ----------------------------------------------------------------- members
-
-    /// @inheritdoc IOriginRegistry
-    function admitMember(address account, string calldata name) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (account == address(0) || bytes(name).length == 0) revert RegistryInvalidMember(account);
-        if (isMember(account)) revert RegistryAlreadyMember(account);
-        _memberNames[account] = name;
-        emit MemberAdmitted(account, name);
-    }
-
-    /// @inheritdoc IOriginRegistry
-    function isMember(address account) public view returns (bool) {
-        return bytes(_memberNames[account]).length != 0;
-    }
-
-    /// @inheritdoc IOriginRegistry
-    function memberName(address account) external view returns (string memory) {
-        return _memberNames[account];
-    }
+    // ----------------------------------------------------------------- items
 
     /// @inheritdoc IOriginRegistry
     function itemId(string calldata gtin14, string calldata serial) external pure returns (bytes32) {
         return ItemIds.serialised(gtin14, serial);
     }
 
-    // ----------------------------------------------------------------- items
-
     /// @inheritdoc IOriginRegistry
     function registerItem(bytes32 id, bytes32 metadataHash, string calldata metadataURI)
         external
         onlyRole(BRAND_ROLE)
+        whenNotPaused
     {
-        if (_items[id].status != Status.None) revert RegistryItemExists(id);
-        _items[id] = Item({custodian: msg.sender, status: Status.Active});
+        _create(id, Kind.Item, _memberIndex[msg.sender]);
         emit ItemRegistered(id, msg.sender, metadataHash, metadataURI);
     }
 
     /// @inheritdoc IOriginRegistry
-    function attest(bytes32 id, bytes32 kind, bytes32 dataHash) external onlyRole(CERTIFIER_ROLE) {
-        if (_items[id].status == Status.None) revert RegistryUnknownItem(id);
-        emit ItemAttested(id, msg.sender, kind, dataHash);
+    function registerItems(bytes32[] calldata ids, bytes32[] calldata metadataHashes, string calldata metadataURI)
+        external
+        onlyRole(BRAND_ROLE)
+        whenNotPaused
+    {
+        uint256 count = ids.length;
+        if (count != metadataHashes.length) revert RegistryLengthMismatch(count, metadataHashes.length);
+        _checkBatch(count);
+        // The packed {Record} every new item gets: the caller, Active, Kind.Item, the caller's index.
+        uint256 record = uint256(uint160(msg.sender)) | (uint256(uint8(Status.Active)) << 160)
+            | (uint256(uint8(Kind.Item)) << 168) | (uint256(_memberIndex[msg.sender]) << 176);
+        // The ItemRegistered data (metadataHash, metadataURI) is built once; each item only
+        // overwrites its hash. This keeps per-item cost at one new slot plus one log.
+        bytes memory data = abi.encode(bytes32(0), metadataURI);
+        bytes32 topic = ItemRegistered.selector;
+        for (uint256 i = 0; i < count; ++i) {
+            bytes32 id = ids[i];
+            Record storage existing = _records[id];
+            if (existing.status != Status.None) revert RegistryItemExists(id);
+            bytes32 metadataHash = metadataHashes[i];
+            assembly ("memory-safe") {
+                sstore(existing.slot, record)
+                mstore(add(data, 0x20), metadataHash)
+                log3(add(data, 0x20), mload(data), topic, id, caller())
+            }
+        }
     }
 
+    // ----------------------------------------------------------------- custody
+
     /// @inheritdoc IOriginRegistry
-    function offerCustody(bytes32 id, address to, uint64 expiresAt) external {
-        Item storage item = _custodiedItem(id, Status.Active);
+    function offerCustody(bytes32 id, address to, uint64 expiresAt) external whenNotPaused {
+        Record storage record = _held(id, msg.sender, Status.Active);
         if (to == msg.sender) revert RegistrySelfHandoff(id);
-        if (!isMember(to)) revert RegistryNotMember(to);
+        _requireMember(to);
         // Offers last hours or days; a validator's few seconds of timestamp drift cannot matter.
         // forge-lint: disable-next-line(block-timestamp)
         if (expiresAt <= block.timestamp) revert RegistryInvalidExpiry(expiresAt);
-        item.status = Status.Offered;
+        record.status = Status.Offered;
         _offers[id] = Offer({to: to, expiresAt: expiresAt});
         emit CustodyOffered(id, msg.sender, to, expiresAt);
     }
 
     /// @inheritdoc IOriginRegistry
-    function acceptCustody(bytes32 id) external {
-        Item storage item = _items[id];
+    function acceptCustody(bytes32 id) external whenNotPaused {
+        Record storage record = _existing(id);
         Offer memory offer = _offers[id];
-        if (item.status == Status.None) revert RegistryUnknownItem(id);
-        if (item.status != Status.Offered) revert RegistryInvalidStatus(id, item.status);
+        if (record.status != Status.Offered) revert RegistryInvalidStatus(id, record.status);
         if (offer.to != msg.sender) revert RegistryNotOfferRecipient(id, msg.sender);
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp > offer.expiresAt) revert RegistryOfferExpired(id, offer.expiresAt);
-        address from = item.custodian;
-        item.custodian = msg.sender;
-        item.status = Status.Active;
+        address from = record.custodian;
+        record.custodian = msg.sender;
+        record.status = Status.Active;
         delete _offers[id];
         emit CustodyTransferred(id, from, msg.sender);
     }
 
     /// @inheritdoc IOriginRegistry
-    function cancelOffer(bytes32 id) external {
-        Item storage item = _custodiedItem(id, Status.Offered);
+    function cancelOffer(bytes32 id) external whenNotPaused {
+        Record storage record = _held(id, msg.sender, Status.Offered);
         address to = _offers[id].to;
-        item.status = Status.Active;
+        record.status = Status.Active;
         delete _offers[id];
         emit CustodyOfferCancelled(id, msg.sender, to);
     }
 
+    // ----------------------------------------------------------------- status
+
     /// @inheritdoc IOriginRegistry
-    function markSold(bytes32 id) external onlyRole(RETAILER_ROLE) {
-        Item storage item = _custodiedItem(id, Status.Active);
-        item.status = Status.Sold;
-        emit ItemSold(id, msg.sender);
+    function markSold(bytes32 id) external {
+        _markSold(id);
     }
 
     /// @inheritdoc IOriginRegistry
-    function custodianOf(bytes32 id) external view returns (address) {
-        return _items[id].custodian;
+    function markSold(bytes32 id, bytes32 codeHash) external {
+        _markSold(id);
+        _claimCodes[id] = codeHash;
+        emit ClaimCodeSet(id, codeHash);
     }
 
     /// @inheritdoc IOriginRegistry
-    function statusOf(bytes32 id) external view returns (Status) {
-        return _items[id].status;
+    function claim(bytes32 id, bytes32 code) external whenNotPaused {
+        Record storage record = _existing(id);
+        _requireStatus(id, record.status, _bit(Status.Sold));
+        bytes32 expected = _claimCodes[id];
+        if (expected == bytes32(0) || claimCodeHash(id, code) != expected) revert RegistryInvalidClaimCode(id);
+        delete _claimCodes[id];
+        record.custodian = msg.sender;
+        _setStatus(id, record, Status.Claimed);
+    }
+
+    /// @inheritdoc IOriginRegistry
+    function recall(bytes32 id) external onlyRole(BRAND_ROLE) whenNotPaused {
+        Record storage record = _existing(id);
+        if (record.kind == Kind.Unit) revert RegistryInvalidKind(id, record.kind);
+        if (record.brand != _memberIndex[msg.sender]) revert RegistryNotBrand(id, msg.sender);
+        Status status = record.status;
+        _requireStatus(id, status, _bit(Status.Active) | _bit(Status.Offered) | _bit(Status.Sold) | _bit(Status.Lost));
+        if (status == Status.Offered) {
+            address to = _offers[id].to;
+            delete _offers[id];
+            emit CustodyOfferCancelled(id, record.custodian, to);
+        }
+        _setStatus(id, record, Status.Recalled);
+    }
+
+    /// @inheritdoc IOriginRegistry
+    function reportLost(bytes32 id) external whenNotPaused {
+        Record storage record = _itemOrLot(id, _bit(Status.Active));
+        _setStatus(id, record, Status.Lost);
+    }
+
+    /// @inheritdoc IOriginRegistry
+    function reportFound(bytes32 id) external whenNotPaused {
+        Record storage record = _itemOrLot(id, _bit(Status.Lost));
+        _setStatus(id, record, Status.Active);
+    }
+
+    /// @inheritdoc IOriginRegistry
+    function destroy(bytes32 id) external whenNotPaused {
+        Record storage record = _itemOrLot(id, _bit(Status.Active) | _bit(Status.Lost) | _bit(Status.Recalled));
+        _setStatus(id, record, Status.Destroyed);
+    }
+
+    // ----------------------------------------------------------------- views
+
+    /// @inheritdoc IOriginRegistry
+    function claimCodeHash(bytes32 id, bytes32 code) public pure returns (bytes32) {
+        return keccak256(abi.encode(id, code));
+    }
+
+    /// @inheritdoc IOriginRegistry
+    function brandOf(bytes32 id) external view returns (address) {
+        Record storage record = _records[id];
+        return record.kind == Kind.Unit || record.status == Status.None ? address(0) : _memberByIndex[record.brand];
     }
 
     /// @inheritdoc IOriginRegistry
@@ -133,11 +184,24 @@ contract OriginRegistry is IOriginRegistry, AccessControl {
         return _offers[id];
     }
 
-    /// @dev The item `id`, after checking that the caller holds it and it is in `expected`.
-    function _custodiedItem(bytes32 id, Status expected) private view returns (Item storage item) {
-        item = _items[id];
-        if (item.status == Status.None) revert RegistryUnknownItem(id);
-        if (item.custodian != msg.sender) revert RegistryNotCustodian(id, msg.sender);
-        if (item.status != expected) revert RegistryInvalidStatus(id, item.status);
+    // ----------------------------------------------------------------- internals
+
+    function _markSold(bytes32 id) private onlyRole(RETAILER_ROLE) whenNotPaused {
+        Record storage record = _held(id, msg.sender, Status.Active);
+        if (record.kind != Kind.Item) revert RegistryInvalidKind(id, record.kind);
+        record.status = Status.Sold;
+        emit ItemSold(id, msg.sender);
+    }
+
+    /// @dev The top-level item or lot `id` held by the caller, in one of the `allowed` statuses.
+    function _itemOrLot(bytes32 id, uint256 allowed) private view returns (Record storage record) {
+        record = _holding(id, msg.sender);
+        if (record.kind == Kind.Unit) revert RegistryInvalidKind(id, record.kind);
+        _requireStatus(id, record.status, allowed);
+    }
+
+    function _setStatus(bytes32 id, Record storage record, Status status) private {
+        record.status = status;
+        emit StatusChanged(id, status, msg.sender);
     }
 }

@@ -29,9 +29,18 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy the OriginRegistry and write its manifest")
 @click.option("--account", "alias", default=None, help="ape account alias, or TEST::<n> for a test account")
 @click.option("--admin", default=None, help="Registry admin address (default: the deploying account)")
-def cli(network, provider, alias, admin):  # type: ignore[no-untyped-def]
+@click.option("--other-admin", "other_admins", multiple=True, help="Another consortium admin (repeatable)")
+@click.option(
+    "--threshold", default=1, show_default=True, help="Admin approvals each governance action needs"
+)
+def cli(network, provider, alias, admin, other_admins, threshold):  # type: ignore[no-untyped-def]
+    admins = 1 + len(other_admins)
+    if not 1 <= threshold <= admins:
+        raise click.BadParameter(
+            f"must be between 1 and the number of admins ({admins})", param_hint="--threshold"
+        )
     deployer = local_account(_ape_account(alias, network.name))
-    deployment = deploy_registry(provider.web3, deployer, admin)
+    deployment = deploy_registry(provider.web3, deployer, admin, other_admins, threshold)
     path = write_manifest(deployment)
     click.echo(f"OriginRegistry deployed at {deployment.registry} on chain {deployment.chain_id}")
     click.echo(f"  block {deployment.deploy_block}, tx {deployment.deploy_tx}")

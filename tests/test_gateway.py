@@ -52,7 +52,11 @@ def test_item_json_shows_the_whole_journey(client: TestClient, w3: Web3, deploym
         assert receipt["to"] == deployment.registry
         assert entry["timestamp"].endswith("Z")
     assert body["metadata"]["origin"] == "Botswana"
-    assert body["chain"] == {"chain_id": 31337, "registry": deployment.registry}
+    assert body["chain"] == {
+        "chain_id": 31337,
+        "registry": deployment.registry,
+        "indexed_block": w3.eth.block_number,
+    }
 
 
 def test_browsers_get_the_shopper_page(client: TestClient) -> None:
@@ -123,3 +127,187 @@ def test_internal_errors_never_leak_a_stack_trace(client: TestClient, engine: En
         "detail": "the gateway failed to answer; the error was logged",
     }
     assert "Traceback" not in response.text
+
+
+ITEM_ID = "0x" + DIAMOND.item_id.hex()
+
+
+def test_responses_name_the_canonical_url(client: TestClient) -> None:
+    response = client.get(f"/01/9506000134352/21/{DIAMOND.serial}", headers=JSON)
+    canonical = "http://127.0.0.1:8000" + DIAMOND.path
+    assert response.status_code == 200
+    assert response.json()["url"] == canonical
+    assert response.headers["link"] == f'<{canonical}>; rel="canonical"'
+
+
+def test_linktype_all_is_an_rfc9264_linkset(client: TestClient) -> None:
+    response = client.get(DIAMOND.path, params={"linkType": "all"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/linkset+json"
+    (context,) = response.json()["linkset"]
+    assert context["anchor"] == "http://127.0.0.1:8000" + DIAMOND.path
+    for rel in ("pip", "traceability", "certificationInfo"):
+        assert context[f"https://gs1.org/voc/{rel}"][0]["href"].startswith("http://127.0.0.1:8000/")
+    epcis = context["https://gs1.org/voc/traceability"][0]["href"]
+    assert client.get(epcis.removeprefix("http://127.0.0.1:8000")).status_code == 200
+
+
+def test_linktype_redirects_with_307_to_its_target(
+    w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    seed_demo(w3, registry(w3, deployment.registry), operator)
+    Indexer(w3, engine, deployment).backfill()
+    settings.link_targets = {"gs1:recallStatus": "https://brand.example/recalls/{gtin}/{serial}"}
+    with TestClient(create_app(settings, engine), follow_redirects=False) as test_client:
+        recall = test_client.get(DIAMOND.path, params={"linkType": "gs1:recallStatus"})
+        assert recall.status_code == 307
+        assert recall.headers["location"] == f"https://brand.example/recalls/{DIAMOND.gtin}/{DIAMOND.serial}"
+        trace = test_client.get(DIAMOND.path, params={"linkType": "gs1:traceability"})
+        assert trace.status_code == 307 and trace.headers["location"].endswith(
+            f"/api/v1/items/{ITEM_ID}/epcis"
+        )
+        missing = test_client.get(DIAMOND.path, params={"linkType": "gs1:smpc"}, headers=JSON)
+        assert missing.status_code == 404 and "gs1:recallStatus" in missing.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "reason"),
+    [
+        (f"/01/09506000134352/21/{DIAMOND.serial}/10/LOT1", 400, "order"),
+        ("/01/09506000134352/22/V1/21/" + "A" * 25, 400, "CSET 82"),
+        ("/00/106141412345678909", 400, "check digit"),
+        ("/00/106141412345678908", 404, "nothing is registered"),
+        ("/01/09506000134352/10/LOT-1", 404, "nothing is registered"),
+        ("/01/09506000134352/10/LOT-1/21/X1", 404, "nothing is registered"),
+    ],
+)
+def test_every_digital_link_form_is_validated(
+    client: TestClient, path: str, status: int, reason: str
+) -> None:
+    response = client.get(path, headers=JSON)
+    assert response.status_code == status
+    assert reason in response.json()["detail"]
+
+
+def test_cpv_and_lot_qualifiers_still_resolve_a_serialised_item(client: TestClient) -> None:
+    response = client.get(f"/01/09506000134352/22/V1/21/{DIAMOND.serial}", headers=JSON)
+    assert response.status_code == 200
+    assert response.json()["id"] == ITEM_ID  # the id hashes GTIN + serial only
+    assert response.json()["url"] == f"http://127.0.0.1:8000/01/09506000134352/22/V1/21/{DIAMOND.serial}"
+    lot = client.get(f"/01/9506000134352/10/L%2F7/21/{DIAMOND.serial}", headers=JSON)
+    assert lot.status_code == 200 and lot.json()["url"].endswith(f"/10/L%2F7/21/{DIAMOND.serial}")
+
+
+def test_shopper_page_speaks_chinese_and_shows_confirmations(client: TestClient, w3: Web3) -> None:
+    page = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert page.status_code == 200
+    assert 'lang="zh-Hans"' in page.text and "已售出" in page.text and "流转记录" in page.text
+    assert "圆形明亮式切工钻石" in page.text
+    english = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en-GB"}).text
+    head = w3.eth.block_number
+    assert f"block {head} · 1 confirmations (awaiting confirmation)" in english
+    assert len(english.encode()) < 100_000 and "<script" not in english
+
+
+def test_repeated_scans_raise_a_clone_warning(
+    w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    seed_demo(w3, registry(w3, deployment.registry), operator)
+    Indexer(w3, engine, deployment).backfill()
+    # Cached answers carry a risk up to cache_ttl old; this test reads every scan fresh.
+    settings.clone_burst_per_minute, settings.clone_max_regions, settings.cache_ttl = 5, 1, 0
+    with TestClient(create_app(settings, engine)) as test_client:
+        for region in ("CN", "US", "CN", "BR", "CN", "CN"):
+            body = test_client.get(DIAMOND.path, headers={**JSON, "CF-IPCountry": region}).json()
+        codes = [reason["code"] for reason in body["risk"]["reasons"]]
+        assert codes == ["too_many_regions", "scan_burst"]
+        assert body["risk"]["regions_24h"] == ["BR", "CN", "US"] and body["risk"]["scans_24h"] == 6
+        page = test_client.get(DIAMOND.path, headers={**BROWSER, "CF-IPCountry": "CN"}).text
+        assert 'id="clone-warning"' in page and "3 countries" in page
+    with engine.connect() as conn:  # flushed at shutdown; only country codes are stored
+        rows = conn.exec_driver_sql("SELECT region, count FROM scans").all()
+    assert sorted(region for region, _ in rows) == ["BR", "CN", "US"]
+    assert sum(count for _, count in rows) == 7
+    with TestClient(create_app(settings, engine)) as test_client:  # unknown serials are not counted
+        assert test_client.get("/01/09506000134352/21/FAKE-1", headers=JSON).status_code == 404
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT sum(count) FROM scans").scalar() == 7
+
+
+def test_resolutions_are_rate_limited(
+    w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    seed_demo(w3, registry(w3, deployment.registry), operator)
+    Indexer(w3, engine, deployment).backfill()
+    settings.rate_limit_per_minute = 3
+    with TestClient(create_app(settings, engine)) as test_client:
+        codes = [test_client.get(DIAMOND.path, headers=JSON).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+
+
+def test_cached_answers_match_fresh_ones_and_follow_new_blocks(client: TestClient, w3: Web3) -> None:
+    first = client.get(DIAMOND.path, headers=JSON)
+    cached = client.get(DIAMOND.path, headers=JSON)
+    assert cached.content == first.content and cached.headers["link"] == first.headers["link"]
+    zh = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh"})
+    assert "text/html" in zh.headers["content-type"] and "已售出" in zh.text
+
+
+def test_api_lists_items_in_bounded_pages(client: TestClient) -> None:
+    client.get(DIAMOND.path, headers=JSON)  # the gateway learns the key by resolving it
+    client.app.state.recorder.flush(client.app.state.engine)  # as the flush thread does each second
+    page = client.get("/api/v1/items", params={"limit": 1}).json()
+    assert [i["id"] for i in page["items"]] == [ITEM_ID] and page["next_after"] is None
+    assert page["items"][0]["url"].endswith(DIAMOND.path)
+    assert client.get("/api/v1/items", params={"limit": 501}).status_code == 422
+    item = client.get(f"/api/v1/items/{ITEM_ID}").json()
+    assert item["status"] == "sold" and item["serial"] == DIAMOND.serial
+    history = client.get(f"/api/v1/items/{ITEM_ID}/history", params={"limit": 3}).json()
+    assert [h["type"] for h in history["history"]] == ["registered", "attested", "offered"]
+    assert history["next_offset"] == 3
+    rest = client.get(f"/api/v1/items/{ITEM_ID}/history", params={"offset": 3}).json()
+    assert rest["history"][-1]["type"] == "sold" and rest["next_offset"] is None
+    assert client.get("/api/v1/items/0x" + "ab" * 32).status_code == 404
+    assert client.get("/api/v1/items/0xnothex").status_code == 422
+
+
+def test_proof_bundle_lets_a_client_verify_against_the_chain(
+    client: TestClient, w3: Web3, deployment: Deployment
+) -> None:
+    client.get(DIAMOND.path, headers=JSON)
+    client.app.state.recorder.flush(client.app.state.engine)
+    bundle = client.get(f"/api/v1/items/{ITEM_ID}/proof").json()
+    assert bundle["chain_id"] == w3.eth.chain_id and bundle["registry"] == deployment.registry
+    assert "0x" + Web3.keccak(text=bundle["element_string"]).hex() == ITEM_ID
+    assert len(bundle["facts"]) == 9
+    for fact in bundle["facts"]:
+        receipt = w3.eth.get_transaction_receipt(fact["tx"])
+        (log,) = [entry for entry in receipt["logs"] if entry["logIndex"] == fact["log_index"]]
+        assert log["address"] == deployment.registry and "0x" + log["topics"][1].hex() == ITEM_ID
+        assert "0x" + log["blockHash"].hex() == fact["block_hash"] and log["blockNumber"] == fact["block"]
+
+
+def test_label_sheet_holds_a_qr_code_per_path(client: TestClient) -> None:
+    paths = [DIAMOND.path, "/01/09506000134352/21/DIA-0002"]
+    response = client.get("/api/v1/labels.svg", params={"path": paths})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
+    assert response.text.count('viewBox="0 0 ') == 3 and "DIA-0002" in response.text
+    bad = client.get("/api/v1/labels.svg", params={"path": ["/01/123/21/X"]})
+    assert bad.status_code == 400 and "3 digits" in bad.json()["detail"]
+
+
+def test_cors_and_docs_exposure_follow_the_settings(engine: Engine, settings: Settings) -> None:
+    settings.cors_origins, settings.docs_enabled = ["https://shop.example"], False
+    with TestClient(create_app(settings, engine)) as test_client:
+        assert test_client.get("/docs").status_code == 404
+        assert test_client.get("/openapi.json").status_code == 404
+        allowed = test_client.get("/healthz", headers={"Origin": "https://shop.example"})
+        assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+        other = test_client.get("/healthz", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    settings.cors_origins, settings.docs_enabled = [], True
+    with TestClient(create_app(settings, engine)) as test_client:
+        assert test_client.get("/docs").status_code == 200
+        assert test_client.get("/openapi.json").json()["info"]["title"] == "OriginTrace gateway"
+        plain = test_client.get("/healthz", headers={"Origin": "https://shop.example"})
+        assert "access-control-allow-origin" not in plain.headers

@@ -1,6 +1,7 @@
 """Errors as JSON bodies {"error", "detail"}; never a stack trace."""
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,8 +19,8 @@ class ApiError(Exception):
         self.status, self.error, self.detail = status, error, detail
 
 
-def _body(status: int, error: str, detail: str) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+def _body(status: int, error: str, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -29,7 +30,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _body(exc.status_code, "http_error", str(exc.detail))
+        # Keeps headers such as Allow on 405 (RFC 9110).
+        return _body(exc.status_code, "http_error", str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

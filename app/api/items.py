@@ -1,16 +1,20 @@
-"""Read an item's public view (state, attestations, history) from the database."""
+"""Read an item's public view (state, attestations, history, risk) from the database."""
 
 import base64
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils.crypto import keccak
 from sqlalchemy import Connection, select
 
+from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_counts
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
+from app.core.config import Settings
 from app.db.schema import attestations, events, indexer_state, items, members
-from app.gs1.keys import SerialisedItem
+from app.gs1.digital_link import DigitalLink, parse_path
+from app.indexer.decode import DecodedLog
 
 HISTORY_TYPES = {
     "ItemRegistered": ("registered", None, "brand"),
@@ -21,6 +25,9 @@ HISTORY_TYPES = {
     "ItemSold": ("sold", "retailer", None),
 }
 """event name -> (history type, arg naming `from`, arg naming `to`)."""
+
+CLAIM_EVENTS = ("ItemClaimed",)
+"""Events whose block time is the consumer claim (the contracts branch adds them)."""
 
 _DATA_JSON = "data:application/json;base64,"
 
@@ -39,71 +46,119 @@ def verified_metadata(uri: str, expected_hash: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _iso(timestamp: int) -> str:
+def iso_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
-def load_item(conn: Connection, key: SerialisedItem, base_url: str) -> ItemPublic | None:
-    """The public view of `key`, or None when the registry has no such item."""
-    item_id = "0x" + key.item_id.hex()
-    item = conn.execute(select(items).where(items.c.item_id == item_id)).first()
-    state = conn.execute(select(indexer_state)).first()
-    if item is None or state is None:
-        return None
-    names = {row.address: row.name or None for row in conn.execute(select(members.c.address, members.c.name))}
+class ItemReader:
+    """Reads of one item in one connection, sharing the member names and the checkpoint."""
 
-    def party(address: str) -> Party:
-        return Party(address=address, name=names.get(address))
+    def __init__(self, conn: Connection, settings: Settings) -> None:
+        self.conn, self.settings = conn, settings
+        self.state = conn.execute(select(indexer_state)).first()
+        self._names: dict[str, str | None] | None = None
 
-    def maybe_party(address: str | None) -> Party | None:
-        return party(address) if address else None
+    def party(self, address: str) -> Party:
+        if self._names is None:
+            rows = self.conn.execute(select(members.c.address, members.c.name))
+            self._names = {row.address: row.name or None for row in rows}
+        return Party(address=address, name=self._names.get(address))
 
-    history = []
-    rows = conn.execute(
-        select(events).where(events.c.item_id == item_id).order_by(events.c.block_number, events.c.log_index)
-    )
-    for row in rows:
-        if row.name not in HISTORY_TYPES:
-            continue
-        kind, from_arg, to_arg = HISTORY_TYPES[row.name]
-        history.append(
-            HistoryEntry(
-                type=kind,
-                from_=party(row.args[from_arg]) if from_arg else None,
-                to=party(row.args[to_arg]) if to_arg else None,
-                block=row.block_number,
-                tx=row.tx_hash,
-                log_index=row.log_index,
-                timestamp=_iso(row.timestamp),
+    def confirmations(self, block: int) -> int:
+        return max(0, int(self.state.last_block) - block + 1) if self.state else 0
+
+    def events(self, item_id: str, offset: int = 0, limit: int | None = None) -> list[DecodedLog]:
+        """The item's events in chain order, as the indexer decoded them."""
+        query = (
+            select(events)
+            .where(events.c.item_id == item_id)
+            .order_by(events.c.block_number, events.c.log_index)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [
+            DecodedLog(r.name, r.args, r.block_number, r.block_hash, r.tx_hash, r.log_index, r.timestamp)
+            for r in self.conn.execute(query)
+        ]
+
+    def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
+        entries = []
+        for row in rows:
+            if row.name not in HISTORY_TYPES:
+                continue
+            kind, from_arg, to_arg = HISTORY_TYPES[row.name]
+            depth = self.confirmations(row.block_number)
+            entries.append(
+                HistoryEntry(
+                    type=kind,
+                    from_=self.party(row.args[from_arg]) if from_arg else None,
+                    to=self.party(row.args[to_arg]) if to_arg else None,
+                    block=row.block_number,
+                    tx=row.tx_hash,
+                    log_index=row.log_index,
+                    timestamp=iso_time(row.timestamp),
+                    confirmations=depth,
+                    confirmed=depth >= self.settings.confirmations,
+                )
             )
+        return entries
+
+    def load(
+        self, item_id: str, key: DigitalLink | None, recorder: ScanRecorder, scan_region: str | None = None
+    ) -> ItemPublic | None:
+        """The public view of `item_id`, or None when the registry has no such item.
+
+        `key` is the Digital Link it was resolved by; without one, the last key it was
+        resolved by (item ids are hashes, so the gateway learns keys from scans). With a
+        `scan_region` and a `key`, the resolution is counted (only for existing items, so
+        made-up serials never fill the scan table) before the risk is assessed.
+        """
+        item = self.conn.execute(select(items).where(items.c.item_id == item_id)).first()
+        if item is None or self.state is None:
+            return None
+        if scan_region is not None and key is not None:
+            recorder.record(item_id, key.path, scan_region)
+        if key is None:
+            path = known_path(self.conn, item_id)
+            key = parse_path(path) if path else None
+        rows = self.events(item_id)
+        attested = [
+            Attestation(
+                kind=a.kind,
+                certifier=self.party(a.certifier),
+                data_hash=a.data_hash,
+                block=a.block_number,
+                tx=a.tx_hash,
+                log_index=a.log_index,
+                confirmed=self.confirmations(a.block_number) >= self.settings.confirmations,
+            )
+            for a in self.conn.execute(
+                select(attestations)
+                .where(attestations.c.item_id == item_id)
+                .order_by(attestations.c.block_number, attestations.c.log_index)
+            )
+        ]
+        claimed_at = next((int(r.timestamp) for r in rows if r.name in CLAIM_EVENTS), None)
+        now = time.time()
+        counts = stored_counts(self.conn, item_id, int(now // 60) - DAY_MINUTES) + recorder.pending(item_id)
+        return ItemPublic(
+            id=item_id,
+            gtin=key.gtin if key else None,
+            serial=key.serial if key else None,
+            url=self.settings.base_url + key.path if key else None,
+            status=item.status,
+            brand=self.party(item.brand),
+            custodian=self.party(item.custodian),
+            pending_offer_to=self.party(item.pending_to) if item.pending_to else None,
+            metadata_uri=item.metadata_uri,
+            metadata_hash=item.metadata_hash,
+            metadata=verified_metadata(item.metadata_uri, item.metadata_hash),
+            attestations=attested,
+            history=self.history(rows),
+            chain=ChainInfo(
+                chain_id=self.state.chain_id,
+                registry=self.state.registry,
+                indexed_block=self.state.last_block,
+            ),
+            risk=assess(counts, claimed_at, now, self.settings),
         )
-    attested = [
-        Attestation(
-            kind=a.kind,
-            certifier=party(a.certifier),
-            data_hash=a.data_hash,
-            block=a.block_number,
-            tx=a.tx_hash,
-        )
-        for a in conn.execute(
-            select(attestations)
-            .where(attestations.c.item_id == item_id)
-            .order_by(attestations.c.block_number)
-        )
-    ]
-    return ItemPublic(
-        id=item_id,
-        gtin=key.gtin,
-        serial=key.serial,
-        url=base_url + key.path,
-        status=item.status,
-        brand=party(item.brand),
-        custodian=party(item.custodian),
-        pending_offer_to=maybe_party(item.pending_to),
-        metadata_uri=item.metadata_uri,
-        metadata_hash=item.metadata_hash,
-        metadata=verified_metadata(item.metadata_uri, item.metadata_hash),
-        attestations=attested,
-        history=history,
-        chain=ChainInfo(chain_id=state.chain_id, registry=state.registry),
-    )

@@ -1,24 +1,93 @@
-"""The gateway application: GS1 Digital Link resolver and health, over the indexed database."""
+"""The gateway application: GS1 Digital Link resolver, JSON API and health, over the indexed database."""
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine, func, select
 
+from app.api.cache import FastPath, ResponseCache
+from app.api.clone import ScanRecorder
 from app.api.errors import install_error_handlers
-from app.api.routes import health, resolver
-from app.core.config import Settings
+from app.api.ratelimit import RateLimiter
+from app.api.routes import api_v1, health, resolver
+from app.core.config import Settings, get_settings
 from app.db.engine import make_engine
+from app.db.schema import indexer_state
+
+log = logging.getLogger(__name__)
+
+
+CHECKPOINT_POLL_S = 0.25
+
+
+def _housekeeping(app: FastAPI, stop: threading.Event) -> None:
+    """Off the event loop: follow the indexer's checkpoint for the cache; flush scan counts."""
+    engine, flushed = app.state.engine, time.monotonic()
+    while not stop.wait(CHECKPOINT_POLL_S):
+        try:
+            with engine.connect() as conn:
+                app.state.cache.observe_checkpoint(
+                    conn.execute(select(func.max(indexer_state.c.last_block))).scalar()
+                )
+            if time.monotonic() - flushed >= app.state.settings.scan_flush_interval:
+                flushed = time.monotonic()
+                app.state.recorder.flush(engine)
+        except Exception:
+            log.exception("gateway housekeeping failed; scan counts stay buffered")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the housekeeping thread; flush buffered scan counts once more at shutdown."""
+    stop = threading.Event()
+    thread = threading.Thread(target=_housekeeping, args=(app, stop), name="housekeeping", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        app.state.recorder.flush(app.state.engine)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """A gateway reading the database of `settings` (or `engine`)."""
+    docs = settings.docs_enabled
     app = FastAPI(
         title="OriginTrace gateway",
         version="0.1.0",
         description="Verified origin and custody of physical goods, resolved from GS1 Digital Link URLs.",
+        lifespan=_lifespan,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.resolved_database_url)
+    app.state.recorder = ScanRecorder()
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.cache = ResponseCache(settings.cache_ttl)
     install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"])
+    app.add_middleware(
+        FastPath,
+        cache=app.state.cache,
+        recorder=app.state.recorder,
+        limiter=app.state.limiter,
+        region_header=settings.region_header,
+    )
     app.include_router(health.router)
+    app.include_router(api_v1.router)
     app.include_router(resolver.router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The gateway configured from ORIGINTRACE_* variables (for `uvicorn --factory`)."""
+    return create_app(get_settings())

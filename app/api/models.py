@@ -16,6 +16,8 @@ class Attestation(BaseModel):
     data_hash: str
     block: int
     tx: str
+    log_index: int
+    confirmed: bool = Field(description="At least ORIGINTRACE_CONFIRMATIONS blocks deep")
 
 
 class HistoryEntry(BaseModel):
@@ -26,18 +28,33 @@ class HistoryEntry(BaseModel):
     tx: str
     log_index: int
     timestamp: str = Field(description="Block time, ISO 8601 UTC")
+    confirmations: int = Field(description="Indexed blocks from this fact's block to the head, inclusive")
+    confirmed: bool = Field(description="At least ORIGINTRACE_CONFIRMATIONS blocks deep")
 
 
 class ChainInfo(BaseModel):
     chain_id: int
     registry: str
+    indexed_block: int = Field(description="Last block the indexer has stored")
+
+
+class RiskReason(BaseModel):
+    code: str = Field(description="scanned_after_claim, too_many_regions or scan_burst")
+    detail: str
+
+
+class Risk(BaseModel):
+    level: str = Field(description="none, or warning when any rule fired")
+    reasons: list[RiskReason]
+    scans_24h: int
+    regions_24h: list[str] = Field(description="Coarse regions (ISO country codes) seen in 24 hours")
 
 
 class ItemPublic(BaseModel):
     id: str = Field(description="On-chain bytes32 id, 0x-hex")
-    gtin: str
-    serial: str
-    url: str = Field(description="Canonical GS1 Digital Link URL")
+    gtin: str | None
+    serial: str | None
+    url: str | None = Field(description="Canonical GS1 Digital Link URL (null until the key is known)")
     status: str
     brand: Party
     custodian: Party
@@ -48,6 +65,27 @@ class ItemPublic(BaseModel):
     attestations: list[Attestation]
     history: list[HistoryEntry]
     chain: ChainInfo
+    risk: Risk
+
+
+class ItemSummary(BaseModel):
+    id: str
+    url: str | None
+    status: str
+    brand: str
+    custodian: str
+    registered_block: int
+
+
+class ItemPage(BaseModel):
+    items: list[ItemSummary]
+    next_after: str | None = Field(description="Pass as `after` for the next page; null on the last")
+
+
+class HistoryPage(BaseModel):
+    id: str
+    history: list[HistoryEntry]
+    next_offset: int | None
 
 
 class ErrorBody(BaseModel):

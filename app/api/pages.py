@@ -1,27 +1,47 @@
-"""Server-rendered shopper pages (Jinja2, no JavaScript)."""
+"""Server-rendered shopper pages (Jinja2, no JavaScript), in the shopper's language."""
+
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from app.api.i18n import EVENTS, STATUS, TEXT
+from app.api.lots import LotItemPublic, LotPublic, UnitPublic
 from app.api.models import ItemPublic
 
 _env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
 
-STATUS_LABELS = {
-    "active": "In the supply chain",
-    "offered": "Being handed over",
-    "sold": "Sold",
-}
-EVENT_LABELS = {
-    "registered": "Registered by the brand",
-    "attested": "Certified",
-    "offered": "Handover offered",
-    "offer_cancelled": "Handover cancelled",
-    "handed_over": "Custody handed over",
-    "sold": "Sold to a consumer",
-}
+
+def _status_key(status: str) -> str:
+    return status.lower().replace("-", "_")
 
 
-def render_item_page(item: ItemPublic) -> str:
-    return _env.get_template("item.html").render(
-        item=item, status_label=STATUS_LABELS.get(item.status, item.status), labels=EVENT_LABELS
+def _render(template: str, lang: str, status: str, **context: Any) -> str:
+    key = _status_key(status)
+    return _env.get_template(template).render(
+        lang=lang,
+        t=TEXT[lang],
+        labels=EVENTS[lang],
+        status_key=key,
+        status_label=STATUS[lang].get(key, status),
+        **context,
     )
+
+
+def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, explorer: str | None) -> str:
+    metadata = item.metadata or {}
+    name = (metadata.get("name_zh") if lang == "zh" else None) or metadata.get("name")
+    return _render(
+        "item.html",
+        lang,
+        item.status,
+        item=item,
+        name=name or f"{item.gtin} / {item.serial}",
+        needed=confirmations_needed,
+        explorer=explorer,
+    )
+
+
+def render_key_page(entity: LotPublic | LotItemPublic | UnitPublic, lang: str) -> str:
+    """Lots, lot items and logistic units: a short page with their on-chain anchor."""
+    status = entity.lot.status if isinstance(entity, LotItemPublic) else entity.status
+    return _render("key.html", lang, status, entity=entity, kind=type(entity).__name__)

@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import solcx
@@ -39,15 +40,33 @@ class Artifact:
     deployed_bytecode: str
     metadata: str
     """solc's metadata JSON: compiler, settings and the keccak256 of every source."""
+    immutable_ranges: tuple[tuple[int, int], ...] = ()
+
+    def mask_immutables(self, code: bytes) -> bytes:
+        """Deployed `code` with its immutables (filled in by the constructor) zeroed, as compiled."""
+        masked = bytearray(code)
+        for start, length in self.immutable_ranges:
+            masked[start : start + length] = bytes(length)
+        return bytes(masked)
 
 
-def standard_json_input() -> dict[str, Any]:
-    """The compiler input: every source under contracts/, keyed by project-relative path."""
+def standard_json_input(directory: Path = CONTRACTS_DIR) -> dict[str, Any]:
+    """The compiler input: every source under `directory`, keyed by project-relative path."""
     sources = {
         path.relative_to(PROJECT_ROOT).as_posix(): {"content": path.read_text()}
-        for path in sorted(CONTRACTS_DIR.rglob("*.sol"))
+        for path in sorted(directory.rglob("*.sol"))
     }
-    selection = {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}}
+    selection = {
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "evm.deployedBytecode.immutableReferences",
+                "metadata",
+            ]
+        }
+    }
     return {
         "language": "Solidity",
         "sources": sources,
@@ -66,9 +85,9 @@ def _compile(compiler_input: dict[str, Any]) -> dict[str, Any]:
 
 
 @lru_cache
-def compiled_contracts() -> dict[str, Artifact]:
-    """All contracts under contracts/, compiled once and cached on disk by input hash."""
-    compiler_input = standard_json_input()
+def compiled_contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Artifact]:
+    """All contracts under `directory` (contracts/ by default), compiled once and cached on disk."""
+    compiler_input = standard_json_input(directory)
     digest = hashlib.sha256(json.dumps(compiler_input, sort_keys=True).encode()).hexdigest()[:16]
     cache_file = CACHE_DIR / f"{digest}.json"
     if cache_file.exists():
@@ -81,7 +100,7 @@ def compiled_contracts() -> dict[str, Artifact]:
         tmp.replace(cache_file)
     artifacts: dict[str, Artifact] = {}
     for source, units in output["contracts"].items():
-        if not source.startswith("contracts/"):
+        if not source.startswith(directory.relative_to(PROJECT_ROOT).as_posix() + "/"):
             continue
         for name, unit in units.items():
             artifacts[name] = Artifact(
@@ -90,16 +109,21 @@ def compiled_contracts() -> dict[str, Artifact]:
                 bytecode="0x" + unit["evm"]["bytecode"]["object"],
                 deployed_bytecode="0x" + unit["evm"]["deployedBytecode"]["object"],
                 metadata=unit["metadata"],
+                immutable_ranges=tuple(
+                    (ref["start"], ref["length"])
+                    for refs in unit["evm"]["deployedBytecode"].get("immutableReferences", {}).values()
+                    for ref in refs
+                ),
             )
     return artifacts
 
 
-def artifact(name: str) -> Artifact:
-    """The compiled contract called `name` (e.g. "OriginRegistry")."""
+def artifact(name: str, directory: Path = CONTRACTS_DIR) -> Artifact:
+    """The compiled contract called `name` (e.g. "OriginRegistry") under `directory`."""
     try:
-        return compiled_contracts()[name]
+        return compiled_contracts(directory)[name]
     except KeyError:
-        raise KeyError(f"no contract named {name!r} under {CONTRACTS_DIR}") from None
+        raise KeyError(f"no contract named {name!r} under {directory}") from None
 
 
 def compiler_info() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ class Deployment:
     admin: str
     compiler: dict[str, Any]
     deployed_at: int
+    admins: tuple[str, ...] = ()
+    threshold: int = 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,7 +40,11 @@ class Deployment:
                     "deployBlock": self.deploy_block,
                     "deployBlockHash": self.deploy_block_hash,
                     "txHash": self.deploy_tx,
-                    "constructorArgs": {"admin": self.admin},
+                    "constructorArgs": {
+                        "admin": self.admin,
+                        "admins": list(self.admins or (self.admin,)),
+                        "threshold": self.threshold,
+                    },
                 }
             },
             "deployer": self.deployer,
@@ -58,6 +65,8 @@ class Deployment:
             admin=registry["constructorArgs"]["admin"],
             compiler=data["compiler"],
             deployed_at=data["deployedAt"],
+            admins=tuple(registry["constructorArgs"].get("admins", [registry["constructorArgs"]["admin"]])),
+            threshold=registry["constructorArgs"].get("threshold", 1),
         )
 
 
@@ -83,12 +92,24 @@ def load_manifest(path: Path) -> Deployment:
     return Deployment.from_json(json.loads(path.read_text()))
 
 
-def deploy_registry(w3: Web3, deployer: LocalAccount, admin: str | None = None) -> Deployment:
-    """Deploy OriginRegistry from `deployer` with `admin` (default: the deployer) as admin."""
+def deploy_registry(
+    w3: Web3,
+    deployer: LocalAccount,
+    admin: str | None = None,
+    other_admins: Sequence[str] = (),
+    threshold: int = 1,
+) -> Deployment:
+    """Deploy OriginRegistry from `deployer`.
+
+    Its admins are `admin` (default: the deployer) and `other_admins`; each governance action
+    needs `threshold` of their approvals. The default, one admin and threshold 1, lets that admin
+    act alone, which is what the demo does.
+    """
     compiled = artifact("OriginRegistry")
     admin = Web3.to_checksum_address(admin or deployer.address)
+    admins = (admin, *(Web3.to_checksum_address(a) for a in other_admins))
     factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
-    receipt = send(w3, deployer, factory.constructor(admin))
+    receipt = send(w3, deployer, factory.constructor(list(admins), threshold))
     block = w3.eth.get_block(receipt["blockNumber"])
     return Deployment(
         chain_id=w3.eth.chain_id,
@@ -100,4 +121,6 @@ def deploy_registry(w3: Web3, deployer: LocalAccount, admin: str | None = None) 
         admin=admin,
         compiler=compiler_info(),
         deployed_at=int(time.time()),
+        admins=admins,
+        threshold=threshold,
     )

@@ -16,7 +16,7 @@ import httpx
 import typer
 from web3 import Web3
 
-from app.chain.handoffs import HandoffRequest, sign, typed_data
+from app.chain.handoffs import handoff_typed_data, sign_handoff
 from app.commands.context import (
     AccountOption,
     RegistryOption,
@@ -69,7 +69,7 @@ def prepare(
         if int(sender, 16) == 0:
             fail(f"no item {key.element_string} is registered on chain {chain.w3.eth.chain_id}")
         deadline = int(chain.w3.eth.get_block("latest")["timestamp"] + hours * 3600)
-        data = typed_data(chain.registry, HandoffRequest((key.item_id,), sender, receiver, deadline))
+        data = handoff_typed_data(chain.registry, key.item_id, sender, receiver, deadline)
     out.write_text(json.dumps({"typedData": data, "signatures": {}}, indent=2) + "\n")
     typer.echo(f"{out}: hand {key.path} from {sender} to {receiver}; both must sign before {deadline}")
 
@@ -86,7 +86,7 @@ def sign_(path: HandoffFile, account: AccountOption) -> None:
         fail(
             f"account {account} ({me.address}) is neither the sender nor the receiver of this handoff", code=2
         )
-    data["signatures"][me.address] = sign(me, data["typedData"])
+    data["signatures"][me.address] = "0x" + sign_handoff(me, data["typedData"]).hex()
     path.write_text(json.dumps(data, indent=2) + "\n")
     missing = parties - set(data["signatures"])
     typer.echo(

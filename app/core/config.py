@@ -32,6 +32,31 @@ class Settings(BaseSettings):
     max_block_range: int = 2000
     """Largest eth_getLogs block range the indexer asks for."""
 
+    # Gateway (resolver, clone defence, API exposure)
+    confirmations: int = 2
+    """Blocks (the fact's own included) before a fact counts as confirmed."""
+    link_targets: dict[str, str] = {}
+    """Extra Digital Link link types -> URL templates ({gtin}, {serial}, {lot}, {sscc}, {path})."""
+    region_header: str = "CF-IPCountry"
+    """Request header carrying the shopper's country (set by a CDN); the IP is never recorded."""
+    rate_limit_per_minute: int = 600
+    """Resolutions per client and minute before 429; 0 disables the limit."""
+    cache_ttl: float = 5.0
+    """Seconds a pre-serialised resolver answer stays fresh (chain facts never go stale: the
+    cache is dropped when the checkpoint moves; only scan counts lag); 0 disables it."""
+    scan_flush_interval: float = 1.0
+    """Seconds between writes of buffered scan counts to the database."""
+    clone_max_regions: int = 3
+    """Distinct regions within 24 hours above which an item is flagged as a likely clone."""
+    clone_burst_per_minute: int = 30
+    """Scans within one minute above which an item is flagged."""
+    cors_origins: list[str] = []
+    """Origins allowed to call the JSON API from a browser; empty disables CORS."""
+    explorer_url: str | None = None
+    """Block explorer base URL (e.g. https://etherscan.io) for transaction links on the page."""
+    docs_enabled: bool = True
+    """Serve /docs and /openapi.json."""
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'origintrace.db'}"

@@ -82,6 +82,17 @@ attestations = Table(
     UniqueConstraint("tx_hash", "log_index", name="uq_attestations_log"),
 )
 
+scans = Table(
+    "scans",
+    metadata,
+    Column("item_id", HEX32, primary_key=True),
+    Column("minute", BigInteger, primary_key=True),
+    Column("region", String(8), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("count", Integer, nullable=False),
+)
+"""Gateway-owned: resolutions per item, minute (unix time // 60) and coarse region (ISO
+country code from a CDN header, or "ZZ"); never an IP. Feeds the clone-defence rules."""
 relay_requests = Table(
     "relay_requests",
     metadata,

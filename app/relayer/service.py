@@ -16,7 +16,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 
 from app.chain.client import describe_revert
-from app.chain.handoffs import HandoffRequest, digest, signature_valid
+from app.chain.handoffs import HandoffRequest, onchain_digest, signature_valid
 from app.db.schema import relay_requests
 
 MAX_IDS = 100
@@ -116,7 +116,7 @@ class Relayer:
                 raise RelayRejected(409, "not_custodian", f"{request.sender} does not hold 0x{record.hex()}")
         if not functions.isMember(request.receiver).call():
             raise RelayRejected(409, "not_member", f"{request.receiver} is not a consortium member")
-        message_digest = digest(self.registry, request)
+        message_digest = onchain_digest(self.registry, request)
         for party, signature in ((request.sender, from_signature), (request.receiver, to_signature)):
             if not signature_valid(self.w3, party, message_digest, signature):
                 nonce = functions.nonces(party).call()

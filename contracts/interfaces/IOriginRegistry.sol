@@ -1,22 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-/// @title IOriginRegistry
-/// @notice Public face of the OriginTrace registry: consortium members, items identified by
-/// GS1 keys, certifier attestations and two-step custody handoffs.
-/// @dev Every state change emits one of the events below, right after the change; the
-/// gateway's indexer rebuilds all state it serves from these events alone.
-interface IOriginRegistry {
-    /// @notice Lifecycle of an item. `None` means "never registered".
-    /// Transitions: None -> Active (register); Active -> Offered (offer);
-    /// Offered -> Active (accept, cancel); Active -> Sold (markSold).
-    enum Status {
-        None,
-        Active,
-        Offered,
-        Sold
-    }
+import {Status, Kind} from "../types/RecordTypes.sol";
+import {IConsortium} from "./IConsortium.sol";
+import {ILots} from "./ILots.sol";
+import {IUnits} from "./IUnits.sol";
+import {ISignedHandoffs} from "./ISignedHandoffs.sol";
+import {IAttestations} from "./IAttestations.sol";
 
+/// @title IOriginRegistry
+/// @notice Public face of the OriginTrace registry: consortium governance ({IConsortium}),
+/// serialised items and their status, two-step custody, recall and consumer claims (here),
+/// Merkle-anchored lots ({ILots}), logistic units ({IUnits}), EIP-712 signed handoffs
+/// ({ISignedHandoffs}) and certifier attestations ({IAttestations}).
+/// @dev Items, lots and units are all "records" keyed by a bytes32 id (see {ItemIds}) with a
+/// custodian and a {Status}; custody functions work on any top-level (not packed) record.
+/// Every state change emits an event right after it; docs/events.md lists them all.
+interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttestations {
     /// @notice A pending custody offer.
     struct Offer {
         address to;
@@ -25,37 +25,29 @@ interface IOriginRegistry {
 
     // ----------------------------------------------------------------- events
 
-    /// @notice `account` was admitted to the consortium under the display `name`.
-    event MemberAdmitted(address indexed account, string name);
-
     /// @notice `brand` registered `itemId`, taking custody of it.
     event ItemRegistered(bytes32 indexed itemId, address indexed brand, bytes32 metadataHash, string metadataURI);
-
-    /// @notice `certifier` attested a fact of `kind` (e.g. "GRADING_REPORT") about `itemId`.
-    event ItemAttested(bytes32 indexed itemId, address indexed certifier, bytes32 indexed kind, bytes32 dataHash);
 
     /// @notice The custodian `from` offered custody of `itemId` to `to` until `expiresAt`.
     event CustodyOffered(bytes32 indexed itemId, address indexed from, address indexed to, uint64 expiresAt);
 
-    /// @notice The offer of `itemId` from `from` to `to` was withdrawn.
+    /// @notice The offer of `itemId` from `from` to `to` was withdrawn (also when a recall ends it).
     event CustodyOfferCancelled(bytes32 indexed itemId, address indexed from, address indexed to);
 
     /// @notice Custody of `itemId` passed from `from` to `to`.
     event CustodyTransferred(bytes32 indexed itemId, address indexed from, address indexed to);
 
-    /// @notice The retailer `retailer` sold `itemId` to a consumer.
+    /// @notice The retailer `retailer` sold `itemId` to a consumer (status Sold).
     event ItemSold(bytes32 indexed itemId, address indexed retailer);
 
+    /// @notice `itemId` can be claimed by revealing the code whose {claimCodeHash} is `claimCodeHash`.
+    event ClaimCodeSet(bytes32 indexed itemId, bytes32 claimCodeHash);
+
+    /// @notice `id` moved to `status` by `by`: recall (brand), claim (claimant), lost,
+    /// found or destroyed (custodian). Every status change not covered by another event.
+    event StatusChanged(bytes32 indexed id, Status status, address indexed by);
+
     // ----------------------------------------------------------------- errors
-
-    /// @notice `account` is not an admitted consortium member.
-    error RegistryNotMember(address account);
-
-    /// @notice `account` is already a consortium member.
-    error RegistryAlreadyMember(address account);
-
-    /// @notice A member needs a non-empty display name; `account` may not be the zero address.
-    error RegistryInvalidMember(address account);
 
     /// @notice `itemId` is already registered.
     error RegistryItemExists(bytes32 itemId);
@@ -65,6 +57,9 @@ interface IOriginRegistry {
 
     /// @notice `itemId` cannot take this action in its current `status`.
     error RegistryInvalidStatus(bytes32 itemId, Status status);
+
+    /// @notice `id` is a `kind` record, which cannot take this action.
+    error RegistryInvalidKind(bytes32 id, Kind kind);
 
     /// @notice `account` is not the custodian of `itemId`.
     error RegistryNotCustodian(bytes32 itemId, address account);
@@ -78,21 +73,23 @@ interface IOriginRegistry {
     /// @notice An offer needs an expiry in the future; `expiresAt` is not.
     error RegistryInvalidExpiry(uint64 expiresAt);
 
-    /// @notice Custody cannot be offered to the current custodian itself.
+    /// @notice Custody cannot be handed to the current custodian itself.
     error RegistrySelfHandoff(bytes32 itemId);
 
-    // ----------------------------------------------------------------- members
+    /// @notice `id` is packed in logistic unit `unitId`: unpack it first.
+    error RegistryPacked(bytes32 id, bytes32 unitId);
 
-    /// @notice Admits `account` to the consortium with display name `name`.
-    /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; `account` is not a member yet.
-    /// Roles are granted separately with `grantRole`. Emits {MemberAdmitted}.
-    function admitMember(address account, string calldata name) external;
+    /// @notice `account` is not the brand that registered `id`.
+    error RegistryNotBrand(bytes32 id, address account);
 
-    /// @notice Whether `account` is an admitted member.
-    function isMember(address account) external view returns (bool);
+    /// @notice The code does not open `itemId` (wrong code, or no claim code was set).
+    error RegistryInvalidClaimCode(bytes32 itemId);
 
-    /// @notice Display name of the member `account` ("" when not a member).
-    function memberName(address account) external view returns (string memory);
+    /// @notice Batch arrays must have equal lengths; they are `a` and `b`.
+    error RegistryLengthMismatch(uint256 a, uint256 b);
+
+    /// @notice A batch holds 1 to `max` entries; this one holds `size`.
+    error RegistryInvalidBatchSize(uint256 size, uint256 max);
 
     // ----------------------------------------------------------------- items
 
@@ -100,36 +97,85 @@ interface IOriginRegistry {
     function itemId(string calldata gtin14, string calldata serial) external pure returns (bytes32);
 
     /// @notice Registers `itemId` (see {ItemIds}) with its metadata; the caller becomes custodian.
-    /// @dev Requirements: caller has BRAND_ROLE; the item is new. Emits {ItemRegistered}.
+    /// @dev Requirements: caller has BRAND_ROLE; the item is new; not paused. Emits {ItemRegistered}.
     function registerItem(bytes32 itemId, bytes32 metadataHash, string calldata metadataURI) external;
 
-    /// @notice Records a certifier's attestation of `kind` with evidence `dataHash`.
-    /// @dev Requirements: caller has CERTIFIER_ROLE; the item exists. Emits {ItemAttested}.
-    function attest(bytes32 itemId, bytes32 kind, bytes32 dataHash) external;
+    /// @notice Registers the items `ids`, item i with `metadataHashes[i]`, all under `metadataURI`.
+    /// @dev Requirements: caller has BRAND_ROLE; equal lengths; 1 to {MAX_BATCH} items; every
+    /// item new; not paused. Emits one {ItemRegistered} per item, in order.
+    function registerItems(bytes32[] calldata ids, bytes32[] calldata metadataHashes, string calldata metadataURI)
+        external;
 
-    /// @notice Offers custody of `itemId` to the member `to` until `expiresAt` (unix seconds).
-    /// @dev Requirements: caller is custodian; item is Active; `to` is another member;
-    /// `expiresAt` is in the future. Emits {CustodyOffered}.
+    // ----------------------------------------------------------------- custody
+
+    /// @notice Offers custody of record `itemId` to the member `to` until `expiresAt` (unix seconds).
+    /// @dev Requirements: caller is custodian; record is Active and not packed; `to` is another
+    /// member; `expiresAt` is in the future; not paused. Emits {CustodyOffered}.
     function offerCustody(bytes32 itemId, address to, uint64 expiresAt) external;
 
-    /// @notice Accepts the pending offer of `itemId`; the caller becomes custodian.
-    /// @dev Requirements: item exists and is Offered to the caller; the offer has not expired.
+    /// @notice Accepts the pending offer of `itemId`; the caller becomes custodian (of all it holds, for a unit).
+    /// @dev Requirements: record is Offered to the caller; the offer has not expired; not paused.
     /// Emits {CustodyTransferred}.
     function acceptCustody(bytes32 itemId) external;
 
     /// @notice Withdraws the pending offer of `itemId`.
-    /// @dev Requirements: caller is custodian; item is Offered. Emits {CustodyOfferCancelled}.
+    /// @dev Requirements: caller is custodian; record is Offered; not paused. Emits {CustodyOfferCancelled}.
     function cancelOffer(bytes32 itemId) external;
 
-    /// @notice Marks `itemId` as sold to a consumer.
-    /// @dev Requirements: caller has RETAILER_ROLE and is custodian; item is Active. Emits {ItemSold}.
+    // ----------------------------------------------------------------- status
+
+    /// @notice Marks the item `itemId` as sold to a consumer, with no claim code.
+    /// @dev Requirements: caller has RETAILER_ROLE and is custodian; item is Active and not
+    /// packed; not paused. Emits {ItemSold}.
     function markSold(bytes32 itemId) external;
 
-    /// @notice Current custodian of `itemId` (zero address when unknown).
+    /// @notice Marks `itemId` sold; the shopper can later {claim} it with the code hashing to `claimCodeHash`.
+    /// @dev As {markSold}; `claimCodeHash` is {claimCodeHash}(itemId, code). Emits {ItemSold}, {ClaimCodeSet}.
+    function markSold(bytes32 itemId, bytes32 claimCodeHash) external;
+
+    /// @notice Claims the sold item `itemId` for the caller by revealing its one-time `code`.
+    /// @dev Requirements: item is Sold with a claim code and `code` matches it; not paused. The
+    /// code is deleted: the first claim wins. Emits {StatusChanged} (Claimed, caller).
+    function claim(bytes32 itemId, bytes32 code) external;
+
+    /// @notice Recalls the item or lot `id`.
+    /// @dev Requirements: caller is the brand that registered it and still has BRAND_ROLE; status
+    /// Active, Offered, Sold or Lost (a pending offer is cancelled); not paused.
+    /// Emits {CustodyOfferCancelled} when an offer was pending, then {StatusChanged} (Recalled).
+    function recall(bytes32 id) external;
+
+    /// @notice Reports the item or lot `id` lost or stolen.
+    /// @dev Requirements: caller is custodian; Active and not packed; not paused. Emits {StatusChanged} (Lost).
+    function reportLost(bytes32 id) external;
+
+    /// @notice Reports the lost item or lot `id` found again.
+    /// @dev Requirements: caller is custodian; Lost; not paused. Emits {StatusChanged} (Active).
+    function reportFound(bytes32 id) external;
+
+    /// @notice Records that the item or lot `id` was destroyed.
+    /// @dev Requirements: caller is custodian; Active, Lost or Recalled and not packed; not
+    /// paused. Emits {StatusChanged} (Destroyed).
+    function destroy(bytes32 id) external;
+
+    // ----------------------------------------------------------------- views
+
+    /// @notice Maximum entries of one batch call.
+    function MAX_BATCH() external view returns (uint256);
+
+    /// @notice The hash to pass to {markSold} for claim code `code` of `itemId`.
+    function claimCodeHash(bytes32 itemId, bytes32 code) external pure returns (bytes32);
+
+    /// @notice Effective custodian of `itemId`: for a packed record, the outermost unit's custodian.
     function custodianOf(bytes32 itemId) external view returns (address);
 
     /// @notice Current status of `itemId`.
     function statusOf(bytes32 itemId) external view returns (Status);
+
+    /// @notice Kind of the record `id` (meaningful only when its status is not None).
+    function kindOf(bytes32 id) external view returns (Kind);
+
+    /// @notice The brand that registered the item or lot `id` (zero for units and unknown ids).
+    function brandOf(bytes32 id) external view returns (address);
 
     /// @notice The pending custody offer of `itemId` (zero when none).
     function offerOf(bytes32 itemId) external view returns (Offer memory);

@@ -11,7 +11,9 @@ contract ItemIdVectorsTest is TestBase {
     OriginRegistry internal registry;
 
     function setUp() public {
-        registry = new OriginRegistry(address(this));
+        address[] memory admins = new address[](1);
+        admins[0] = address(this);
+        registry = new OriginRegistry(admins, 1);
     }
 
     function test_itemId_matchesSharedVectors() public view {

@@ -1,68 +1,229 @@
-"""GS1 Digital Link resolver: /01/{gtin}/21/{serial}, its QR codes, JSON or the shopper page."""
+"""GS1 Digital Link resolver: items, lots and logistic units as JSON, linkset or shopper page."""
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from typing import Annotated, Any
 
-from app.api.deps import ConnectionDep, SettingsDep
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import Connection
+
+from app.api.cache import Cached, variant
+from app.api.clone import coarse_region
+from app.api.deps import SettingsDep
 from app.api.errors import ApiError
-from app.api.items import load_item
+from app.api.items import ItemReader
+from app.api.linkset import find_link, links_for, linkset
+from app.api.lots import LotItemPublic, LotPublic, UnitPublic, load_lot, load_lot_item, load_unit
 from app.api.models import ErrorBody, ItemPublic
-from app.api.pages import render_item_page
-from app.gs1.keys import InvalidKey, SerialisedItem
+from app.api.pages import render_item_page, render_key_page
+from app.core.config import Settings
+from app.gs1.digital_link import DigitalLink, KeyKind, parse_pairs, parse_path
+from app.gs1.keys import InvalidKey
 from app.gs1.qr import qr_png, qr_svg
 
-router = APIRouter(tags=["resolver"])
+router = APIRouter(
+    tags=["resolver"], responses={422: {"model": ErrorBody, "description": "Invalid query parameter"}}
+)
 QR_CACHE = "public, max-age=31536000, immutable"
-ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorBody, "description": "Malformed GTIN or serial"},
-    404: {"model": ErrorBody, "description": "No such item on the registry"},
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Not a valid GS1 Digital Link path; the detail says why"},
+    404: {"model": ErrorBody, "description": "Nothing registered under this key, or no such link type"},
+    429: {"model": ErrorBody, "description": "Too many resolutions from this client; retry later"},
 }
+RESOLVED: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {"content": {"text/html": {}, "application/linkset+json": {}}},
+    307: {"description": "Redirect to the target of the requested linkType"},
+}
+LinkType = Annotated[
+    str | None,
+    Query(
+        alias="linkType",
+        max_length=200,
+        description="`all` for the RFC 9264 linkset, or a GS1 link type (e.g. gs1:traceability) to redirect",
+    ),
+]
 
 
-def parse_key(gtin: str, serial: str) -> SerialisedItem:
+def parse(pairs: list[tuple[str, str]]) -> DigitalLink:
     try:
-        return SerialisedItem.parse(gtin, serial)
+        return parse_pairs(pairs)
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
 
 
-def wants_html(request: Request) -> bool:
-    return "text/html" in request.headers.get("accept", "")
+def _send(
+    request: Request,
+    key: DigitalLink,
+    status: int,
+    media: str,
+    body: bytes,
+    item_id: str | None,
+    settings: Settings,
+) -> Response:
+    """The response, cached by canonical path and negotiated variant when it has no query."""
+    canonical = settings.base_url + key.path
+    headers = {
+        "Link": f'<{canonical}>; rel="canonical"',
+        "Vary": "Accept, Accept-Language",
+        "Cache-Control": "no-cache",
+    }
+    response = Response(body, status_code=status, media_type=media, headers=headers)
+    if not request.url.query and request.url.path == key.path:
+        cache = request.app.state.cache
+        kind = variant(request.headers.get("accept", ""), request.headers.get("accept-language"))
+        cache.put(key.path, kind, Cached(status, response.raw_headers, body, item_id, key.path))
+    return response
+
+
+def resolve(key: DigitalLink, request: Request, link_type: str | None) -> Response:
+    """Resolve `key`: count the scan, then answer with a redirect, linkset, page or JSON.
+
+    Called from `async` routes without FastAPI dependencies: the reads are a few indexed
+    SQLite/PostgreSQL lookups, cheaper inline than a hop through the thread pool.
+    """
+    state = request.app.state
+    with state.engine.connect() as conn:
+        return _resolve(key, request, conn, state.settings, link_type)
+
+
+def _resolve(
+    key: DigitalLink, request: Request, conn: Connection, settings: Settings, link_type: str | None
+) -> Response:
+    state = request.app.state
+    client = request.client.host if request.client else "-"
+    if not state.limiter.allow(client):
+        raise ApiError(
+            429, "rate_limited", f"more than {settings.rate_limit_per_minute} resolutions a minute"
+        )
+    entity: ItemPublic | LotPublic | LotItemPublic | UnitPublic | None = None
+    item_id = None
+    reader = ItemReader(conn, settings)
+    serialised = key.serialised_item
+    if serialised is not None:
+        item_id = "0x" + serialised.item_id.hex()
+        region = coarse_region(request.headers.get(settings.region_header))
+        entity = reader.load(item_id, key, state.recorder, scan_region=region)
+        if entity is None:
+            item_id = None
+    if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
+        entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url)
+    elif key.kind == KeyKind.LOT:
+        entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
+    elif key.kind == KeyKind.UNIT:
+        entity = load_unit(conn, str(key.sscc), settings.base_url)
+    if entity is None:
+        raise ApiError(404, "not_found", f"nothing is registered under {key.path}")
+    links = links_for(key, item_id, settings)
+    accept = request.headers.get("accept", "")
+    if link_type is not None and link_type != "all":
+        link = find_link(links, link_type)
+        if link is None:
+            available = ", ".join(["all", *(link.rel for link in links)])
+            raise ApiError(404, "link_type_unavailable", f"no {link_type} link; available: {available}")
+        if link.href != settings.base_url + key.path:
+            return Response(status_code=307, headers={"Location": link.href, "Vary": "Accept"})
+    if link_type == "all" or ("application/linkset+json" in accept and "text/html" not in accept):
+        body = orjson.dumps(linkset(key, links, settings))
+        return _send(request, key, 200, "application/linkset+json", body, item_id, settings)
+    if "text/html" in accept:
+        lang = variant(accept, request.headers.get("accept-language")).removeprefix("html-")
+        if isinstance(entity, ItemPublic):
+            page = render_item_page(entity, lang, settings.confirmations, settings.explorer_url)
+        else:
+            page = render_key_page(entity, lang)
+        return _send(request, key, 200, "text/html; charset=utf-8", page.encode(), item_id, settings)
+    body = orjson.dumps(entity.model_dump(mode="json", by_alias=True))
+    return _send(request, key, 200, "application/json", body, item_id, settings)
 
 
 @router.get(
     "/01/{gtin}/21/{serial}",
     response_model=ItemPublic,
-    responses={**ERRORS, 200: {"content": {"text/html": {}}}},
-    summary="Resolve a serialised item (JSON, or the shopper page for browsers)",
+    responses=RESOLVED,
+    summary="Resolve a serialised item (JSON, linkset, or the shopper page for browsers)",
 )
-def resolve_item(
-    gtin: str, serial: str, request: Request, conn: ConnectionDep, settings: SettingsDep
+async def resolve_item(
+    gtin: str,
+    serial: str,
+    request: Request,
+    link_type: LinkType = None,
 ) -> Response:
-    key = parse_key(gtin, serial)
-    item = load_item(conn, key, settings.base_url)
-    if item is None:
-        raise ApiError(404, "not_found", f"no item {key.element_string} is registered")
-    if wants_html(request):
-        return HTMLResponse(render_item_page(item))
-    return JSONResponse(item.model_dump(mode="json", by_alias=True))
+    return resolve(parse([("01", gtin), ("21", serial)]), request, link_type)
 
 
 @router.get(
-    "/01/{gtin}/21/{serial}/qr.png", responses=ERRORS, summary="QR code (PNG) of the item's Digital Link"
+    "/01/{gtin}/10/{lot}",
+    response_model=LotPublic,
+    responses=RESOLVED,
+    summary="Resolve a lot anchored by its Merkle root",
+)
+async def resolve_lot(
+    gtin: str,
+    lot: str,
+    request: Request,
+    link_type: LinkType = None,
+) -> Response:
+    return resolve(parse([("01", gtin), ("10", lot)]), request, link_type)
+
+
+@router.get(
+    "/01/{gtin}/10/{lot}/21/{serial}",
+    response_model=ItemPublic | LotItemPublic,
+    responses=RESOLVED,
+    summary="Resolve an item of a lot (with its Merkle proof) or a serialised item with its lot",
+)
+async def resolve_lot_item(
+    gtin: str,
+    lot: str,
+    serial: str,
+    request: Request,
+    link_type: LinkType = None,
+) -> Response:
+    return resolve(parse([("01", gtin), ("10", lot), ("21", serial)]), request, link_type)
+
+
+@router.get(
+    "/00/{sscc}",
+    response_model=UnitPublic,
+    responses=RESOLVED,
+    summary="Resolve a logistic unit (SSCC) and what is packed in it",
+)
+async def resolve_unit(sscc: str, request: Request, link_type: LinkType = None) -> Response:
+    return resolve(parse([("00", sscc)]), request, link_type)
+
+
+@router.get(
+    "/01/{gtin}/21/{serial}/qr.png",
+    responses=ERRORS,
+    summary="QR code (PNG, error correction M) of the item's canonical Digital Link",
 )
 def item_qr_png(gtin: str, serial: str, settings: SettingsDep) -> Response:
-    key = parse_key(gtin, serial)
-    return Response(
-        qr_png(settings.base_url + key.path), media_type="image/png", headers={"Cache-Control": QR_CACHE}
-    )
+    url = settings.base_url + parse([("01", gtin), ("21", serial)]).path
+    return Response(qr_png(url), media_type="image/png", headers={"Cache-Control": QR_CACHE})
 
 
 @router.get(
-    "/01/{gtin}/21/{serial}/qr.svg", responses=ERRORS, summary="QR code (SVG) of the item's Digital Link"
+    "/01/{gtin}/21/{serial}/qr.svg",
+    responses=ERRORS,
+    summary="QR code (SVG, error correction M) of the item's canonical Digital Link",
 )
 def item_qr_svg(gtin: str, serial: str, settings: SettingsDep) -> Response:
-    key = parse_key(gtin, serial)
-    return Response(
-        qr_svg(settings.base_url + key.path), media_type="image/svg+xml", headers={"Cache-Control": QR_CACHE}
-    )
+    url = settings.base_url + parse([("01", gtin), ("21", serial)]).path
+    return Response(qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": QR_CACHE})
+
+
+@router.get("/{ai}/{rest:path}", include_in_schema=False)
+async def resolve_any(
+    ai: str,
+    rest: str,
+    request: Request,
+    link_type: LinkType = None,
+) -> Response:
+    """Every other Digital Link form (CPV, wrong order, bad values): resolved or a 400 saying why."""
+    if ai not in ("00", "01"):
+        raise ApiError(404, "not_found", f"no route for {request.url.path}")
+    try:
+        key = parse_path(request.scope.get("raw_path", b"").decode("latin-1") or f"/{ai}/{rest}")
+    except InvalidKey as exc:
+        raise ApiError(400, "invalid_key", str(exc)) from None
+    return resolve(key, request, link_type)

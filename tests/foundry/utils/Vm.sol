@@ -50,6 +50,12 @@ interface Vm {
     /// @notice The string at JSON path `key`.
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
 
+    /// @notice The bytes32 array at JSON path `key`.
+    function parseJsonBytes32Array(string calldata json, string calldata key) external pure returns (bytes32[] memory);
+
+    /// @notice The uint256 at JSON path `key`.
+    function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
+
     /// @notice The bytes32 (0x-prefixed hex string) at JSON path `key`.
     function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
 
@@ -60,6 +66,12 @@ interface Vm {
 
     /// @notice Address of the private key `privateKey`: deterministic, distinct test accounts.
     function addr(uint256 privateKey) external pure returns (address keyAddr);
+
+    /// @notice Signs `digest` with `privateKey` (secp256k1): the (v, r, s) of an Ethereum signature.
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+
+    /// @notice Sets `block.chainid`.
+    function chainId(uint256 newChainId) external;
 
     /// @notice Names `account` in traces, so failures read "carrier" rather than 0x1234...
     function label(address account, string calldata newLabel) external;

@@ -1,0 +1,108 @@
+"""Pre-serialised resolver responses, served by a small ASGI fast path ahead of FastAPI.
+
+The whole cache is dropped when the gateway's housekeeping thread sees the indexer's
+checkpoint move (it polls every 0.25 s), so chain facts are never served stale. Scan
+counts (the `risk` object) can lag: an entry is fresh for `cache_ttl` seconds, then
+served stale for at most as long again while one request rebuilds it. The fast path
+never touches the database; cache hits still pass the rate limit and count as scans.
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.api.clone import ScanRecorder, coarse_region
+from app.api.i18n import pick_language
+from app.api.ratelimit import RateLimiter
+
+
+def variant(accept: str, accept_language: str | None) -> str:
+    """The representation a request negotiates: html-en, html-zh, linkset or json."""
+    if "text/html" in accept:
+        return "html-" + pick_language(accept_language)
+    if "application/linkset+json" in accept:
+        return "linkset"
+    return "json"
+
+
+@dataclass
+class Cached:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    item_id: str | None
+    """Item to count a scan for on each hit."""
+    path: str
+    expires: float = 0.0
+    refreshing: bool = False
+    """An expired entry goes on being served while one request rebuilds it."""
+
+
+@dataclass
+class ResponseCache:
+    ttl: float
+    _entries: dict[tuple[str, str], Cached] = field(default_factory=dict)
+    _checkpoint: Any = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > 0
+
+    def observe_checkpoint(self, checkpoint: Any) -> None:
+        """Drop every entry when the indexer's checkpoint differs from the last one seen."""
+        if checkpoint != self._checkpoint:
+            self._checkpoint, self._entries = checkpoint, {}
+
+    def get(self, path: str, kind: str) -> Cached | None:
+        """A fresh entry; or, once expired, the stale one to all but the one request that
+        rebuilds it (single flight: a popular page never stampedes the database)."""
+        entry = self._entries.get((path, kind))
+        if entry is None:
+            return None
+        if entry.expires > time.monotonic():
+            return entry
+        if entry.refreshing and entry.expires + self.ttl > time.monotonic():
+            return entry
+        entry.refreshing = True
+        return None
+
+    def put(self, path: str, kind: str, entry: Cached) -> None:
+        if self.enabled:
+            entry.expires = time.monotonic() + self.ttl
+            self._entries[(path, kind)] = entry
+
+
+class FastPath:
+    """ASGI middleware answering cached GET resolutions without entering FastAPI."""
+
+    def __init__(
+        self, app: Any, cache: ResponseCache, recorder: ScanRecorder, limiter: RateLimiter, region_header: str
+    ) -> None:
+        self.app, self.cache, self.recorder, self.limiter = app, cache, recorder, limiter
+        self.region_header = region_header.lower().encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            self.cache.enabled
+            and scope["type"] == "http"
+            and scope["method"] == "GET"
+            and not scope["query_string"]
+            and scope["path"][:4] in ("/01/", "/00/")
+        ):
+            headers = dict(scope["headers"])
+            kind = variant(
+                headers.get(b"accept", b"").decode("latin-1"),
+                headers.get(b"accept-language", b"").decode("latin-1"),
+            )
+            entry = self.cache.get(scope["path"], kind)
+            client = scope["client"][0] if scope.get("client") else "-"
+            if entry is not None and self.limiter.allow(client):
+                if entry.item_id is not None:
+                    region = headers.get(self.region_header)
+                    self.recorder.record(
+                        entry.item_id, entry.path, coarse_region(region and region.decode("latin-1"))
+                    )
+                await send({"type": "http.response.start", "status": entry.status, "headers": entry.headers})
+                await send({"type": "http.response.body", "body": entry.body})
+                return
+        await self.app(scope, receive, send)

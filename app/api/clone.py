@@ -1,0 +1,133 @@
+"""Clone defence: count every resolution by item, minute and coarse region; flag copies.
+
+Counts are buffered in memory and added to the `scans` table every
+`scan_flush_interval` seconds (and at shutdown), so a flood of scans costs one upsert per
+item, region and minute instead of one row per request.
+"""
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, select
+
+from app.api.models import Risk, RiskReason
+from app.core.config import Settings
+from app.db.schema import scans
+from app.db.writes import _insert
+
+UNKNOWN_REGION = "ZZ"
+_REGION = re.compile(r"^[A-Z]{2}$")
+DAY_MINUTES = 24 * 60
+
+
+def coarse_region(header_value: str | None) -> str:
+    """An ISO 3166 alpha-2 code from the configured CDN header, or ZZ; nothing finer is kept."""
+    value = (header_value or "").strip().upper()
+    return value if _REGION.match(value) and value != "XX" else UNKNOWN_REGION
+
+
+@dataclass(frozen=True)
+class ScanCount:
+    minute: int
+    region: str
+    count: int
+
+
+class ScanRecorder:
+    """Buffers resolutions and writes them as additive upserts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: Counter[tuple[str, int, str, str]] = Counter()
+
+    def record(self, item_id: str, path: str, region: str, now: float | None = None) -> None:
+        minute = int((now if now is not None else time.time()) // 60)
+        with self._lock:
+            self._pending[(item_id, minute, region, path)] += 1
+
+    def pending(self, item_id: str) -> list[ScanCount]:
+        with self._lock:
+            return [ScanCount(m, r, n) for (i, m, r, _), n in self._pending.items() if i == item_id]
+
+    def flush(self, engine: Engine) -> int:
+        """Write the buffered counts; on failure they stay buffered for the next flush."""
+        with self._lock:
+            batch, self._pending = self._pending, Counter()
+        if not batch:
+            return 0
+        rows = [
+            {"item_id": i, "minute": m, "region": r, "path": p, "count": n}
+            for (i, m, r, p), n in batch.items()
+        ]
+        try:
+            with engine.begin() as conn:
+                statement = _insert(conn, scans)
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["item_id", "minute", "region"],
+                        set_={"count": scans.c.count + statement.excluded["count"]},
+                    ),
+                    rows,
+                )
+        except Exception:
+            with self._lock:
+                self._pending.update(batch)
+            raise
+        return len(rows)
+
+
+def stored_counts(conn: Connection, item_id: str, since_minute: int) -> list[ScanCount]:
+    rows = conn.execute(
+        select(scans.c.minute, scans.c.region, scans.c.count.label("n")).where(
+            scans.c.item_id == item_id, scans.c.minute >= since_minute
+        )
+    )
+    return [ScanCount(r.minute, r.region, r.n) for r in rows]
+
+
+def known_path(conn: Connection, item_id: str) -> str | None:
+    """The canonical Digital Link path an item was last resolved by (ids are hashes of it)."""
+    row = conn.execute(
+        select(scans.c.path).where(scans.c.item_id == item_id).order_by(scans.c.minute.desc()).limit(1)
+    ).first()
+    return str(row.path) if row else None
+
+
+def assess(counts: Iterable[ScanCount], claimed_at: int | None, now: float, settings: Settings) -> Risk:
+    """The clone-defence rules over an item's scan counts of the last 24 hours."""
+    this_minute = int(now // 60)
+    recent = [c for c in counts if c.minute > this_minute - DAY_MINUTES]
+    reasons = []
+    if claimed_at is not None:
+        after = sum(c.count for c in recent if c.minute > claimed_at // 60)
+        if after:
+            reasons.append(
+                RiskReason(
+                    code="scanned_after_claim",
+                    detail=f"scanned {after} times after its owner claimed it; this code may be a copy",
+                )
+            )
+    regions = sorted({c.region for c in recent if c.region != UNKNOWN_REGION})
+    if len(regions) > settings.clone_max_regions:
+        reasons.append(
+            RiskReason(
+                code="too_many_regions",
+                detail=f"scanned in {len(regions)} countries within 24 hours ({', '.join(regions)})",
+            )
+        )
+    per_minute: Counter[int] = Counter()
+    for c in recent:
+        per_minute[c.minute] += c.count
+    peak = max(per_minute.values(), default=0)
+    if peak > settings.clone_burst_per_minute:
+        reasons.append(RiskReason(code="scan_burst", detail=f"scanned {peak} times within one minute"))
+    return Risk(
+        level="warning" if reasons else "none",
+        reasons=reasons,
+        scans_24h=sum(c.count for c in recent),
+        regions_24h=regions,
+    )

@@ -1,0 +1,110 @@
+"""EPCIS 2.0 export: an item's registry events as an EPCISQueryDocument (JSON-LD), CBV 2.0.
+
+Mapping (event -> EPCIS event type, action, bizStep, disposition):
+  ItemRegistered        ObjectEvent ADD      commissioning   active
+  ItemAttested          ObjectEvent OBSERVE  inspecting      conformant  + certificationInfo
+  CustodyOffered        ObjectEvent OBSERVE  shipping        in_transit
+  CustodyOfferCancelled ObjectEvent OBSERVE  void_shipping   in_progress
+  CustodyTransferred    ObjectEvent OBSERVE  receiving       in_progress
+  ItemSold              ObjectEvent OBSERVE  retail_selling  retail_sold
+  ItemRecalled          ObjectEvent OBSERVE  holding         recalled
+  ItemReportedStolen    ObjectEvent OBSERVE  other           stolen
+  ItemDestroyed         ObjectEvent DELETE   destroying      destroyed
+  ItemPacked            AggregationEvent ADD    packing      in_progress (args: sscc)
+  ItemUnpacked          AggregationEvent DELETE unpacking    in_progress (args: sscc)
+Custody parties appear as possessing_party sources and destinations. Every event names
+the transaction and log position behind it in bizTransactionList.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from app.api.items import iso_time
+from app.indexer.decode import DecodedLog
+
+CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+TX_TYPE = "urn:origintrace:btt:chain-log"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    event_type: str
+    action: str
+    biz_step: str
+    disposition: str
+
+
+MAPPINGS = {
+    "ItemRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active"),
+    "ItemAttested": Mapping("ObjectEvent", "OBSERVE", "inspecting", "conformant"),
+    "CustodyOffered": Mapping("ObjectEvent", "OBSERVE", "shipping", "in_transit"),
+    "CustodyOfferCancelled": Mapping("ObjectEvent", "OBSERVE", "void_shipping", "in_progress"),
+    "CustodyTransferred": Mapping("ObjectEvent", "OBSERVE", "receiving", "in_progress"),
+    "ItemSold": Mapping("ObjectEvent", "OBSERVE", "retail_selling", "retail_sold"),
+    "ItemRecalled": Mapping("ObjectEvent", "OBSERVE", "holding", "recalled"),
+    "ItemReportedStolen": Mapping("ObjectEvent", "OBSERVE", "other", "stolen"),
+    "ItemDestroyed": Mapping("ObjectEvent", "DELETE", "destroying", "destroyed"),
+    "ItemPacked": Mapping("AggregationEvent", "ADD", "packing", "in_progress"),
+    "ItemUnpacked": Mapping("AggregationEvent", "DELETE", "unpacking", "in_progress"),
+}
+
+
+def party_uri(chain_id: int, address: str) -> str:
+    """An account as a URI (CAIP-10)."""
+    return f"urn:caip10:eip155:{chain_id}:{address}"
+
+
+def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict[str, Any] | None:
+    """One EPCIS event for `log`, or None for events that are not supply-chain facts."""
+    mapping = MAPPINGS.get(log.name)
+    if mapping is None:
+        return None
+    event: dict[str, Any] = {
+        "type": mapping.event_type,
+        "eventID": "urn:uuid:"
+        + str(uuid.uuid5(uuid.NAMESPACE_URL, f"eip155:{chain_id}/{log.tx_hash}/{log.log_index}")),
+        "eventTime": iso_time(log.timestamp),
+        "eventTimeZoneOffset": "+00:00",
+        "action": mapping.action,
+        "bizStep": mapping.biz_step,
+        "disposition": mapping.disposition,
+        "bizTransactionList": [
+            {
+                "type": TX_TYPE,
+                "bizTransaction": f"urn:origintrace:eip155:{chain_id}:tx:{log.tx_hash}:log:{log.log_index}",
+            }
+        ],
+    }
+    if mapping.event_type == "AggregationEvent":
+        event["parentID"] = f"{base_url}/00/{log.args['sscc']}"
+        event["childEPCs"] = [epc]
+    else:
+        event["epcList"] = [epc]
+    if log.name == "ItemAttested":
+        event["certificationInfo"] = f"urn:origintrace:eip155:{chain_id}:attestation:{log.args['dataHash']}"
+    if "from" in log.args and "to" in log.args:
+        event["sourceList"] = [{"type": "possessing_party", "source": party_uri(chain_id, log.args["from"])}]
+        event["destinationList"] = [
+            {"type": "possessing_party", "destination": party_uri(chain_id, log.args["to"])}
+        ]
+    return event
+
+
+def epcis_document(
+    logs: list[DecodedLog], epc: str, chain_id: int, base_url: str, now: int
+) -> dict[str, Any]:
+    """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI)."""
+    event_list = [e for log in logs if (e := epcis_event(log, epc, chain_id, base_url)) is not None]
+    return {
+        "@context": [CONTEXT],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": iso_time(now),
+        "epcisBody": {
+            "queryResults": {
+                "queryName": "SimpleEventQuery",
+                "resultsBody": {"eventList": event_list},
+            }
+        },
+    }

@@ -1,0 +1,124 @@
+"""Shopper page text in English and Simplified Chinese, chosen by Accept-Language."""
+
+from typing import Final
+
+LANGUAGES: Final = ("en", "zh")
+
+STATUS = {
+    "en": {
+        "active": "In the supply chain",
+        "offered": "Being handed over",
+        "sold": "Sold",
+        "claimed": "Claimed by its owner",
+        "recalled": "Recalled",
+        "stolen": "Reported lost or stolen",
+        "lost_stolen": "Reported lost or stolen",
+        "destroyed": "Destroyed",
+    },
+    "zh": {
+        "active": "流通中",
+        "offered": "交接中",
+        "sold": "已售出",
+        "claimed": "已被物主认领",
+        "recalled": "已召回",
+        "stolen": "已报失或被盗",
+        "lost_stolen": "已报失或被盗",
+        "destroyed": "已销毁",
+    },
+}
+
+EVENTS = {
+    "en": {
+        "registered": "Registered by the brand",
+        "attested": "Certified",
+        "offered": "Handover offered",
+        "offer_cancelled": "Handover cancelled",
+        "handed_over": "Custody handed over",
+        "sold": "Sold to a consumer",
+    },
+    "zh": {
+        "registered": "品牌方登记",
+        "attested": "已认证",
+        "offered": "发起交接",
+        "offer_cancelled": "交接已取消",
+        "handed_over": "保管权已交接",
+        "sold": "已售予消费者",
+    },
+}
+
+TEXT = {
+    "en": {
+        "origin": "Origin",
+        "brand": "Brand",
+        "gtin": "GTIN",
+        "serial": "Serial",
+        "lot": "Lot",
+        "held_by": "Held by",
+        "certifications": "Certifications",
+        "document_hash": "document hash",
+        "timeline": "Custody timeline",
+        "block": "block",
+        "verified": "Verified on chain",
+        "verified_note": "Every fact above comes from the registry's events",
+        "metadata_note": " and the product data matches its on-chain hash",
+        "chain_id": "Chain id",
+        "registry": "Registry",
+        "item_id": "Item id",
+        "indexed": "Indexed block",
+        "confirmations": "confirmations",
+        "pending": "awaiting confirmation",
+        "warning": "Warning: this code may be a copy",
+        "merkle": "Merkle proof",
+        "merkle_ok": "Valid: this item belongs to the anchored lot",
+        "merkle_bad": "Invalid: this item is not in the anchored lot",
+        "items": "Items",
+        "contents": "Contents",
+        "unit": "Logistic unit",
+    },
+    "zh": {
+        "origin": "产地",
+        "brand": "品牌",
+        "gtin": "商品条码 (GTIN)",
+        "serial": "序列号",
+        "lot": "批号",
+        "held_by": "当前保管方",
+        "certifications": "认证",
+        "document_hash": "文件哈希",
+        "timeline": "流转记录",
+        "block": "区块",
+        "verified": "链上验证",
+        "verified_note": "以上信息均来自登记合约的链上事件",
+        "metadata_note": "，商品资料与链上哈希一致",
+        "chain_id": "链 ID",
+        "registry": "登记合约",
+        "item_id": "商品 ID",
+        "indexed": "已索引区块",
+        "confirmations": "次确认",
+        "pending": "等待确认",
+        "warning": "警告：此二维码可能被复制",
+        "merkle": "默克尔证明",
+        "merkle_ok": "有效：此商品属于链上登记的批次",
+        "merkle_bad": "无效：此商品不在链上登记的批次中",
+        "items": "件数",
+        "contents": "内含",
+        "unit": "物流单元",
+    },
+}
+
+
+def pick_language(accept_language: str | None) -> str:
+    """The supported language the client ranks highest (q-values honoured); English otherwise."""
+    best, best_q = "en", 0.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        name, _, value = params.strip().partition("=")
+        if name == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and q > best_q:  # strict: earlier entries win ties
+            best, best_q = primary, q
+    return best

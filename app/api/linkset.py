@@ -1,0 +1,63 @@
+"""Digital Link links of a resolved key: the RFC 9264 linkset and `linkType` redirects."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.config import Settings
+from app.gs1.digital_link import DigitalLink
+
+GS1_VOC = "https://gs1.org/voc/"
+
+
+@dataclass(frozen=True)
+class Link:
+    rel: str
+    """Short GS1 link type, e.g. gs1:pip."""
+    href: str
+    title: str
+    type: str
+
+
+def full_rel(link_type: str) -> str:
+    """gs1:pip or https://gs1.org/voc/pip -> https://gs1.org/voc/pip."""
+    return GS1_VOC + link_type.removeprefix("gs1:") if link_type.startswith("gs1:") else link_type
+
+
+def links_for(key: DigitalLink, item_id: str | None, settings: Settings) -> list[Link]:
+    """The built-in links of `key`, then any configured in ORIGINTRACE_LINK_TARGETS."""
+    base, canonical = settings.base_url, settings.base_url + key.path
+    links = [Link("gs1:pip", canonical, "Product information and verified origin", "text/html")]
+    if item_id is not None:
+        api = f"{base}/api/v1/items/{item_id}"
+        links += [
+            Link("gs1:traceability", api + "/epcis", "Custody events (EPCIS 2.0)", "application/ld+json"),
+            Link(
+                "gs1:certificationInfo", api + "/certifications", "Certifier attestations", "application/json"
+            ),
+            Link(f"{GS1_VOC}verificationService", api + "/proof", "Proof bundle", "application/json"),
+        ]
+    values = {
+        "gtin": key.gtin or "",
+        "serial": key.serial or "",
+        "lot": key.lot or "",
+        "sscc": key.sscc or "",
+    }
+    for link_type, template in settings.link_targets.items():
+        links.append(Link(link_type, template.format(path=key.path, **values), link_type, "text/html"))
+    return links
+
+
+def linkset(key: DigitalLink, links: list[Link], settings: Settings) -> dict[str, Any]:
+    """RFC 9264 JSON linkset anchored at the canonical URL, with GS1 relation types."""
+    context: dict[str, Any] = {"anchor": settings.base_url + key.path}
+    for link in links:
+        context.setdefault(full_rel(link.rel), []).append(
+            {"href": link.href, "title": link.title, "type": link.type}
+        )
+    context[GS1_VOC + "defaultLink"] = [{"href": links[0].href, "title": links[0].title}]
+    return {"linkset": [context]}
+
+
+def find_link(links: list[Link], link_type: str) -> Link | None:
+    wanted = full_rel(link_type)
+    return next((link for link in links if full_rel(link.rel) == wanted), None)

@@ -1,0 +1,65 @@
+"""Proof bundle: what a client needs to check an item against the chain, trusting no gateway."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.api.lots import MerkleProof
+from app.indexer.decode import DecodedLog
+
+
+class ChainFact(BaseModel):
+    event: str
+    args: dict[str, Any]
+    block: int
+    block_hash: str
+    tx: str
+    log_index: int = Field(description="Position of the log in its block, as eth_getLogs reports it")
+
+
+class ProofBundle(BaseModel):
+    chain_id: int
+    registry: str
+    item_id: str
+    element_string: str | None = Field(description="GS1 element string whose keccak256 is item_id")
+    id_rule: str
+    facts: list[ChainFact]
+    merkle: MerkleProof | None = Field(None, description="For lot items: leaf, proof and anchored root")
+    how_to_verify: list[str]
+
+
+ID_RULE = "item_id = keccak256(utf8(element_string)), element_string = '01' + gtin14 + '21' + serial"
+STEPS = [
+    "Recompute item_id from element_string with keccak256 and compare.",
+    "For each fact, fetch the receipt of `tx` from any node of chain `chain_id` and check that its log at "
+    "`log_index` was emitted by `registry`, carries item_id as its first indexed topic, and sits in "
+    "block `block` with hash `block_hash`.",
+    "Decode the log with the registry's ABI and compare it with `event` and `args`.",
+    "For lot items, hash `merkle.leaf` up the sorted-pair keccak256 `merkle.proof` and compare with "
+    "the root anchored on chain for the lot.",
+]
+
+
+def proof_bundle(
+    chain_id: int, registry: str, item_id: str, element_string: str | None, rows: list[DecodedLog]
+) -> ProofBundle:
+    return ProofBundle(
+        chain_id=chain_id,
+        registry=registry,
+        item_id=item_id,
+        element_string=element_string,
+        id_rule=ID_RULE,
+        facts=[
+            ChainFact(
+                event=r.name,
+                args=r.args,
+                block=r.block_number,
+                block_hash=r.block_hash,
+                tx=r.tx_hash,
+                log_index=r.log_index,
+            )
+            for r in rows
+        ],
+        merkle=None,
+        how_to_verify=STEPS,
+    )

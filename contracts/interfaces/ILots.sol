@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title ILots
+/// @notice Lots for scale: a brand anchors a whole lot as a Merkle root over its items in one
+/// transaction, whatever its size; any item proves membership with a Merkle proof.
+/// @dev The leaf of an item is {LotLeaves.leaf}: keccak256(keccak256(abi.encode(itemId, metadataHash))),
+/// OpenZeppelin StandardMerkleTree's encoding for the types ["bytes32", "bytes32"].
+/// A lot is a record (kind Lot) with custodian and status like an item.
+interface ILots {
+    /// @notice Lot `lotId` was anchored by `custodian` with Merkle `root` over `count` items;
+    /// `parentLotId` is the lot it was split from (zero for a lot anchored by its brand).
+    event LotAnchored(
+        bytes32 indexed lotId,
+        address indexed custodian,
+        bytes32 indexed parentLotId,
+        bytes32 root,
+        uint64 count,
+        bytes32 metadataHash,
+        string metadataURI
+    );
+
+    /// @notice Sub-lot `subLotId` was split off `parentLotId`, which keeps `parentCount` items.
+    event LotSplit(bytes32 indexed parentLotId, bytes32 indexed subLotId, uint64 parentCount);
+
+    /// @notice A lot needs a non-zero root and 1 or more items (fewer than its parent's, for a sub-lot).
+    error LotInvalid(bytes32 lotId, bytes32 root, uint64 count);
+
+    /// @notice Anchors lot `lotId`: Merkle `root` over `count` items, metadata hash and URI.
+    /// @dev Requirements: caller has BRAND_ROLE; `lotId` is new; root non-zero; count >= 1; not
+    /// paused. One transaction whatever `count`. Emits {LotAnchored}.
+    function anchorLot(bytes32 lotId, bytes32 root, uint64 count, bytes32 metadataHash, string calldata metadataURI)
+        external;
+
+    /// @notice Splits `count` items off lot `parentLotId` into the new lot `subLotId` with its own `root`.
+    /// @dev Requirements: caller is the parent's custodian; parent Active and not packed;
+    /// 1 <= `count` < parent's count; `subLotId` new; not paused. The sub-lot keeps the
+    /// parent's brand, the caller holds it. Emits {LotAnchored} (with parent) and {LotSplit}.
+    function splitLot(
+        bytes32 parentLotId,
+        bytes32 subLotId,
+        bytes32 root,
+        uint64 count,
+        bytes32 metadataHash,
+        string calldata metadataURI
+    ) external;
+
+    /// @notice Whether item `itemId` with `metadataHash` is in lot `lotId`, by Merkle `proof`.
+    function verifyLotItem(bytes32 lotId, bytes32 itemId, bytes32 metadataHash, bytes32[] calldata proof)
+        external
+        view
+        returns (bool);
+
+    /// @notice Root, item count and parent of lot `lotId`.
+    function lotOf(bytes32 lotId) external view returns (bytes32 root, uint64 count, bytes32 parentLotId);
+}

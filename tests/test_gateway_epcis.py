@@ -1,0 +1,89 @@
+"""EPCIS 2.0 export: validated against GS1's official JSON schema (a copy in tests/fixtures)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from jsonschema import Draft7Validator
+from sqlalchemy import Engine
+from web3 import Web3
+
+from app.api.epcis import epcis_document
+from app.api.main import create_app
+from app.chain.client import registry
+from app.chain.deploy import Deployment
+from app.core.config import Settings
+from app.demo.journey import DIAMOND, seed_demo
+from app.indexer.decode import DecodedLog
+from app.indexer.follow import Indexer
+
+SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
+VALIDATOR = Draft7Validator(SCHEMA)
+A, B = "0x" + "a1" * 20, "0x" + "b2" * 20
+BLOCK, HASH = "0x" + "33" * 32, "0x" + "22" * 32
+
+
+def _errors(document: dict[str, object]) -> list[str]:
+    return [f"{list(e.path)}: {e.message}" for e in VALIDATOR.iter_errors(document)]
+
+
+def test_schema_copy_rejects_a_broken_document() -> None:
+    document = epcis_document(
+        [DecodedLog("ItemSold", {}, 1, BLOCK, "0x" + "11" * 32, 0, 0)], "urn:x:1", 1, "http://g", 0
+    )
+    del document["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["action"]  # type: ignore[index]
+    assert _errors(document)
+
+
+def test_every_mapped_event_validates_including_packing_and_recall() -> None:
+    tx = "0x" + "11" * 32
+    logs = [
+        DecodedLog("ItemRegistered", {"brand": A}, 1, BLOCK, tx, 0, 1_700_000_000),
+        DecodedLog(
+            "ItemAttested", {"certifier": B, "dataHash": "0x" + "22" * 32}, 2, BLOCK, tx, 1, 1_700_000_100
+        ),
+        DecodedLog("ItemPacked", {"sscc": "106141412345678908"}, 3, BLOCK, tx, 2, 1_700_000_200),
+        DecodedLog("CustodyOffered", {"from": A, "to": B}, 4, BLOCK, tx, 3, 1_700_000_300),
+        DecodedLog("CustodyTransferred", {"from": A, "to": B}, 5, BLOCK, tx, 4, 1_700_000_400),
+        DecodedLog("ItemUnpacked", {"sscc": "106141412345678908"}, 6, BLOCK, tx, 5, 1_700_000_500),
+        DecodedLog("ItemRecalled", {}, 7, BLOCK, tx, 6, 1_700_000_600),
+        DecodedLog("ItemSold", {"retailer": B}, 8, BLOCK, tx, 7, 1_700_000_700),
+        DecodedLog("MemberAdmitted", {}, 9, BLOCK, tx, 8, 1_700_000_800),
+    ]
+    document = epcis_document(logs, "https://g.example/01/09506000134352/21/X", 31337, "https://g.example", 0)
+    assert _errors(document) == []
+    events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[index]
+    assert [(e["type"], e["action"], e["bizStep"], e["disposition"]) for e in events] == [
+        ("ObjectEvent", "ADD", "commissioning", "active"),
+        ("ObjectEvent", "OBSERVE", "inspecting", "conformant"),
+        ("AggregationEvent", "ADD", "packing", "in_progress"),
+        ("ObjectEvent", "OBSERVE", "shipping", "in_transit"),
+        ("ObjectEvent", "OBSERVE", "receiving", "in_progress"),
+        ("AggregationEvent", "DELETE", "unpacking", "in_progress"),
+        ("ObjectEvent", "OBSERVE", "holding", "recalled"),
+        ("ObjectEvent", "OBSERVE", "retail_selling", "retail_sold"),
+    ]
+    assert events[2]["parentID"] == "https://g.example/00/106141412345678908"
+    assert events[1]["certificationInfo"].endswith("22" * 32)
+
+
+@pytest.mark.e2e
+def test_demo_diamond_exports_a_valid_epcis_document(
+    w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    seed_demo(w3, registry(w3, deployment.registry), operator)
+    Indexer(w3, engine, deployment).backfill()
+    with TestClient(create_app(settings, engine)) as client:
+        client.get(DIAMOND.path, headers={"Accept": "application/json"})
+        client.app.state.recorder.flush(engine)  # type: ignore[attr-defined]
+        response = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/epcis")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/ld+json"
+    document = response.json()
+    assert _errors(document) == []
+    events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert [e["bizStep"] for e in events] == ["commissioning", "inspecting"] + [
+        "shipping",
+        "receiving",
+    ] * 3 + ["retail_selling"]
+    assert all(e["epcList"] == ["http://127.0.0.1:8000" + DIAMOND.path] for e in events)

@@ -1,0 +1,136 @@
+"""Pure gateway logic: Digital Link parsing, language choice, clone rules, Merkle proofs, limits."""
+
+import time
+
+import pytest
+from eth_utils.crypto import keccak
+
+from app.api.cache import Cached, ResponseCache
+from app.api.clone import ScanCount, assess, coarse_region
+from app.api.i18n import pick_language
+from app.api.lots import verify_merkle_proof
+from app.api.ratelimit import RateLimiter
+from app.core.config import Settings
+from app.gs1.digital_link import KeyKind, parse_path
+from app.gs1.keys import InvalidKey
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "canonical"),
+    [
+        ("/01/9506000134352/21/DIA-0001", KeyKind.ITEM, "/01/09506000134352/21/DIA-0001"),
+        ("/01/09506000134352/10/LOT-7", KeyKind.LOT, "/01/09506000134352/10/LOT-7"),
+        ("/01/09506000134352/10/LOT-7/21/A1", KeyKind.ITEM, "/01/09506000134352/10/LOT-7/21/A1"),
+        ("/01/09506000134352/22/V2/10/L/21/S", KeyKind.ITEM, "/01/09506000134352/22/V2/10/L/21/S"),
+        ("/01/96385074", KeyKind.PRODUCT, "/01/00000096385074"),
+        ("/00/106141412345678908", KeyKind.UNIT, "/00/106141412345678908"),
+        ("/01/09506000134352/21/A%2FB", KeyKind.ITEM, "/01/09506000134352/21/A%2FB"),
+    ],
+)
+def test_digital_link_paths_normalise_to_the_canonical_form(path: str, kind: KeyKind, canonical: str) -> None:
+    key = parse_path(path)
+    assert key.kind == kind
+    assert key.path == canonical
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/01/09506000134353/21/X", "check digit"),
+        ("/01/12345/21/X", "5 digits"),
+        ("/01/09506000134352/21/X/10/L", "order"),
+        ("/01/09506000134352/21/" + "A" * 21, "1-20 characters"),
+        ("/01/09506000134352/21/caf%C3%A9", "CSET 82"),
+        ("/00/106141412345678909", "check digit"),
+        ("/00/10614141234567890", "right length"),
+        ("/01/09506000134352/21", "value is missing"),
+    ],
+)
+def test_invalid_digital_link_paths_say_why(path: str, reason: str) -> None:
+    with pytest.raises(InvalidKey, match=reason):
+        parse_path(path)
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("en-US,en;q=0.9,zh;q=0.8", "en"),
+        ("fr-FR,zh-Hans;q=0.7,en;q=0.5", "zh"),
+        ("de", "en"),
+        (None, "en"),
+        ("zh;q=bogus,en", "en"),
+    ],
+)
+def test_language_follows_accept_language(header: str | None, lang: str) -> None:
+    assert pick_language(header) == lang
+
+
+def test_region_is_a_country_code_or_unknown() -> None:
+    assert coarse_region("cn") == "CN"
+    assert coarse_region("203.0.113.9") == "ZZ"
+    assert coarse_region(None) == "ZZ"
+
+
+def _counts(*rows: tuple[int, str, int]) -> list[ScanCount]:
+    minute = int(NOW // 60)
+    return [ScanCount(minute - ago, region, n) for ago, region, n in rows]
+
+
+def test_quiet_scans_carry_no_risk() -> None:
+    risk = assess(_counts((5, "CN", 2), (90, "CN", 1)), None, NOW, Settings())
+    assert risk.level == "none" and risk.reasons == [] and risk.scans_24h == 3 and risk.regions_24h == ["CN"]
+
+
+def test_scans_after_the_consumer_claim_are_flagged() -> None:
+    claimed_at = int(NOW) - 600
+    risk = assess(_counts((20, "CN", 1), (2, "CN", 1)), claimed_at, NOW, Settings())
+    assert [r.code for r in risk.reasons] == ["scanned_after_claim"]
+    assert "1 times" in risk.reasons[0].detail
+
+
+def test_too_many_regions_and_bursts_are_flagged() -> None:
+    settings = Settings(clone_max_regions=2, clone_burst_per_minute=10)
+    regions = assess(_counts((1, "CN", 1), (2, "US", 1), (3, "BR", 1), (4, "ZZ", 1)), None, NOW, settings)
+    assert [r.code for r in regions.reasons] == ["too_many_regions"]
+    assert regions.regions_24h == ["BR", "CN", "US"]
+    burst = assess(_counts((0, "CN", 11)), None, NOW, settings)
+    assert [r.code for r in burst.reasons] == ["scan_burst"]
+    old = assess(_counts((2000, "CN", 500)), None, NOW, settings)
+    assert old.reasons == [] and old.scans_24h == 0
+
+
+def test_merkle_proofs_verify_like_openzeppelin() -> None:
+    leaves = [keccak(text=f"item-{i}") for i in range(4)]
+
+    def pair(a: bytes, b: bytes) -> bytes:
+        return keccak(min(a, b) + max(a, b))
+
+    left, right = pair(leaves[0], leaves[1]), pair(leaves[2], leaves[3])
+    root = "0x" + pair(left, right).hex()
+    proof = ["0x" + leaves[3].hex(), "0x" + left.hex()]
+    assert verify_merkle_proof("0x" + leaves[2].hex(), proof, root)
+    assert not verify_merkle_proof("0x" + leaves[1].hex(), proof, root)
+
+
+def test_rate_limiter_counts_per_client_and_window() -> None:
+    limiter = RateLimiter(2)
+    assert limiter.allow("a", NOW) and limiter.allow("a", NOW)
+    assert not limiter.allow("a", NOW)
+    assert limiter.allow("b", NOW)
+    assert limiter.allow("a", NOW + 60)
+    assert RateLimiter(0).allow("a", NOW)
+
+
+def test_an_expired_cache_entry_is_rebuilt_by_one_request_only() -> None:
+    cache = ResponseCache(ttl=0.05)
+    cache.put("/01/x", "json", Cached(200, [], b"old", None, "/01/x"))
+    assert cache.get("/01/x", "json") is not None
+    time.sleep(0.06)
+    assert cache.get("/01/x", "json") is None  # this request rebuilds it
+    stale = cache.get("/01/x", "json")
+    assert stale is not None and stale.body == b"old"  # the others get the stale answer
+    cache.observe_checkpoint(42)
+    assert cache.get("/01/x", "json") is None  # a new checkpoint drops everything
