@@ -14,10 +14,11 @@ from app.api.cache import FastPath, ResponseCache
 from app.api.clone import ScanRecorder
 from app.api.errors import install_error_handlers
 from app.api.ratelimit import RateLimiter
-from app.api.routes import api_v1, health, resolver
+from app.api.routes import api_v1, health, relay, resolver
 from app.core.config import Settings, get_settings
 from app.db.engine import make_engine
 from app.db.schema import indexer_state
+from app.relayer.service import Relayer
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.recorder.flush(app.state.engine)
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    """A gateway reading the database of `settings` (or `engine`)."""
+def create_app(settings: Settings, engine: Engine | None = None, relayer: Relayer | None = None) -> FastAPI:
+    """A gateway reading the database of `settings` (or `engine`); `relayer` enables /api/v1/relay."""
     docs = settings.docs_enabled
     app = FastAPI(
         title="OriginTrace gateway",
@@ -72,9 +73,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.recorder = ScanRecorder()
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.cache = ResponseCache(settings.cache_ttl)
+    app.state.relayer = relayer
+    app.state.relay_limiter = RateLimiter(settings.relay_rate_limit_per_minute)
     install_error_handlers(app)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"])
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
     app.add_middleware(
         FastPath,
         cache=app.state.cache,
@@ -84,6 +87,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(api_v1.router)
+    app.include_router(relay.router)
     app.include_router(resolver.router)
     return app
 

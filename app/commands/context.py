@@ -41,6 +41,9 @@ AccountOption = Annotated[
 ]
 
 
+ReceiverOption = Annotated[str, typer.Option("--to", help="Address of the receiving member")]
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
@@ -93,6 +96,11 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
     if not w3.eth.get_code(Web3.to_checksum_address(registry_address)):
         fail(f"no contract at {registry_address} on chain {w3.eth.chain_id}")
     return Chain(w3, registry(w3, registry_address))
+
+
+def hours_from_now(chain: Chain, hours: float) -> int:
+    """Unix time `hours` after the chain's latest block (the clock expiries are checked against)."""
+    return int(chain.w3.eth.get_block("latest")["timestamp"] + hours * 3600)
 
 
 def parse_address(value: str, what: str) -> str:

@@ -7,9 +7,11 @@ import typer
 from app.chain.client import send
 from app.commands.context import (
     AccountOption,
+    ReceiverOption,
     RegistryOption,
     RpcOption,
     clear_errors,
+    hours_from_now,
     item_key,
     open_chain,
     parse_address,
@@ -25,7 +27,7 @@ app = typer.Typer(help="Hand custody over: the holder offers, the receiver accep
 def offer(
     gtin: Gtin,
     serial: Serial,
-    to: Annotated[str, typer.Option(help="Address of the receiving member")],
+    to: ReceiverOption,
     account: AccountOption,
     rpc: RpcOption,
     hours: Annotated[float, typer.Option(min=0.01, max=24 * 365, help="Hours until the offer expires")] = 24,
@@ -36,7 +38,7 @@ def offer(
         key = item_key(gtin, serial)
         receiver = parse_address(to, "--to")
         chain = open_chain(rpc, registry)
-        expires = int(chain.w3.eth.get_block("latest")["timestamp"] + hours * 3600)
+        expires = hours_from_now(chain, hours)
         call = chain.registry.functions.offerCustody(key.item_id, receiver, expires)
         receipt = send(chain.w3, signer(account), call)
     report_tx(f"offered {key.path} to {receiver}, valid {hours:g} h", receipt)

@@ -19,10 +19,12 @@ from web3 import Web3
 from app.chain.handoffs import handoff_typed_data, sign_handoff
 from app.commands.context import (
     AccountOption,
+    ReceiverOption,
     RegistryOption,
     RpcOption,
     clear_errors,
     fail,
+    hours_from_now,
     item_key,
     open_chain,
     parse_address,
@@ -52,7 +54,7 @@ def _read(path: Path) -> dict[str, Any]:
 def prepare(
     gtin: Gtin,
     serial: Serial,
-    to: Annotated[str, typer.Option(help="Address of the receiving member")],
+    to: ReceiverOption,
     rpc: RpcOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="Handoff file to write")] = Path("handoff.json"),
     hours: Annotated[
@@ -68,7 +70,7 @@ def prepare(
         sender = chain.registry.functions.custodianOf(key.item_id).call()
         if int(sender, 16) == 0:
             fail(f"no item {key.element_string} is registered on chain {chain.w3.eth.chain_id}")
-        deadline = int(chain.w3.eth.get_block("latest")["timestamp"] + hours * 3600)
+        deadline = hours_from_now(chain, hours)
         data = handoff_typed_data(chain.registry, key.item_id, sender, receiver, deadline)
     out.write_text(json.dumps({"typedData": data, "signatures": {}}, indent=2) + "\n")
     typer.echo(f"{out}: hand {key.path} from {sender} to {receiver}; both must sign before {deadline}")

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     explorer_url: str | None = None
     """Block explorer base URL (e.g. https://etherscan.io) for transaction links on the page."""
     docs_enabled: bool = True
+    relay_rate_limit_per_minute: int = 30
+    """Relayed handoffs per client and minute before 429 (0: off)."""
     """Serve /docs and /openapi.json."""
 
     @property

@@ -19,8 +19,11 @@ from app.db.engine import make_engine
 from app.demo.journey import seed_demo
 from app.gs1.qr import write_qr_png
 from app.indexer.follow import Indexer
+from app.relayer.service import Relayer
 
 log = logging.getLogger(__name__)
+RELAYER_ACCOUNT = 9
+"""Devnet account that relays signed handoffs and pays their gas in the demo."""
 
 
 class PortInUse(RuntimeError):
@@ -65,10 +68,10 @@ def following(w3: Web3, engine: Engine, deployment: Deployment, settings: Settin
         thread.join(timeout=10)
 
 
-def serve(settings: Settings, engine: Engine, on_started: str) -> None:
+def serve(settings: Settings, engine: Engine, on_started: str, relayer: Relayer | None = None) -> None:
     """Run the gateway until SIGINT/SIGTERM; print `on_started` once it accepts connections."""
     config = uvicorn.Config(
-        create_app(settings, engine),
+        create_app(settings, engine, relayer),
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -115,5 +118,6 @@ def up(settings: Settings) -> None:
                     "Press Ctrl-C to stop; every process started here stops with it.",
                 ]
             )
-            serve(settings, engine, banner)
+            relayer = Relayer(w3, registry(w3, deployment.registry), dev_account(RELAYER_ACCOUNT), engine)
+            serve(settings, engine, banner, relayer)
     log.info("stopped; manifest kept at %s", manifest_path(deployment.chain_id, settings.deployments_dir))

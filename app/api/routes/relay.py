@@ -1,0 +1,131 @@
+"""Gasless handoffs: the EIP-712 typed data to sign, and the relayer that submits it."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from web3 import Web3
+
+from app.api.errors import ApiError
+from app.api.models import ErrorBody
+from app.chain.handoffs import HandoffRequest, request_typed_data
+from app.relayer.service import MAX_IDS, Relayer, RelayReceipt, RelayRejected
+
+router = APIRouter(prefix="/api/v1", tags=["relayer"])
+HEX32 = r"^0x[0-9a-fA-F]{64}$"
+ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+SIGNATURE = r"^0x([0-9a-fA-F]{2}){65,2048}$"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Bad signature, expired deadline or malformed handoff",
+        404: "Unknown item",
+        409: "The registry would refuse it (custodian, membership, status)",
+        429: "Too many relay requests from this client",
+        503: "This gateway has no relayer",
+    }.items()
+}
+
+
+class HandoffBody(BaseModel):
+    """A handoff signed by both parties (see GET /api/v1/typed-data/handoff)."""
+
+    ids: list[Annotated[str, Field(pattern=HEX32)]] = Field(min_length=1, max_length=MAX_IDS)
+    sender: str = Field(alias="from", pattern=ADDRESS)
+    receiver: str = Field(alias="to", pattern=ADDRESS)
+    deadline: int = Field(ge=0, lt=2**64)
+    from_signature: str = Field(pattern=SIGNATURE)
+    to_signature: str = Field(pattern=SIGNATURE)
+
+    def request(self) -> HandoffRequest:
+        return HandoffRequest(
+            ids=tuple(bytes.fromhex(i[2:]) for i in self.ids),
+            sender=Web3.to_checksum_address(self.sender),
+            receiver=Web3.to_checksum_address(self.receiver),
+            deadline=self.deadline,
+        )
+
+
+class RelayStatus(BaseModel):
+    request_id: str
+    tx_hash: str
+    status: str = Field(description="submitted, mined or failed")
+    block: int | None = None
+
+
+def _relayer(request: Request) -> Relayer:
+    relayer: Relayer | None = request.app.state.relayer
+    if relayer is None:
+        raise ApiError(503, "no_relayer", "this gateway is not configured with a relayer")
+    return relayer
+
+
+def _status(receipt: RelayReceipt) -> RelayStatus:
+    return RelayStatus(
+        request_id=receipt.request_id, tx_hash=receipt.tx_hash, status=receipt.status, block=receipt.block
+    )
+
+
+@router.get(
+    "/typed-data/handoff",
+    responses=ERRORS,
+    summary="EIP-712 typed data of a handoff, for eth_signTypedData_v4",
+)
+def handoff_typed_data(
+    request: Request,
+    ids: Annotated[
+        list[Annotated[str, Field(pattern=HEX32)]], Query(alias="id", min_length=1, max_length=MAX_IDS)
+    ],
+    sender: Annotated[str, Query(alias="from", pattern=ADDRESS)],
+    receiver: Annotated[str, Query(alias="to", pattern=ADDRESS)],
+    deadline: Annotated[
+        int, Query(ge=0, lt=2**64, description="Unix time after which the signatures expire")
+    ],
+) -> dict[str, Any]:
+    body = HandoffBody.model_validate(
+        {
+            "ids": ids,
+            "from": sender,
+            "to": receiver,
+            "deadline": deadline,
+            "from_signature": "0x" + "00" * 65,
+            "to_signature": "0x" + "00" * 65,
+        }
+    )
+    return request_typed_data(_relayer(request).registry, body.request())
+
+
+@router.post(
+    "/relay/handoffs",
+    status_code=202,
+    response_model=RelayStatus,
+    responses=ERRORS,
+    summary="Submit a handoff signed by both parties; the relayer pays the gas",
+)
+def relay_handoff(body: HandoffBody, request: Request) -> JSONResponse:
+    relayer = _relayer(request)
+    client = request.client.host if request.client else "unknown"
+    if not request.app.state.relay_limiter.allow(client):
+        raise ApiError(429, "rate_limited", "too many relay requests; retry in a minute")
+    try:
+        receipt = relayer.relay(
+            body.request(), bytes.fromhex(body.from_signature[2:]), bytes.fromhex(body.to_signature[2:])
+        )
+    except RelayRejected as exc:
+        raise ApiError(exc.status, exc.error, exc.detail) from None
+    status = 200 if receipt.duplicate else 202
+    return JSONResponse(_status(receipt).model_dump(), status_code=status)
+
+
+@router.get(
+    "/relay/handoffs/{request_id}",
+    response_model=RelayStatus,
+    responses=ERRORS,
+    summary="Status of a relayed handoff",
+)
+def relay_status(request_id: Annotated[str, Field(pattern=HEX32)], request: Request) -> RelayStatus:
+    receipt = _relayer(request).status(request_id.lower())
+    if receipt is None:
+        raise ApiError(404, "not_found", f"no relayed handoff {request_id}")
+    return _status(receipt)

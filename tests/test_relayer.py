@@ -1,0 +1,265 @@
+"""The relayer: typed data from the gateway, signatures from an independent EIP-712
+implementation (Foundry's `cast wallet sign`, in Rust), checks before anything is submitted,
+idempotency, status, and the `origintrace handoff` commands end to end."""
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from eth_account.signers.local import LocalAccount
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+from web3 import Web3
+from web3.contract import Contract
+
+from app.api.main import create_app
+from app.chain.client import dev_account, send
+from app.chain.deploy import Deployment
+from app.chain.devnet import Devnet, free_port
+from app.cli import cli
+from app.core.config import Settings
+from app.db.engine import make_engine
+from app.demo.journey import Member, admit_members
+from app.gs1.keys import SerialisedItem
+from app.relayer.service import Relayer
+
+ITEM = SerialisedItem.parse("09506000134352", "RELAY-1")
+
+
+@pytest.fixture
+def parties(w3: Web3, contract: Contract, operator: LocalAccount, members: dict[str, Member]):  # type: ignore[no-untyped-def]
+    admit_members(w3, contract, operator, members)
+    brand, carrier = members["brand"].account, members["carrier"].account
+    send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://relay"))
+    return brand, carrier
+
+
+@pytest.fixture
+def relayer_account() -> LocalAccount:
+    return dev_account(9)
+
+
+@pytest.fixture
+def client(w3: Web3, contract: Contract, engine: Engine, settings: Settings, relayer_account):  # type: ignore[no-untyped-def]
+    app = create_app(settings, engine, Relayer(w3, contract, relayer_account, engine))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def cast_sign(account: LocalAccount, typed_data: dict[str, Any], tmp_path: Path) -> str:
+    """Sign with Foundry's EIP-712 implementation, independent of eth_account."""
+    path = tmp_path / f"typed-{account.address}.json"
+    path.write_text(json.dumps(typed_data))
+    result = subprocess.run(
+        [
+            "cast",
+            "wallet",
+            "sign",
+            "--private-key",
+            "0x" + account.key.hex(),
+            "--data",
+            "--from-file",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def signed_body(
+    client: TestClient,
+    brand: LocalAccount,
+    carrier: LocalAccount,
+    tmp_path: Path,
+    deadline: int = 2**40,
+    item: bytes = ITEM.item_id,
+) -> dict[str, Any]:
+    query = {"id": "0x" + item.hex(), "from": brand.address, "to": carrier.address, "deadline": deadline}
+    response = client.get("/api/v1/typed-data/handoff", params=query)
+    assert response.status_code == 200, response.text
+    typed = response.json()
+    assert typed["domain"]["name"] == "OriginTrace" and typed["primaryType"] == "Handoff"
+    return {
+        "ids": ["0x" + item.hex()],
+        "from": brand.address,
+        "to": carrier.address,
+        "deadline": deadline,
+        "from_signature": cast_sign(brand, typed, tmp_path),
+        "to_signature": cast_sign(carrier, typed, tmp_path),
+    }
+
+
+def test_relayed_handoff_moves_custody_once_and_is_idempotent(
+    client: TestClient, parties, w3: Web3, contract: Contract, relayer_account: LocalAccount, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    brand, carrier = parties
+    body = signed_body(client, brand, carrier, tmp_path)
+    first = client.post("/api/v1/relay/handoffs", json=body)
+    assert first.status_code == 202, first.text
+    receipt = w3.eth.wait_for_transaction_receipt(first.json()["tx_hash"])
+    assert receipt["status"] == 1 and receipt["from"] == relayer_account.address
+    assert contract.functions.custodianOf(ITEM.item_id).call() == carrier.address
+
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    again = client.post("/api/v1/relay/handoffs", json=body)
+    assert again.status_code == 200 and again.json()["tx_hash"] == first.json()["tx_hash"]
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent
+    status = client.get(f"/api/v1/relay/handoffs/{first.json()['request_id']}").json()
+    assert status["status"] == "mined" and status["block"] == receipt["blockNumber"]
+
+
+def test_a_used_nonce_is_refused_before_submission(
+    client: TestClient,
+    parties,
+    w3: Web3,
+    contract: Contract,
+    engine: Engine,
+    settings: Settings,
+    relayer_account: LocalAccount,
+    tmp_path: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    brand, carrier = parties
+    body = signed_body(client, brand, carrier, tmp_path)
+    assert client.post("/api/v1/relay/handoffs", json=body).status_code == 202
+    # A second gateway (its own database) sees the same signed message: the nonces are spent.
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with TestClient(create_app(settings, other, Relayer(w3, contract, relayer_account, other))) as replica:
+        sent = w3.eth.get_transaction_count(relayer_account.address)
+        replay = replica.post("/api/v1/relay/handoffs", json=body)
+    assert replay.status_code in (400, 409), replay.text
+    assert replay.json()["error"] in ("invalid_signature", "not_custodian")
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent
+
+
+@pytest.mark.parametrize(
+    ("tamper", "status", "error"),
+    [
+        (lambda b: {**b, "from_signature": b["to_signature"]}, 400, "invalid_signature"),
+        (lambda b: {**b, "deadline": b["deadline"] + 1}, 400, "invalid_signature"),
+        (lambda b: {**b, "ids": ["0x" + "ab" * 32]}, 404, "unknown_item"),
+        (lambda b: {**b, "from_signature": "0x1234"}, 422, "invalid_request"),
+    ],
+    ids=["swapped-signature", "altered-deadline", "unknown-item", "malformed-signature"],
+)
+def test_bad_handoffs_get_a_reason_and_nothing_is_submitted(
+    client: TestClient,
+    parties,
+    w3: Web3,
+    relayer_account: LocalAccount,
+    tmp_path: Path,
+    tamper,
+    status,
+    error,
+) -> None:  # type: ignore[no-untyped-def]
+    brand, carrier = parties
+    body = tamper(signed_body(client, brand, carrier, tmp_path))
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    response = client.post("/api/v1/relay/handoffs", json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error and response.json()["detail"]
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent
+
+
+def test_expired_deadline_is_refused(client: TestClient, parties, w3: Web3, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    brand, carrier = parties
+    past = w3.eth.get_block("latest")["timestamp"] - 1
+    response = client.post("/api/v1/relay/handoffs", json=signed_body(client, brand, carrier, tmp_path, past))
+    assert response.status_code == 400 and response.json()["error"] == "expired"
+
+
+def test_relay_is_rate_limited(
+    w3: Web3, contract: Contract, engine: Engine, tmp_path: Path, relayer_account: LocalAccount
+) -> None:
+    settings = Settings(data_dir=tmp_path, relay_rate_limit_per_minute=2)
+    app = create_app(settings, engine, Relayer(w3, contract, relayer_account, engine))
+    body = {
+        "ids": ["0x" + "ab" * 32],
+        "from": "0x" + "11" * 20,
+        "to": "0x" + "22" * 20,
+        "deadline": 2**40,
+        "from_signature": "0x" + "00" * 65,
+        "to_signature": "0x" + "00" * 65,
+    }
+    with TestClient(app) as test_client:
+        codes = [test_client.post("/api/v1/relay/handoffs", json=body).status_code for _ in range(3)]
+    assert codes == [404, 404, 429]
+
+
+@pytest.fixture
+def live_gateway(
+    w3: Web3, contract: Contract, engine: Engine, relayer_account: LocalAccount, tmp_path: Path
+) -> Iterator[str]:
+    port = free_port()
+    settings = Settings(data_dir=tmp_path, port=port)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, engine, Relayer(w3, contract, relayer_account, engine)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_handoff_commands_end_to_end(
+    parties,
+    live_gateway: str,
+    devnet: Devnet,
+    deployment: Deployment,
+    contract: Contract,
+    w3: Web3,
+    tmp_path: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    brand, carrier = parties
+    env = {
+        "APE_DATA_FOLDER": str(tmp_path / "ape"),
+        "ORIGINTRACE_PASSPHRASE": "handoff passphrase",
+        "ORIGINTRACE_RPC_URL": devnet.rpc_url,
+    }
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> str:
+        result = runner.invoke(cli, list(args), env=env, input=input)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    for name, account in (("brand", brand), ("carrier", carrier)):
+        run("accounts", "import", name, input=account.key.hex() + "\n")
+    handoff = tmp_path / "handoff.json"
+    run(
+        "handoff",
+        "prepare",
+        ITEM.gtin,
+        ITEM.serial,
+        "--to",
+        carrier.address,
+        "--out",
+        str(handoff),
+        "--registry",
+        deployment.registry,
+    )
+    assert "waiting for" in run("handoff", "sign", str(handoff), "--account", "brand")
+    assert "ready to relay" in run("handoff", "sign", str(handoff), "--account", "carrier")
+    relayed = run("handoff", "relay", str(handoff), "--gateway", live_gateway)
+    tx_hash = relayed.split("tx ")[1].split()[0]
+    w3.eth.wait_for_transaction_receipt(tx_hash)
+    request_id = relayed.split("request ")[1].split(",")[0]
+    assert "mined in block" in run("handoff", "status", request_id, "--gateway", live_gateway)
+    assert contract.functions.custodianOf(ITEM.item_id).call() == carrier.address
