@@ -15,6 +15,8 @@ contract OriginRegistry is IOriginRegistry, AccessControl {
     bytes32 public constant CARRIER_ROLE = keccak256("CARRIER_ROLE");
     bytes32 public constant CUSTOMS_ROLE = keccak256("CUSTOMS_ROLE");
     bytes32 public constant RETAILER_ROLE = keccak256("RETAILER_ROLE");
+    /// @notice Most items one `registerItems` call may register (keeps a batch well under the block gas limit).
+    uint256 public constant MAX_BATCH = 500;
 
     struct Item {
         address custodian;
@@ -65,6 +67,21 @@ contract OriginRegistry is IOriginRegistry, AccessControl {
         if (_items[id].status != Status.None) revert RegistryItemExists(id);
         _items[id] = Item({custodian: msg.sender, status: Status.Active});
         emit ItemRegistered(id, msg.sender, metadataHash, metadataURI);
+    }
+
+    /// @inheritdoc IOriginRegistry
+    function registerItems(bytes32[] calldata ids, bytes32[] calldata metadataHashes, string calldata metadataURI)
+        external
+        onlyRole(BRAND_ROLE)
+    {
+        if (ids.length != metadataHashes.length) revert RegistryBatchLengthMismatch(ids.length, metadataHashes.length);
+        if (ids.length > MAX_BATCH) revert RegistryBatchTooLarge(ids.length, MAX_BATCH);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            bytes32 id = ids[i];
+            if (_items[id].status != Status.None) revert RegistryItemExists(id);
+            _items[id] = Item({custodian: msg.sender, status: Status.Active});
+            emit ItemRegistered(id, msg.sender, metadataHashes[i], metadataURI);
+        }
     }
 
     /// @inheritdoc IOriginRegistry

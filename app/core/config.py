@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     """Seconds between head polls of the indexer."""
     max_block_range: int = 2000
     """Largest eth_getLogs block range the indexer asks for."""
+    confirmations: int = 12
+    """Blocks on top of a fact's block before the API marks it `confirmed` (else `pending`)."""
+    health_max_lag_blocks: int = 50
+    """/healthz turns unhealthy when the indexer is more blocks than this behind the head."""
+    health_max_lag_seconds: float = 30
+    """... or when it has not been at the head for longer than this."""
 
     @property
     def resolved_database_url(self) -> str:

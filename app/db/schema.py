@@ -25,8 +25,40 @@ indexer_state = Table(
     Column("deploy_block_hash", HEX32, nullable=False),
     Column("last_block", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("head_block", BigInteger),
+    Column("synced_at", BigInteger),
 )
-"""One row per indexed deployment: the checkpoint, written with each range's events."""
+"""One row per indexed deployment: the checkpoint, written with each range's events.
+
+`head_block` is the chain head the indexer last saw (facts deeper than the confirmation
+depth below it are `confirmed`); `synced_at` is when it last had indexed up to that head.
+"""
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("chain_id", BigInteger, primary_key=True),
+    Column("number", BigInteger, primary_key=True),
+    Column("hash", HEX32, nullable=False),
+    Column("parent_hash", HEX32),
+)
+"""Hashes of indexed blocks that are not final yet: a mismatch with the chain is a reorg."""
+
+undecodable_logs = Table(
+    "undecodable_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("block_number", BigInteger, nullable=False, index=True),
+    Column("block_hash", HEX32, nullable=False),
+    Column("tx_hash", HEX32, nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("topic0", HEX32),
+    Column("data", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_undecodable_logs_log"),
+)
+"""Logs of the registry that matched no event of the ABI, kept instead of being dropped."""
 
 events = Table(
     "events",

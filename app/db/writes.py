@@ -1,4 +1,4 @@
-"""Portable idempotent writes (insert-or-ignore, upsert) for SQLite and PostgreSQL."""
+"""Portable idempotent bulk writes (insert-or-ignore, upsert) for SQLite and PostgreSQL."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -13,13 +13,15 @@ def _insert(conn: Connection, table: Table) -> Any:
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows`, skipping any that collide with a unique constraint."""
+    """Insert `rows` in one executemany, skipping any that collide with a unique constraint."""
     if rows:
         conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
 
 
-def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[str]) -> None:
-    """Insert `row`, or update the existing row with the same `keys`."""
-    statement = _insert(conn, table).values(**row)
-    updates = {name: statement.excluded[name] for name in row if name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert `rows` (all with the same columns), updating existing rows with the same `keys`."""
+    if not rows:
+        return
+    statement = _insert(conn, table)
+    updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), list(rows))

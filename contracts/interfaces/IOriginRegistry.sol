@@ -81,6 +81,12 @@ interface IOriginRegistry {
     /// @notice Custody cannot be offered to the current custodian itself.
     error RegistrySelfHandoff(bytes32 itemId);
 
+    /// @notice A batch registration passed `ids` and `metadataHashes` of different lengths.
+    error RegistryBatchLengthMismatch(uint256 ids, uint256 metadataHashes);
+
+    /// @notice A batch registration of `size` items exceeds the limit `max`.
+    error RegistryBatchTooLarge(uint256 size, uint256 max);
+
     // ----------------------------------------------------------------- members
 
     /// @notice Admits `account` to the consortium with display name `name`.
@@ -102,6 +108,14 @@ interface IOriginRegistry {
     /// @notice Registers `itemId` (see {ItemIds}) with its metadata; the caller becomes custodian.
     /// @dev Requirements: caller has BRAND_ROLE; the item is new. Emits {ItemRegistered}.
     function registerItem(bytes32 itemId, bytes32 metadataHash, string calldata metadataURI) external;
+
+    /// @notice Registers every `ids[i]` with `metadataHashes[i]` and the shared `metadataURI`;
+    /// the caller becomes custodian of all of them.
+    /// @dev Requirements: caller has BRAND_ROLE; both arrays have the same length, at most
+    /// `MAX_BATCH`; every item is new (one existing id reverts the whole batch).
+    /// Emits one {ItemRegistered} per item, in order.
+    function registerItems(bytes32[] calldata ids, bytes32[] calldata metadataHashes, string calldata metadataURI)
+        external;
 
     /// @notice Records a certifier's attestation of `kind` with evidence `dataHash`.
     /// @dev Requirements: caller has CERTIFIER_ROLE; the item exists. Emits {ItemAttested}.
