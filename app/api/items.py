@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.db.schema import attestations, events, indexer_state, items, members
 from app.gs1.keys import SerialisedItem
+from app.indexer.status import confirmed_through
 
 HISTORY_TYPES = {
     "ItemRegistered": ("registered", None, "brand"),
@@ -43,13 +44,16 @@ def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
-def load_item(conn: Connection, key: SerialisedItem, base_url: str) -> ItemPublic | None:
+def load_item(
+    conn: Connection, key: SerialisedItem, base_url: str, confirmations: int = 0
+) -> ItemPublic | None:
     """The public view of `key`, or None when the registry has no such item."""
     item_id = "0x" + key.item_id.hex()
     item = conn.execute(select(items).where(items.c.item_id == item_id)).first()
     state = conn.execute(select(indexer_state)).first()
     if item is None or state is None:
         return None
+    confirmed_to = confirmed_through(conn, confirmations)
     names = {row.address: row.name or None for row in conn.execute(select(members.c.address, members.c.name))}
 
     def party(address: str) -> Party:
@@ -75,6 +79,7 @@ def load_item(conn: Connection, key: SerialisedItem, base_url: str) -> ItemPubli
                 tx=row.tx_hash,
                 log_index=row.log_index,
                 timestamp=_iso(row.timestamp),
+                confirmed=row.block_number <= confirmed_to,
             )
         )
     attested = [
@@ -84,6 +89,7 @@ def load_item(conn: Connection, key: SerialisedItem, base_url: str) -> ItemPubli
             data_hash=a.data_hash,
             block=a.block_number,
             tx=a.tx_hash,
+            confirmed=a.block_number <= confirmed_to,
         )
         for a in conn.execute(
             select(attestations)

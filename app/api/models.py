@@ -16,6 +16,7 @@ class Attestation(BaseModel):
     data_hash: str
     block: int
     tx: str
+    confirmed: bool = Field(description="Its block is at least ORIGINTRACE_CONFIRMATIONS deep; else pending")
 
 
 class HistoryEntry(BaseModel):
@@ -26,6 +27,7 @@ class HistoryEntry(BaseModel):
     tx: str
     log_index: int
     timestamp: str = Field(description="Block time, ISO 8601 UTC")
+    confirmed: bool = Field(description="Its block is at least ORIGINTRACE_CONFIRMATIONS deep; else pending")
 
 
 class ChainInfo(BaseModel):
@@ -56,7 +58,12 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, or unhealthy when the indexer lags past its thresholds")
     indexed_block: int | None
     chain_id: int | None
     registry: str | None
+    head_block: int | None = Field(default=None, description="Chain head the indexer last saw")
+    lag_blocks: int | None = None
+    lag_seconds: float | None = Field(
+        default=None, description="Seconds since the index was last at the head"
+    )

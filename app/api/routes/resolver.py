@@ -40,7 +40,7 @@ def resolve_item(
     gtin: str, serial: str, request: Request, conn: ConnectionDep, settings: SettingsDep
 ) -> Response:
     key = parse_key(gtin, serial)
-    item = load_item(conn, key, settings.base_url)
+    item = load_item(conn, key, settings.base_url, settings.confirmations)
     if item is None:
         raise ApiError(404, "not_found", f"no item {key.element_string} is registered")
     if wants_html(request):
