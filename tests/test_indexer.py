@@ -29,11 +29,18 @@ def _plain(value: object) -> str:
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
-    """Every row of the indexed tables, in a stable order, comparable across SQLite and PostgreSQL."""
+    """Every row of the indexed tables in a stable order, comparable across SQLite and PostgreSQL.
+
+    Surrogate `id` columns are left out: PostgreSQL never reuses a rolled-back sequence value.
+    """
     with engine.connect() as conn:
+        tables = {name: metadata.tables[name] for name in STATE_TABLES}
         return {
-            table: sorted(tuple(map(_plain, row)) for row in conn.execute(select(metadata.tables[table])))
-            for table in STATE_TABLES
+            name: sorted(
+                tuple(map(_plain, row))
+                for row in conn.execute(select(*(c for c in table.c if c.name != "id")))
+            )
+            for name, table in tables.items()
         }
 
 

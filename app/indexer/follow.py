@@ -224,16 +224,20 @@ class Indexer:
     # ------------------------------------------------------------------ loops
 
     def backfill(self, up_to: int | None = None) -> int:
-        """Index until block `up_to` (default: the current head); return the last indexed block."""
+        """Index until block `up_to` (default: the current head); return the last indexed block.
+
+        Even with nothing new to read, the last indexed block's hash is checked, so a reorg
+        to a chain of the same or smaller height is rolled back too.
+        """
         target = self.head() if up_to is None else up_to
-        while self.next_block <= target:
+        while True:
             try:
                 self.sync_once(target)
             except RangeRaced as exc:
                 log.info("range read again: %s", exc)
-        if self.next_block - 1 > target:
-            self.sync_once(target)  # the chain got shorter than the index: a reorg to roll back
-        return self.next_block - 1
+                continue
+            if self.next_block > target:
+                return self.next_block - 1
 
     def poll(self) -> None:
         """Catch up with the current head, then record it (at most once per HEARTBEAT_S when idle)."""
