@@ -56,7 +56,7 @@ def busy_chain() -> Iterator[tuple[Devnet, Deployment, int, int]]:
         deployment = deploy_registry(connect(node.rpc_url), dev_account(0))
         rpc = RpcClient(node.rpc_url)
         rpc.call("anvil_mine", [hex(2_100)])
-        plan = generate_history(node.rpc_url, deployment.registry, 12_000, manual_mining=True)
+        plan = generate_history(node.rpc_url, deployment.registry, 12_000, txs_per_block=200)
         head = int(rpc.call("eth_blockNumber", []), 16)
         yield node, deployment, head, plan.registered
 

@@ -125,17 +125,20 @@ class _Sender:
         raise RuntimeError("synthetic history transactions were not mined")
 
 
-def generate_history(rpc_url: str, registry: str, events: int, manual_mining: bool = False) -> HistoryPlan:
+def generate_history(
+    rpc_url: str, registry: str, events: int, txs_per_block: int | None = None
+) -> HistoryPlan:
     """Emit about `events` registry events (see HistoryPlan) and return the plan actually run.
 
-    With `manual_mining`, automine is switched off meanwhile: each block carries one
-    500-item registration or 200 other transactions, like a busy chain. The registry must be
+    With `txs_per_block`, automine is switched off meanwhile: each block carries one
+    500-item registration or `txs_per_block` other transactions, like a busy chain. The registry must be
     fresh and administered by devnet account 0; accounts 11-14 are funded (anvil_setBalance)
     and become its members.
     """
     plan = HistoryPlan.for_events(events)
     rpc = RpcClient(rpc_url, timeout=120)
     operator, brand, certifier, carrier, retailer = (dev_account(i) for i in (0, 11, 12, 13, 14))
+    manual_mining = txs_per_block is not None
     if manual_mining:
         rpc.call("evm_setAutomine", [False])
     for account in (brand, certifier, carrier, retailer):
@@ -178,7 +181,7 @@ def generate_history(rpc_url: str, registry: str, events: int, manual_mining: bo
                 [ids, hashes, f"ipfs://synthetic/{first // BATCH}"],
             )
             sender.tx(brand, data, gas=100_000 + 30_000 * len(ids))
-        sender.settle(per_block=200 if manual_mining else None)
+        sender.settle(per_block=txs_per_block)
 
         journey = [item_id(n) for n in range(plan.journeys)]
         sold, cancelled = journey[plan.cancelled :], journey[: plan.cancelled]
