@@ -2,7 +2,8 @@
 
 Static ABI types (bytes32, address, uintN/intN, bool) are read straight from their 32-byte
 word; `string` and `bytes` follow their offset; any other layout falls back to eth_abi for
-that event only. Per-log cost is a dict lookup plus a few string slices.
+that event only. Each event gets a generated decoding function, so per-log cost is a dict
+lookup plus a few string slices.
 """
 
 from collections.abc import Callable
@@ -26,11 +27,8 @@ class DecodedLog:
     tx_hash: str
     log_index: int
     timestamp: int
-
-    @property
-    def item_id(self) -> str | None:
-        value = self.args.get("itemId")
-        return value if isinstance(value, str) else None
+    item_id: str | None
+    """The `itemId` argument, when the event has one."""
 
 
 class UndecodableLog(ValueError):
@@ -38,26 +36,9 @@ class UndecodableLog(ValueError):
 
 
 @lru_cache(maxsize=65536)
-def _address(word: str) -> str:
-    """Checksummed address from a 64-hex-digit word (cached: a chain has few distinct actors)."""
-    return to_checksum_address("0x" + word[-40:])
-
-
-def _word_reader(abi_type: str) -> Callable[[str], Any] | None:
-    """A function decoding one 64-hex-digit word of `abi_type`, or None if not a static word."""
-    if abi_type == "address":
-        return _address
-    if abi_type == "bool":
-        return lambda word: int(word, 16) != 0
-    if abi_type.startswith("uint"):
-        return lambda word: int(word, 16)
-    if abi_type.startswith("int"):
-        bits = int(abi_type[3:] or 256)
-        return lambda word: _signed(int(word, 16), bits)
-    if abi_type.startswith("bytes") and abi_type != "bytes":
-        size = int(abi_type[5:])
-        return lambda word: "0x" + word[: 2 * size]
-    return None
+def _address(hex40: str) -> str:
+    """Checksummed address from its 40 hex digits (cached: a chain has few distinct actors)."""
+    return to_checksum_address("0x" + hex40)
 
 
 def _signed(value: int, bits: int) -> int:
@@ -65,20 +46,29 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << 256) if value >= 1 << 255 else value
 
 
-def _dynamic_reader(abi_type: str) -> Callable[[str, int], Any] | None:
-    """A function reading a `string`/`bytes` value whose offset word is at hex position `at`."""
-    if abi_type not in ("string", "bytes"):
-        return None
+def _dynamic(body: str, at: int, text: bool) -> Any:
+    """The `string` (text) or `bytes` value whose offset word is at hex position `at` of `body`."""
+    start = 2 * int(body[at : at + 64], 16)
+    length = 2 * int(body[start : start + 64], 16)
+    raw = bytes.fromhex(body[start + 64 : start + 64 + length])
+    if len(raw) * 2 != length:
+        raise ValueError("dynamic value runs past the end of the data")
+    return raw.decode("utf-8") if text else "0x" + raw.hex()
 
-    def read(data: str, at: int) -> Any:
-        start = 2 * int(data[at : at + 64], 16)
-        length = 2 * int(data[start : start + 64], 16)
-        raw = bytes.fromhex(data[start + 64 : start + 64 + length])
-        if len(raw) * 2 != length:
-            raise ValueError("dynamic value runs past the end of the data")
-        return raw.decode("utf-8") if abi_type == "string" else "0x" + raw.hex()
 
-    return read
+def _word_expression(abi_type: str, word: str) -> str | None:
+    """Python source decoding the 64-hex-digit `word` (an expression) as `abi_type`; None if not static."""
+    if abi_type == "address":
+        return f"_address({word}[24:64])"
+    if abi_type == "bool":
+        return f"int({word}, 16) != 0"
+    if abi_type.startswith("uint"):
+        return f"int({word}, 16)"
+    if abi_type.startswith("int"):
+        return f"_signed(int({word}, 16), {int(abi_type[3:] or 256)})"
+    if abi_type.startswith("bytes") and abi_type != "bytes":
+        return f"'0x' + {word}[:{2 * int(abi_type[5:])}]"
+    return None
 
 
 def _json_ready(abi_type: str, value: Any) -> Any:
@@ -89,49 +79,66 @@ def _json_ready(abi_type: str, value: Any) -> Any:
     return value
 
 
+def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str, Any]]:
+    """A function (topics, data) -> args, generated for this event so a log costs one call.
+
+    Static words are sliced from the hex string; `string`/`bytes` follow their offset; other
+    layouts (arrays, tuples) fall back to eth_abi for the data part.
+    """
+    inputs = entry["inputs"]
+    fields: list[str] = []
+    for position, item in enumerate((i for i in inputs if i["indexed"]), start=1):
+        topic = f"topics[{position}]"
+        # An indexed bytes32 is the topic itself; indexed dynamic values are only their hash.
+        expression = _word_expression(item["type"], f"{topic}[2:]") if item["type"] != "bytes32" else None
+        fields.append(f"{item['name']!r}: {expression or topic}")
+    data = [i for i in inputs if not i["indexed"]]
+    expressions = []
+    for slot, item in enumerate(data):
+        at = 64 * slot
+        word = _word_expression(item["type"], f"body[{at}:{at + 64}]")
+        if word is None and item["type"] in ("string", "bytes"):
+            word = f"_dynamic(body, {at}, {item['type'] == 'string'})"
+        expressions.append(word)
+    size = 64 * len(data)
+    if all(expressions):
+        fields += [f"{item['name']!r}: {e}" for item, e in zip(data, expressions, strict=True)]
+        source = (
+            "def args(topics, data):\n"
+            "    body = data[2:]\n"
+            f"    if len(body) < {size}:\n"
+            f"        raise ValueError(f'data has {{len(body) // 2}} bytes, needs at least {size // 2}')\n"
+            f"    return {{{', '.join(fields)}}}\n"
+        )
+    else:
+        source = (
+            "def args(topics, data):\n"
+            f"    result = {{{', '.join(fields)}}}\n"
+            "    values = _abi_decode(_types, bytes.fromhex(data[2:]))\n"
+            "    result.update((n, _json_ready(t, v)) for (n, t), v in zip(_named, values, strict=True))\n"
+            "    return result\n"
+        )
+    namespace: dict[str, Any] = {
+        "_address": _address,
+        "_signed": _signed,
+        "_dynamic": _dynamic,
+        "_abi_decode": abi_decode,
+        "_json_ready": _json_ready,
+        "_types": [i["type"] for i in data],
+        "_named": [(i["name"], i["type"]) for i in data],
+    }
+    exec(compile(source, f"<decoder {entry['name']}>", "exec"), namespace)
+    function: Callable[[list[str], str], dict[str, Any]] = namespace["args"]
+    return function
+
+
 class _EventSpec:
-    """How to decode one event: readers for its topics and its data words."""
+    """How to decode one event: its name, topic count and generated argument decoder."""
 
     def __init__(self, entry: dict[str, Any]) -> None:
         self.name: str = entry["name"]
-        inputs = entry["inputs"]
-        self.indexed = [(i["name"], _word_reader(i["type"]) or _hex_topic) for i in inputs if i["indexed"]]
-        self.data_types = [(i["name"], i["type"]) for i in inputs if not i["indexed"]]
-        self.data_size = 64 * len(self.data_types)
-        word_readers = [_word_reader(t) for _, t in self.data_types]
-        dynamic_readers = [_dynamic_reader(t) for _, t in self.data_types]
-        self.fast = all(w or d for w, d in zip(word_readers, dynamic_readers, strict=True))
-        self.words = [
-            (n, w, 64 * i)
-            for i, ((n, _), w) in enumerate(zip(self.data_types, word_readers, strict=True))
-            if w
-        ]
-        self.dynamic = [
-            (n, d, 64 * i)
-            for i, ((n, _), d) in enumerate(zip(self.data_types, dynamic_readers, strict=True))
-            if d
-        ]
-
-    def args(self, topics: list[str], data: str) -> dict[str, Any]:
-        args = {name: read(topic[2:]) for (name, read), topic in zip(self.indexed, topics[1:], strict=True)}
-        body = data[2:]
-        if self.fast:
-            if len(body) < self.data_size:
-                raise ValueError(f"data has {len(body) // 2} bytes, needs at least {self.data_size // 2}")
-            for name, read_word, at in self.words:
-                args[name] = read_word(body[at : at + 64])
-            for name, read_dynamic, at in self.dynamic:
-                args[name] = read_dynamic(body, at)
-        else:
-            values = abi_decode([t for _, t in self.data_types], bytes.fromhex(body))
-            for (name, abi_type), value in zip(self.data_types, values, strict=True):
-                args[name] = _json_ready(abi_type, value)
-        return args
-
-
-def _hex_topic(word: str) -> str:
-    """An indexed dynamic value (string, bytes, array) is only its keccak hash in the topic."""
-    return "0x" + word
+        self.topics = 1 + sum(1 for i in entry["inputs"] if i["indexed"])
+        self.args = _compile_args(entry)
 
 
 class LogDecoder:
@@ -153,7 +160,7 @@ class LogDecoder:
         """Decode one raw JSON-RPC log (hex strings, as eth_getLogs returns them)."""
         topics: list[str] = log["topics"]
         spec = self._specs.get(topics[0].lower()) if topics else None
-        if spec is None or len(topics) != len(spec.indexed) + 1:
+        if spec is None or len(topics) != spec.topics:
             raise UndecodableLog(
                 f"unknown event topic in log {log.get('transactionHash')}:{log.get('logIndex')}"
             )
@@ -169,4 +176,5 @@ class LogDecoder:
             log["transactionHash"],
             int(log["logIndex"], 16),
             timestamp,
+            args.get("itemId"),
         )

@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -24,6 +25,10 @@ RETRY_BACKOFF_S = (0.5, 1, 2, 5, 10)
 CEILING_RESET_AFTER = 20
 """Successful ranges after which a range size that once failed is tried again."""
 HEARTBEAT_S = 1.0
+FIRST_RANGE = 100
+"""Blocks of the first range; later ranges grow (or shrink) with the log density seen."""
+TARGET_LOGS = 5_000
+"""Logs per range the sizing aims at: big enough to amortise a transaction, small enough to stream."""
 
 ProgressCallback = Callable[[int, int, int], None]
 """Called after each stored range with (first block, last block, events stored)."""
@@ -62,7 +67,7 @@ class Indexer:
         self.deployment = deployment
         self.decoder = LogDecoder(artifact("OriginRegistry").abi)
         self.max_range = max_range
-        self.range = max_range
+        self.range = min(max_range, FIRST_RANGE)
         self.ceiling = max_range
         self._successes = 0
         depth = get_settings().confirmations if confirmations is None else confirmations
@@ -71,6 +76,8 @@ class Indexer:
         self.next_block = next_block(engine, deployment)
         self._hashes = stored_block_hashes(engine, deployment.chain_id)
         self._last_heartbeat = 0.0
+        self._executor: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, int, Future[list[dict[str, Any]]]] | None = None
 
     # ------------------------------------------------------------------ chain reads
 
@@ -131,6 +138,26 @@ class Indexer:
                 )
         return decoded, undecodable
 
+    def _fetch(self, start: int, end: int) -> list[dict[str, Any]]:
+        """The logs of start..end: read ahead already, or read now."""
+        if end < start:
+            return []
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (start, end):
+            return ahead[2].result()
+        return self._get_logs(start, end)
+
+    def _read_ahead(self, head: int) -> None:
+        """Start reading the next range while this one is written, if its blocks are final.
+
+        Only final blocks (below the reorg window) are read ahead, so a reorg never meets
+        stale data.
+        """
+        start = self.next_block
+        end = min(head, start + self.range - 1)
+        if self._executor is not None and start <= end < head - self.reorg_window:
+            self._ahead = (start, end, self._executor.submit(self._get_logs, start, end))
+
     def _fork_point(self) -> int:
         """Highest kept block whose hash the chain still has."""
         numbers = sorted(self._hashes, reverse=True)
@@ -165,11 +192,13 @@ class Indexer:
         self._successes = 0
         log.info("eth_getLogs %d-%d failed (%s); range now %d blocks", start, end, exc, self.range)
 
-    def _grow(self) -> None:
+    def _grow(self, logs: int) -> None:
+        """Size the next range: double it, but aim at TARGET_LOGS logs at the density just seen."""
         self._successes += 1
         if self._successes >= CEILING_RESET_AFTER:
             self.ceiling, self._successes = self.max_range, 0
-        self.range = min(self.ceiling, self.max_range, self.range * 2)
+        wanted = self.range * 2 if logs == 0 else min(self.range * 2, self.range * TARGET_LOGS // logs)
+        self.range = max(MIN_RANGE, min(self.ceiling, self.max_range, wanted))
 
     def _recent_hashes(
         self, start: int, end: int, head: int, raw_logs: list[dict[str, Any]]
@@ -196,7 +225,7 @@ class Indexer:
         if end < start and fork is None:
             return 0
         try:
-            raw_logs = self._get_logs(start, end) if end >= start else []
+            raw_logs = self._fetch(start, end)
         except (RpcError, requests.RequestException) as exc:
             self._shrink(start, end, exc)
             return 0
@@ -216,7 +245,8 @@ class Indexer:
         self._hashes.update((n, h) for n, h, _ in batch.block_hashes)
         self._hashes = {n: h for n, h in self._hashes.items() if n >= batch.keep_from}
         self.next_block = batch.last_block + 1
-        self._grow()
+        self._grow(len(raw_logs))
+        self._read_ahead(head)
         if self.on_range is not None:
             self.on_range(start, end, len(logs))
         return max(0, end - start + 1)
@@ -230,14 +260,19 @@ class Indexer:
         to a chain of the same or smaller height is rolled back too.
         """
         target = self.head() if up_to is None else up_to
-        while True:
-            try:
-                self.sync_once(target)
-            except RangeRaced as exc:
-                log.info("range read again: %s", exc)
-                continue
-            if self.next_block > target:
-                return self.next_block - 1
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="getlogs")
+        try:
+            while True:
+                try:
+                    self.sync_once(target)
+                except RangeRaced as exc:
+                    log.info("range read again: %s", exc)
+                    continue
+                if self.next_block > target:
+                    return self.next_block - 1
+        finally:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor, self._ahead = None, None
 
     def poll(self) -> None:
         """Catch up with the current head, then record it (at most once per HEARTBEAT_S when idle)."""

@@ -5,11 +5,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from app.chain.deploy import Deployment
 from app.db.schema import attestations, blocks, events, indexer_state, items, members, undecodable_logs
-from app.db.writes import insert_ignore, upsert
+from app.db.writes import IGNORE, insert_ignore, upsert, write_values
 from app.indexer.decode import DecodedLog
 from app.indexer.handlers import apply
 from app.indexer.state import RangeState, chunks
@@ -65,23 +66,48 @@ def stored_block_hashes(engine: Engine, chain_id: int) -> dict[int, str]:
         return {int(number): block_hash for number, block_hash in rows}
 
 
-def _event_row(chain_id: int, entry: DecodedLog) -> dict[str, Any]:
-    return {
-        "chain_id": chain_id,
-        "block_number": entry.block_number,
-        "block_hash": entry.block_hash,
-        "tx_hash": entry.tx_hash,
-        "log_index": entry.log_index,
-        "timestamp": entry.timestamp,
-        "name": entry.name,
-        "item_id": entry.item_id,
-        "args": entry.args,
-    }
+EVENT_COLUMNS = (
+    "chain_id",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+    "timestamp",
+    "name",
+    "item_id",
+    "args",
+)
+
+
+def _insert_events(conn: Connection, chain_id: int, logs: list[DecodedLog]) -> None:
+    dumps = orjson.dumps
+    values = [
+        (
+            chain_id,
+            e.block_number,
+            e.block_hash,
+            e.tx_hash,
+            e.log_index,
+            e.timestamp,
+            e.name,
+            e.item_id,
+            dumps(e.args).decode(),
+        )
+        for e in logs
+    ]
+    write_values(conn, events, EVENT_COLUMNS, values, IGNORE)
 
 
 def _stored_log(row: Any) -> DecodedLog:
     return DecodedLog(
-        row.name, row.args, row.block_number, row.block_hash, row.tx_hash, row.log_index, row.timestamp
+        row.name,
+        row.args,
+        row.block_number,
+        row.block_hash,
+        row.tx_hash,
+        row.log_index,
+        row.timestamp,
+        row.item_id,
     )
 
 
@@ -133,7 +159,7 @@ def apply_range(engine: Engine, deployment: Deployment, batch: Batch) -> None:
     with engine.begin() as conn:
         if batch.rollback_to is not None:
             _rollback(conn, chain_id, batch.rollback_to)
-        insert_ignore(conn, events, [_event_row(chain_id, entry) for entry in batch.logs])
+        _insert_events(conn, chain_id, batch.logs)
         state = RangeState(conn, batch.logs)
         apply(state, batch.logs)
         state.flush(conn)
