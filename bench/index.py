@@ -1,4 +1,4 @@
-"""`make bench-index`: backfill a generated registry history from anvil into SQLite, PostgreSQL and a naive baseline.
+"""`make bench-index`: backfill a generated history from anvil into SQLite, PostgreSQL and a naive baseline.
 
 One run generates the history once (default 200,000 mixed events) on a private anvil,
 then indexes that same chain in three child processes, so each phase's peak memory is
