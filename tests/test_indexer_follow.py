@@ -18,6 +18,7 @@ from app.chain.deploy import Deployment
 from app.chain.devnet import free_port
 from app.core.config import Settings
 from app.demo.journey import seed_demo
+from app.demo.up import following
 from app.gs1.keys import SerialisedItem
 from app.indexer.follow import Indexer
 from app.indexer.store import mark_head
@@ -42,22 +43,18 @@ def _wait_for(check: Any, timeout: float = 15) -> Any:
 
 
 @pytest.fixture
-def following(w3: Web3, seeded: Deployment, index_engine: Engine) -> Iterator[Indexer]:
-    indexer = Indexer(w3, index_engine, seeded, confirmations=2)
-    stop = threading.Event()
-    thread = threading.Thread(target=indexer.run, args=(stop, 0.05), daemon=True)
-    thread.start()
-    try:
+def following_indexer(
+    w3: Web3, seeded: Deployment, index_engine: Engine, settings: Settings
+) -> Iterator[Indexer]:
+    fast = settings.model_copy(update={"poll_interval": 0.05})
+    with following(w3, index_engine, seeded, fast) as indexer:
         yield indexer
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
 
 def test_a_new_transaction_reaches_the_gateway_then_confirms(
     w3: Web3,
     seeded: Deployment,
-    following: Indexer,
+    following_indexer: Indexer,
     index_engine: Engine,
     settings: Settings,
     brand: LocalAccount,

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import Engine, select
 from test_indexer import dump
@@ -48,14 +49,22 @@ def _fresh_index(w3: Web3, deployment: Deployment, path: Path) -> Engine:
     return reference
 
 
+def _indexed_then_snapshot(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], engine: Engine
+) -> tuple[Indexer, str, list[LocalAccount]]:
+    """Index the chain as it is, snapshot it; (indexer, snapshot id, [brand, carrier, customs])."""
+    w3, _, deployment, members = chain
+    indexer = Indexer(w3, engine, deployment, confirmations=2)
+    indexer.backfill()
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    return indexer, snapshot, [members[k].account for k in ("brand", "carrier", "customs")]
+
+
 def test_reorg_replaces_custody_events_and_matches_the_new_chain(
     chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
 ) -> None:
-    w3, contract, deployment, members = chain
-    brand, carrier, customs = (members[k].account for k in ("brand", "carrier", "customs"))
-    indexer = Indexer(w3, index_engine, deployment, confirmations=2)
-    indexer.backfill()
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    w3, contract, deployment, _ = chain
+    indexer, snapshot, (brand, carrier, customs) = _indexed_then_snapshot(chain, index_engine)
     fork_block = w3.eth.block_number
 
     # The branch that will be dropped: both items go to the carrier (4 blocks).
@@ -93,11 +102,8 @@ def test_reorg_replaces_custody_events_and_matches_the_new_chain(
 def test_same_length_reorg_is_detected_by_block_hash(
     chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
 ) -> None:
-    w3, contract, deployment, members = chain
-    brand, carrier, customs = (members[k].account for k in ("brand", "carrier", "customs"))
-    indexer = Indexer(w3, index_engine, deployment, confirmations=2)
-    indexer.backfill()
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    w3, contract, deployment, _ = chain
+    indexer, snapshot, (brand, carrier, customs) = _indexed_then_snapshot(chain, index_engine)
     hand_over(w3, contract, ITEM_A, brand, carrier)
     indexer.backfill()
     old_head = w3.eth.block_number
