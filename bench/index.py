@@ -4,23 +4,28 @@ One run generates the history once (default 200,000 mixed events) on a private a
 then indexes that same chain in three child processes, so each phase's peak memory is
 its own: the indexer into SQLite, the indexer into PostgreSQL (a throwaway database), and
 the naive baseline (web3.py `contract.events.X.get_logs` plus one ORM insert per row).
-Writes bench/results/index.json.
+Last, with the indexer following the head, it measures how long a mined transaction takes
+to show in the gateway's JSON. Writes bench/results/index.json.
 """
 
 import argparse
 import json
 import os
 import secrets
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from app.chain.client import connect, dev_account
-from app.chain.deploy import deploy_registry, write_manifest
+from app.chain.client import connect, dev_account, registry, send
+from app.chain.deploy import Deployment, deploy_registry, write_manifest
 from app.chain.devnet import running_anvil
 from app.core.config import PROJECT_ROOT
+from app.db.engine import make_engine
+from app.indexer.follow import Indexer
 from app.indexer.synthetic import generate_history
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "index.json"
@@ -62,6 +67,43 @@ def _drop_postgres(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _head_latency(rpc_url: str, deployment: Deployment, db_url: str, samples: int = 20) -> list[float]:
+    """Seconds from a mined registerItem to the item's JSON in the gateway, with the indexer following."""
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+    from app.core.config import Settings
+    from app.gs1.keys import SerialisedItem
+
+    settings = Settings()
+    engine = make_engine(db_url)
+    w3 = connect(rpc_url)
+    brand = dev_account(11)  # a BRAND_ROLE member of the synthetic history
+    contract = registry(w3, deployment.registry)
+    indexer = Indexer(rpc_url, engine, deployment)
+    stop = threading.Event()
+    thread = threading.Thread(target=indexer.run, args=(stop, settings.poll_interval), daemon=True)
+    thread.start()
+    latencies = []
+    try:
+        with TestClient(create_app(settings, engine)) as client:
+            for n in range(samples):
+                key = SerialisedItem.parse("09506000134352", f"LATENCY-{n:04d}")
+                send(w3, brand, contract.functions.registerItem(key.item_id, b"\1" * 32, "ipfs://latency"))
+                mined = time.perf_counter()
+                while client.get(key.path, headers={"Accept": "application/json"}).status_code != 200:
+                    if time.perf_counter() - mined > 30:
+                        raise RuntimeError(f"{key.path} not visible after 30 s")
+                    time.sleep(0.005)
+                latencies.append(time.perf_counter() - mined)
+                time.sleep(0.1 * (n % 3))  # land at different moments of the poll cycle
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        engine.dispose()
+    return sorted(latencies)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=200_000, help="size of the generated history")
@@ -88,6 +130,8 @@ def main() -> None:
         baseline_file = work / "baseline.db"
         baseline_file.unlink(missing_ok=True)
         baseline = _phase("baseline", node.rpc_url, manifest, f"sqlite:///{baseline_file}")
+        latencies = _head_latency(node.rpc_url, deployment, f"sqlite:///{sqlite_file}")
+        print(f"  head following: median {statistics.median(latencies) * 1000:.0f} ms to the gateway's JSON")
 
     def rate(report: dict[str, Any]) -> float:
         return round(report["events"] / report["seconds"])
@@ -100,6 +144,8 @@ def main() -> None:
         "sqlite_peak_rss_mb": {"value": round(sqlite["peak_rss_mb"]), "unit": "MB"},
         "postgres_peak_rss_mb": {"value": round(postgres["peak_rss_mb"]), "unit": "MB"},
         "baseline_peak_rss_mb": {"value": round(baseline["peak_rss_mb"]), "unit": "MB"},
+        "head_to_gateway_p50_ms": {"value": round(statistics.median(latencies) * 1000), "unit": "ms"},
+        "head_to_gateway_max_ms": {"value": round(max(latencies) * 1000), "unit": "ms"},
         "history_events": {"value": sqlite["events"], "unit": "events"},
         "history_generation_s": {"value": round(generated_s, 1), "unit": "s"},
     }
