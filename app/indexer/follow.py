@@ -27,7 +27,7 @@ CEILING_RESET_AFTER = 20
 HEARTBEAT_S = 1.0
 FIRST_RANGE = 100
 """Blocks of the first range; later ranges grow (or shrink) with the log density seen."""
-TARGET_LOGS = 5_000
+TARGET_LOGS = 20_000
 """Logs per range the sizing aims at: big enough to amortise a transaction, small enough to stream."""
 
 ProgressCallback = Callable[[int, int, int], None]
@@ -267,6 +267,7 @@ class Indexer:
                     self.sync_once(target)
                 except RangeRaced as exc:
                     log.info("range read again: %s", exc)
+                    target = min(target, self.head())  # the chain may have become shorter
                     continue
                 if self.next_block > target:
                     return self.next_block - 1
