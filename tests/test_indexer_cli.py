@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from typer.testing import CliRunner
 from web3 import Web3
 
 from app.chain.client import registry
@@ -26,7 +26,7 @@ def _restore_logging() -> Iterator[None]:
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner(mix_stderr=False).invoke(cli, ["index", *args])
+    result = CliRunner().invoke(cli, ["index", *args])
     return result.exit_code, result.stderr
 
 
