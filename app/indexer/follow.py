@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import orjson
 import requests
 from sqlalchemy import Engine
 from web3 import Web3
@@ -226,7 +227,8 @@ class Indexer:
             return 0
         try:
             raw_logs = self._fetch(start, end)
-        except (RpcError, requests.RequestException) as exc:
+        except (RpcError, requests.RequestException, orjson.JSONDecodeError) as exc:
+            # Provider caps (results, block span), timeouts, cut-off or oversized answers.
             self._shrink(start, end, exc)
             return 0
         logs, undecodable = self._decode(raw_logs)
