@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export APE_DATA_FOLDER := $(CURDIR)/.ape
 
-.PHONY: help setup demo test test-forge test-py lint clean
+.PHONY: help setup demo test test-forge test-py lint clean bench-index
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,3 +84,7 @@ snapshot: setup ## rewrite the committed gas snapshot, .gas-snapshot
 
 bench-gas: setup ## gas of lots, batches, units and signed handoffs vs an ERC-721 baseline
 	$(BIN)/python bench/gas.py
+
+.PHONY: bench-index
+bench-index: setup ## index benchmark: 200,000 events from anvil into SQLite, PostgreSQL and a naive baseline
+	$(BIN)/python -m bench.index

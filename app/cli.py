@@ -3,6 +3,7 @@
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -50,6 +51,46 @@ def up() -> None:
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+@cli.command()
+def index(
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="Deployment manifest; default: <ORIGINTRACE_DEPLOYMENTS_DIR>/<chain id>.json"),
+    ] = None,
+    rpc_url: Annotated[str | None, typer.Option(help="JSON-RPC URL; default ORIGINTRACE_RPC_URL")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL; default ORIGINTRACE_DATABASE_URL or SQLite in ./data")
+    ] = None,
+    follow: Annotated[bool, typer.Option(help="After the backfill, keep following the head")] = False,
+    to_block: Annotated[int | None, typer.Option(help="Stop at this block (default: the head)")] = None,
+    max_range: Annotated[int | None, typer.Option(help="Largest eth_getLogs block range")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr")] = True,
+) -> None:
+    """Backfill the registry's events into the database (JSON-lines logs), optionally following the head."""
+    from app.indexer.run import IndexJob, run_index
+
+    _terminate_on_sigterm()
+    settings = get_settings()
+    try:
+        run_index(
+            IndexJob(
+                rpc_url=rpc_url or settings.rpc_url,
+                database_url=database_url or settings.resolved_database_url,
+                manifest=manifest,
+                follow=follow,
+                to_block=to_block,
+                max_range=max_range or settings.max_block_range,
+                progress=progress,
+            ),
+            settings,
+        )
+    except (FileNotFoundError, ConnectionError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
 
 
 def _register_groups() -> None:

@@ -1,43 +1,66 @@
-"""Indexer against a real anvil: state rebuilt from events, checkpoint resume, no duplicates."""
+"""Indexer against a real anvil, on SQLite and PostgreSQL: state from events, resume, decoding, schema."""
+
+import json
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine, func, select
 from web3 import Web3
 
 from app.chain.artifacts import artifact
 from app.chain.client import registry
-from app.chain.deploy import Deployment
+from app.chain.deploy import Deployment, deploy_registry
 from app.db.engine import make_engine
-from app.db.schema import events, items, members
+from app.db.schema import events, items, members, metadata, undecodable_logs
 from app.demo.journey import DIAMOND, seed_demo
 from app.indexer.decode import LogDecoder, UndecodableLog
 from app.indexer.follow import Indexer
+from app.indexer.handlers import HANDLERS, STORED_ONLY
+from app.indexer.rpc import RpcClient
+
+STATE_TABLES = ("events", "items", "members", "attestations", "undecodable_logs")
 
 
-def _dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of the state tables, in a stable order, to compare two databases."""
+def _plain(value: object) -> str:
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of the indexed tables in a stable order, comparable across SQLite and PostgreSQL.
+
+    Surrogate `id` columns are left out: PostgreSQL never reuses a rolled-back sequence value.
+    """
     with engine.connect() as conn:
+        tables = {name: metadata.tables[name] for name in STATE_TABLES}
         return {
-            table: [tuple(row) for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))]
-            for table in ("events", "items", "members", "attestations")
+            name: sorted(
+                tuple(map(_plain, row))
+                for row in conn.execute(select(*(c for c in table.c if c.name != "id")))
+            )
+            for name, table in tables.items()
         }
 
 
 @pytest.fixture
-def seeded(w3: Web3, deployment: Deployment, operator) -> Deployment:  # type: ignore[no-untyped-def]
+def seeded(w3: Web3, deployment: Deployment, operator: LocalAccount) -> Deployment:
     seed_demo(w3, registry(w3, deployment.registry), operator)
     return deployment
 
 
-def test_backfill_rebuilds_item_state_from_events(w3: Web3, seeded: Deployment, engine: Engine) -> None:
-    Indexer(w3, engine, seeded).backfill()
-    with engine.connect() as conn:
+def test_backfill_rebuilds_item_state_from_events(w3: Web3, seeded: Deployment, index_engine: Engine) -> None:
+    Indexer(w3, index_engine, seeded).backfill()
+    with index_engine.connect() as conn:
         item = conn.execute(select(items).where(items.c.item_id == "0x" + DIAMOND.item_id.hex())).one()
         names = dict(conn.execute(select(members.c.address, members.c.name)).all())
         kinds = [
             r.name
             for r in conn.execute(
-                select(events.c.name).where(events.c.item_id == item.item_id).order_by(events.c.block_number)
+                select(events.c.name)
+                .where(events.c.item_id == item.item_id)
+                .order_by(events.c.block_number, events.c.log_index)
             )
         ]
     on_chain = registry(w3, seeded.registry).functions
@@ -50,48 +73,110 @@ def test_backfill_rebuilds_item_state_from_events(w3: Web3, seeded: Deployment, 
 
 
 def test_restart_resumes_from_checkpoint_without_loss_or_duplicates(
-    w3: Web3, seeded: Deployment, engine: Engine, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    w3: Web3, seeded: Deployment, index_engine: Engine, tmp_path: Any
+) -> None:
     head = w3.eth.block_number
     middle = (seeded.deploy_block + head) // 2
-    first = Indexer(w3, engine, seeded, max_range=3)
-    first.backfill(up_to=middle)
-    # A new process reads the checkpoint and continues from the next block.
-    resumed = Indexer(w3, engine, seeded, max_range=3)
+    Indexer(w3, index_engine, seeded, max_range=3).backfill(up_to=middle)
+    resumed = Indexer(w3, index_engine, seeded, max_range=3)  # a new process reads the checkpoint
     assert resumed.next_block == middle + 1
     resumed.backfill(up_to=head)
-    Indexer(w3, engine, seeded).backfill(up_to=head)  # a second full pass adds nothing
+    Indexer(w3, index_engine, seeded).backfill(up_to=head)  # a second pass adds nothing
 
     reference = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
     Indexer(w3, reference, seeded).backfill(up_to=head)
-    assert _dump(engine) == _dump(reference)
-    with engine.connect() as conn:
+    assert dump(index_engine) == dump(reference)
+    with index_engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(events)).scalar_one()
     raw = w3.eth.get_logs({"address": seeded.registry, "fromBlock": seeded.deploy_block, "toBlock": head})
     assert total == len(raw)
 
 
 def test_a_new_deployment_replaces_a_stale_index(
-    w3: Web3, seeded: Deployment, engine: Engine, operator
-) -> None:  # type: ignore[no-untyped-def]
-    Indexer(w3, engine, seeded).backfill()
-    from app.chain.deploy import deploy_registry
-
+    w3: Web3, seeded: Deployment, index_engine: Engine, operator: LocalAccount
+) -> None:
+    Indexer(w3, index_engine, seeded).backfill()
     other = deploy_registry(w3, operator)
-    Indexer(w3, engine, other).backfill()
-    with engine.connect() as conn:
+    Indexer(w3, index_engine, other).backfill()
+    with index_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(items)).scalar_one() == 0
 
 
-def test_undecodable_log_is_reported_not_fatal() -> None:
+class InjectingRpc(RpcClient):
+    """The real node, plus one log of an event the registry's ABI does not know."""
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        result = super().call(method, params)
+        if method == "eth_getLogs" and result:
+            bogus = dict(result[0], topics=["0x" + "ab" * 32], logIndex="0x7777", data="0x1234")
+            result = [*result, bogus]
+        return result
+
+
+def test_undecodable_log_is_recorded_and_skipped(w3: Web3, seeded: Deployment, index_engine: Engine) -> None:
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    Indexer(w3, index_engine, seeded, rpc=InjectingRpc(url)).backfill()
+    with index_engine.connect() as conn:
+        skipped = conn.execute(select(undecodable_logs)).all()
+        item = conn.execute(select(items.c.status)).scalar_one()
+    assert [(row.topic0, row.log_index, row.data) for row in skipped] == [
+        ("0x" + "ab" * 32, 0x7777, "0x1234")
+    ]
+    assert "unknown event topic" in skipped[0].reason
+    assert item == "sold"  # the registry's own events were all indexed
+
+
+def test_migrations_build_exactly_the_declared_schema(index_engine: Engine) -> None:
+    with index_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_every_abi_event_has_a_handler_or_is_explicitly_stored_only() -> None:
+    names = LogDecoder(artifact("OriginRegistry").abi).event_names
+    unhandled = names - HANDLERS.keys() - STORED_ONLY.keys()
+    assert not unhandled, f"events with no handler and no STORED_ONLY entry: {sorted(unhandled)}"
+    assert not (HANDLERS.keys() & STORED_ONLY.keys())
+
+
+def test_fast_decoder_matches_web3_on_every_event(w3: Web3, seeded: Deployment) -> None:
+    contract = registry(w3, seeded.registry)
     decoder = LogDecoder(artifact("OriginRegistry").abi)
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    query = {"address": seeded.registry, "fromBlock": hex(seeded.deploy_block), "toBlock": "latest"}
+    raw_logs = RpcClient(url).call("eth_getLogs", [query])
+    web3_logs = w3.eth.get_logs({"address": seeded.registry, "fromBlock": seeded.deploy_block})
+    assert len(raw_logs) == len(web3_logs)
+    seen = set()
+    for raw, entry in zip(raw_logs, web3_logs, strict=True):
+        ours = decoder.decode(raw, 0)
+        theirs = contract.events[ours.name]().process_log(entry)["args"]
+        assert ours.args == {k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in theirs.items()}
+        seen.add(ours.name)
+    assert seen >= {
+        "ItemRegistered",
+        "ItemAttested",
+        "CustodyOffered",
+        "CustodyTransferred",
+        "MemberAdmitted",
+    }
+
+
+def test_malformed_log_data_raises_undecodable() -> None:
+    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    (registered,) = [e for e in artifact("OriginRegistry").abi if e.get("name") == "ItemRegistered"]
+    from eth_utils.abi import event_abi_to_log_topic
+
+    topic = "0x" + event_abi_to_log_topic(registered).hex()  # type: ignore[arg-type]
     bogus = {
-        "topics": ["0x" + "ab" * 32],
-        "data": "0x",
+        "topics": [topic, "0x" + "11" * 32, "0x" + "00" * 12 + "22" * 20],
+        "data": "0x" + "00" * 31,  # shorter than the two head words
         "blockNumber": "0x1",
         "blockHash": "0x" + "00" * 32,
         "transactionHash": "0x" + "11" * 32,
         "logIndex": "0x0",
     }
-    with pytest.raises(UndecodableLog, match="unknown event topic"):
+    with pytest.raises(UndecodableLog, match="cannot decode ItemRegistered"):
         decoder.decode(bogus, 0)
+    with pytest.raises(UndecodableLog, match="unknown event topic"):
+        decoder.decode({**bogus, "topics": ["0x" + "ab" * 32]}, 0)

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, select
 from app.api.models import Risk, RiskReason
 from app.core.config import Settings
 from app.db.schema import scans
-from app.db.writes import _insert
+from app.db.writes import upsert_add
 
 UNKNOWN_REGION = "ZZ"
 _REGION = re.compile(r"^[A-Z]{2}$")
@@ -65,14 +65,7 @@ class ScanRecorder:
         ]
         try:
             with engine.begin() as conn:
-                statement = _insert(conn, scans)
-                conn.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["item_id", "minute", "region"],
-                        set_={"count": scans.c.count + statement.excluded["count"]},
-                    ),
-                    rows,
-                )
+                upsert_add(conn, scans, rows, ["item_id", "minute", "region"], "count")
         except Exception:
             with self._lock:
                 self._pending.update(batch)

@@ -12,9 +12,10 @@ from sqlalchemy import Connection, select
 from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_counts
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.core.config import Settings
-from app.db.schema import attestations, events, indexer_state, items, members
+from app.db.schema import attestations, events, items, members
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog
+from app.indexer.status import indexer_status
 
 HISTORY_TYPES = {
     "ItemRegistered": ("registered", None, "brand"),
@@ -55,7 +56,7 @@ class ItemReader:
 
     def __init__(self, conn: Connection, settings: Settings) -> None:
         self.conn, self.settings = conn, settings
-        self.state = conn.execute(select(indexer_state)).first()
+        self.state = indexer_status(conn)
         self._names: dict[str, str | None] | None = None
 
     def party(self, address: str) -> Party:
@@ -65,7 +66,7 @@ class ItemReader:
         return Party(address=address, name=self._names.get(address))
 
     def confirmations(self, block: int) -> int:
-        return max(0, int(self.state.last_block) - block + 1) if self.state else 0
+        return max(0, self.state.head_block - block + 1) if self.state else 0
 
     def events(self, item_id: str, offset: int = 0, limit: int | None = None) -> list[DecodedLog]:
         """The item's events in chain order, as the indexer decoded them."""
@@ -76,10 +77,7 @@ class ItemReader:
             .offset(offset)
             .limit(limit)
         )
-        return [
-            DecodedLog(r.name, r.args, r.block_number, r.block_hash, r.tx_hash, r.log_index, r.timestamp)
-            for r in self.conn.execute(query)
-        ]
+        return [DecodedLog.from_row(r) for r in self.conn.execute(query)]
 
     def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
         entries = []

@@ -94,7 +94,12 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, or unhealthy when the indexer lags past its thresholds")
     indexed_block: int | None
     chain_id: int | None
     registry: str | None
+    head_block: int | None = Field(default=None, description="Chain head the indexer last saw")
+    lag_blocks: int | None = None
+    lag_seconds: float | None = Field(
+        default=None, description="Seconds since the index was last at the head"
+    )

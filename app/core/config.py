@@ -31,10 +31,16 @@ class Settings(BaseSettings):
     """Seconds between head polls of the indexer."""
     max_block_range: int = 2000
     """Largest eth_getLogs block range the indexer asks for."""
+    confirmations: int = 12
+    """Blocks, the fact's own included, before the API marks a fact `confirmed` (else `pending`);
+    also sets how deep the indexer keeps block hashes to detect reorgs. `origintrace up` on its
+    own single-node devnet uses 1."""
+    health_max_lag_blocks: int = 50
+    """/healthz turns unhealthy when the indexer is more blocks than this behind the head."""
+    health_max_lag_seconds: float = 30
+    """... or when it has not been at the head for longer than this."""
 
     # Gateway (resolver, clone defence, API exposure)
-    confirmations: int = 2
-    """Blocks (the fact's own included) before a fact counts as confirmed."""
     link_targets: dict[str, str] = {}
     """Extra Digital Link link types -> URL templates ({gtin}, {serial}, {lot}, {sscc}, {path})."""
     region_header: str = "CF-IPCountry"

@@ -25,23 +25,57 @@ indexer_state = Table(
     Column("deploy_block_hash", HEX32, nullable=False),
     Column("last_block", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("head_block", BigInteger),
+    Column("synced_at", BigInteger),
 )
-"""One row per indexed deployment: the checkpoint, written with each range's events."""
+"""One row per indexed deployment: the checkpoint, written with each range's events.
+
+`head_block` is the chain head the indexer last saw (facts deeper than the confirmation
+depth below it are `confirmed`); `synced_at` is when it last had indexed up to that head.
+"""
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("chain_id", BigInteger, primary_key=True),
+    Column("number", BigInteger, primary_key=True),
+    Column("hash", HEX32, nullable=False),
+    Column("parent_hash", HEX32),
+)
+"""Hashes of indexed blocks that are not final yet: a mismatch with the chain is a reorg."""
+
+
+def _log_position(table: str) -> list[Column[object] | UniqueConstraint]:
+    """Where a log sits on chain; a log is unique on (chain id, tx hash, log index)."""
+    return [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("chain_id", BigInteger, nullable=False),
+        Column("block_number", BigInteger, nullable=False, index=True),
+        Column("block_hash", HEX32, nullable=False),
+        Column("tx_hash", HEX32, nullable=False),
+        Column("log_index", Integer, nullable=False),
+        UniqueConstraint("chain_id", "tx_hash", "log_index", name=f"uq_{table}_log"),
+    ]
+
+
+undecodable_logs = Table(
+    "undecodable_logs",
+    metadata,
+    *_log_position("undecodable_logs"),
+    Column("topic0", HEX32),
+    Column("data", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+"""Logs of the registry that matched no event of the ABI, kept instead of being dropped."""
 
 events = Table(
     "events",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("chain_id", BigInteger, nullable=False),
-    Column("block_number", BigInteger, nullable=False, index=True),
-    Column("block_hash", HEX32, nullable=False),
-    Column("tx_hash", HEX32, nullable=False),
-    Column("log_index", Integer, nullable=False),
+    *_log_position("events"),
     Column("timestamp", BigInteger, nullable=False),
     Column("name", String(64), nullable=False),
     Column("item_id", HEX32, index=True),
     Column("args", JSON, nullable=False),
-    UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_events_log"),
 )
 """Every registry event, decoded; the source from which all other tables are rebuilt."""
 

@@ -1,25 +1,83 @@
-"""Portable idempotent writes (insert-or-ignore, upsert) for SQLite and PostgreSQL."""
+"""Portable idempotent bulk writes (insert-or-ignore, upsert) for SQLite and PostgreSQL.
+
+They go straight to the driver: `executemany` on SQLite, COPY into a temporary table and one
+INSERT ... SELECT on PostgreSQL. Rows are dicts with the same keys; JSON columns are
+serialised here, once per value.
+"""
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
+import orjson
+from sqlalchemy import JSON, Connection, Table
+
+IGNORE = "ON CONFLICT DO NOTHING"
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+def _values(table: Table, columns: list[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    json_columns = {i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)}
+    if not json_columns:
+        pick = itemgetter(*columns)
+        return [pick(row) for row in rows] if len(columns) > 1 else [(row[columns[0]],) for row in rows]
+    return [
+        tuple(
+            orjson.dumps(row[name]).decode() if i in json_columns else row[name]
+            for i, name in enumerate(columns)
+        )
+        for row in rows
+    ]
+
+
+def write_values(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]], conflict: str
+) -> None:
+    """Insert `values` (tuples in `columns` order, JSON already serialised) with an ON CONFLICT clause."""
+    if not values:
+        return
+    names = ", ".join(columns)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            staging = f"_bulk_{table.name}"
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
+                f"SELECT {names} FROM {table.name} WITH NO DATA"
+            )
+            with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+            cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} {conflict}")
+            cursor.execute(f"TRUNCATE {staging}")
+        else:
+            marks = ", ".join("?" * len(columns))
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {conflict}", values)
+    finally:
+        cursor.close()
+
+
+def _write(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], conflict: str) -> None:
+    if rows:
+        columns = list(rows[0])
+        write_values(conn, table, columns, _values(table, columns, rows), conflict)
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows`, skipping any that collide with a unique constraint."""
+    """Insert `rows` in bulk, skipping any that collide with a unique constraint."""
+    _write(conn, table, rows, IGNORE)
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert `rows` in bulk, updating the existing rows with the same `keys`."""
     if rows:
-        conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in rows[0] if name not in keys)
+        _write(conn, table, rows, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
 
 
-def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[str]) -> None:
-    """Insert `row`, or update the existing row with the same `keys`."""
-    statement = _insert(conn, table).values(**row)
-    updates = {name: statement.excluded[name] for name in row if name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+def upsert_add(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], counter: str
+) -> None:
+    """Insert `rows` in bulk; where a row with the same `keys` exists, add to its `counter`."""
+    total = f"{counter} = {table.name}.{counter} + excluded.{counter}"
+    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {total}"
+    _write(conn, table, rows, conflict)

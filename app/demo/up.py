@@ -54,7 +54,9 @@ def chain(settings: Settings) -> Iterator[tuple[str, str]]:
 @contextmanager
 def following(w3: Web3, engine: Engine, deployment: Deployment, settings: Settings) -> Iterator[Indexer]:
     """An indexer, caught up, following the chain head in a thread until the block exits."""
-    indexer = Indexer(w3, engine, deployment, max_range=settings.max_block_range)
+    indexer = Indexer(
+        w3, engine, deployment, max_range=settings.max_block_range, confirmations=settings.confirmations
+    )
     indexer.backfill()
     stop = threading.Event()
     thread = threading.Thread(
@@ -92,6 +94,9 @@ def serve(settings: Settings, engine: Engine, on_started: str, relayer: Relayer 
 def up(settings: Settings) -> None:
     """Start (or attach to) a chain, deploy, seed the demo, index it and serve the gateway."""
     check_port_free(settings.host, settings.port)
+    if settings.rpc_url is None:
+        # A single-node devnet of our own has no reorgs: a mined fact is final.
+        settings = settings.model_copy(update={"confirmations": 1})
     with chain(settings) as (rpc_url, chain_description):
         w3 = connect(rpc_url)
         operator = dev_account(0)

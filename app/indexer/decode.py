@@ -1,6 +1,14 @@
-"""Decode raw eth_getLogs entries by topic, without per-log web3 contract objects."""
+"""Decode raw eth_getLogs entries by topic0, slicing hex words instead of building web3 objects.
 
+Static ABI types (bytes32, address, uintN/intN, bool) are read straight from their 32-byte
+word; `string` and `bytes` follow their offset; any other layout falls back to eth_abi for
+that event only. Each event gets a generated decoding function, so per-log cost is a dict
+lookup plus a few string slices.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
@@ -8,7 +16,7 @@ from eth_utils.abi import event_abi_to_log_topic
 from eth_utils.address import to_checksum_address
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DecodedLog:
     """One registry event with its position on chain; args are JSON-ready (0x-hex, ints, str)."""
 
@@ -19,15 +27,62 @@ class DecodedLog:
     tx_hash: str
     log_index: int
     timestamp: int
+    item_id: str | None
+    """The `itemId` argument, when the event has one."""
 
-    @property
-    def item_id(self) -> str | None:
-        value = self.args.get("itemId")
-        return value if isinstance(value, str) else None
+    @classmethod
+    def from_row(cls, row: Any) -> "DecodedLog":
+        """The log as stored in the `events` table."""
+        return cls(
+            row.name,
+            row.args,
+            row.block_number,
+            row.block_hash,
+            row.tx_hash,
+            row.log_index,
+            row.timestamp,
+            row.item_id,
+        )
 
 
 class UndecodableLog(ValueError):
     """A log whose topic or data does not match any event of the ABI."""
+
+
+@lru_cache(maxsize=65536)
+def _address(hex40: str) -> str:
+    """Checksummed address from its 40 hex digits (cached: a chain has few distinct actors)."""
+    return to_checksum_address("0x" + hex40)
+
+
+def _signed(value: int, bits: int) -> int:
+    value &= (1 << 256) - 1
+    return value - (1 << 256) if value >= 1 << 255 else value
+
+
+def _dynamic(body: str, at: int, text: bool) -> Any:
+    """The `string` (text) or `bytes` value whose offset word is at hex position `at` of `body`."""
+    start = 2 * int(body[at : at + 64], 16)
+    length = 2 * int(body[start : start + 64], 16)
+    raw = bytes.fromhex(body[start + 64 : start + 64 + length])
+    if len(raw) * 2 != length:
+        raise ValueError("dynamic value runs past the end of the data")
+    return raw.decode("utf-8") if text else "0x" + raw.hex()
+
+
+def _word_expression(abi_type: str, word: str) -> str | None:
+    """Python source decoding the 64-hex-digit `word` (an expression) as `abi_type`; None if not static."""
+    if abi_type == "address":
+        return f"_address({word}[24:64])"
+    if abi_type == "bool":
+        return f"int({word}, 16) != 0"
+    if abi_type.startswith("uint"):
+        return f"int({word}, 16)"
+    if abi_type.startswith("int"):
+        return f"_signed(int({word}, 16), {int(abi_type[3:] or 256)})"
+    if abi_type.startswith("bytes") and abi_type != "bytes":
+        return f"'0x' + {word}[:{2 * int(abi_type[5:])}]"
+    return None
 
 
 def _json_ready(abi_type: str, value: Any) -> Any:
@@ -38,11 +93,66 @@ def _json_ready(abi_type: str, value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str, Any]]:
+    """A function (topics, data) -> args, generated for this event so a log costs one call.
+
+    Static words are sliced from the hex string; `string`/`bytes` follow their offset; other
+    layouts (arrays, tuples) fall back to eth_abi for the data part.
+    """
+    inputs = entry["inputs"]
+    fields: list[str] = []
+    for position, item in enumerate((i for i in inputs if i["indexed"]), start=1):
+        topic = f"topics[{position}]"
+        # An indexed bytes32 is the topic itself; indexed dynamic values are only their hash.
+        expression = _word_expression(item["type"], f"{topic}[2:]") if item["type"] != "bytes32" else None
+        fields.append(f"{item['name']!r}: {expression or topic}")
+    data = [i for i in inputs if not i["indexed"]]
+    expressions = []
+    for slot, item in enumerate(data):
+        at = 64 * slot
+        word = _word_expression(item["type"], f"body[{at}:{at + 64}]")
+        if word is None and item["type"] in ("string", "bytes"):
+            word = f"_dynamic(body, {at}, {item['type'] == 'string'})"
+        expressions.append(word)
+    size = 64 * len(data)
+    if all(expressions):
+        fields += [f"{item['name']!r}: {e}" for item, e in zip(data, expressions, strict=True)]
+        source = (
+            "def args(topics, data):\n"
+            "    body = data[2:]\n"
+            f"    if len(body) < {size}:\n"
+            f"        raise ValueError(f'data has {{len(body) // 2}} bytes, needs at least {size // 2}')\n"
+            f"    return {{{', '.join(fields)}}}\n"
+        )
+    else:
+        source = (
+            "def args(topics, data):\n"
+            f"    result = {{{', '.join(fields)}}}\n"
+            "    values = _abi_decode(_types, bytes.fromhex(data[2:]))\n"
+            "    result.update((n, _json_ready(t, v)) for (n, t), v in zip(_named, values, strict=True))\n"
+            "    return result\n"
+        )
+    namespace: dict[str, Any] = {
+        "_address": _address,
+        "_signed": _signed,
+        "_dynamic": _dynamic,
+        "_abi_decode": abi_decode,
+        "_json_ready": _json_ready,
+        "_types": [i["type"] for i in data],
+        "_named": [(i["name"], i["type"]) for i in data],
+    }
+    exec(compile(source, f"<decoder {entry['name']}>", "exec"), namespace)
+    function: Callable[[list[str], str], dict[str, Any]] = namespace["args"]
+    return function
+
+
 class _EventSpec:
-    name: str
-    indexed: list[tuple[str, str]]
-    data: list[tuple[str, str]]
+    """How to decode one event: its name, topic count and generated argument decoder."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.name: str = entry["name"]
+        self.topics = 1 + sum(1 for i in entry["inputs"] if i["indexed"])
+        self.args = _compile_args(entry)
 
 
 class LogDecoder:
@@ -54,11 +164,7 @@ class LogDecoder:
             if entry["type"] != "event" or entry.get("anonymous"):
                 continue
             topic = "0x" + event_abi_to_log_topic(entry).hex()  # type: ignore[arg-type]
-            self._specs[topic] = _EventSpec(
-                name=entry["name"],
-                indexed=[(i["name"], i["type"]) for i in entry["inputs"] if i["indexed"]],
-                data=[(i["name"], i["type"]) for i in entry["inputs"] if not i["indexed"]],
-            )
+            self._specs[topic] = _EventSpec(entry)
 
     @property
     def event_names(self) -> set[str]:
@@ -68,26 +174,21 @@ class LogDecoder:
         """Decode one raw JSON-RPC log (hex strings, as eth_getLogs returns them)."""
         topics: list[str] = log["topics"]
         spec = self._specs.get(topics[0].lower()) if topics else None
-        if spec is None or len(topics) != len(spec.indexed) + 1:
+        if spec is None or len(topics) != spec.topics:
             raise UndecodableLog(
                 f"unknown event topic in log {log.get('transactionHash')}:{log.get('logIndex')}"
             )
         try:
-            args: dict[str, Any] = {}
-            for (name, abi_type), topic in zip(spec.indexed, topics[1:], strict=True):
-                (value,) = abi_decode([abi_type], bytes.fromhex(topic[2:]))
-                args[name] = _json_ready(abi_type, value)
-            values = abi_decode([t for _, t in spec.data], bytes.fromhex(log["data"][2:]))
-            for (name, abi_type), value in zip(spec.data, values, strict=True):
-                args[name] = _json_ready(abi_type, value)
-        except Exception as exc:  # eth_abi raises several types for malformed data
+            args = spec.args(topics, log["data"])
+        except Exception as exc:  # malformed hex, short data, bad UTF-8, eth_abi errors
             raise UndecodableLog(f"cannot decode {spec.name}: {exc}") from exc
         return DecodedLog(
-            name=spec.name,
-            args=args,
-            block_number=int(log["blockNumber"], 16),
-            block_hash=log["blockHash"],
-            tx_hash=log["transactionHash"],
-            log_index=int(log["logIndex"], 16),
-            timestamp=timestamp,
+            spec.name,
+            args,
+            int(log["blockNumber"], 16),
+            log["blockHash"],
+            log["transactionHash"],
+            int(log["logIndex"], 16),
+            timestamp,
+            args.get("itemId"),
         )

@@ -1,101 +1,308 @@
-"""Follow the registry's events from the deploy block to the chain head."""
+"""Follow the registry's events from the deploy block to the chain head, through reorgs and RPC faults."""
 
 import logging
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import orjson
+import requests
 from sqlalchemy import Engine
 from web3 import Web3
 
 from app.chain.artifacts import artifact
 from app.chain.deploy import Deployment
+from app.core.config import get_settings
 from app.indexer.decode import DecodedLog, LogDecoder, UndecodableLog
-from app.indexer.store import apply_range, next_block
+from app.indexer.rpc import RpcClient, RpcError
+from app.indexer.store import Batch, apply_range, mark_head, next_block, stored_block_hashes
 
 log = logging.getLogger(__name__)
 
 MIN_RANGE = 1
 RETRY_BACKOFF_S = (0.5, 1, 2, 5, 10)
+CEILING_RESET_AFTER = 20
+"""Successful ranges after which a range size that once failed is tried again."""
+HEARTBEAT_S = 1.0
+FIRST_RANGE = 100
+"""Blocks of the first range; later ranges grow (or shrink) with the log density seen."""
+TARGET_LOGS = 20_000
+"""Logs per range the sizing aims at: big enough to amortise a transaction, small enough to stream."""
+
+ProgressCallback = Callable[[int, int, int], None]
+"""Called after each stored range with (first block, last block, events stored)."""
+
+
+class ReorgTooDeep(RuntimeError):
+    """The chain no longer contains any block whose hash the indexer kept."""
+
+
+class RangeRaced(RuntimeError):
+    """The chain changed while a range was read; it is read again."""
 
 
 class Indexer:
-    """Reads eth_getLogs in adaptive block ranges and stores each range atomically."""
+    """Reads eth_getLogs in adaptive block ranges and stores each range atomically.
 
-    def __init__(self, w3: Web3, engine: Engine, deployment: Deployment, max_range: int = 2000) -> None:
-        self.w3 = w3
+    Blocks within `reorg_window` of the head keep their hashes; before each range the
+    previous block's hash is compared with the chain's, and a mismatch rolls the index back
+    to the fork point in the same transaction that stores the new range.
+    """
+
+    def __init__(
+        self,
+        w3: Web3 | str,
+        engine: Engine,
+        deployment: Deployment,
+        max_range: int = 2000,
+        *,
+        confirmations: int | None = None,
+        rpc: RpcClient | None = None,
+        on_range: ProgressCallback | None = None,
+    ) -> None:
+        url = w3 if isinstance(w3, str) else str(getattr(w3.provider, "endpoint_uri", ""))
+        self.rpc = rpc or RpcClient(url)
         self.engine = engine
         self.deployment = deployment
         self.decoder = LogDecoder(artifact("OriginRegistry").abi)
         self.max_range = max_range
-        self.range = max_range
+        self.range = min(max_range, FIRST_RANGE)
+        self.ceiling = max_range
+        self._successes = 0
+        depth = get_settings().confirmations if confirmations is None else confirmations
+        self.reorg_window = max(64, 4 * depth)
+        self.on_range = on_range
         self.next_block = next_block(engine, deployment)
+        self._hashes = stored_block_hashes(engine, deployment.chain_id)
+        self._last_heartbeat = 0.0
+        self._executor: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, int, Future[list[dict[str, Any]]]] | None = None
 
-    def _rpc(self, method: str, params: list[Any]) -> Any:
-        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        if "error" in response:
-            raise RuntimeError(f"{method} failed: {response['error']}")
-        return response["result"]
+    # ------------------------------------------------------------------ chain reads
 
     def head(self) -> int:
-        return int(self._rpc("eth_blockNumber", []), 16)
+        return int(self.rpc.call("eth_blockNumber", []), 16)
+
+    def _headers(self, numbers: list[int]) -> dict[int, dict[str, Any] | None]:
+        results = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return dict(zip(numbers, results, strict=True))
+
+    def _get_logs(self, start: int, end: int) -> list[dict[str, Any]]:
+        params = {"address": self.deployment.registry, "fromBlock": hex(start), "toBlock": hex(end)}
+        logs: list[dict[str, Any]] = self.rpc.call("eth_getLogs", [params])
+        return logs
 
     def _timestamps(self, raw_logs: list[dict[str, Any]]) -> dict[str, int]:
-        stamps = {
-            entry["blockHash"]: int(entry["blockTimestamp"], 16)
-            for entry in raw_logs
-            if entry.get("blockTimestamp")
-        }
-        for block_hash in {entry["blockHash"] for entry in raw_logs} - stamps.keys():
-            stamps[block_hash] = int(self._rpc("eth_getBlockByHash", [block_hash, False])["timestamp"], 16)
+        stamps: dict[str, int] = {}
+        missing: set[str] = set()
+        for entry in raw_logs:
+            block_hash = entry["blockHash"]
+            if block_hash not in stamps:
+                stamp = entry.get("blockTimestamp")
+                if stamp:
+                    stamps[block_hash] = int(stamp, 16)
+                else:
+                    missing.add(block_hash)
+        ordered = sorted(missing - stamps.keys())
+        blocks = self.rpc.batch([("eth_getBlockByHash", [h, False]) for h in ordered])
+        for block_hash, block in zip(ordered, blocks, strict=True):
+            if block is None:
+                raise RangeRaced(f"block {block_hash} vanished while reading its logs")
+            stamps[block_hash] = int(block["timestamp"], 16)
         return stamps
 
-    def _decode(self, raw_logs: list[dict[str, Any]]) -> list[DecodedLog]:
+    # ------------------------------------------------------------------ one range
+
+    def _decode(self, raw_logs: list[dict[str, Any]]) -> tuple[list[DecodedLog], list[dict[str, Any]]]:
         stamps = self._timestamps(raw_logs)
-        decoded = []
+        decode = self.decoder.decode
+        decoded: list[DecodedLog] = []
+        undecodable: list[dict[str, Any]] = []
         for raw in raw_logs:
             try:
-                decoded.append(self.decoder.decode(raw, stamps[raw["blockHash"]]))
+                decoded.append(decode(raw, stamps[raw["blockHash"]]))
             except UndecodableLog as exc:
-                log.warning("skipping undecodable log: %s", exc)
-        return decoded
+                log.warning("skipping undecodable log: %s", exc, extra={"tx": raw.get("transactionHash")})
+                topics = raw.get("topics") or [None]
+                undecodable.append(
+                    {
+                        "block_number": int(raw["blockNumber"], 16),
+                        "block_hash": raw["blockHash"],
+                        "tx_hash": raw["transactionHash"],
+                        "log_index": int(raw["logIndex"], 16),
+                        "topic0": topics[0],
+                        "data": raw.get("data", "0x"),
+                        "reason": str(exc),
+                    }
+                )
+        return decoded, undecodable
+
+    def _fetch(self, start: int, end: int) -> list[dict[str, Any]]:
+        """The logs of start..end: read ahead already, or read now."""
+        if end < start:
+            return []
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (start, end):
+            return ahead[2].result()
+        return self._get_logs(start, end)
+
+    def _read_ahead(self, head: int) -> None:
+        """Start reading the next range while this one is written, if its blocks are final.
+
+        Only final blocks (below the reorg window) are read ahead, so a reorg never meets
+        stale data.
+        """
+        start = self.next_block
+        end = min(head, start + self.range - 1)
+        if self._executor is not None and start <= end < head - self.reorg_window:
+            self._ahead = (start, end, self._executor.submit(self._get_logs, start, end))
+
+    def _fork_point(self) -> int:
+        """Highest kept block whose hash the chain still has."""
+        numbers = sorted(self._hashes, reverse=True)
+        headers = self._headers(numbers)
+        for number in numbers:
+            header = headers[number]
+            if header is not None and header["hash"] == self._hashes[number]:
+                return number
+        raise ReorgTooDeep(
+            f"reorg deeper than the {self.reorg_window} kept blocks (below block {min(numbers, default=0)}); "
+            "re-index from scratch with a fresh database"
+        )
+
+    def _check_reorg(self) -> int | None:
+        """The fork point if the last indexed block is no longer on the chain, else None."""
+        previous = self.next_block - 1
+        if previous not in self._hashes:
+            return None
+        header = self._headers([previous])[previous]
+        if header is not None and header["hash"] == self._hashes[previous]:
+            return None
+        fork = self._fork_point()
+        log.warning("reorg detected at block %d; fork point %d", previous, fork)
+        return fork
+
+    def _shrink(self, start: int, end: int, exc: Exception) -> None:
+        size = end - start + 1
+        if size <= MIN_RANGE:
+            raise exc
+        self.ceiling = max(MIN_RANGE, size - 1)
+        self.range = max(MIN_RANGE, size // 2)
+        self._successes = 0
+        log.info("eth_getLogs %d-%d failed (%s); range now %d blocks", start, end, exc, self.range)
+
+    def _grow(self, logs: int) -> None:
+        """Size the next range: double it, but aim at TARGET_LOGS logs at the density just seen."""
+        self._successes += 1
+        if self._successes >= CEILING_RESET_AFTER:
+            self.ceiling, self._successes = self.max_range, 0
+        wanted = self.range * 2 if logs == 0 else min(self.range * 2, self.range * TARGET_LOGS // logs)
+        self.range = max(MIN_RANGE, min(self.ceiling, self.max_range, wanted))
+
+    def _recent_hashes(
+        self, start: int, end: int, head: int, raw_logs: list[dict[str, Any]]
+    ) -> list[tuple[int, str, str | None]]:
+        """Hashes of the range's non-final blocks, checked against the logs read from them."""
+        keep_from = head - self.reorg_window
+        if end < keep_from:
+            return []
+        numbers = sorted({int(r["blockNumber"], 16) for r in raw_logs} | {end})
+        headers = self._headers([n for n in numbers if n >= max(start, keep_from)])
+        for raw in raw_logs:
+            header = headers.get(int(raw["blockNumber"], 16))
+            if header is not None and header["hash"] != raw["blockHash"]:
+                raise RangeRaced(f"block {int(raw['blockNumber'], 16)} changed while its logs were read")
+        if headers.get(end) is None:
+            raise RangeRaced(f"block {end} vanished while its range was read")
+        return [(n, h["hash"], h.get("parentHash")) for n, h in headers.items() if h is not None]
 
     def sync_once(self, head: int) -> int:
         """Index one range up to at most `head`; return the number of blocks covered."""
-        start = self.next_block
+        fork = self._check_reorg()
+        start = self.next_block if fork is None else fork + 1
         end = min(head, start + self.range - 1)
-        if end < start:
+        if end < start and fork is None:
             return 0
-        params = {"address": self.deployment.registry, "fromBlock": hex(start), "toBlock": hex(end)}
         try:
-            raw_logs = self._rpc("eth_getLogs", [params])
-        except Exception:
-            if self.range <= MIN_RANGE:
-                raise
-            self.range = max(MIN_RANGE, self.range // 2)
-            log.info("eth_getLogs %d-%d failed; shrinking range to %d blocks", start, end, self.range)
+            raw_logs = self._fetch(start, end)
+        except (RpcError, requests.RequestException, orjson.JSONDecodeError) as exc:
+            # Provider caps (results, block span), timeouts, cut-off or oversized answers.
+            self._shrink(start, end, exc)
             return 0
-        apply_range(self.engine, self.deployment, self._decode(raw_logs), end)
-        self.next_block = end + 1
-        self.range = min(self.max_range, self.range * 2)
-        return end - start + 1
+        logs, undecodable = self._decode(raw_logs)
+        batch = Batch(
+            last_block=max(end, start - 1),
+            head=head,
+            logs=logs,
+            undecodable=undecodable,
+            block_hashes=self._recent_hashes(start, end, head, raw_logs) if end >= start else [],
+            rollback_to=fork,
+            keep_from=head - self.reorg_window,
+        )
+        apply_range(self.engine, self.deployment, batch)
+        if fork is not None:
+            self._hashes = {n: h for n, h in self._hashes.items() if n <= fork}
+        self._hashes.update((n, h) for n, h, _ in batch.block_hashes)
+        self._hashes = {n: h for n, h in self._hashes.items() if n >= batch.keep_from}
+        self.next_block = batch.last_block + 1
+        self._grow(len(raw_logs))
+        self._read_ahead(head)
+        if self.on_range is not None:
+            self.on_range(start, end, len(logs))
+        return max(0, end - start + 1)
+
+    # ------------------------------------------------------------------ loops
 
     def backfill(self, up_to: int | None = None) -> int:
-        """Index until block `up_to` (default: the current head); return the last indexed block."""
+        """Index until block `up_to` (default: the current head); return the last indexed block.
+
+        Even with nothing new to read, the last indexed block's hash is checked, so a reorg
+        to a chain of the same or smaller height is rolled back too.
+        """
         target = self.head() if up_to is None else up_to
-        while self.next_block <= target:
-            self.sync_once(target)
-        return self.next_block - 1
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="getlogs")
+        try:
+            while True:
+                try:
+                    self.sync_once(target)
+                except RangeRaced as exc:
+                    log.info("range read again: %s", exc)
+                    target = min(target, self.head())  # the chain may have become shorter
+                    continue
+                if self.next_block > target:
+                    return self.next_block - 1
+        finally:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor, self._ahead = None, None
+
+    def poll(self) -> None:
+        """Catch up with the current head, then record it (at most once per HEARTBEAT_S when idle)."""
+        head = self.head()
+        before = self.next_block
+        self.backfill(head)
+        now = time.monotonic()
+        if self.next_block != before or now - self._last_heartbeat >= HEARTBEAT_S:
+            mark_head(self.engine, self.deployment, head, synced=self.next_block > head)
+            self._last_heartbeat = now
 
     def run(self, stop: threading.Event, poll_interval: float = 0.25) -> None:
         """Follow the head until `stop` is set; RPC faults are retried with backoff, never fatal."""
         failures = 0
         while not stop.is_set():
             try:
-                self.backfill()
+                self.poll()
                 failures = 0
                 stop.wait(poll_interval)
             except Exception as exc:
                 delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
                 failures += 1
-                log.warning("indexer error (retry in %.1f s): %s", delay, exc)
+                log.warning(
+                    "indexer error (retry %d in %.1f s): %s",
+                    failures,
+                    delay,
+                    exc,
+                    extra={"retry_in_s": delay, "failures": failures},
+                )
                 stop.wait(delay)

@@ -1,25 +1,47 @@
-"""Write decoded ranges to the database: events, state and checkpoint in one transaction."""
+"""Write decoded ranges to the database: events, state, block hashes and checkpoint in one transaction."""
 
 import logging
 import time
-from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine, delete, select
+import orjson
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from app.chain.deploy import Deployment
-from app.db.schema import attestations, events, indexer_state, items, members
-from app.db.writes import insert_ignore, upsert
+from app.db.schema import attestations, blocks, events, indexer_state, items, members, undecodable_logs
+from app.db.writes import IGNORE, insert_ignore, upsert, write_values
 from app.indexer.decode import DecodedLog
-from app.indexer.handlers import HANDLERS
+from app.indexer.handlers import apply
+from app.indexer.state import RangeState, chunks
 
 log = logging.getLogger(__name__)
+
+STATE_TABLES = (events, items, attestations, members, blocks, undecodable_logs, indexer_state)
+
+
+@dataclass
+class Batch:
+    """Everything one indexed block range writes."""
+
+    last_block: int
+    head: int
+    logs: list[DecodedLog] = field(default_factory=list)
+    undecodable: list[dict[str, Any]] = field(default_factory=list)
+    """Rows for `undecodable_logs` (without chain_id)."""
+    block_hashes: list[tuple[int, str, str | None]] = field(default_factory=list)
+    """(number, hash, parent hash) of the range's blocks that are not final yet."""
+    rollback_to: int | None = None
+    """Fork point of a detected reorg: everything above it is undone before this range is written."""
+    keep_from: int = 0
+    """Block hashes below this block are final and dropped."""
 
 
 def next_block(engine: Engine, deployment: Deployment) -> int:
     """First block still to index for `deployment`: after its checkpoint, or its deploy block.
 
-    A database that holds another deployment of the same chain id and address (a new devnet
-    reuses both) is emptied first, so its stale rows never mix with the new chain's.
+    A database that holds another deployment (a new devnet reuses chain id and address) is
+    emptied first, so its stale rows never mix with the new chain's.
     """
     with engine.begin() as conn:
         row = conn.execute(
@@ -30,44 +52,140 @@ def next_block(engine: Engine, deployment: Deployment) -> int:
         ).first()
         if row is not None and row.deploy_block_hash == deployment.deploy_block_hash:
             return int(row.last_block) + 1
-        stale = conn.execute(select(indexer_state.c.chain_id)).first() is not None
-        if stale:
+        if conn.execute(select(indexer_state.c.chain_id)).first() is not None:
             log.warning("database holds another deployment; clearing it to index %s", deployment.registry)
-            for table in (events, items, attestations, members, indexer_state):
+            for table in STATE_TABLES:
                 conn.execute(delete(table))
     return deployment.deploy_block
 
 
-def apply_range(engine: Engine, deployment: Deployment, logs: Sequence[DecodedLog], last_block: int) -> None:
-    """Store `logs` (all of a block range ending at `last_block`) and move the checkpoint there."""
-    with engine.begin() as conn:
-        insert_ignore(
-            conn,
-            events,
-            [
-                {
-                    "chain_id": deployment.chain_id,
-                    "block_number": entry.block_number,
-                    "block_hash": entry.block_hash,
-                    "tx_hash": entry.tx_hash,
-                    "log_index": entry.log_index,
-                    "timestamp": entry.timestamp,
-                    "name": entry.name,
-                    "item_id": entry.item_id,
-                    "args": entry.args,
-                }
-                for entry in logs
-            ],
+def stored_block_hashes(engine: Engine, chain_id: int) -> dict[int, str]:
+    """Hashes of the not-yet-final indexed blocks, by number."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(blocks.c.number, blocks.c.hash).where(blocks.c.chain_id == chain_id))
+        return {int(number): block_hash for number, block_hash in rows}
+
+
+EVENT_COLUMNS = (
+    "chain_id",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+    "timestamp",
+    "name",
+    "item_id",
+    "args",
+)
+
+
+def _insert_events(conn: Connection, chain_id: int, logs: list[DecodedLog]) -> None:
+    dumps = orjson.dumps
+    values = [
+        (
+            chain_id,
+            e.block_number,
+            e.block_hash,
+            e.tx_hash,
+            e.log_index,
+            e.timestamp,
+            e.name,
+            e.item_id,
+            dumps(e.args).decode(),
         )
-        for entry in logs:
-            handler = HANDLERS.get(entry.name)
-            if handler is not None:
-                handler(conn, entry)
+        for e in logs
+    ]
+    write_values(conn, events, EVENT_COLUMNS, values, IGNORE)
+
+
+def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
+    """Undo every block above `fork_block`: drop its rows and rebuild the state they touched.
+
+    The items and members changed above the fork are deleted and rebuilt by replaying their
+    remaining events, so the state equals that of an index that never saw the lost blocks.
+    """
+    above = events.c.block_number > fork_block
+    removed = conn.execute(
+        select(events.c.item_id, events.c.args).where(events.c.chain_id == chain_id, above)
+    )
+    item_ids: set[str] = set()
+    accounts: set[str] = set()
+    for item_id, args in removed:
+        if item_id:
+            item_ids.add(item_id)
+        if isinstance(args.get("account"), str):
+            accounts.add(args["account"])
+    conn.execute(delete(events).where(events.c.chain_id == chain_id, above))
+    conn.execute(delete(attestations).where(attestations.c.block_number > fork_block))
+    conn.execute(delete(undecodable_logs).where(undecodable_logs.c.block_number > fork_block))
+    conn.execute(delete(blocks).where(blocks.c.chain_id == chain_id, blocks.c.number > fork_block))
+    replay: list[DecodedLog] = []
+    for chunk in chunks(sorted(item_ids)):
+        conn.execute(delete(items).where(items.c.item_id.in_(chunk)))
+        replay += map(DecodedLog.from_row, conn.execute(select(events).where(events.c.item_id.in_(chunk))))
+    for chunk in chunks(sorted(accounts)):
+        conn.execute(delete(members).where(members.c.address.in_(chunk)))
+    if accounts:
+        member_events = conn.execute(select(events).where(events.c.item_id.is_(None)))
+        replay += [e for e in map(DecodedLog.from_row, member_events) if e.args.get("account") in accounts]
+    replay.sort(key=lambda e: (e.block_number, e.log_index))
+    state = RangeState(conn, replay)
+    apply(state, replay)
+    state.flush(conn)
+    log.warning(
+        "reorg: rolled back to block %d (%d items, %d members rebuilt)",
+        fork_block,
+        len(item_ids),
+        len(accounts),
+    )
+
+
+def apply_range(engine: Engine, deployment: Deployment, batch: Batch) -> None:
+    """Store `batch` (a whole block range) and move the checkpoint to its last block, atomically."""
+    chain_id = deployment.chain_id
+    with engine.begin() as conn:
+        if batch.rollback_to is not None:
+            _rollback(conn, chain_id, batch.rollback_to)
+        _insert_events(conn, chain_id, batch.logs)
+        state = RangeState(conn, batch.logs)
+        apply(state, batch.logs)
+        state.flush(conn)
+        insert_ignore(conn, undecodable_logs, [{"chain_id": chain_id, **row} for row in batch.undecodable])
+        upsert(
+            conn,
+            blocks,
+            [
+                {"chain_id": chain_id, "number": n, "hash": h, "parent_hash": p}
+                for n, h, p in sorted(set(batch.block_hashes))
+            ],
+            ["chain_id", "number"],
+        )
+        conn.execute(delete(blocks).where(blocks.c.chain_id == chain_id, blocks.c.number < batch.keep_from))
+        now = int(time.time())
         checkpoint = {
-            "chain_id": deployment.chain_id,
+            "chain_id": chain_id,
             "registry": deployment.registry,
             "deploy_block_hash": deployment.deploy_block_hash,
-            "last_block": last_block,
-            "updated_at": int(time.time()),
+            "last_block": batch.last_block,
+            "updated_at": now,
+            "head_block": batch.head,
         }
-        upsert(conn, indexer_state, checkpoint, ["chain_id", "registry"])
+        if batch.last_block >= batch.head:
+            checkpoint["synced_at"] = now
+        upsert(conn, indexer_state, [checkpoint], ["chain_id", "registry"])
+
+
+def mark_head(engine: Engine, deployment: Deployment, head: int, synced: bool) -> None:
+    """Record the chain head seen (and, when caught up with it, that the index is current)."""
+    values: dict[str, int] = {"head_block": head}
+    if synced:
+        values["synced_at"] = int(time.time())
+    with engine.begin() as conn:
+        conn.execute(
+            update(indexer_state)
+            .where(
+                indexer_state.c.chain_id == deployment.chain_id,
+                indexer_state.c.registry == deployment.registry,
+            )
+            .values(**values)
+        )

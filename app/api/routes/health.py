@@ -1,21 +1,31 @@
-"""Liveness and indexer position."""
+"""Liveness and indexer position: lag behind the chain head, unhealthy (503) past a threshold."""
 
-from fastapi import APIRouter
-from sqlalchemy import select
+from fastapi import APIRouter, Response
 
-from app.api.deps import ConnectionDep
+from app.api.deps import ConnectionDep, SettingsDep
 from app.api.models import Health
-from app.db.schema import indexer_state
+from app.indexer.status import indexer_status
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health)
-def healthz(conn: ConnectionDep) -> Health:
-    state = conn.execute(select(indexer_state)).first()
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+def healthz(conn: ConnectionDep, settings: SettingsDep, response: Response) -> Health:
+    status = indexer_status(conn)
+    if status is None:
+        return Health(status="ok", indexed_block=None, chain_id=None, registry=None)
+    healthy = (
+        status.lag_blocks <= settings.health_max_lag_blocks
+        and status.lag_seconds <= settings.health_max_lag_seconds
+    )
+    if not healthy:
+        response.status_code = 503
     return Health(
-        status="ok",
-        indexed_block=state.last_block if state else None,
-        chain_id=state.chain_id if state else None,
-        registry=state.registry if state else None,
+        status="ok" if healthy else "unhealthy",
+        indexed_block=status.last_block,
+        chain_id=status.chain_id,
+        registry=status.registry,
+        head_block=status.head_block,
+        lag_blocks=status.lag_blocks,
+        lag_seconds=round(status.lag_seconds, 3),
     )

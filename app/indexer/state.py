@@ -1,0 +1,84 @@
+"""The state rows one block range touches: loaded in a few bulk queries, written back in bulk."""
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from app.db.schema import attestations, items, members
+from app.db.writes import insert_ignore, upsert
+from app.indexer.decode import DecodedLog
+
+log = logging.getLogger(__name__)
+
+ITEM_CREATED_BY = frozenset({"ItemRegistered"})
+"""Events that write a whole item row: an item first seen through one needs no lookup."""
+
+_CHUNK = 500  # bound parameters per IN (...) lookup, well under every driver's limit
+
+
+def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _load(conn: Connection, table: Table, key: str, values: Iterable[str]) -> dict[str, dict[str, Any]]:
+    column = table.c[key]
+    rows: dict[str, dict[str, Any]] = {}
+    for chunk in chunks(sorted(set(values))):
+        for row in conn.execute(select(table).where(column.in_(chunk))).mappings():
+            rows[row[key]] = dict(row)
+    return rows
+
+
+class RangeState:
+    """Items, members and new attestations as the handlers of one range see and change them."""
+
+    def __init__(self, conn: Connection, logs: Sequence[DecodedLog]) -> None:
+        first_event: dict[str, str] = {}
+        for entry in logs:
+            item_id = entry.item_id
+            if item_id is not None and item_id not in first_event:
+                first_event[item_id] = entry.name
+        lookups = [i for i, name in first_event.items() if name not in ITEM_CREATED_BY]
+        self.items = _load(conn, items, "item_id", lookups)
+        accounts = [e.args["account"] for e in logs if isinstance(e.args.get("account"), str)]
+        self.members = _load(conn, members, "address", accounts)
+        self.attestations: list[dict[str, Any]] = []
+        self._dirty_items: set[str] = set()
+        self._dirty_members: set[str] = set()
+
+    def put_item(self, row: dict[str, Any]) -> None:
+        self.items[row["item_id"]] = row
+        self._dirty_items.add(row["item_id"])
+
+    def update_item(self, log_entry: DecodedLog, **values: Any) -> None:
+        """Change the item of `log_entry`; an event about an unknown item is logged and ignored."""
+        item_id = log_entry.item_id
+        row = self.items.get(item_id) if item_id else None
+        if row is None or item_id is None:
+            log.warning(
+                "%s at %s:%d names unknown item %s",
+                log_entry.name,
+                log_entry.tx_hash,
+                log_entry.log_index,
+                item_id,
+            )
+            return
+        row.update(values, updated_block=log_entry.block_number)
+        self._dirty_items.add(item_id)
+
+    def member(self, address: str) -> dict[str, Any]:
+        """The member row of `address` (created empty on first sight), marked as changed."""
+        row = self.members.get(address)
+        if row is None:
+            row = self.members[address] = {"address": address, "name": "", "roles": []}
+        self._dirty_members.add(address)
+        return row
+
+    def flush(self, conn: Connection) -> None:
+        """Write every changed row: one bulk statement per table."""
+        upsert(conn, items, [self.items[i] for i in self._dirty_items], ["item_id"])
+        upsert(conn, members, [self.members[a] for a in self._dirty_members], ["address"])
+        insert_ignore(conn, attestations, self.attestations)

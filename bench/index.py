@@ -1,0 +1,158 @@
+"""`make bench-index`: backfill a generated history from anvil into SQLite, PostgreSQL and a naive baseline.
+
+One run generates the history once (default 200,000 mixed events) on a private anvil,
+then indexes that same chain in three child processes, so each phase's peak memory is
+its own: the indexer into SQLite, the indexer into PostgreSQL (a throwaway database), and
+the naive baseline (web3.py `contract.events.X.get_logs` plus one ORM insert per row).
+Last, with the indexer following the head, it measures how long a mined transaction takes
+to show in the gateway's JSON. Writes bench/results/index.json.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from app.chain.client import connect, dev_account, registry, send
+from app.chain.deploy import Deployment, deploy_registry, write_manifest
+from app.chain.devnet import running_anvil
+from app.core.config import PROJECT_ROOT
+from app.db.engine import make_engine
+from app.indexer.follow import Indexer
+from app.indexer.synthetic import generate_history
+
+RESULTS = PROJECT_ROOT / "bench" / "results" / "index.json"
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+
+
+def _phase(kind: str, rpc_url: str, manifest: Path, db_url: str) -> dict[str, Any]:
+    """Run one phase in a child process; its report plus its own peak RSS."""
+    command = [sys.executable, "-m", "bench.index_phase", kind, rpc_url, str(manifest), db_url]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=PROJECT_ROOT)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"phase {kind} failed with status {status}")
+    report: dict[str, Any] = json.loads(output)
+    report["peak_rss_mb"] = usage.ru_maxrss / 1024
+    print(
+        f"  {kind:9s} {report['events']:>8,} events in {report['seconds']:.2f} s = "
+        f"{report['events'] / report['seconds']:>9,.0f} events/s, peak RSS {report['peak_rss_mb']:.0f} MB",
+        flush=True,
+    )
+    return report
+
+
+def _postgres_database() -> tuple[str, str]:
+    import psycopg
+
+    name = f"ot_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _drop_postgres(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _head_latency(rpc_url: str, deployment: Deployment, db_url: str, samples: int = 20) -> list[float]:
+    """Seconds from a mined registerItem to the item's JSON in the gateway, with the indexer following."""
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+    from app.core.config import Settings
+    from app.gs1.keys import SerialisedItem
+
+    settings = Settings()
+    engine = make_engine(db_url)
+    w3 = connect(rpc_url)
+    brand = dev_account(11)  # a BRAND_ROLE member of the synthetic history
+    contract = registry(w3, deployment.registry)
+    indexer = Indexer(rpc_url, engine, deployment)
+    stop = threading.Event()
+    thread = threading.Thread(target=indexer.run, args=(stop, settings.poll_interval), daemon=True)
+    thread.start()
+    latencies = []
+    try:
+        with TestClient(create_app(settings, engine)) as client:
+            for n in range(samples):
+                key = SerialisedItem.parse("09506000134352", f"LATENCY-{n:04d}")
+                send(w3, brand, contract.functions.registerItem(key.item_id, b"\1" * 32, "ipfs://latency"))
+                mined = time.perf_counter()
+                while client.get(key.path, headers={"Accept": "application/json"}).status_code != 200:
+                    if time.perf_counter() - mined > 30:
+                        raise RuntimeError(f"{key.path} not visible after 30 s")
+                    time.sleep(0.005)
+                latencies.append(time.perf_counter() - mined)
+                time.sleep(0.1 * (n % 3))  # land at different moments of the poll cycle
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        engine.dispose()
+    return sorted(latencies)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000, help="size of the generated history")
+    args = parser.parse_args()
+    work = PROJECT_ROOT / "data" / "bench-index"
+    work.mkdir(parents=True, exist_ok=True)
+    with running_anvil(log_file=work / "anvil.log") as node:
+        deployment = deploy_registry(connect(node.rpc_url), dev_account(0))
+        manifest = write_manifest(deployment, work)
+        started = time.perf_counter()
+        plan = generate_history(node.rpc_url, deployment.registry, args.events, txs_per_block=200)
+        generated_s = time.perf_counter() - started
+        print(f"history: {plan.events:,} events generated in {generated_s:.1f} s", flush=True)
+
+        sqlite_file = work / "index.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
+        sqlite = _phase("indexer", node.rpc_url, manifest, f"sqlite:///{sqlite_file}")
+        name, pg_url = _postgres_database()
+        try:
+            postgres = _phase("indexer", node.rpc_url, manifest, pg_url)
+        finally:
+            _drop_postgres(name)
+        baseline_file = work / "baseline.db"
+        baseline_file.unlink(missing_ok=True)
+        baseline = _phase("baseline", node.rpc_url, manifest, f"sqlite:///{baseline_file}")
+        latencies = _head_latency(node.rpc_url, deployment, f"sqlite:///{sqlite_file}")
+        print(f"  head following: median {statistics.median(latencies) * 1000:.0f} ms to the gateway's JSON")
+
+    def rate(report: dict[str, Any]) -> float:
+        return round(report["events"] / report["seconds"])
+
+    metrics = {
+        "sqlite_events_per_s": {"value": rate(sqlite), "unit": "events/s"},
+        "postgres_events_per_s": {"value": rate(postgres), "unit": "events/s"},
+        "baseline_events_per_s": {"value": rate(baseline), "unit": "events/s"},
+        "sqlite_speedup_vs_baseline": {"value": round(rate(sqlite) / rate(baseline), 1), "unit": "x"},
+        "sqlite_peak_rss_mb": {"value": round(sqlite["peak_rss_mb"]), "unit": "MB"},
+        "postgres_peak_rss_mb": {"value": round(postgres["peak_rss_mb"]), "unit": "MB"},
+        "baseline_peak_rss_mb": {"value": round(baseline["peak_rss_mb"]), "unit": "MB"},
+        "head_to_gateway_p50_ms": {"value": round(statistics.median(latencies) * 1000), "unit": "ms"},
+        "head_to_gateway_max_ms": {"value": round(max(latencies) * 1000), "unit": "ms"},
+        "history_events": {"value": sqlite["events"], "unit": "events"},
+        "history_generation_s": {"value": round(generated_s, 1), "unit": "s"},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"bench": "index", "metrics": metrics}, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

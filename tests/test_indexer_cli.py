@@ -1,0 +1,67 @@
+"""`origintrace index`: progress bar and JSON-lines logs on a backfill; clear errors for bad input."""
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from web3 import Web3
+
+from app.chain.client import registry
+from app.chain.deploy import Deployment, write_manifest
+from app.chain.devnet import free_port
+from app.cli import cli
+from app.demo.journey import seed_demo
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The command routes the root logger to its stderr; give the next tests theirs back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["index", *args])
+    return result.exit_code, result.stderr
+
+
+def test_backfill_shows_progress_and_logs_json_lines(
+    w3: Web3, deployment: Deployment, operator, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    seed_demo(w3, registry(w3, deployment.registry), operator)
+    manifest = write_manifest(deployment, tmp_path)
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    code, stderr = _run(
+        "--manifest", str(manifest), "--rpc-url", url, "--database-url", f"sqlite:///{tmp_path}/i.db"
+    )
+    assert code == 0, stderr
+    assert "block" in stderr and "events_per_s" in stderr  # the tqdm bar: blocks, rate, ETA
+    logs = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    done = next(entry for entry in logs if entry["msg"] == "backfill done")
+    assert done["level"] == "info" and done["events"] > 10 and done["last_block"] >= deployment.deploy_block
+
+
+def test_unreachable_node_is_a_clear_error(tmp_path: Path) -> None:
+    code, stderr = _run(
+        "--rpc-url", f"http://127.0.0.1:{free_port()}", "--database-url", f"sqlite:///{tmp_path}/i.db"
+    )
+    assert code == 2
+    assert "error: no Ethereum JSON-RPC node answers at" in stderr and "Traceback" not in stderr
+
+
+def test_missing_manifest_says_how_to_fix_it(w3: Web3, tmp_path: Path) -> None:
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    code, stderr = _run("--manifest", str(tmp_path / "none.json"), "--rpc-url", url)
+    assert code == 2
+    assert "no deployment manifest at" in stderr and "deploy first" in stderr
+
+
+def test_no_chain_configured_says_how_to_fix_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("ORIGINTRACE_RPC_URL", raising=False)
+    code, stderr = _run()
+    assert code == 2 and "pass --rpc-url or set ORIGINTRACE_RPC_URL" in stderr

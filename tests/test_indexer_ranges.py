@@ -1,0 +1,85 @@
+"""Adaptive eth_getLogs ranges against providers that cap responses (10,000 logs, 2,000 blocks)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import Engine, func, select
+
+from app.chain.client import connect, dev_account
+from app.chain.deploy import Deployment, deploy_registry
+from app.chain.devnet import Devnet, running_anvil
+from app.db.schema import events, items
+from app.indexer.follow import Indexer
+from app.indexer.rpc import RpcClient, RpcError
+from app.indexer.synthetic import generate_history
+
+
+class CappedRpc(RpcClient):
+    """The real anvil behind the limits of public providers, plus one timeout on a large range."""
+
+    def __init__(self, url: str, max_logs: int = 10_000, max_blocks: int = 2_000) -> None:
+        super().__init__(url)
+        self.max_logs, self.max_blocks = max_logs, max_blocks
+        self.refused: list[str] = []
+        self.served: list[tuple[int, int]] = []  # (blocks, logs) of each answered eth_getLogs
+        self.timed_out = False
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        if method != "eth_getLogs":
+            return super().call(method, params)
+        blocks = int(params[0]["toBlock"], 16) - int(params[0]["fromBlock"], 16) + 1
+        if blocks > self.max_blocks:
+            self.refused.append("blocks")
+            raise RpcError(
+                method, {"code": -32600, "message": f"exceed maximum block range: {self.max_blocks}"}
+            )
+        if not self.timed_out and blocks > 100:
+            self.timed_out = True
+            self.refused.append("timeout")
+            raise requests.ReadTimeout("simulated: provider did not answer in time")
+        result = super().call(method, params)
+        if len(result) > self.max_logs:
+            self.refused.append("logs")
+            raise RpcError(
+                method, {"code": -32005, "message": f"query returned more than {self.max_logs} results"}
+            )
+        self.served.append((blocks, len(result)))
+        return result
+
+
+@pytest.fixture(scope="module")
+def busy_chain() -> Iterator[tuple[Devnet, Deployment, int, int]]:
+    """A registry with about 12,000 events in a few dozen blocks, after 2,100 empty blocks."""
+    with running_anvil() as node:
+        deployment = deploy_registry(connect(node.rpc_url), dev_account(0))
+        rpc = RpcClient(node.rpc_url)
+        rpc.call("anvil_mine", [hex(2_100)])
+        plan = generate_history(node.rpc_url, deployment.registry, 12_000, txs_per_block=200)
+        head = int(rpc.call("eth_blockNumber", []), 16)
+        yield node, deployment, head, plan.registered
+
+
+def test_backfill_adapts_to_log_and_block_range_caps(
+    busy_chain: tuple[Devnet, Deployment, int, int], index_engine: Engine
+) -> None:
+    node, deployment, head, registered_on_chain = busy_chain
+    capped = CappedRpc(node.rpc_url)
+    indexer = Indexer(node.rpc_url, index_engine, deployment, max_range=100_000, rpc=capped)
+    indexer.range = 100_000  # as after a long run of sparse blocks: the first request breaks both caps
+    assert indexer.backfill(head) == head
+
+    every = RpcClient(node.rpc_url).call(
+        "eth_getLogs",
+        [{"address": deployment.registry, "fromBlock": hex(deployment.deploy_block), "toBlock": hex(head)}],
+    )
+    with index_engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(events)).scalar_one()
+        registered = conn.execute(select(func.count()).select_from(items)).scalar_one()
+    assert len(every) > 10_000
+    assert stored == len(every)
+    assert registered == registered_on_chain
+    assert {"blocks", "logs", "timeout"} <= set(capped.refused)
+    assert max(blocks for blocks, _ in capped.served) <= 2_000
+    assert max(logs for _, logs in capped.served) <= 10_000

@@ -1,0 +1,115 @@
+"""Reorgs on a real anvil (snapshot/revert): custody events removed and replaced, the index follows."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from sqlalchemy import Engine, select
+from test_indexer import dump
+from web3 import Web3
+from web3.contract import Contract
+
+from app.chain.client import connect, dev_account, registry, send
+from app.chain.deploy import Deployment, deploy_registry
+from app.chain.devnet import running_anvil
+from app.db.engine import make_engine
+from app.db.schema import blocks, events, items
+from app.demo.journey import Member, admit_members, demo_members, hand_over
+from app.indexer.follow import Indexer
+
+ITEM_A, ITEM_B = keccak(text="reorg item A"), keccak(text="reorg item B")
+
+
+@pytest.fixture
+def chain() -> Iterator[tuple[Web3, Contract, Deployment, dict[str, Member]]]:
+    """Its own anvil (a reorg must not disturb the shared devnet), members admitted, two items."""
+    with running_anvil() as node:
+        w3 = connect(node.rpc_url)
+        deployment = deploy_registry(w3, dev_account(0))
+        contract = registry(w3, deployment.registry)
+        members = demo_members()
+        admit_members(w3, contract, dev_account(0), members)
+        for item in (ITEM_A, ITEM_B):
+            send(
+                w3, members["brand"].account, contract.functions.registerItem(item, keccak(item), "ipfs://x")
+            )
+        yield w3, contract, deployment, members
+
+
+def _custodians(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(items.c.item_id, items.c.custodian)).all())
+
+
+def _fresh_index(w3: Web3, deployment: Deployment, path: Path) -> Engine:
+    reference = make_engine(f"sqlite:///{path}")
+    Indexer(w3, reference, deployment, confirmations=2).backfill()
+    return reference
+
+
+def _indexed_then_snapshot(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], engine: Engine
+) -> tuple[Indexer, str, list[LocalAccount]]:
+    """Index the chain as it is, snapshot it; (indexer, snapshot id, [brand, carrier, customs])."""
+    w3, _, deployment, members = chain
+    indexer = Indexer(w3, engine, deployment, confirmations=2)
+    indexer.backfill()
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    return indexer, snapshot, [members[k].account for k in ("brand", "carrier", "customs")]
+
+
+def test_reorg_replaces_custody_events_and_matches_the_new_chain(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
+) -> None:
+    w3, contract, deployment, _ = chain
+    indexer, snapshot, (brand, carrier, customs) = _indexed_then_snapshot(chain, index_engine)
+    fork_block = w3.eth.block_number
+
+    # The branch that will be dropped: both items go to the carrier (4 blocks).
+    for item in (ITEM_A, ITEM_B):
+        hand_over(w3, contract, item, brand, carrier)
+    indexer.backfill()
+    a, b = "0x" + ITEM_A.hex(), "0x" + ITEM_B.hex()
+    assert _custodians(index_engine)[a] == carrier.address
+    with index_engine.connect() as conn:
+        kept = conn.execute(select(blocks.c.number)).scalars().all()
+    assert max(kept) == w3.eth.block_number  # recent block hashes are kept for reorg checks
+
+    # The reorg: a shorter branch where item A goes to customs instead.
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True  # type: ignore[arg-type]
+    hand_over(w3, contract, ITEM_A, brand, customs)
+    assert w3.eth.block_number < max(kept)
+    indexer.backfill()
+    assert _custodians(index_engine) == {a: customs.address, b: brand.address}
+    with index_engine.connect() as conn:
+        receivers = [
+            e.args["to"] for e in conn.execute(select(events).where(events.c.name == "CustodyTransferred"))
+        ]
+    assert receivers == [customs.address]
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "after-reorg.db"))
+
+    # The new branch grows past the old one; a restarted indexer keeps following it.
+    hand_over(w3, contract, ITEM_B, brand, customs)
+    hand_over(w3, contract, ITEM_A, customs, carrier)
+    Indexer(w3, index_engine, deployment, confirmations=2).backfill()
+    assert w3.eth.block_number > fork_block + 4
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "grown.db"))
+    assert _custodians(index_engine) == {a: carrier.address, b: customs.address}
+
+
+def test_same_length_reorg_is_detected_by_block_hash(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
+) -> None:
+    w3, contract, deployment, _ = chain
+    indexer, snapshot, (brand, carrier, customs) = _indexed_then_snapshot(chain, index_engine)
+    hand_over(w3, contract, ITEM_A, brand, carrier)
+    indexer.backfill()
+    old_head = w3.eth.block_number
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    hand_over(w3, contract, ITEM_A, brand, customs)
+    assert w3.eth.block_number == old_head  # same height, different blocks
+    indexer.backfill()
+    assert _custodians(index_engine)["0x" + ITEM_A.hex()] == customs.address
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
