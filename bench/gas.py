@@ -18,7 +18,7 @@ from web3.contract.contract import ContractFunction
 from app.chain.artifacts import artifact
 from app.chain.client import connect, dev_account, registry, send
 from app.chain.deploy import deploy_registry
-from app.chain.devnet import running_anvil
+from app.chain.devnet import running_devnet
 from app.chain.handoffs import handoff_typed_data, sign_handoff
 from app.chain.merkle import LotTree
 from app.core.config import PROJECT_ROOT
@@ -138,7 +138,7 @@ class Bench:
 
 def run() -> dict[str, object]:
     started = time.monotonic()
-    with running_anvil() as node:
+    with running_devnet("anvil") as node:
         bench = Bench(connect(node.rpc_url))
         offer, accept = bench.unit_move()
         steady, first = bench.signed_handoff()

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.chain.client import connect, dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry, write_manifest
-from app.chain.devnet import running_anvil
+from app.chain.devnet import running_devnet
 from app.core.config import PROJECT_ROOT
 from app.db.engine import make_engine
 from app.indexer.follow import Indexer
@@ -110,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     work = PROJECT_ROOT / "data" / "bench-index"
     work.mkdir(parents=True, exist_ok=True)
-    with running_anvil(log_file=work / "anvil.log") as node:
+    with running_devnet("anvil", log_file=work / "anvil.log") as node:
         deployment = deploy_registry(connect(node.rpc_url), dev_account(0))
         manifest = write_manifest(deployment, work)
         started = time.perf_counter()

@@ -14,7 +14,7 @@ from test_indexer import dump
 
 from app.chain.client import connect, dev_account
 from app.chain.deploy import Deployment, deploy_registry, write_manifest
-from app.chain.devnet import Devnet, running_anvil
+from app.chain.devnet import Devnet, running_devnet
 from app.db.engine import make_engine
 from app.db.schema import indexer_state
 from app.indexer.follow import Indexer
@@ -27,7 +27,7 @@ KILLS = 3
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Devnet, Deployment, Path]]:
     """About 1,500 events over some 60 blocks, and the manifest the CLI reads."""
-    with running_anvil() as node:
+    with running_devnet("anvil") as node:
         deployment = deploy_registry(connect(node.rpc_url), dev_account(0))
         generate_history(node.rpc_url, deployment.registry, 1_500, txs_per_block=2)
         manifest = write_manifest(deployment, tmp_path_factory.mktemp("deployments"))

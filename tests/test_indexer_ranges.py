@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from app.chain.client import connect, dev_account
 from app.chain.deploy import Deployment, deploy_registry
-from app.chain.devnet import Devnet, running_anvil
+from app.chain.devnet import Devnet, running_devnet
 from app.db.schema import events, items
 from app.indexer.follow import Indexer
 from app.indexer.rpc import RpcClient, RpcError
@@ -52,7 +52,7 @@ class CappedRpc(RpcClient):
 @pytest.fixture(scope="module")
 def busy_chain() -> Iterator[tuple[Devnet, Deployment, int, int]]:
     """A registry with about 12,000 events in a few dozen blocks, after 2,100 empty blocks."""
-    with running_anvil() as node:
+    with running_devnet("anvil") as node:
         deployment = deploy_registry(connect(node.rpc_url), dev_account(0))
         rpc = RpcClient(node.rpc_url)
         rpc.call("anvil_mine", [hex(2_100)])

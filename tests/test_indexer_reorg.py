@@ -13,7 +13,7 @@ from web3.contract import Contract
 
 from app.chain.client import connect, dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
-from app.chain.devnet import running_anvil
+from app.chain.devnet import running_devnet
 from app.db.engine import make_engine
 from app.db.schema import blocks, events, items
 from app.demo.journey import Member, admit_members, demo_members, hand_over
@@ -25,7 +25,7 @@ ITEM_A, ITEM_B = keccak(text="reorg item A"), keccak(text="reorg item B")
 @pytest.fixture
 def chain() -> Iterator[tuple[Web3, Contract, Deployment, dict[str, Member]]]:
     """Its own anvil (a reorg must not disturb the shared devnet), members admitted, two items."""
-    with running_anvil() as node:
+    with running_devnet("anvil") as node:
         w3 = connect(node.rpc_url)
         deployment = deploy_registry(w3, dev_account(0))
         contract = registry(w3, deployment.registry)

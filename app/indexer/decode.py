@@ -27,7 +27,7 @@ class DecodedLog:
     tx_hash: str
     log_index: int
     timestamp: int
-    item_id: str | None
+    item_id: str | None = None
     """The `itemId` argument, when the event has one."""
 
     @classmethod
