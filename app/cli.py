@@ -94,7 +94,7 @@ def index(
 
 
 def _register_groups() -> None:
-    from app.commands import accounts, custody, deployments, handoff, items, qr
+    from app.commands import accounts, custody, deployments, handoff, items, qr, verify
 
     cli.add_typer(accounts.app, name="accounts")
     cli.add_typer(items.app, name="items")
@@ -102,6 +102,7 @@ def _register_groups() -> None:
     cli.add_typer(deployments.app, name="deployments")
     cli.add_typer(handoff.app, name="handoff")
     cli.command("qr")(qr.qr)
+    cli.command("verify")(verify.verify)
 
 
 _register_groups()

@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -139,3 +140,24 @@ def test_demo_stops_every_process_on_signal(tmp_path: Path, signum: int) -> None
     assert not any(_alive(pid) for pid in demo.children)
     with pytest.raises(httpx.ConnectError):
         httpx.get(demo.url, timeout=2)
+
+
+def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    runner = CliRunner()
+    honest = runner.invoke(cli, ["verify", demo.url, "--rpc", demo.rpc_url])
+    assert honest.exit_code == 0, honest.output
+    assert "VERIFIED" in honest.output and "✗" not in honest.output
+    assert "left out none of the 9 registry logs" in honest.output
+
+    # The gateway's database loses the sale: the chain still has it, and verify says so.
+    database = sqlite3.connect(tmp_path / "data" / "origintrace.db")
+    with database:
+        database.execute("DELETE FROM events WHERE name = 'ItemSold'")
+    database.close()
+    lying = runner.invoke(cli, ["verify", demo.url, "--rpc", demo.rpc_url])
+    assert lying.exit_code == 1
+    assert "✗ the gateway left out" in lying.output and "NOT VERIFIED" in lying.output

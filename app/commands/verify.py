@@ -1,0 +1,139 @@
+"""`origintrace verify`: check what a gateway says about an item against a node you choose.
+
+The shopper's and auditor's way not to trust the gateway: every fact of the proof bundle is
+looked up on the user's own node (receipt, log position, emitter, block hash, decoded
+arguments), the item's current custodian and status are read from the registry, and the
+registry's logs for the item are listed to show that the gateway left none out.
+"""
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import httpx
+import typer
+from web3 import Web3
+
+from app.chain.artifacts import artifact
+from app.chain.client import connect
+from app.commands.context import clear_errors, fail
+from app.gs1.digital_link import parse_path
+from app.indexer.decode import LogDecoder, UndecodableLog
+
+STATUS_NAMES = ("none", "active", "offered", "sold", "recalled", "claimed", "lost", "destroyed")
+STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
+
+
+@dataclass
+class Report:
+    checks: list[tuple[bool, str]] = field(default_factory=list)
+
+    def check(self, ok: bool, text: str) -> bool:
+        self.checks.append((ok, text))
+        typer.secho(f"{'✓' if ok else '✗'} {text}", fg=typer.colors.GREEN if ok else typer.colors.RED)
+        return ok
+
+    @property
+    def verified(self) -> bool:
+        return all(ok for ok, _ in self.checks)
+
+
+def _get_json(url: str) -> Any:
+    try:
+        response = httpx.get(url, headers={"Accept": "application/json"}, timeout=15, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the gateway at {url}: {exc}")
+    if response.status_code != 200:
+        fail(f"the gateway answered {response.status_code} for {url}: {response.text[:200]}")
+    return response.json()
+
+
+def _check_fact(
+    w3: Web3, decoder: LogDecoder, registry: str, item_id: str, fact: dict[str, Any]
+) -> str | None:
+    """None when `fact` is on chain exactly as stated, else what differs."""
+    receipt = w3.eth.get_transaction_receipt(fact["tx"])
+    logs = [entry for entry in receipt["logs"] if entry["logIndex"] == fact["log_index"]]
+    if not logs:
+        return f"no log {fact['log_index']} in tx {fact['tx']}"
+    log = logs[0]
+    if log["address"] != registry:
+        return f"log {fact['log_index']} of {fact['tx']} was emitted by {log['address']}, not the registry"
+    if "0x" + bytes(log["blockHash"]).hex() != fact["block_hash"] or log["blockNumber"] != fact["block"]:
+        return f"tx {fact['tx']} is in block {log['blockNumber']}, not {fact['block']} as stated"
+    raw = {
+        "topics": ["0x" + bytes(t).hex() for t in log["topics"]],
+        "data": "0x" + bytes(log["data"]).hex(),
+        "blockNumber": hex(log["blockNumber"]),
+        "blockHash": "0x" + bytes(log["blockHash"]).hex(),
+        "transactionHash": fact["tx"],
+        "logIndex": hex(log["logIndex"]),
+    }
+    try:
+        decoded = decoder.decode(raw, 0)
+    except UndecodableLog as exc:
+        return str(exc)
+    if item_id not in raw["topics"][1:]:
+        return f"{decoded.name} in {fact['tx']} is not about item {item_id}"
+    if decoded.name != fact["event"] or decoded.args != fact["args"]:
+        stated = f"{fact['event']} {fact['args']}"
+        return f"{fact['tx']} holds {decoded.name} {decoded.args}, the gateway says {stated}"
+    return None
+
+
+def verify(
+    url: Annotated[str, typer.Argument(help="The item's Digital Link URL, as in its QR code")],
+    rpc: Annotated[str, typer.Option("--rpc", envvar="ORIGINTRACE_RPC_URL", help="A node you trust")],
+) -> None:
+    """Verify an item's origin and custody facts against your own node, not the gateway's word."""
+    parts = urlsplit(url)
+    with clear_errors():
+        key = parse_path(parts.path).serialised_item
+    if key is None:
+        fail(f"{url} is not a serialised item's Digital Link (/01/<gtin>/21/<serial>)", code=2)
+    base = f"{parts.scheme}://{parts.netloc}"
+    item_id = "0x" + key.item_id.hex()
+    report = Report()
+    item = _get_json(url)
+    report.check(item.get("id") == item_id, f"the gateway's item id is keccak256('{key.element_string}')")
+    bundle = _get_json(f"{base}/api/v1/items/{item_id}/proof")
+    with clear_errors():
+        w3 = connect(rpc)
+    registry = Web3.to_checksum_address(bundle["registry"])
+    if not report.check(
+        w3.eth.chain_id == bundle["chain_id"], f"your node serves chain {bundle['chain_id']}"
+    ):
+        raise typer.Exit(1)
+    report.check(bool(w3.eth.get_code(registry)), f"the registry {registry} has code on your node")
+    contract = w3.eth.contract(address=registry, abi=artifact("OriginRegistry").abi)
+    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    for fact in bundle["facts"]:
+        problem = _check_fact(w3, decoder, registry, item_id, fact)
+        report.check(
+            problem is None, problem or f"{fact['event']} in block {fact['block']} (tx {fact['tx'][:12]}…)"
+        )
+    on_chain_logs = w3.eth.get_logs(
+        {"address": registry, "fromBlock": 0, "toBlock": "latest", "topics": [None, item_id]}
+    )
+    stated = {(f["tx"], f["log_index"]) for f in bundle["facts"]}
+    omitted = [
+        log
+        for log in on_chain_logs
+        if ("0x" + bytes(log["transactionHash"]).hex(), log["logIndex"]) not in stated
+    ]
+    report.check(
+        not omitted, f"the gateway left out none of the {len(on_chain_logs)} registry logs about the item"
+    )
+    custodian = contract.functions.custodianOf(key.item_id).call()
+    report.check(custodian == item["custodian"]["address"], f"current custodian {custodian}")
+    status = STATUS_NAMES[contract.functions.statusOf(key.item_id).call()]
+    shown = item["status"]
+    report.check(
+        shown in STATUS_ALIASES.get(status, {status}), f"current status {status} (the gateway shows {shown})"
+    )
+    if not report.verified:
+        typer.secho(
+            "NOT VERIFIED: the gateway's answer differs from the chain", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(1)
+    typer.secho(f"VERIFIED against {rpc}", fg=typer.colors.GREEN)
