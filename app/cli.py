@@ -94,9 +94,10 @@ def index(
 
 
 def _register_groups() -> None:
-    from app.commands import accounts, custody, deployments, handoff, items, qr, verify
+    from app.commands import accounts, custody, deployments, handoff, items, members, qr, verify
 
     cli.add_typer(accounts.app, name="accounts")
+    cli.add_typer(members.app, name="members")
     cli.add_typer(items.app, name="items")
     cli.add_typer(custody.app, name="custody")
     cli.add_typer(deployments.app, name="deployments")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
 
-from app.chain.client import send
+from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
 from app.cli import cli
 from app.demo.journey import Member, admit_members
@@ -31,7 +31,9 @@ def run(tmp_path: Path, deployment: Deployment, devnet):  # type: ignore[no-unty
     def invoke(*args: str, input: str | None = None, ok: bool = True):  # type: ignore[no-untyped-def]
         result = runner.invoke(
             cli,
-            [*args, "--registry", deployment.registry] if args[0] in ("items", "custody") else list(args),
+            [*args, "--registry", deployment.registry]
+            if args[0] in ("items", "custody", "members")
+            else list(args),
             env=env,
             input=input,
         )
@@ -162,3 +164,51 @@ def test_qr_writes_the_digital_link(run, tmp_path: Path, suffix: str) -> None:  
     result = run("qr", "9506000134352", "DIA-0001", "--out", str(out), "--base-url", "https://gw.example/")
     assert "https://gw.example/01/09506000134352/21/DIA-0001" in result.output
     assert out.stat().st_size > 100
+
+
+def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAccount, members) -> None:  # type: ignore[no-untyped-def]
+    """Two admins, threshold 2: a member joins only when the second admin approves."""
+    second_admin = dev_account(8)
+    run("accounts", "import", "admin1", input=operator.key.hex() + "\n")
+    run("accounts", "import", "admin2", input=second_admin.key.hex() + "\n")
+    contract = registry(w3, deployment.registry)
+    carrier = members["carrier"].account.address
+    run("members", "propose", "admit", "0x" + "00" * 19 + "01", "--name", "Temp", "--account", "admin1")
+    assert contract.functions.isMember("0x" + "00" * 19 + "01").call()  # threshold 1: executes at once
+    run("members", "propose", "admit", second_admin.address, "--name", "Second admin", "--account", "admin1")
+    send(
+        w3,
+        operator,
+        contract.functions.propose(
+            contract.functions.grantRole(b"\0" * 32, second_admin.address)._encode_transaction_data()
+        ),
+    )
+    run("members", "propose", "threshold", "2", "--account", "admin1")
+    assert contract.functions.threshold().call() == 2
+
+    proposed = run(
+        "members",
+        "propose",
+        "admit",
+        carrier,
+        "--name",
+        "SkyBridge Logistics",
+        "--role",
+        "carrier",
+        "--gln",
+        "9506000000017",
+        "--account",
+        "admin1",
+    )
+    assert "1/2 approvals" in proposed.output and not contract.functions.isMember(carrier).call()
+    numbers = [line.split("#")[1].split()[0] for line in proposed.output.splitlines() if "proposal #" in line]
+    for number in numbers:
+        assert "done" in run("members", "approve", number, "--account", "admin2").output
+    assert contract.functions.isMember(carrier).call()
+    listed = run("members", "list").output
+    assert "SkyBridge Logistics" in listed and "carrier" in listed and "9506000000017" in listed
+
+    twice = run("members", "approve", numbers[0], "--account", "admin2", ok=False)
+    assert twice.exit_code == 1 and "ConsortiumProposalExecuted" in twice.output
+    removal = run("members", "remove", carrier, "--account", "admin1")
+    assert "1/2 approvals" in removal.output and contract.functions.isMember(carrier).call()

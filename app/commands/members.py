@@ -1,0 +1,202 @@
+"""`origintrace members`: consortium governance (k-of-n admin approval) and the member list.
+
+Every change is a proposal: the proposing admin's approval counts at once, and the approval
+that reaches the registry's threshold executes it. With threshold 1 a proposal executes in
+the same transaction.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from eth_utils.crypto import keccak
+from web3.contract.contract import ContractFunction
+from web3.logs import DISCARD
+from web3.types import RPCEndpoint, TxReceipt
+
+from app.chain.artifacts import artifact
+from app.chain.client import send
+from app.chain.deploy import load_manifest, manifest_path
+from app.commands.context import (
+    AccountOption,
+    Chain,
+    RegistryOption,
+    RpcOption,
+    clear_errors,
+    open_chain,
+    parse_address,
+    signer,
+)
+from app.indexer.decode import LogDecoder
+
+app = typer.Typer(
+    help="Consortium members and governance: propose, approve, remove, list.", no_args_is_help=True
+)
+propose_app = typer.Typer(
+    help="Propose a governance change (it executes once enough admins approve).", no_args_is_help=True
+)
+app.add_typer(propose_app, name="propose")
+
+
+class Role(StrEnum):
+    brand = "brand"
+    certifier = "certifier"
+    carrier = "carrier"
+    customs = "customs"
+    retailer = "retailer"
+
+    @property
+    def id(self) -> bytes:
+        return keccak(text=f"{self.value.upper()}_ROLE")
+
+
+Address = Annotated[str, typer.Argument(help="The member's address")]
+Roles = Annotated[list[Role], typer.Option("--role", help="Role to grant (repeatable)")]
+
+
+def _propose(chain: Chain, account: str, call: ContractFunction, what: str) -> None:
+    data = call._encode_transaction_data()
+    receipt = send(chain.w3, signer(account), chain.registry.functions.propose(data))
+    _report(chain, receipt, what)
+
+
+def _report(chain: Chain, receipt: TxReceipt, what: str) -> None:
+    events = chain.registry.events
+    created = events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+    approved = events.ProposalApproved().process_receipt(receipt, errors=DISCARD)
+    proposal_id = created[0]["args"]["proposalId"] if created else approved[0]["args"]["proposalId"]
+    threshold = chain.registry.functions.threshold().call()
+    approvals = approved[-1]["args"]["approvals"] if approved else 0
+    if events.ProposalExecuted().process_receipt(receipt, errors=DISCARD):
+        typer.echo(f"{what}: done (proposal #{proposal_id}, {approvals}/{threshold} approvals)")
+    else:
+        typer.echo(
+            f"{what}: proposal #{proposal_id} has {approvals}/{threshold} approvals; other admins run "
+            f"`origintrace members approve {proposal_id}`"
+        )
+
+
+@propose_app.command()
+def admit(
+    address: Address,
+    name: Annotated[str, typer.Option(help="Display name shown to shoppers")],
+    account: AccountOption,
+    rpc: RpcOption,
+    role: Roles = [],  # noqa: B006 - typer reads the default, never mutates it
+    gln: Annotated[str, typer.Option(help="GS1 Global Location Number (13 digits)")] = "",
+    registry: RegistryOption = None,
+) -> None:
+    """Propose admitting a member (with name, GLN and roles)."""
+    with clear_errors():
+        member = parse_address(address, "address")
+        chain = open_chain(rpc, registry)
+        functions = chain.registry.functions
+        _propose(chain, account, functions.admitMember(member, name, gln), f"admit {name} ({member})")
+        for each in role:
+            _propose(chain, account, functions.grantRole(each.id, member), f"grant {each.value} to {member}")
+
+
+@propose_app.command()
+def grant(
+    address: Address, role: Roles, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
+) -> None:
+    """Propose granting roles to a member."""
+    with clear_errors():
+        member = parse_address(address, "address")
+        chain = open_chain(rpc, registry)
+        for each in role:
+            _propose(
+                chain, account, chain.registry.functions.grantRole(each.id, member), f"grant {each.value}"
+            )
+
+
+@propose_app.command()
+def revoke(
+    address: Address, role: Roles, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
+) -> None:
+    """Propose revoking roles from a member."""
+    with clear_errors():
+        member = parse_address(address, "address")
+        chain = open_chain(rpc, registry)
+        for each in role:
+            _propose(
+                chain, account, chain.registry.functions.revokeRole(each.id, member), f"revoke {each.value}"
+            )
+
+
+@propose_app.command()
+def threshold(
+    approvals: Annotated[int, typer.Argument(min=1, help="Approvals a change needs")],
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Propose a new approval threshold (k of the n admins)."""
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        _propose(chain, account, chain.registry.functions.setThreshold(approvals), f"threshold {approvals}")
+
+
+@app.command()
+def remove(address: Address, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
+    """Propose removing a member (its member roles are revoked with it)."""
+    with clear_errors():
+        member = parse_address(address, "address")
+        chain = open_chain(rpc, registry)
+        _propose(chain, account, chain.registry.functions.removeMember(member), f"remove {member}")
+
+
+@app.command()
+def approve(
+    proposal: Annotated[int, typer.Argument(help="Proposal number")],
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Approve a pending proposal as an admin."""
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        receipt = send(chain.w3, signer(account), chain.registry.functions.approve(proposal))
+        _report(chain, receipt, f"approve #{proposal}")
+
+
+@dataclass
+class _Member:
+    name: str
+    roles: set[str] = field(default_factory=set)
+    gln: str = ""
+
+
+@app.command("list")
+def list_(rpc: RpcOption, registry: RegistryOption = None) -> None:
+    """List the members, their roles and GLN, read from the registry's events on chain."""
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        start = 0
+        if registry is None:
+            start = load_manifest(manifest_path(chain.w3.eth.chain_id)).deploy_block
+        query = {"address": chain.registry.address, "fromBlock": hex(start), "toBlock": "latest"}
+        raw = chain.w3.provider.make_request(RPCEndpoint("eth_getLogs"), [query])["result"]
+    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    role_names = {"0x" + r.id.hex(): r.value for r in Role}
+    members: dict[str, _Member] = {}
+    for log in raw:
+        entry = decoder.decode(log, 0)
+        account = str(entry.args.get("account"))
+        if entry.name == "MemberAdmitted":
+            members[account] = _Member(entry.args["name"])
+        elif entry.name == "MemberRemoved":
+            members.pop(account, None)
+        elif entry.name == "MemberGlnSet" and account in members:
+            members[account].gln = entry.args["gln"]
+        elif entry.name in ("RoleGranted", "RoleRevoked") and account in members:
+            role = role_names.get(entry.args["role"])
+            if role and entry.name == "RoleGranted":
+                members[account].roles.add(role)
+            elif role:
+                members[account].roles.discard(role)
+    if not members:
+        typer.echo("no members yet")
+    for address, member in sorted(members.items(), key=lambda kv: kv[1].name):
+        typer.echo(f"{address}  {member.name:<40} {','.join(sorted(member.roles)) or '-':<20} {member.gln}")
