@@ -212,3 +212,46 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
     assert twice.exit_code == 1 and "ConsortiumProposalExecuted" in twice.output
     removal = run("members", "remove", carrier, "--account", "admin1")
     assert "1/2 approvals" in removal.output and contract.functions.isMember(carrier).call()
+
+
+def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, contract: Contract) -> None:  # type: ignore[no-untyped-def]
+    retailer, shopper = dev_account(5), dev_account(6)
+    operator_admits = (
+        consortium  # brand, certifier and carrier keystores exist; add the retailer and a shopper
+    )
+    assert operator_admits
+    run("accounts", "import", "retailer", input=retailer.key.hex() + "\n")
+    run("accounts", "import", "shopper", input=shopper.key.hex() + "\n")
+    brand = consortium["brand"].account
+    sold_item, recalled_item = ITEM, SerialisedItem.parse(ITEM.gtin, "CLI-0002")
+    for key in (sold_item, recalled_item):
+        send(w3, brand, contract.functions.registerItem(key.item_id, b"\1" * 32, "ipfs://x"))
+    expires = w3.eth.get_block("latest")["timestamp"] + 3600
+    send(w3, brand, contract.functions.offerCustody(sold_item.item_id, retailer.address, expires))
+    send(w3, retailer, contract.functions.acceptCustody(sold_item.item_id))
+
+    sold = run("items", "sell", sold_item.gtin, sold_item.serial, "--claim-code", "--account", "retailer")
+    code = sold.output.split("(shown once): ")[1].split()[0]
+    assert contract.functions.statusOf(sold_item.item_id).call() == 3
+    wrong = run(
+        "items",
+        "claim",
+        sold_item.gtin,
+        sold_item.serial,
+        "--code",
+        "0x" + "00" * 32,
+        "--account",
+        "shopper",
+        ok=False,
+    )
+    assert wrong.exit_code == 1 and "Registry" in wrong.output
+    run("items", "claim", sold_item.gtin, sold_item.serial, "--code", code, "--account", "shopper")
+    assert contract.functions.statusOf(sold_item.item_id).call() == 5
+    assert contract.functions.custodianOf(sold_item.item_id).call() == shopper.address
+    again = run(
+        "items", "claim", sold_item.gtin, sold_item.serial, "--code", code, "--account", "retailer", ok=False
+    )
+    assert again.exit_code == 1
+
+    run("items", "recall", recalled_item.gtin, recalled_item.serial, "--account", "brand")
+    assert contract.functions.statusOf(recalled_item.item_id).call() == 4

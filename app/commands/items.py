@@ -1,6 +1,7 @@
 """`origintrace items`: register, attest and sell serialised items."""
 
 import json
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from app.commands.context import (
     clear_errors,
     item_key,
     open_chain,
+    parse_bytes32,
     report_tx,
     signer,
 )
@@ -77,11 +79,56 @@ def attest(
 
 @app.command()
 def sell(
-    gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
+    gtin: Gtin,
+    serial: Serial,
+    account: AccountOption,
+    rpc: RpcOption,
+    claim_code: Annotated[
+        bool, typer.Option(help="Attach a one-time claim code for the buyer (printed once, give it to them)")
+    ] = False,
+    registry: RegistryOption = None,
 ) -> None:
-    """Mark an item sold to a consumer (the retailer holding it)."""
+    """Mark an item sold to a consumer (the retailer holding it), optionally with a claim code."""
     with clear_errors():
         key = item_key(gtin, serial)
         chain = open_chain(rpc, registry)
-        receipt = send(chain.w3, signer(account), chain.registry.functions.markSold(key.item_id))
+        functions = chain.registry.functions
+        if claim_code:
+            code = secrets.token_bytes(32)
+            call = functions.markSold(key.item_id, functions.claimCodeHash(key.item_id, code).call())
+        else:
+            call = functions.markSold(key.item_id)
+        receipt = send(chain.w3, signer(account), call)
     report_tx(f"sold {key.path}", receipt)
+    if claim_code:
+        typer.echo(f"claim code for the buyer (shown once): 0x{code.hex()}")
+
+
+@app.command()
+def claim(
+    gtin: Gtin,
+    serial: Serial,
+    code: Annotated[str, typer.Option(help="The one-time claim code from the seller")],
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Claim ownership of an item you bought by revealing its one-time code (first claim wins)."""
+    with clear_errors():
+        key = item_key(gtin, serial)
+        secret = parse_bytes32(code, "--code")
+        chain = open_chain(rpc, registry)
+        receipt = send(chain.w3, signer(account), chain.registry.functions.claim(key.item_id, secret))
+    report_tx(f"claimed {key.path}", receipt)
+
+
+@app.command()
+def recall(
+    gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
+) -> None:
+    """Recall an item (the brand that registered it)."""
+    with clear_errors():
+        key = item_key(gtin, serial)
+        chain = open_chain(rpc, registry)
+        receipt = send(chain.w3, signer(account), chain.registry.functions.recall(key.item_id))
+    report_tx(f"recalled {key.path}", receipt)
