@@ -8,11 +8,16 @@ On a local network the first test account deploys unless --account names another
 The same code is `app.chain.deploy.deploy_registry` from Python.
 """
 
+from dataclasses import replace
+from pathlib import Path
+
 import click
 from ape import accounts
 from ape.cli import ConnectedProviderCommand
 
 from app.chain.ape_accounts import local_account
+from app.chain.bootstrap import PlanError, apply_plan, load_plan
+from app.chain.client import registry
 from app.chain.deploy import deploy_registry, write_manifest
 
 
@@ -33,14 +38,31 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
 @click.option(
     "--threshold", default=1, show_default=True, help="Admin approvals each governance action needs"
 )
-def cli(network, provider, alias, admin, other_admins, threshold):  # type: ignore[no-untyped-def]
+@click.option(
+    "--consortium",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML file of admins, threshold and members to bootstrap (see app/chain/bootstrap.py)",
+)
+def cli(network, provider, alias, admin, other_admins, threshold, consortium):  # type: ignore[no-untyped-def]
+    deployer = local_account(_ape_account(alias, network.name))
+    plan = None
+    if consortium is not None:
+        try:
+            plan = load_plan(consortium)
+        except PlanError as exc:
+            raise click.BadParameter(str(exc), param_hint="--consortium") from None
+        other_admins = tuple(a for a in plan.admins if a != deployer.address)
+        threshold = 1  # the file's threshold is set through governance once the members are in
     admins = 1 + len(other_admins)
     if not 1 <= threshold <= admins:
         raise click.BadParameter(
             f"must be between 1 and the number of admins ({admins})", param_hint="--threshold"
         )
-    deployer = local_account(_ape_account(alias, network.name))
     deployment = deploy_registry(provider.web3, deployer, admin, other_admins, threshold)
+    if plan is not None:
+        apply_plan(provider.web3, registry(provider.web3, deployment.registry), deployer, plan)
+        deployment = replace(deployment, threshold=plan.threshold)
+        click.echo(f"bootstrapped {len(plan.members)} members, threshold {plan.threshold}")
     path = write_manifest(deployment)
     click.echo(f"OriginRegistry deployed at {deployment.registry} on chain {deployment.chain_id}")
     click.echo(f"  block {deployment.deploy_block}, tx {deployment.deploy_tx}")

@@ -84,3 +84,60 @@ def test_testnet_path_deploys_with_a_keystore_account(
         compiled = artifact("OriginRegistry")
         assert "0x" + compiled.mask_immutables(bytes(code)).hex() == compiled.deployed_bytecode
     assert deployer.key.hex() not in result.stdout + result.stderr
+
+
+def test_deploy_bootstraps_the_consortium_from_yaml(tmp_path: Path) -> None:
+    from app.chain.client import dev_account, registry
+    from app.chain.devnet import running_devnet
+    from app.chain.roles import role_id
+
+    brand, customs, second_admin = dev_account(1), dev_account(4), dev_account(8)
+    plan = tmp_path / "consortium.yaml"
+    plan.write_text(
+        f"admins: ['{dev_account(0).address}', '{second_admin.address}']\n"
+        "threshold: 2\n"
+        "members:\n"
+        f"  - {{address: '{brand.address}', name: Lumière Diamonds, gln: '9506000000017', roles: [brand]}}\n"
+        f"  - {{address: '{customs.address}', name: Hangzhou Customs, roles: [customs, carrier]}}\n"
+    )
+    env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
+    with running_devnet("anvil") as node:
+        result = ape_deploy(
+            "--network", node.rpc_url, "--account", "TEST::0", "--consortium", str(plan), env=env
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        manifest = json.loads((tmp_path / "31337.json").read_text())
+        assert manifest["contracts"]["OriginRegistry"]["constructorArgs"]["threshold"] == 2
+        contract = registry(
+            Web3(Web3.HTTPProvider(node.rpc_url)), manifest["contracts"]["OriginRegistry"]["address"]
+        )
+        functions = contract.functions
+        assert functions.threshold().call() == 2 and functions.adminCount().call() == 2
+        assert functions.memberName(brand.address).call() == "Lumière Diamonds"
+        assert functions.memberGln(brand.address).call() == "9506000000017"
+        assert functions.hasRole(role_id("customs"), customs.address).call()
+        assert functions.hasRole(role_id("carrier"), customs.address).call()
+        assert not functions.hasRole(role_id("brand"), customs.address).call()
+
+
+def test_a_wrong_consortium_file_is_refused_with_the_place_of_the_error(tmp_path: Path, devnet) -> None:  # type: ignore[no-untyped-def]
+    plan = tmp_path / "consortium.yaml"
+    env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
+    for entry, reason in (
+        (
+            "{address: '0x1234', name: Nobody, roles: [brand]}",
+            "members[0].address: '0x1234' is not an Ethereum address",
+        ),
+        ("{address: 0x1234, name: Nobody, roles: [brand]}", "members[0].address: put the address in quotes"),
+        (
+            f"{{address: '{'0x' + '11' * 20}', name: X, roles: [baker]}}",
+            "members[0].roles: ['baker'] unknown",
+        ),
+    ):
+        plan.write_text(f"members:\n  - {entry}\n")
+        result = ape_deploy(
+            "--network", devnet.rpc_url, "--account", "TEST::0", "--consortium", str(plan), env=env
+        )
+        assert result.returncode == 2
+        assert reason in result.stderr
+    assert not (tmp_path / "31337.json").exists()

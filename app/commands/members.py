@@ -10,7 +10,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from eth_utils.crypto import keccak
 from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 from web3.types import RPCEndpoint, TxReceipt
@@ -18,6 +17,7 @@ from web3.types import RPCEndpoint, TxReceipt
 from app.chain.artifacts import artifact
 from app.chain.client import send
 from app.chain.deploy import load_manifest, manifest_path
+from app.chain.roles import role_id
 from app.commands.context import (
     AccountOption,
     Chain,
@@ -48,7 +48,7 @@ class Role(StrEnum):
 
     @property
     def id(self) -> bytes:
-        return keccak(text=f"{self.value.upper()}_ROLE")
+        return role_id(self.value)
 
 
 Address = Annotated[str, typer.Argument(help="The member's address")]
