@@ -18,7 +18,7 @@ from ape.cli import ConnectedProviderCommand
 from app.chain.ape_accounts import local_account
 from app.chain.bootstrap import PlanError, apply_plan, load_plan
 from app.chain.client import registry
-from app.chain.deploy import deploy_registry, write_manifest
+from app.chain.deploy import DeploymentError, deploy_registry, salt_bytes, write_manifest
 
 
 def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyped-def]
@@ -43,7 +43,10 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML file of admins, threshold and members to bootstrap (see app/chain/bootstrap.py)",
 )
-def cli(network, provider, alias, admin, other_admins, threshold, consortium):  # type: ignore[no-untyped-def]
+@click.option(
+    "--salt", default=None, help="Deploy through the CREATE2 factory with this salt (text or 0x-hex)"
+)
+def cli(network, provider, alias, admin, other_admins, threshold, consortium, salt):  # type: ignore[no-untyped-def]
     deployer = local_account(_ape_account(alias, network.name))
     plan = None
     if consortium is not None:
@@ -58,7 +61,12 @@ def cli(network, provider, alias, admin, other_admins, threshold, consortium):  
         raise click.BadParameter(
             f"must be between 1 and the number of admins ({admins})", param_hint="--threshold"
         )
-    deployment = deploy_registry(provider.web3, deployer, admin, other_admins, threshold)
+    try:
+        deployment = deploy_registry(
+            provider.web3, deployer, admin, other_admins, threshold, salt_bytes(salt)
+        )
+    except DeploymentError as exc:
+        raise click.ClickException(str(exc)) from None
     if plan is not None:
         apply_plan(provider.web3, registry(provider.web3, deployment.registry), deployer, plan)
         deployment = replace(deployment, threshold=plan.threshold)

@@ -141,3 +141,31 @@ def test_a_wrong_consortium_file_is_refused_with_the_place_of_the_error(tmp_path
         assert result.returncode == 2
         assert reason in result.stderr
     assert not (tmp_path / "31337.json").exists()
+
+
+def test_create2_gives_the_same_address_on_every_chain(tmp_path: Path) -> None:
+    from app.chain.client import dev_account
+    from app.chain.deploy import DeploymentError, deploy_registry, salt_bytes
+    from app.chain.devnet import running_devnet
+
+    addresses = []
+    for chain_id in (31337, 11155111):
+        with running_devnet("anvil", chain_id=chain_id) as node:
+            w3 = Web3(Web3.HTTPProvider(node.rpc_url))
+            deployment = deploy_registry(w3, dev_account(0), salt=salt_bytes("origintrace-v1"))
+            assert deployment.chain_id == chain_id and w3.eth.get_code(deployment.registry)
+            addresses.append(deployment.registry)
+            with pytest.raises(DeploymentError, match="already holds this registry"):
+                deploy_registry(w3, dev_account(0), salt=salt_bytes("origintrace-v1"))
+    assert addresses[0] == addresses[1]
+
+    env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
+    with running_devnet("anvil") as node:
+        result = ape_deploy(
+            "--network", node.rpc_url, "--account", "TEST::0", "--salt", "origintrace-v1", env=env
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        json.loads((tmp_path / "31337.json").read_text())["contracts"]["OriginRegistry"]["address"]
+        == addresses[0]
+    )

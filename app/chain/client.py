@@ -81,8 +81,13 @@ def send(w3: Web3, sender: LocalAccount, call: ContractFunction | ContractConstr
         )
     except (ContractCustomError, ContractLogicError) as exc:
         raise TransactionFailed(describe_revert(abi, _revert_data(exc))) from None
-    signed = sender.sign_transaction(cast(dict[str, Any], tx))
+    return sign_and_send(w3, sender, cast(dict[str, Any], tx))
+
+
+def sign_and_send(w3: Web3, sender: LocalAccount, tx: dict[str, Any]) -> TxReceipt:
+    """Sign a complete transaction `tx`, send it, wait for its receipt; a revert raises TransactionFailed."""
+    signed = sender.sign_transaction(tx)
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
     if receipt["status"] != 1:
-        raise TransactionFailed(f"transaction {receipt['transactionHash'].hex()} reverted")
+        raise TransactionFailed(f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted")
     return receipt
