@@ -30,6 +30,7 @@ def main_options(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    get_settings.cache_clear()  # each invocation reads the environment afresh (tests run many in one process)
     if not verbose:  # each HTTP request and migration step is detail, not news
         for chatty in ("httpx", "alembic"):
             logging.getLogger(chatty).setLevel(logging.WARNING)

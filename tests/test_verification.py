@@ -37,3 +37,27 @@ def test_bundle_recompiles_to_the_deployed_bytecode(tmp_path: Path) -> None:
     output = json.loads(compiled.stdout)
     unit = output["contracts"]["contracts/OriginRegistry.sol"]["OriginRegistry"]
     assert "0x" + unit["evm"]["deployedBytecode"]["object"] == artifact("OriginRegistry").deployed_bytecode
+
+
+def test_deployments_list_shows_each_manifest(tmp_path: Path) -> None:
+    (tmp_path / "11155111.json").write_text(
+        json.dumps(
+            {
+                "chainId": 11155111,
+                "contracts": {"OriginRegistry": {"address": "0x" + "ab" * 20, "deployBlock": 42}},
+            }
+        )
+    )
+    result = CliRunner().invoke(
+        cli, ["deployments", "list"], env={"ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "chain 11155111" in result.output
+        and "0x" + "ab" * 20 in result.output
+        and "block 42" in result.output
+    )
+    empty = CliRunner().invoke(
+        cli, ["deployments", "list"], env={"ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path / "x")}
+    )
+    assert "no deployments" in empty.output
