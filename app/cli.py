@@ -98,12 +98,14 @@ def index(
 
 
 def _register_groups() -> None:
-    from app.commands import accounts, custody, deployments, handoff, items, members, qr, verify
+    from app.commands import accounts, custody, deployments, handoff, items, members, qr, records, verify
 
     cli.add_typer(accounts.app, name="accounts")
     cli.add_typer(members.app, name="members")
     cli.add_typer(items.app, name="items")
     cli.add_typer(custody.app, name="custody")
+    cli.add_typer(records.lots, name="lots")
+    cli.add_typer(records.units, name="units")
     cli.add_typer(deployments.app, name="deployments")
     cli.add_typer(handoff.app, name="handoff")
     cli.command("qr")(qr.qr)

@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
@@ -17,6 +18,7 @@ from web3.types import TxReceipt
 from app.chain.client import TransactionFailed, connect, registry
 from app.chain.deploy import load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
+from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import InvalidKey, SerialisedItem
 
 PASSPHRASE_ENV = "ORIGINTRACE_PASSPHRASE"
@@ -114,6 +116,11 @@ def parse_bytes32(value: str, what: str) -> bytes:
     if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
         fail(f"{what} must be 32 bytes as 64 hex digits, got {value!r}", code=2)
     return bytes.fromhex(text)
+
+
+def record_id(link: DigitalLink) -> bytes:
+    """On-chain id of the item, lot or unit `link` names (the rules of contracts/libraries/ItemIds.sol)."""
+    return keccak(text="".join(ai + value for ai, value in link.pairs() if ai != "22"))
 
 
 def item_key(gtin: str, serial: str) -> SerialisedItem:

@@ -1,0 +1,128 @@
+"""`origintrace lots` and `units` against anvil: anchor from a CSV manifest, split, pack, move."""
+
+import csv
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from typer.testing import CliRunner
+from web3 import Web3
+from web3.contract import Contract
+
+from app.chain.merkle import LotTree
+from app.cli import cli
+from app.demo.journey import Member, admit_members
+from app.gs1.keys import SerialisedItem
+
+GTIN = "09506000134352"
+SSCC = "106141412345678908"
+
+
+def write_manifest(path: Path, rows: list[tuple[str, str, str]]) -> list[tuple[bytes, bytes]]:
+    entries = []
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["gtin", "lot", "serial", "metadata_hash"])
+        for gtin, lot, serial in rows:
+            meta = keccak(text=f"{lot}/{serial}")
+            writer.writerow([gtin, lot, serial, "0x" + meta.hex()])
+            entries.append((SerialisedItem.parse(gtin, serial).item_id, meta))
+    return entries
+
+
+@pytest.fixture
+def run(
+    tmp_path: Path,
+    devnet,
+    deployment,
+    w3: Web3,
+    contract: Contract,
+    operator: LocalAccount,
+    members: dict[str, Member],
+):  # type: ignore[no-untyped-def]
+    admit_members(w3, contract, operator, members)
+    env = {
+        "APE_DATA_FOLDER": str(tmp_path / "ape"),
+        "ORIGINTRACE_PASSPHRASE": "records passphrase",
+        "ORIGINTRACE_RPC_URL": devnet.rpc_url,
+    }
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True, input: str | None = None):  # type: ignore[no-untyped-def]
+        extra = ["--registry", deployment.registry] if args[0] in ("lots", "units") else []
+        result = runner.invoke(cli, [*args, *extra], env=env, input=input)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    for role in ("brand", "carrier"):
+        invoke("accounts", "import", role, input=members[role].account.key.hex() + "\n")
+    return invoke
+
+
+def lot_id(lot: str) -> bytes:
+    return keccak(text=f"01{GTIN}10{lot}")
+
+
+def test_anchor_split_pack_and_move(
+    run, tmp_path: Path, contract: Contract, members: dict[str, Member]
+) -> None:  # type: ignore[no-untyped-def]
+    manifest = tmp_path / "items.csv"
+    rows = [(GTIN, "LOT-A", f"A{i:05d}") for i in range(600)] + [
+        (GTIN, "LOT-B", f"B{i:05d}") for i in range(400)
+    ]
+    entries = write_manifest(manifest, rows)
+    anchored = run(
+        "lots", "anchor", "--manifest", str(manifest), "--account", "brand", "--uri", "ipfs://manifest"
+    )
+    assert "2 lots, 1,000 items anchored" in anchored.output
+    tree = LotTree.build(entries[:600])
+    root, count, parent = contract.functions.lotOf(lot_id("LOT-A")).call()
+    assert (root, count, parent) == (tree.root, 600, b"\0" * 32)
+    item, meta = entries[123]
+    assert contract.functions.verifyLotItem(lot_id("LOT-A"), item, meta, tree.proof(item, meta)).call()
+
+    part = tmp_path / "part.csv"
+    write_manifest(part, rows[:100])
+    run(
+        "lots",
+        "split",
+        f"/01/{GTIN}/10/LOT-A",
+        "--manifest",
+        str(part),
+        "--lot",
+        "LOT-A1",
+        "--account",
+        "brand",
+    )
+    assert contract.functions.lotOf(lot_id("LOT-A")).call()[1] == 500
+    assert contract.functions.lotOf(lot_id("LOT-A1")).call()[1:] == [100, lot_id("LOT-A")]
+
+    run("units", "create", SSCC, "--account", "brand")
+    run("units", "pack", SSCC, f"/01/{GTIN}/10/LOT-B", "--account", "brand")
+    carrier = members["carrier"].account.address
+    run("units", "move", SSCC, "--to", carrier, "--account", "brand")
+    run("units", "accept", SSCC, "--account", "carrier")
+    assert contract.functions.custodianOf(lot_id("LOT-B")).call() == carrier  # moved with its pallet
+    run("units", "unpack", SSCC, f"/01/{GTIN}/10/LOT-B", "--account", "carrier")
+    assert contract.functions.containerOf(lot_id("LOT-B")).call() == b"\0" * 32
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("gtin,lot,serial\n", "the header lacks metadata_hash"),
+        (
+            f"gtin,lot,serial,metadata_hash\n{GTIN[:-1]}3,L,S,0x{'00' * 32}\n",
+            "items.csv:2: Invalid GTIN check digit",
+        ),
+        (f"gtin,lot,serial,metadata_hash\n{GTIN},L,S,0x12\n", "items.csv:2 must be 32 bytes"),
+    ],
+)
+def test_a_bad_manifest_is_refused_with_its_line(run, tmp_path: Path, content: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    manifest = tmp_path / "items.csv"
+    manifest.write_text(content)
+    result = run("lots", "anchor", "--manifest", str(manifest), "--account", "brand", ok=False)
+    assert result.exit_code == 2
+    assert message in result.output
