@@ -11,6 +11,7 @@ from web3.contract import Contract
 
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
+from app.chain.roles import role_id
 from app.cli import cli
 from app.demo.journey import Member, admit_members
 from app.gs1.keys import SerialisedItem
@@ -183,6 +184,12 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
             contract.functions.grantRole(b"\0" * 32, second_admin.address)._encode_transaction_data()
         ),
     )
+    temp = "0x" + "00" * 19 + "01"
+    run("members", "propose", "grant", temp, "--role", "customs", "--role", "retailer", "--account", "admin1")
+    assert contract.functions.hasRole(role_id("customs"), temp).call()
+    run("members", "propose", "revoke", temp, "--role", "retailer", "--account", "admin1")
+    assert not contract.functions.hasRole(role_id("retailer"), temp).call()
+    assert contract.functions.hasRole(role_id("customs"), temp).call()
     run("members", "propose", "threshold", "2", "--account", "admin1")
     assert contract.functions.threshold().call() == 2
 

@@ -169,3 +169,16 @@ def test_create2_gives_the_same_address_on_every_chain(tmp_path: Path) -> None:
         json.loads((tmp_path / "31337.json").read_text())["contracts"]["OriginRegistry"]["address"]
         == addresses[0]
     )
+
+
+def test_ape_deploys_to_a_hardhat_node(tmp_path: Path) -> None:
+    from app.chain.devnet import running_devnet
+
+    env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
+    with running_devnet("hardhat") as node:
+        result = ape_deploy("--network", node.rpc_url, "--account", "TEST::0", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        address = json.loads((tmp_path / "31337.json").read_text())["contracts"]["OriginRegistry"]["address"]
+        code = Web3(Web3.HTTPProvider(node.rpc_url)).eth.get_code(address)
+    compiled = artifact("OriginRegistry")
+    assert "0x" + compiled.mask_immutables(bytes(code)).hex() == compiled.deployed_bytecode
