@@ -2,7 +2,7 @@
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +13,10 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from app.chain.client import TransactionFailed, connect, registry
+from app.chain.client import TransactionFailed, connect, registry, send
 from app.chain.deploy import load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
 from app.gs1.digital_link import DigitalLink
@@ -124,7 +125,19 @@ def record_id(link: DigitalLink) -> bytes:
 
 
 def item_key(gtin: str, serial: str) -> SerialisedItem:
-    return SerialisedItem.parse(gtin, serial)
+    with clear_errors():
+        return SerialisedItem.parse(gtin, serial)
+
+
+def transact(
+    rpc: str, registry: str | None, account: str, make_call: Callable[[Chain], ContractFunction], what: str
+) -> TxReceipt:
+    """Connect, sign `make_call(chain)` as `account`, send it, and report it as `what`."""
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        receipt = send(chain.w3, signer(account), make_call(chain))
+    report_tx(what, receipt)
+    return receipt
 
 
 def report_tx(what: str, receipt: TxReceipt) -> None:

@@ -4,19 +4,15 @@ from typing import Annotated
 
 import typer
 
-from app.chain.client import send
 from app.commands.context import (
     AccountOption,
     ReceiverOption,
     RegistryOption,
     RpcOption,
-    clear_errors,
     hours_from_now,
     item_key,
-    open_chain,
     parse_address,
-    report_tx,
-    signer,
+    transact,
 )
 from app.commands.items import Gtin, Serial
 
@@ -34,14 +30,15 @@ def offer(
     registry: RegistryOption = None,
 ) -> None:
     """Offer custody of an item you hold to another member."""
-    with clear_errors():
-        key = item_key(gtin, serial)
-        receiver = parse_address(to, "--to")
-        chain = open_chain(rpc, registry)
-        expires = hours_from_now(chain, hours)
-        call = chain.registry.functions.offerCustody(key.item_id, receiver, expires)
-        receipt = send(chain.w3, signer(account), call)
-    report_tx(f"offered {key.path} to {receiver}, valid {hours:g} h", receipt)
+    key = item_key(gtin, serial)
+    receiver = parse_address(to, "--to")
+    transact(
+        rpc,
+        registry,
+        account,
+        lambda c: c.registry.functions.offerCustody(key.item_id, receiver, hours_from_now(c, hours)),
+        f"offered {key.path} to {receiver}, valid {hours:g} h",
+    )
 
 
 @app.command()
@@ -49,11 +46,14 @@ def accept(
     gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
 ) -> None:
     """Accept custody of an item offered to you."""
-    with clear_errors():
-        key = item_key(gtin, serial)
-        chain = open_chain(rpc, registry)
-        receipt = send(chain.w3, signer(account), chain.registry.functions.acceptCustody(key.item_id))
-    report_tx(f"took custody of {key.path}", receipt)
+    key = item_key(gtin, serial)
+    transact(
+        rpc,
+        registry,
+        account,
+        lambda c: c.registry.functions.acceptCustody(key.item_id),
+        f"took custody of {key.path}",
+    )
 
 
 @app.command()
@@ -61,8 +61,11 @@ def cancel(
     gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
 ) -> None:
     """Withdraw your pending offer of an item."""
-    with clear_errors():
-        key = item_key(gtin, serial)
-        chain = open_chain(rpc, registry)
-        receipt = send(chain.w3, signer(account), chain.registry.functions.cancelOffer(key.item_id))
-    report_tx(f"cancelled the offer of {key.path}", receipt)
+    key = item_key(gtin, serial)
+    transact(
+        rpc,
+        registry,
+        account,
+        lambda c: c.registry.functions.cancelOffer(key.item_id),
+        f"cancelled the offer of {key.path}",
+    )

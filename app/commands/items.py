@@ -19,6 +19,7 @@ from app.commands.context import (
     parse_bytes32,
     report_tx,
     signer,
+    transact,
 )
 from app.demo.journey import metadata_uri
 
@@ -114,12 +115,14 @@ def claim(
     registry: RegistryOption = None,
 ) -> None:
     """Claim ownership of an item you bought by revealing its one-time code (first claim wins)."""
-    with clear_errors():
-        key = item_key(gtin, serial)
-        secret = parse_bytes32(code, "--code")
-        chain = open_chain(rpc, registry)
-        receipt = send(chain.w3, signer(account), chain.registry.functions.claim(key.item_id, secret))
-    report_tx(f"claimed {key.path}", receipt)
+    key, secret = item_key(gtin, serial), parse_bytes32(code, "--code")
+    transact(
+        rpc,
+        registry,
+        account,
+        lambda c: c.registry.functions.claim(key.item_id, secret),
+        f"claimed {key.path}",
+    )
 
 
 @app.command()
@@ -127,8 +130,7 @@ def recall(
     gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
 ) -> None:
     """Recall an item (the brand that registered it)."""
-    with clear_errors():
-        key = item_key(gtin, serial)
-        chain = open_chain(rpc, registry)
-        receipt = send(chain.w3, signer(account), chain.registry.functions.recall(key.item_id))
-    report_tx(f"recalled {key.path}", receipt)
+    key = item_key(gtin, serial)
+    transact(
+        rpc, registry, account, lambda c: c.registry.functions.recall(key.item_id), f"recalled {key.path}"
+    )

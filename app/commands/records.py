@@ -31,10 +31,12 @@ from app.commands.context import (
     fail,
     hours_from_now,
     open_chain,
+    parse_address,
     parse_bytes32,
     record_id,
     report_tx,
     signer,
+    transact,
 )
 from app.gs1.digital_link import KeyKind, parse_path
 from app.gs1.keys import InvalidKey, SerialisedItem, normalise_gtin
@@ -179,10 +181,8 @@ Contents = Annotated[list[str], typer.Argument(help="Digital Link paths of items
 @units.command()
 def create(sscc: Sscc, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
     """Create an empty logistic unit that you hold."""
-    with clear_errors():
-        chain = open_chain(rpc, registry)
-        receipt = send(chain.w3, signer(account), chain.registry.functions.createUnit(_unit_id(sscc)))
-    report_tx(f"created unit {sscc}", receipt)
+    unit = _unit_id(sscc)
+    transact(rpc, registry, account, lambda c: c.registry.functions.createUnit(unit), f"created unit {sscc}")
 
 
 @units.command()
@@ -190,12 +190,14 @@ def pack(
     sscc: Sscc, contents: Contents, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
 ) -> None:
     """Pack items, lots or units you hold into a unit you hold."""
-    with clear_errors():
-        chain = open_chain(rpc, registry)
-        receipt = send(
-            chain.w3, signer(account), chain.registry.functions.pack(_unit_id(sscc), _contents(contents))
-        )
-    report_tx(f"packed {len(contents)} into {sscc}", receipt)
+    unit, ids = _unit_id(sscc), _contents(contents)
+    transact(
+        rpc,
+        registry,
+        account,
+        lambda c: c.registry.functions.pack(unit, ids),
+        f"packed {len(ids)} into {sscc}",
+    )
 
 
 @units.command()
@@ -203,12 +205,14 @@ def unpack(
     sscc: Sscc, contents: Contents, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
 ) -> None:
     """Take items, lots or units out of a unit you hold."""
-    with clear_errors():
-        chain = open_chain(rpc, registry)
-        receipt = send(
-            chain.w3, signer(account), chain.registry.functions.unpack(_unit_id(sscc), _contents(contents))
-        )
-    report_tx(f"unpacked {len(contents)} from {sscc}", receipt)
+    unit, ids = _unit_id(sscc), _contents(contents)
+    transact(
+        rpc,
+        registry,
+        account,
+        lambda c: c.registry.functions.unpack(unit, ids),
+        f"unpacked {len(ids)} from {sscc}",
+    )
 
 
 @units.command()
@@ -221,17 +225,24 @@ def move(
     registry: RegistryOption = None,
 ) -> None:
     """Offer a unit, with everything inside it, to another member (one transaction)."""
-    with clear_errors():
-        chain = open_chain(rpc, registry)
-        call = chain.registry.functions.offerCustody(_unit_id(sscc), to, hours_from_now(chain, hours))
-        receipt = send(chain.w3, signer(account), call)
-    report_tx(f"offered unit {sscc} to {to}", receipt)
+    unit, receiver = _unit_id(sscc), parse_address(to, "--to")
+    transact(
+        rpc,
+        registry,
+        account,
+        lambda c: c.registry.functions.offerCustody(unit, receiver, hours_from_now(c, hours)),
+        f"offered unit {sscc} to {receiver}",
+    )
 
 
 @units.command()
 def accept(sscc: Sscc, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
     """Accept a unit offered to you; everything inside it moves with it."""
-    with clear_errors():
-        chain = open_chain(rpc, registry)
-        receipt = send(chain.w3, signer(account), chain.registry.functions.acceptCustody(_unit_id(sscc)))
-    report_tx(f"took custody of unit {sscc}", receipt)
+    unit = _unit_id(sscc)
+    transact(
+        rpc,
+        registry,
+        account,
+        lambda c: c.registry.functions.acceptCustody(unit),
+        f"took custody of unit {sscc}",
+    )
