@@ -24,11 +24,21 @@ HISTORY_TYPES = {
     "CustodyOfferCancelled": ("offer_cancelled", "from", "to"),
     "CustodyTransferred": ("handed_over", "from", "to"),
     "ItemSold": ("sold", "retailer", None),
+    "StatusChanged": ("status", "by", None),
+    "UnitPacked": ("packed", None, None),
+    "UnitUnpacked": ("unpacked", None, "custodian"),
 }
 """event name -> (history type, arg naming `from`, arg naming `to`)."""
 
-CLAIM_EVENTS = ("ItemClaimed",)
-"""Events whose block time is the consumer claim (the contracts branch adds them)."""
+STATUS_HISTORY = {1: "found", 4: "recalled", 5: "claimed", 6: "reported_lost", 7: "destroyed"}
+"""StatusChanged status number -> history type (contracts/types/RecordTypes.sol numbers)."""
+
+CLAIMED = 5
+
+
+def is_claim(row: DecodedLog) -> bool:
+    """Whether `row` is the consumer claim of its item."""
+    return row.name == "StatusChanged" and row.args["status"] == CLAIMED
 
 _DATA_JSON = "data:application/json;base64,"
 
@@ -68,8 +78,10 @@ class ItemReader:
     def confirmations(self, block: int) -> int:
         return max(0, self.state.head_block - block + 1) if self.state else 0
 
-    def events(self, item_id: str, offset: int = 0, limit: int | None = None) -> list[DecodedLog]:
-        """The item's events in chain order, as the indexer decoded them."""
+    def events(
+        self, item_id: str, offset: int = 0, limit: int | None = None, history_only: bool = False
+    ) -> list[DecodedLog]:
+        """The item's events in chain order, as the indexer decoded them (or only its history's)."""
         query = (
             select(events)
             .where(events.c.item_id == item_id)
@@ -77,14 +89,29 @@ class ItemReader:
             .offset(offset)
             .limit(limit)
         )
+        if history_only:
+            query = query.where(events.c.name.in_(HISTORY_TYPES))
         return [DecodedLog.from_row(r) for r in self.conn.execute(query)]
+
+    def _signed_txs(self, rows: list[DecodedLog]) -> set[str]:
+        """Transactions among `rows` that were relayed signed handoffs (HandoffSigned has no record id)."""
+        txs = {r.tx_hash for r in rows if r.name == "CustodyTransferred"}
+        if not txs:
+            return set()
+        query = select(events.c.tx_hash).where(events.c.name == "HandoffSigned", events.c.tx_hash.in_(txs))
+        return set(self.conn.execute(query).scalars())
 
     def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
         entries = []
+        signed = self._signed_txs(rows)
         for row in rows:
             if row.name not in HISTORY_TYPES:
                 continue
             kind, from_arg, to_arg = HISTORY_TYPES[row.name]
+            if kind == "status":
+                kind = STATUS_HISTORY.get(row.args["status"], "status_changed")
+            elif row.tx_hash in signed:
+                kind = "signed_handoff"
             depth = self.confirmations(row.block_number)
             entries.append(
                 HistoryEntry(
@@ -136,7 +163,7 @@ class ItemReader:
                 .order_by(attestations.c.block_number, attestations.c.log_index)
             )
         ]
-        claimed_at = next((int(r.timestamp) for r in rows if r.name in CLAIM_EVENTS), None)
+        claimed_at = next((int(r.timestamp) for r in rows if is_claim(r)), None)
         now = time.time()
         counts = stored_counts(self.conn, item_id, int(now // 60) - DAY_MINUTES) + recorder.pending(item_id)
         return ItemPublic(

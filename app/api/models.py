@@ -21,7 +21,10 @@ class Attestation(BaseModel):
 
 
 class HistoryEntry(BaseModel):
-    type: str = Field(description="registered, attested, offered, offer_cancelled, handed_over or sold")
+    type: str = Field(
+        description="registered, attested, offered, offer_cancelled, handed_over, signed_handoff, sold, "
+        "recalled, claimed, reported_lost, found, destroyed, packed or unpacked"
+    )
     from_: Party | None = Field(None, serialization_alias="from")
     to: Party | None = None
     block: int

@@ -95,7 +95,7 @@ def get_history(
     reader = ItemReader(conn, settings)
     if not conn.execute(select(items.c.item_id).where(items.c.item_id == item_id)).first():
         raise ApiError(404, "not_found", f"no item {item_id} is indexed")
-    rows = reader.events(item_id, offset, limit + 1)
+    rows = reader.events(item_id, offset, limit + 1, history_only=True)
     return HistoryPage(
         id=item_id,
         history=reader.history(rows[:limit]),

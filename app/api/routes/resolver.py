@@ -212,18 +212,17 @@ def item_qr_svg(gtin: str, serial: str, settings: SettingsDep) -> Response:
     return Response(qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": QR_CACHE})
 
 
-@router.get("/{ai}/{rest:path}", include_in_schema=False)
+# Only /00/ and /01/ paths: a catch-all would answer 404 where another route's method is wrong (405).
+@router.get("/00/{rest:path}", include_in_schema=False)
+@router.get("/01/{rest:path}", include_in_schema=False)
 async def resolve_any(
-    ai: str,
     rest: str,
     request: Request,
     link_type: LinkType = None,
 ) -> Response:
     """Every other Digital Link form (CPV, wrong order, bad values): resolved or a 400 saying why."""
-    if ai not in ("00", "01"):
-        raise ApiError(404, "not_found", f"no route for {request.url.path}")
     try:
-        key = parse_path(request.scope.get("raw_path", b"").decode("latin-1") or f"/{ai}/{rest}")
+        key = parse_path(request.scope.get("raw_path", b"").decode("latin-1") or request.url.path)
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
     return resolve(key, request, link_type)
