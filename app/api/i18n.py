@@ -60,7 +60,7 @@ EVENTS = {
         "found": "已找回",
         "destroyed": "已销毁",
         "status_changed": "状态已变更",
-        "packed": "已装入物流单元（SSCC）",
+        "packed": "已装入物流单元 (SSCC)",
         "unpacked": "已从物流单元取出",
         "signed_handoff": "凭双方签名交接保管权",
     },
