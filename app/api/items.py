@@ -40,6 +40,7 @@ def is_claim(row: DecodedLog) -> bool:
     """Whether `row` is the consumer claim of its item."""
     return row.name == "StatusChanged" and row.args["status"] == CLAIMED
 
+
 _DATA_JSON = "data:application/json;base64,"
 
 
