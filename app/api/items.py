@@ -10,6 +10,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import Connection, select
 
 from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_counts
+from app.api.lots import effective_custodian
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.core.config import Settings
 from app.db.schema import attestations, events, items, members
@@ -153,6 +154,7 @@ class ItemReader:
                 kind=a.kind,
                 certifier=self.party(a.certifier),
                 data_hash=a.data_hash,
+                uri=a.uri or None,
                 block=a.block_number,
                 tx=a.tx_hash,
                 log_index=a.log_index,
@@ -160,7 +162,7 @@ class ItemReader:
             )
             for a in self.conn.execute(
                 select(attestations)
-                .where(attestations.c.item_id == item_id)
+                .where(attestations.c.item_id == item_id, attestations.c.revoked.is_(False))
                 .order_by(attestations.c.block_number, attestations.c.log_index)
             )
         ]
@@ -174,7 +176,8 @@ class ItemReader:
             url=self.settings.base_url + key.path if key else None,
             status=item.status,
             brand=self.party(item.brand),
-            custodian=self.party(item.custodian),
+            custodian=self.party(effective_custodian(self.conn, item)),
+            container=item.container,
             pending_offer_to=self.party(item.pending_to) if item.pending_to else None,
             metadata_uri=item.metadata_uri,
             metadata_hash=item.metadata_hash,

@@ -111,6 +111,10 @@ def _resolve(
         entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
     elif key.kind == KeyKind.UNIT:
         entity = load_unit(conn, str(key.sscc), settings.base_url)
+    lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
+    if lot_item and load_lot(conn, str(key.gtin), str(key.lot), settings.base_url) is not None:
+        detail = f"serial {key.serial} is not in any indexed manifest of lot {key.lot}"
+        raise ApiError(404, "not_found", detail)
     if entity is None:
         raise ApiError(404, "not_found", f"nothing is registered under {key.path}")
     links = links_for(key, item_id, settings)
