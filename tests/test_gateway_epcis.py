@@ -22,6 +22,7 @@ SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "epcis" / "EPCIS-JSON-
 VALIDATOR = Draft7Validator(SCHEMA)
 A, B = "0x" + "a1" * 20, "0x" + "b2" * 20
 BLOCK, HASH = "0x" + "33" * 32, "0x" + "22" * 32
+UNIT, ITEM = "0x" + "44" * 32, "0x" + "55" * 32
 
 
 def _errors(document: dict[str, object]) -> list[str]:
@@ -43,13 +44,17 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         DecodedLog(
             "ItemAttested", {"certifier": B, "dataHash": "0x" + "22" * 32}, 2, BLOCK, tx, 1, 1_700_000_100
         ),
-        DecodedLog("ItemPacked", {"sscc": "106141412345678908"}, 3, BLOCK, tx, 2, 1_700_000_200),
+        DecodedLog("UnitPacked", {"unitId": UNIT, "id": ITEM}, 3, BLOCK, tx, 2, 1_700_000_200),
         DecodedLog("CustodyOffered", {"from": A, "to": B}, 4, BLOCK, tx, 3, 1_700_000_300),
         DecodedLog("CustodyTransferred", {"from": A, "to": B}, 5, BLOCK, tx, 4, 1_700_000_400),
-        DecodedLog("ItemUnpacked", {"sscc": "106141412345678908"}, 6, BLOCK, tx, 5, 1_700_000_500),
-        DecodedLog("ItemRecalled", {}, 7, BLOCK, tx, 6, 1_700_000_600),
+        DecodedLog(
+            "UnitUnpacked", {"unitId": UNIT, "id": ITEM, "custodian": B}, 6, BLOCK, tx, 5, 1_700_000_500
+        ),
+        DecodedLog("StatusChanged", {"id": ITEM, "status": 4, "by": A}, 7, BLOCK, tx, 6, 1_700_000_600),
         DecodedLog("ItemSold", {"retailer": B}, 8, BLOCK, tx, 7, 1_700_000_700),
         DecodedLog("MemberAdmitted", {}, 9, BLOCK, tx, 8, 1_700_000_800),
+        DecodedLog("StatusChanged", {"id": ITEM, "status": 5, "by": B}, 10, BLOCK, tx, 9, 1_700_000_900),
+        DecodedLog("StatusChanged", {"id": ITEM, "status": 7, "by": B}, 11, BLOCK, tx, 10, 1_700_001_000),
     ]
     document = epcis_document(logs, "https://g.example/01/09506000134352/21/X", 31337, "https://g.example", 0)
     assert _errors(document) == []
@@ -63,8 +68,10 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         ("AggregationEvent", "DELETE", "unpacking", "in_progress"),
         ("ObjectEvent", "OBSERVE", "holding", "recalled"),
         ("ObjectEvent", "OBSERVE", "retail_selling", "retail_sold"),
+        ("ObjectEvent", "OBSERVE", "receiving", "retail_sold"),
+        ("ObjectEvent", "DELETE", "destroying", "destroyed"),
     ]
-    assert events[2]["parentID"] == "https://g.example/00/106141412345678908"
+    assert events[2]["parentID"] == f"urn:origintrace:eip155:31337:record:{UNIT}"
     assert events[1]["certificationInfo"].endswith("22" * 32)
 
 

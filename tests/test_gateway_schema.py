@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from app.api.main import create_app
-from app.chain.client import registry
+from app.chain.client import dev_account, registry
 from app.chain.deploy import deploy_registry
 from app.core.config import Settings
 from app.db.engine import make_engine
 from app.demo.journey import seed_demo
 from app.indexer.follow import Indexer
+from app.relayer.service import Relayer
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +36,9 @@ def gateway_schema(
     deployment = deploy_registry(w3, operator)
     seed_demo(w3, registry(w3, deployment.registry), operator)
     Indexer(w3, engine, deployment).backfill()
-    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(config, engine))
+    # With a real relayer (devnet account 9, as in the demo), so relay routes answer, not 503.
+    relayer = Relayer(w3, registry(w3, deployment.registry), dev_account(9), engine)
+    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(config, engine, relayer))
     engine.dispose()
 
 

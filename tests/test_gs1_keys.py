@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.gs1.keys import InvalidKey, SerialisedItem, normalise_gtin
+from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, normalise_gtin
 
 VECTORS = json.loads((PROJECT_ROOT / "tests" / "vectors" / "item_ids.json").read_text())
 
@@ -56,3 +56,39 @@ def test_item_id_matches_the_contract(contract) -> None:  # type: ignore[no-unty
     for vector in VECTORS["serialised"]:
         on_chain = contract.functions.itemId(vector["gtin14"], vector["serial"]).call()
         assert "0x" + on_chain.hex() == vector["itemId"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["lots"], ids=lambda v: v["elementString"])
+def test_lot_id_matches_shared_vectors(vector: dict[str, str]) -> None:
+    key = Lot.parse(vector["gtin"], vector["lot"])
+    assert key.gtin == vector["gtin14"] and key.element_string == vector["elementString"]
+    assert "0x" + key.item_id.hex() == vector["lotId"]
+    assert key.path == f"/01/{vector['gtin14']}/10/{vector['lot']}"
+
+
+@pytest.mark.parametrize("vector", VECTORS["logisticUnits"], ids=lambda v: v["elementString"])
+def test_logistic_unit_id_matches_shared_vectors(vector: dict[str, str]) -> None:
+    key = LogisticUnit.parse(vector["sscc"])
+    assert key.element_string == vector["elementString"]
+    assert "0x" + key.item_id.hex() == vector["unitId"]
+
+
+@pytest.mark.parametrize(
+    ("lot", "reason"), [("", "1-20 characters"), ("L 1", "CSET 82"), ("x" * 21, "CSET 82")]
+)
+def test_bad_lot_is_rejected_with_reason(lot: str, reason: str) -> None:
+    with pytest.raises(InvalidKey, match=reason):
+        Lot.parse("09506000134352", lot)
+
+
+@pytest.mark.parametrize(
+    ("sscc", "reason"),
+    [
+        ("10614141234567890", "exactly 18 digits"),
+        ("106141412345678909", "check digit"),
+        ("10614141234567890X", "exactly 18 digits"),
+    ],
+)
+def test_bad_sscc_is_rejected_with_reason(sscc: str, reason: str) -> None:
+    with pytest.raises(InvalidKey, match=reason):
+        LogisticUnit.parse(sscc)

@@ -11,14 +11,26 @@ from sqlalchemy import Engine, func, select
 from web3 import Web3
 
 from app.chain.artifacts import artifact
-from app.chain.client import registry
+from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
 from app.db.engine import make_engine
-from app.db.schema import events, items, members, metadata, undecodable_logs
-from app.demo.journey import DIAMOND, seed_demo
+from app.db.schema import attestations, events, items, members, metadata, undecodable_logs
+from app.demo.journey import (
+    CLAIMED,
+    DIAMOND,
+    GIFT_SET,
+    PALLET,
+    RECALLED,
+    SKINCARE_LOT,
+    SKINCARE_LOT_SIZE,
+    demo_members,
+    seed_demo,
+    seed_mass_market,
+    skincare_tree,
+)
 from app.indexer.decode import LogDecoder, UndecodableLog
 from app.indexer.follow import Indexer
-from app.indexer.handlers import HANDLERS, STORED_ONLY
+from app.indexer.handlers import HANDLERS, STATUS_NAMES, STORED_ONLY
 from app.indexer.rpc import RpcClient
 
 STATE_TABLES = ("events", "items", "members", "attestations", "undecodable_logs")
@@ -67,9 +79,60 @@ def test_backfill_rebuilds_item_state_from_events(w3: Web3, seeded: Deployment, 
     assert item.custodian == on_chain.custodianOf(DIAMOND.item_id).call()
     assert item.status == "sold" and on_chain.statusOf(DIAMOND.item_id).call() == 3
     assert names[item.custodian] == "TianMall Global"
-    assert kinds == ["ItemRegistered", "ItemAttested"] + ["CustodyOffered", "CustodyTransferred"] * 3 + [
-        "ItemSold"
+    assert kinds == ["ItemRegistered", "ItemAttested", "AttestationRecorded"] + [
+        "CustodyOffered",
+        "CustodyTransferred",
+    ] * 3 + ["ItemSold"]
+
+
+def test_lots_units_status_claims_and_attestations_follow_the_chain(
+    w3: Web3, seeded: Deployment, index_engine: Engine
+) -> None:
+    consortium = demo_members()
+    contract = registry(w3, seeded.registry)
+    seed_mass_market(w3, contract)
+    calls = contract.functions
+    certifier, brand = consortium["certifier"].account, consortium["brand"].account
+    send(
+        w3, certifier, calls.attest(GIFT_SET.item_id, b"ORGANIC".ljust(32, b"\0"), b"\1" * 32, "ipfs://cert")
+    )
+    send(w3, certifier, calls.attest(GIFT_SET.item_id, b"HALAL".ljust(32, b"\0"), b"\2" * 32, "ipfs://halal"))
+    (halal,) = [
+        e.args
+        for e in contract.events.AttestationRecorded().get_logs(from_block=seeded.deploy_block)
+        if e.args.uri == "ipfs://halal"
     ]
+    send(w3, certifier, calls.revokeAttestation(halal.attestationId))
+    send(w3, dev_account(0), calls.setMemberGln(brand.address, "9506000000001"))
+    Indexer(w3, index_engine, seeded, max_range=7).backfill()
+
+    with index_engine.connect() as conn:
+        rows = {r.item_id: r for r in conn.execute(select(items))}
+        certs = {r.uri: r.revoked for r in conn.execute(select(attestations).where(attestations.c.uri != ""))}
+        gln = conn.execute(select(members.c.gln).where(members.c.address == brand.address)).scalar_one()
+    for key in (SKINCARE_LOT, GIFT_SET, RECALLED, CLAIMED, PALLET):  # every record as the chain has it
+        row = rows["0x" + key.item_id.hex()]
+        assert row.custodian == calls.custodianOf(key.item_id).call() or row.container is not None
+        assert STATUS_NAMES[calls.statusOf(key.item_id).call()] == row.status
+    lot, pallet = rows["0x" + SKINCARE_LOT.item_id.hex()], rows["0x" + PALLET.item_id.hex()]
+    assert (lot.kind, lot.lot_root, lot.lot_count) == (
+        "lot",
+        "0x" + skincare_tree().root.hex(),
+        SKINCARE_LOT_SIZE,
+    )
+    assert pallet.kind == "unit" and pallet.custodian == consortium["carrier"].account.address
+    assert lot.container == pallet.item_id == rows["0x" + GIFT_SET.item_id.hex()].container
+    assert lot.custodian == brand.address  # frozen while packed; the pallet's custodian counts
+    assert calls.custodianOf(SKINCARE_LOT.item_id).call() == pallet.custodian
+    assert rows["0x" + RECALLED.item_id.hex()].status == "recalled"
+    claimed = rows["0x" + CLAIMED.item_id.hex()]
+    assert (claimed.status, claimed.custodian, claimed.claimable) == (
+        "claimed",
+        dev_account(6).address,
+        False,
+    )
+    assert certs == {"ipfs://cert": False, "ipfs://halal": True}
+    assert gln == "9506000000001"
 
 
 def test_restart_resumes_from_checkpoint_without_loss_or_duplicates(

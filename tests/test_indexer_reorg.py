@@ -113,3 +113,29 @@ def test_same_length_reorg_is_detected_by_block_hash(
     indexer.backfill()
     assert _custodians(index_engine)["0x" + ITEM_A.hex()] == customs.address
     assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
+
+
+def test_reorg_rebuilds_units_containers_and_status(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
+) -> None:
+    w3, contract, deployment, _ = chain
+    indexer, snapshot, (brand, carrier, _customs) = _indexed_then_snapshot(chain, index_engine)
+    unit = keccak(text="reorg pallet")
+    send(w3, brand, contract.functions.createUnit(unit))
+    send(w3, brand, contract.functions.pack(unit, [ITEM_A]))
+    send(w3, brand, contract.functions.recall(ITEM_B))
+    indexer.backfill()
+    with index_engine.connect() as conn:
+        containers = dict(conn.execute(select(items.c.item_id, items.c.container)).all())
+    assert containers["0x" + ITEM_A.hex()] == "0x" + unit.hex()
+
+    # The reorg drops the pallet and the recall; item A goes to the carrier instead.
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    hand_over(w3, contract, ITEM_A, brand, carrier)
+    indexer.backfill()
+    with index_engine.connect() as conn:
+        rows = {r.item_id: r for r in conn.execute(select(items))}
+    assert set(rows) == {"0x" + ITEM_A.hex(), "0x" + ITEM_B.hex()}  # the unit is gone
+    assert rows["0x" + ITEM_A.hex()].container is None
+    assert rows["0x" + ITEM_B.hex()].status == "active"
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))

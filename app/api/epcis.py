@@ -7,13 +7,17 @@ Mapping (event -> EPCIS event type, action, bizStep, disposition):
   CustodyOfferCancelled ObjectEvent OBSERVE  void_shipping   in_progress
   CustodyTransferred    ObjectEvent OBSERVE  receiving       in_progress
   ItemSold              ObjectEvent OBSERVE  retail_selling  retail_sold
-  ItemRecalled          ObjectEvent OBSERVE  holding         recalled
-  ItemReportedStolen    ObjectEvent OBSERVE  other           stolen
-  ItemDestroyed         ObjectEvent DELETE   destroying      destroyed
-  ItemPacked            AggregationEvent ADD    packing      in_progress (args: sscc)
-  ItemUnpacked          AggregationEvent DELETE unpacking    in_progress (args: sscc)
-Custody parties appear as possessing_party sources and destinations. Every event names
-the transaction and log position behind it in bizTransactionList.
+  StatusChanged(4)      ObjectEvent OBSERVE  holding         recalled
+  StatusChanged(5)      ObjectEvent OBSERVE  receiving       retail_sold   (consumer claim)
+  StatusChanged(6)      ObjectEvent OBSERVE  other           stolen        (reported lost)
+  StatusChanged(1)      ObjectEvent OBSERVE  other           in_progress   (found again)
+  StatusChanged(7)      ObjectEvent DELETE   destroying      destroyed
+  UnitPacked            AggregationEvent ADD    packing      in_progress
+  UnitUnpacked          AggregationEvent DELETE unpacking    in_progress
+Custody parties appear as possessing_party sources and destinations. A unit is the
+aggregation's parentID as urn:origintrace:eip155:{chain}:record:{unitId} (its SSCC is
+a hash on chain). Every event names the transaction and log position behind it in
+bizTransactionList.
 """
 
 import uuid
@@ -42,12 +46,15 @@ MAPPINGS = {
     "CustodyOfferCancelled": Mapping("ObjectEvent", "OBSERVE", "void_shipping", "in_progress"),
     "CustodyTransferred": Mapping("ObjectEvent", "OBSERVE", "receiving", "in_progress"),
     "ItemSold": Mapping("ObjectEvent", "OBSERVE", "retail_selling", "retail_sold"),
-    "ItemRecalled": Mapping("ObjectEvent", "OBSERVE", "holding", "recalled"),
-    "ItemReportedStolen": Mapping("ObjectEvent", "OBSERVE", "other", "stolen"),
-    "ItemDestroyed": Mapping("ObjectEvent", "DELETE", "destroying", "destroyed"),
-    "ItemPacked": Mapping("AggregationEvent", "ADD", "packing", "in_progress"),
-    "ItemUnpacked": Mapping("AggregationEvent", "DELETE", "unpacking", "in_progress"),
+    "StatusChanged:4": Mapping("ObjectEvent", "OBSERVE", "holding", "recalled"),
+    "StatusChanged:5": Mapping("ObjectEvent", "OBSERVE", "receiving", "retail_sold"),
+    "StatusChanged:6": Mapping("ObjectEvent", "OBSERVE", "other", "stolen"),
+    "StatusChanged:1": Mapping("ObjectEvent", "OBSERVE", "other", "in_progress"),
+    "StatusChanged:7": Mapping("ObjectEvent", "DELETE", "destroying", "destroyed"),
+    "UnitPacked": Mapping("AggregationEvent", "ADD", "packing", "in_progress"),
+    "UnitUnpacked": Mapping("AggregationEvent", "DELETE", "unpacking", "in_progress"),
 }
+"""Keyed by event name, or `StatusChanged:<status number>`."""
 
 
 def party_uri(chain_id: int, address: str) -> str:
@@ -57,7 +64,8 @@ def party_uri(chain_id: int, address: str) -> str:
 
 def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict[str, Any] | None:
     """One EPCIS event for `log`, or None for events that are not supply-chain facts."""
-    mapping = MAPPINGS.get(log.name)
+    name = f"StatusChanged:{log.args['status']}" if log.name == "StatusChanged" else log.name
+    mapping = MAPPINGS.get(name)
     if mapping is None:
         return None
     event: dict[str, Any] = {
@@ -77,7 +85,7 @@ def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict
         ],
     }
     if mapping.event_type == "AggregationEvent":
-        event["parentID"] = f"{base_url}/00/{log.args['sscc']}"
+        event["parentID"] = f"urn:origintrace:eip155:{chain_id}:record:{log.args['unitId']}"
         event["childEPCs"] = [epc]
     else:
         event["epcList"] = [epc]

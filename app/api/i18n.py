@@ -14,6 +14,7 @@ STATUS = {
         "stolen": "Reported lost or stolen",
         "lost_stolen": "Reported lost or stolen",
         "destroyed": "Destroyed",
+        "lost": "Reported lost",
     },
     "zh": {
         "active": "流通中",
@@ -24,6 +25,7 @@ STATUS = {
         "stolen": "已报失或被盗",
         "lost_stolen": "已报失或被盗",
         "destroyed": "已销毁",
+        "lost": "已报失",
     },
 }
 
@@ -35,6 +37,15 @@ EVENTS = {
         "offer_cancelled": "Handover cancelled",
         "handed_over": "Custody handed over",
         "sold": "Sold to a consumer",
+        "recalled": "Recalled by the brand",
+        "claimed": "Claimed by its owner",
+        "reported_lost": "Reported lost",
+        "found": "Found again",
+        "destroyed": "Destroyed",
+        "status_changed": "Status changed",
+        "packed": "Packed into a logistic unit (SSCC)",
+        "unpacked": "Unpacked from its logistic unit",
+        "signed_handoff": "Custody handed over by signed handoff",
     },
     "zh": {
         "registered": "品牌方登记",
@@ -43,6 +54,15 @@ EVENTS = {
         "offer_cancelled": "交接已取消",
         "handed_over": "保管权已交接",
         "sold": "已售予消费者",
+        "recalled": "品牌方已召回",
+        "claimed": "物主已认领",
+        "reported_lost": "已报失",
+        "found": "已找回",
+        "destroyed": "已销毁",
+        "status_changed": "状态已变更",
+        "packed": "已装入物流单元 (SSCC)",
+        "unpacked": "已从物流单元取出",
+        "signed_handoff": "凭双方签名交接保管权",
     },
 }
 

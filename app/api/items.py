@@ -10,6 +10,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import Connection, select
 
 from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_counts
+from app.api.lots import effective_custodian
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.core.config import Settings
 from app.db.schema import attestations, events, items, members
@@ -24,11 +25,22 @@ HISTORY_TYPES = {
     "CustodyOfferCancelled": ("offer_cancelled", "from", "to"),
     "CustodyTransferred": ("handed_over", "from", "to"),
     "ItemSold": ("sold", "retailer", None),
+    "StatusChanged": ("status", "by", None),
+    "UnitPacked": ("packed", None, None),
+    "UnitUnpacked": ("unpacked", None, "custodian"),
 }
 """event name -> (history type, arg naming `from`, arg naming `to`)."""
 
-CLAIM_EVENTS = ("ItemClaimed",)
-"""Events whose block time is the consumer claim (the contracts branch adds them)."""
+STATUS_HISTORY = {1: "found", 4: "recalled", 5: "claimed", 6: "reported_lost", 7: "destroyed"}
+"""StatusChanged status number -> history type (contracts/types/RecordTypes.sol numbers)."""
+
+CLAIMED = 5
+
+
+def is_claim(row: DecodedLog) -> bool:
+    """Whether `row` is the consumer claim of its item."""
+    return row.name == "StatusChanged" and row.args["status"] == CLAIMED
+
 
 _DATA_JSON = "data:application/json;base64,"
 
@@ -68,8 +80,10 @@ class ItemReader:
     def confirmations(self, block: int) -> int:
         return max(0, self.state.head_block - block + 1) if self.state else 0
 
-    def events(self, item_id: str, offset: int = 0, limit: int | None = None) -> list[DecodedLog]:
-        """The item's events in chain order, as the indexer decoded them."""
+    def events(
+        self, item_id: str, offset: int = 0, limit: int | None = None, history_only: bool = False
+    ) -> list[DecodedLog]:
+        """The item's events in chain order, as the indexer decoded them (or only its history's)."""
         query = (
             select(events)
             .where(events.c.item_id == item_id)
@@ -77,14 +91,29 @@ class ItemReader:
             .offset(offset)
             .limit(limit)
         )
+        if history_only:
+            query = query.where(events.c.name.in_(HISTORY_TYPES))
         return [DecodedLog.from_row(r) for r in self.conn.execute(query)]
+
+    def _signed_txs(self, rows: list[DecodedLog]) -> set[str]:
+        """Transactions among `rows` that were relayed signed handoffs (HandoffSigned has no record id)."""
+        txs = {r.tx_hash for r in rows if r.name == "CustodyTransferred"}
+        if not txs:
+            return set()
+        query = select(events.c.tx_hash).where(events.c.name == "HandoffSigned", events.c.tx_hash.in_(txs))
+        return set(self.conn.execute(query).scalars())
 
     def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
         entries = []
+        signed = self._signed_txs(rows)
         for row in rows:
             if row.name not in HISTORY_TYPES:
                 continue
             kind, from_arg, to_arg = HISTORY_TYPES[row.name]
+            if kind == "status":
+                kind = STATUS_HISTORY.get(row.args["status"], "status_changed")
+            elif row.tx_hash in signed:
+                kind = "signed_handoff"
             depth = self.confirmations(row.block_number)
             entries.append(
                 HistoryEntry(
@@ -125,6 +154,7 @@ class ItemReader:
                 kind=a.kind,
                 certifier=self.party(a.certifier),
                 data_hash=a.data_hash,
+                uri=a.uri or None,
                 block=a.block_number,
                 tx=a.tx_hash,
                 log_index=a.log_index,
@@ -132,11 +162,11 @@ class ItemReader:
             )
             for a in self.conn.execute(
                 select(attestations)
-                .where(attestations.c.item_id == item_id)
+                .where(attestations.c.item_id == item_id, attestations.c.revoked.is_(False))
                 .order_by(attestations.c.block_number, attestations.c.log_index)
             )
         ]
-        claimed_at = next((int(r.timestamp) for r in rows if r.name in CLAIM_EVENTS), None)
+        claimed_at = next((int(r.timestamp) for r in rows if is_claim(r)), None)
         now = time.time()
         counts = stored_counts(self.conn, item_id, int(now // 60) - DAY_MINUTES) + recorder.pending(item_id)
         return ItemPublic(
@@ -146,7 +176,8 @@ class ItemReader:
             url=self.settings.base_url + key.path if key else None,
             status=item.status,
             brand=self.party(item.brand),
-            custodian=self.party(item.custodian),
+            custodian=self.party(effective_custodian(self.conn, item)),
+            container=item.container,
             pending_offer_to=self.party(item.pending_to) if item.pending_to else None,
             metadata_uri=item.metadata_uri,
             metadata_hash=item.metadata_hash,

@@ -1,17 +1,15 @@
 """Lots (GTIN + lot, anchored by a Merkle root) and logistic units (SSCC): the read side.
 
-The contracts and indexer branches add these facts; this module reads them from the
-tables below and returns None while a table is absent, so the routes answer 404.
+Lots and units are records of the indexer's `items` table (`kind` "lot" or "unit"), found by
+the id rule of app/gs1/keys.py; a unit's contents are the records whose `container` is it.
+The custodian shown is the effective one: while a record is packed, the outermost unit's.
 
-Expected tables (the indexer writes them; names and columns are this module's contract):
-  lots        lot_id HEX32 PK, gtin String(14), lot Text, merkle_root HEX32,
-              item_count BigInteger, brand ADDRESS, custodian ADDRESS, status String(16),
-              parent_lot_id HEX32 NULL, block_number BigInteger, tx_hash HEX32, log_index Integer
-  lot_leaves  lot_id HEX32, serial Text, leaf HEX32, proof JSON (list of HEX32), from the
-              brand's manifest; `leaf` is what the Merkle tree hashes for that item
-  units       sscc String(18) PK, unit_id HEX32, custodian ADDRESS, status String(16),
-              parent_sscc String(18) NULL, block_number BigInteger, tx_hash HEX32, log_index Integer
-  unit_contents  sscc String(18), child Text (a canonical Digital Link path)
+Lot ITEMS (/01/{gtin}/10/{lot}/21/{serial}) need the brand's manifest, which the chain does
+not carry. The anchoring tool (issue 4) must fill this table, one row per item of a lot:
+  lot_leaves  lot_id HEX32 (the lot's record id), serial Text, leaf HEX32 (the Merkle leaf of
+              app/chain/merkle.py: keccak256(keccak256(abi.encode(itemId, metadataHash)))),
+              proof JSON (list of HEX32, leaf to root); primary key (lot_id, serial)
+Until it exists, such paths answer 404 saying the item is in no indexed manifest.
 """
 
 from typing import Any
@@ -19,9 +17,12 @@ from typing import Any
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, column, inspect, select, table
-from sqlalchemy.sql.expression import TableClause
 
+from app.api.clone import known_path
+from app.db.schema import events, items
 from app.gs1.digital_link import DigitalLink
+from app.gs1.keys import LogisticUnit, Lot
+from app.indexer.decode import DecodedLog
 
 
 class MerkleProof(BaseModel):
@@ -39,9 +40,10 @@ class LotPublic(BaseModel):
     merkle_root: str
     item_count: int
     brand: str
-    custodian: str
+    custodian: str = Field(description="Effective custodian: the outermost unit's while the lot is packed")
     status: str
     parent_lot_id: str | None
+    container: str | None = Field(description="Id of the logistic unit the lot is packed in, if any")
     block: int
     tx: str
     log_index: int
@@ -54,43 +56,28 @@ class LotItemPublic(BaseModel):
     merkle: MerkleProof
 
 
+class UnitContent(BaseModel):
+    id: str
+    kind: str = Field(description="item, lot or unit")
+    url: str | None = Field(description="Its Digital Link, when the gateway has resolved it before")
+
+
 class UnitPublic(BaseModel):
     id: str
     sscc: str
     url: str
-    custodian: str
+    custodian: str = Field(description="Effective custodian: the outermost unit's while packed")
     status: str
-    parent_sscc: str | None
-    contents: list[str] = Field(description="Canonical Digital Link paths packed in this unit")
+    container: str | None = Field(description="Id of the unit this unit is packed in, if any")
+    contents: list[UnitContent] = Field(description="Records packed directly in this unit")
     block: int
     tx: str
     log_index: int
 
 
-def _table(name: str, *names: str) -> TableClause:
-    return table(name, *(column(n) for n in names))
-
-
-LOTS = _table(
-    "lots",
-    "lot_id",
-    "gtin",
-    "lot",
-    "merkle_root",
-    "item_count",
-    "brand",
-    "custodian",
-    "status",
-    "parent_lot_id",
-    "block_number",
-    "tx_hash",
-    "log_index",
-)
-LOT_LEAVES = _table("lot_leaves", "lot_id", "serial", "leaf", "proof")
-UNITS = _table(
-    "units", "sscc", "unit_id", "custodian", "status", "parent_sscc", "block_number", "tx_hash", "log_index"
-)
-UNIT_CONTENTS = _table("unit_contents", "sscc", "child")
+LOT_LEAVES = table("lot_leaves", *(column(n) for n in ("lot_id", "serial", "leaf", "proof")))
+MAX_NESTING = 64
+"""Units nest (pallet in container); the walk to the outermost stops here (cycles are refused on chain)."""
 
 
 def verify_merkle_proof(leaf: str, proof: list[str], root: str) -> bool:
@@ -107,30 +94,60 @@ def _present(conn: Connection, *names: str) -> bool:
     return all(inspector.has_table(name) for name in names)
 
 
-def _lot(row: Any, base_url: str) -> LotPublic:
-    return LotPublic(
-        id=row.lot_id,
-        gtin=row.gtin,
-        lot=row.lot,
-        url=base_url + DigitalLink(gtin=row.gtin, lot=row.lot).path,
-        merkle_root=row.merkle_root,
-        item_count=row.item_count,
-        brand=row.brand,
-        custodian=row.custodian,
-        status=row.status,
-        parent_lot_id=row.parent_lot_id,
-        block=row.block_number,
-        tx=row.tx_hash,
-        log_index=row.log_index,
-    )
+def effective_custodian(conn: Connection, record: Any) -> str:
+    """The custodian that counts: the record's own, or its outermost container's."""
+    custodian, container = record.custodian, record.container
+    for _ in range(MAX_NESTING):
+        if container is None:
+            break
+        outer = conn.execute(
+            select(items.c.custodian, items.c.container).where(items.c.item_id == container)
+        ).one()
+        custodian, container = outer.custodian, outer.container
+    return str(custodian)
+
+
+def _record(conn: Connection, record_id: bytes, kind: str) -> tuple[Any, DecodedLog] | None:
+    """The record row of `record_id` (of `kind`) and the event that created it."""
+    hex_id = "0x" + record_id.hex()
+    row = conn.execute(select(items).where(items.c.item_id == hex_id, items.c.kind == kind)).first()
+    if row is None:
+        return None
+    created = conn.execute(
+        select(events)
+        .where(events.c.item_id == hex_id, events.c.name.in_(CREATED_BY))
+        .order_by(events.c.block_number, events.c.log_index)
+        .limit(1)
+    ).one()
+    return row, DecodedLog.from_row(created)
+
+
+CREATED_BY = ("LotAnchored", "UnitCreated")
 
 
 def load_lot(conn: Connection, gtin: str, lot: str, base_url: str) -> LotPublic | None:
     """The lot anchored for GTIN `gtin` and lot number `lot`, if any."""
-    if not _present(conn, "lots"):
+    key = Lot(gtin, lot)
+    found = _record(conn, key.item_id, "lot")
+    if found is None:
         return None
-    row = conn.execute(select(LOTS).where(LOTS.c.gtin == gtin, LOTS.c.lot == lot)).first()
-    return _lot(row, base_url) if row else None
+    row, created = found
+    return LotPublic(
+        id=row.item_id,
+        gtin=gtin,
+        lot=lot,
+        url=base_url + DigitalLink(gtin=gtin, lot=lot).path,
+        merkle_root=row.lot_root,
+        item_count=row.lot_count,
+        brand=row.brand,
+        custodian=effective_custodian(conn, row),
+        status=row.status,
+        parent_lot_id=row.parent_id,
+        container=row.container,
+        block=created.block_number,
+        tx=created.tx_hash,
+        log_index=created.log_index,
+    )
 
 
 def load_lot_item(conn: Connection, gtin: str, lot: str, serial: str, base_url: str) -> LotItemPublic | None:
@@ -159,23 +176,31 @@ def load_lot_item(conn: Connection, gtin: str, lot: str, serial: str, base_url: 
 
 def load_unit(conn: Connection, sscc: str, base_url: str) -> UnitPublic | None:
     """The logistic unit with SSCC `sscc` and what is packed in it."""
-    if not _present(conn, "units", "unit_contents"):
+    found = _record(conn, LogisticUnit(sscc).item_id, "unit")
+    if found is None:
         return None
-    row = conn.execute(select(UNITS).where(UNITS.c.sscc == sscc)).first()
-    if row is None:
-        return None
-    contents = [
-        r.child for r in conn.execute(select(UNIT_CONTENTS.c.child).where(UNIT_CONTENTS.c.sscc == sscc))
-    ]
+    row, created = found
+    packed = conn.execute(
+        select(items.c.item_id, items.c.kind)
+        .where(items.c.container == row.item_id)
+        .order_by(items.c.item_id)
+    ).all()
     return UnitPublic(
-        id=row.unit_id,
+        id=row.item_id,
         sscc=sscc,
         url=f"{base_url}/00/{sscc}",
-        custodian=row.custodian,
+        custodian=effective_custodian(conn, row),
         status=row.status,
-        parent_sscc=row.parent_sscc,
-        contents=contents,
-        block=row.block_number,
-        tx=row.tx_hash,
-        log_index=row.log_index,
+        container=row.container,
+        contents=[
+            UnitContent(id=p.item_id, kind=p.kind, url=_known_url(conn, p.item_id, base_url)) for p in packed
+        ],
+        block=created.block_number,
+        tx=created.tx_hash,
+        log_index=created.log_index,
     )
+
+
+def _known_url(conn: Connection, record_id: str, base_url: str) -> str | None:
+    path = known_path(conn, record_id)
+    return base_url + path if path else None

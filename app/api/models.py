@@ -11,9 +11,12 @@ class Party(BaseModel):
 
 
 class Attestation(BaseModel):
+    """A certification in force: revoked attestations are not listed."""
+
     kind: str
     certifier: Party
     data_hash: str
+    uri: str | None = Field(None, description="The certifier's evidence (report) URI")
     block: int
     tx: str
     log_index: int
@@ -21,7 +24,10 @@ class Attestation(BaseModel):
 
 
 class HistoryEntry(BaseModel):
-    type: str = Field(description="registered, attested, offered, offer_cancelled, handed_over or sold")
+    type: str = Field(
+        description="registered, attested, offered, offer_cancelled, handed_over, signed_handoff, sold, "
+        "recalled, claimed, reported_lost, found, destroyed, packed or unpacked"
+    )
     from_: Party | None = Field(None, serialization_alias="from")
     to: Party | None = None
     block: int
@@ -55,9 +61,12 @@ class ItemPublic(BaseModel):
     gtin: str | None
     serial: str | None
     url: str | None = Field(description="Canonical GS1 Digital Link URL (null until the key is known)")
-    status: str
+    status: str = Field(description="active, offered, sold, recalled, claimed, lost or destroyed")
     brand: Party
-    custodian: Party
+    custodian: Party = Field(
+        description="Who holds it: while packed, the outermost logistic unit's custodian"
+    )
+    container: str | None = Field(None, description="Id of the logistic unit it is packed in, if any")
     pending_offer_to: Party | None = None
     metadata_uri: str
     metadata_hash: str

@@ -3,6 +3,7 @@
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Integer,
     MetaData,
@@ -10,6 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -85,6 +87,8 @@ members = Table(
     Column("address", ADDRESS, primary_key=True),
     Column("name", Text, nullable=False),
     Column("roles", JSON, nullable=False),
+    Column("gln", String(13), nullable=False, server_default=""),
+    Column("active", Boolean, nullable=False, server_default=false()),
 )
 
 items = Table(
@@ -100,7 +104,19 @@ items = Table(
     Column("offer_expires_at", BigInteger),
     Column("registered_block", BigInteger, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False, server_default="item"),
+    Column("container", HEX32, index=True),
+    Column("claimable", Boolean, nullable=False, server_default=false()),
+    Column("lot_root", HEX32),
+    Column("lot_count", BigInteger),
+    Column("parent_id", HEX32),
 )
+"""Every record of the registry, keyed by its bytes32 id: items, lots and logistic units (`kind`).
+
+`custodian` is the record's own; while it is packed (`container` set) the custodian that counts
+is the outermost unit's, resolved at read time. Lots carry their Merkle root, item count and
+parent lot (sub-lots).
+"""
 
 attestations = Table(
     "attestations",
@@ -113,8 +129,12 @@ attestations = Table(
     Column("block_number", BigInteger, nullable=False),
     Column("tx_hash", HEX32, nullable=False),
     Column("log_index", Integer, nullable=False),
+    Column("attestation_id", HEX32, unique=True, index=True),
+    Column("uri", Text, nullable=False, server_default=""),
+    Column("revoked", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("tx_hash", "log_index", name="uq_attestations_log"),
 )
+"""Certifier attestations of items and lots (`item_id` is the subject), from `AttestationRecorded`."""
 
 scans = Table(
     "scans",

@@ -10,7 +10,8 @@ from web3 import Web3
 from web3.contract import Contract
 
 from app.chain.client import dev_account, send
-from app.gs1.keys import SerialisedItem
+from app.chain.merkle import LotTree
+from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
 
 OFFER_TTL_S = 24 * 3600
 DIAMOND = SerialisedItem.parse("09506000134352", "DIA-0001")
@@ -79,3 +80,46 @@ def seed_demo(w3: Web3, registry: Contract, operator: LocalAccount) -> Serialise
         hand_over(w3, registry, item_id, giver, taker)
     send(w3, retailer, registry.functions.markSold(item_id))
     return DIAMOND
+
+
+# ---------------------------------------------------------------- the mass-market model
+SKINCARE_GTIN = "09506000134376"
+SKINCARE_LOT = Lot.parse(SKINCARE_GTIN, "SK-2026-11")
+SKINCARE_LOT_SIZE = 1000
+GIFT_SET = SerialisedItem.parse(SKINCARE_GTIN, "GIFT-0001")
+RECALLED = SerialisedItem.parse(SKINCARE_GTIN, "GIFT-0002")
+CLAIMED = SerialisedItem.parse(SKINCARE_GTIN, "GIFT-0003")
+PALLET = LogisticUnit.parse("109506000000000016")
+CLAIM_CODE = keccak(text="demo claim code printed under the seal")
+SKINCARE_METADATA: dict[str, object] = {"name": "Hydrating serum 50 ml", "name_zh": "保湿精华 50 毫升"}
+
+
+def skincare_tree() -> LotTree:
+    """The Merkle tree the brand builds over the lot's items (serials SK-0001...)."""
+    metadata_hash, _ = metadata_uri(SKINCARE_METADATA)
+    entries = [
+        (SerialisedItem.parse(SKINCARE_GTIN, f"SK-{n:04d}").item_id, metadata_hash)
+        for n in range(1, SKINCARE_LOT_SIZE + 1)
+    ]
+    return LotTree.build(entries)
+
+
+def seed_mass_market(w3: Web3, registry: Contract) -> None:
+    """After `seed_demo`: a lot of 1,000 anchored by its Merkle root and a gift set, packed on a
+    pallet the carrier takes in one handoff; a recalled gift set; a gift set sold and claimed."""
+    members = demo_members()
+    brand, carrier, retailer = (members[k].account for k in ("brand", "carrier", "retailer"))
+    metadata_hash, uri = metadata_uri(SKINCARE_METADATA)
+    lot_id = SKINCARE_LOT.item_id
+    calls = registry.functions
+    send(w3, brand, calls.anchorLot(lot_id, skincare_tree().root, SKINCARE_LOT_SIZE, metadata_hash, uri))
+    for item in (GIFT_SET, RECALLED, CLAIMED):
+        send(w3, brand, calls.registerItem(item.item_id, metadata_hash, uri))
+    send(w3, brand, calls.createUnit(PALLET.item_id))
+    send(w3, brand, calls.pack(PALLET.item_id, [lot_id, GIFT_SET.item_id]))
+    hand_over(w3, registry, PALLET.item_id, brand, carrier)
+    send(w3, brand, calls.recall(RECALLED.item_id))
+    hand_over(w3, registry, CLAIMED.item_id, brand, retailer)
+    code_hash = calls.claimCodeHash(CLAIMED.item_id, CLAIM_CODE).call()
+    send(w3, retailer, calls.markSold(CLAIMED.item_id, code_hash))
+    send(w3, dev_account(6), calls.claim(CLAIMED.item_id, CLAIM_CODE))

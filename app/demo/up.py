@@ -16,7 +16,7 @@ from app.chain.deploy import Deployment, deploy_registry, manifest_path, write_m
 from app.chain.devnet import running_devnet
 from app.core.config import Settings
 from app.db.engine import make_engine
-from app.demo.journey import seed_demo
+from app.demo.journey import PALLET, RECALLED, SKINCARE_LOT, seed_demo, seed_mass_market
 from app.gs1.qr import write_qr_png
 from app.indexer.follow import Indexer
 from app.relayer.service import Relayer
@@ -103,6 +103,7 @@ def up(settings: Settings) -> None:
         deployment = deploy_registry(w3, operator)
         manifest = write_manifest(deployment, settings.deployments_dir)
         diamond = seed_demo(w3, registry(w3, deployment.registry), operator)
+        seed_mass_market(w3, registry(w3, deployment.registry))
         url = settings.base_url + diamond.path
         qr_file = write_qr_png(url, settings.data_dir / "qr" / f"{diamond.serial}.png")
         engine = make_engine(settings.resolved_database_url)
@@ -119,6 +120,9 @@ def up(settings: Settings) -> None:
                     f"  Diamond shopper page:  {url}",
                     f"  Its QR code (PNG):     {qr_file}",
                     f"  As JSON:               curl -H 'Accept: application/json' {url}",
+                    f"  Skincare lot (1,000):  {settings.base_url}{SKINCARE_LOT.path}",
+                    f"  Pallet (SSCC):         {settings.base_url}{PALLET.path}",
+                    f"  Recalled item:         {settings.base_url}{RECALLED.path}",
                     "",
                     "Press Ctrl-C to stop; every process started here stops with it.",
                 ]

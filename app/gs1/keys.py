@@ -1,8 +1,9 @@
-"""GS1 keys: validation of GTINs and the rule that maps a key to its on-chain id.
+"""GS1 keys: validation of GTINs, lots and SSCCs and the rule that maps a key to its on-chain id.
 
 The id rule (also in contracts/libraries/ItemIds.sol, with shared test vectors in
-tests/vectors/item_ids.json): keccak256 of the element string without parentheses,
-e.g. keccak256("01" + gtin14 + "21" + serial) for a serialised item.
+tests/vectors/item_ids.json): keccak256 of the element string without parentheses:
+keccak256("01" + gtin14 + "21" + serial) for a serialised item, keccak256("01" + gtin14 +
+"10" + lot) for a lot, keccak256("00" + sscc18) for a logistic unit.
 """
 
 import re
@@ -11,6 +12,7 @@ from typing import Final
 
 from biip import ParseError
 from biip.gtin import Gtin
+from biip.sscc import Sscc
 from eth_utils.crypto import keccak
 
 # GS1 General Specifications, figure 7.11-1: AI 21 is up to 20 characters of CSET 82.
@@ -33,15 +35,47 @@ def normalise_gtin(value: str) -> str:
         raise InvalidKey(str(exc)) from exc
 
 
+def _check_cset82(name: str, value: str) -> str:
+    if not _CSET82.match(value):
+        raise InvalidKey(f"{name} {value!r} must be 1-20 characters of GS1 CSET 82")
+    return value
+
+
 def check_serial(serial: str) -> str:
     """The serial (AI 21) unchanged, after checking it is 1-20 characters of GS1 CSET 82."""
-    if not _CSET82.match(serial):
-        raise InvalidKey(f"serial {serial!r} must be 1-20 characters of GS1 CSET 82")
-    return serial
+    return _check_cset82("serial", serial)
+
+
+def check_lot(lot: str) -> str:
+    """The lot/batch number (AI 10) unchanged, after checking it is 1-20 characters of GS1 CSET 82."""
+    return _check_cset82("lot", lot)
+
+
+def normalise_sscc(value: str) -> str:
+    """The SSCC (AI 00) after checking it is 18 digits with a valid check digit."""
+    if not value.isascii() or not value.isdigit() or len(value) != 18:
+        raise InvalidKey(f"SSCC {value!r} must be exactly 18 digits")
+    try:
+        return Sscc.parse(value).value
+    except ParseError as exc:
+        raise InvalidKey(str(exc)) from exc
+
+
+class _Key:
+    """A GS1 key whose on-chain id is keccak256 of its element string."""
+
+    @property
+    def element_string(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def item_id(self) -> bytes:
+        """The 32-byte on-chain record id."""
+        return keccak(text=self.element_string)
 
 
 @dataclass(frozen=True)
-class SerialisedItem:
+class SerialisedItem(_Key):
     """A serialised trade item: GTIN (AI 01) + serial (AI 21)."""
 
     gtin: str
@@ -56,11 +90,45 @@ class SerialisedItem:
         return f"01{self.gtin}21{self.serial}"
 
     @property
-    def item_id(self) -> bytes:
-        """The 32-byte on-chain id."""
-        return keccak(text=self.element_string)
-
-    @property
     def path(self) -> str:
         """Canonical GS1 Digital Link path, e.g. /01/09506000134352/21/DIA-0001."""
         return f"/01/{self.gtin}/21/{self.serial}"
+
+
+@dataclass(frozen=True)
+class Lot(_Key):
+    """A lot (batch) of a trade item: GTIN (AI 01) + lot (AI 10), anchored by a Merkle root."""
+
+    gtin: str
+    lot: str
+
+    @classmethod
+    def parse(cls, gtin: str, lot: str) -> "Lot":
+        return cls(normalise_gtin(gtin), check_lot(lot))
+
+    @property
+    def element_string(self) -> str:
+        return f"01{self.gtin}10{self.lot}"
+
+    @property
+    def path(self) -> str:
+        return f"/01/{self.gtin}/10/{self.lot}"
+
+
+@dataclass(frozen=True)
+class LogisticUnit(_Key):
+    """A logistic unit (pallet, container): SSCC (AI 00)."""
+
+    sscc: str
+
+    @classmethod
+    def parse(cls, sscc: str) -> "LogisticUnit":
+        return cls(normalise_sscc(sscc))
+
+    @property
+    def element_string(self) -> str:
+        return f"00{self.sscc}"
+
+    @property
+    def path(self) -> str:
+        return f"/00/{self.sscc}"

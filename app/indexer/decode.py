@@ -28,7 +28,7 @@ class DecodedLog:
     log_index: int
     timestamp: int
     item_id: str | None = None
-    """The `itemId` argument, when the event has one."""
+    """The id of the record (item, lot or unit) the event changes, when it changes one."""
 
     @classmethod
     def from_row(cls, row: Any) -> "DecodedLog":
@@ -43,6 +43,19 @@ class DecodedLog:
             row.timestamp,
             row.item_id,
         )
+
+
+RECORD_ARGS = {
+    "StatusChanged": "id",
+    "LotAnchored": "lotId",
+    "LotSplit": "parentLotId",
+    "UnitCreated": "unitId",
+    "UnitPacked": "id",
+    "UnitUnpacked": "id",
+    "AttestationRecorded": "subject",
+    "AttestationRevoked": "subject",
+}
+"""The argument naming the record an event changes, where it is not `itemId`."""
 
 
 class UndecodableLog(ValueError):
@@ -153,6 +166,7 @@ class _EventSpec:
         self.name: str = entry["name"]
         self.topics = 1 + sum(1 for i in entry["inputs"] if i["indexed"])
         self.args = _compile_args(entry)
+        self.record_arg = RECORD_ARGS.get(self.name, "itemId")
 
 
 class LogDecoder:
@@ -190,5 +204,5 @@ class LogDecoder:
             log["transactionHash"],
             int(log["logIndex"], 16),
             timestamp,
-            args.get("itemId"),
+            args.get(spec.record_arg),
         )

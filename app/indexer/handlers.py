@@ -8,6 +8,7 @@ entry (or a STORED_ONLY entry when the gateway needs nothing but the raw event).
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from eth_utils.crypto import keccak
 
@@ -23,10 +24,23 @@ ROLE_NAMES = {
 }
 
 Handler = Callable[[RangeState, DecodedLog], None]
+ZERO32 = "0x" + "00" * 32
+
+
+STATUS_NAMES = ("none", "active", "offered", "sold", "recalled", "claimed", "lost", "destroyed")
+"""`Status` of contracts/types/RecordTypes.sol, by number."""
 
 
 def on_member_admitted(state: RangeState, log: DecodedLog) -> None:
-    state.member(log.args["account"])["name"] = log.args["name"]
+    state.member(log.args["account"]).update(name=log.args["name"], active=True)
+
+
+def on_member_removed(state: RangeState, log: DecodedLog) -> None:
+    state.member(log.args["account"]).update(name="", gln="", active=False)
+
+
+def on_member_gln_set(state: RangeState, log: DecodedLog) -> None:
+    state.member(log.args["account"])["gln"] = log.args["gln"]
 
 
 def _on_role_change(state: RangeState, log: DecodedLog, granted: bool) -> None:
@@ -44,37 +58,99 @@ def on_role_revoked(state: RangeState, log: DecodedLog) -> None:
     _on_role_change(state, log, granted=False)
 
 
+def _record(log: DecodedLog, kind: str, brand: str, custodian: str, **values: Any) -> dict[str, Any]:
+    """A new record row (item, lot or unit), Active, with every column set."""
+    row: dict[str, Any] = {
+        "item_id": log.item_id,
+        "kind": kind,
+        "brand": brand,
+        "custodian": custodian,
+        "status": "active",
+        "metadata_hash": ZERO32,
+        "metadata_uri": "",
+        "pending_to": None,
+        "offer_expires_at": None,
+        "container": None,
+        "claimable": False,
+        "lot_root": None,
+        "lot_count": None,
+        "parent_id": None,
+        "registered_block": log.block_number,
+        "updated_block": log.block_number,
+    }
+    row.update(values)
+    return row
+
+
 def on_item_registered(state: RangeState, log: DecodedLog) -> None:
     brand = log.args["brand"]
     state.put_item(
-        {
-            "item_id": log.args["itemId"],
-            "brand": brand,
-            "custodian": brand,
-            "status": "active",
-            "metadata_hash": log.args["metadataHash"],
-            "metadata_uri": log.args["metadataURI"],
-            "pending_to": None,
-            "offer_expires_at": None,
-            "registered_block": log.block_number,
-            "updated_block": log.block_number,
-        }
+        _record(
+            log,
+            "item",
+            brand,
+            brand,
+            metadata_hash=log.args["metadataHash"],
+            metadata_uri=log.args["metadataURI"],
+        )
     )
 
 
-def on_item_attested(state: RangeState, log: DecodedLog) -> None:
+def on_lot_anchored(state: RangeState, log: DecodedLog) -> None:
+    custodian, parent_id = log.args["custodian"], log.args["parentLotId"]
+    parent = state.items.get(parent_id) if parent_id != ZERO32 else None
+    state.put_item(
+        _record(
+            log,
+            "lot",
+            parent["brand"] if parent else custodian,
+            custodian,
+            metadata_hash=log.args["metadataHash"],
+            metadata_uri=log.args["metadataURI"],
+            lot_root=log.args["root"],
+            lot_count=log.args["count"],
+            parent_id=parent_id if parent_id != ZERO32 else None,
+        )
+    )
+
+
+def on_lot_split(state: RangeState, log: DecodedLog) -> None:
+    state.update_item(log, lot_count=log.args["parentCount"])
+
+
+def on_unit_created(state: RangeState, log: DecodedLog) -> None:
+    custodian = log.args["custodian"]
+    state.put_item(_record(log, "unit", custodian, custodian))
+
+
+def on_unit_packed(state: RangeState, log: DecodedLog) -> None:
+    state.update_item(log, container=log.args["unitId"])
+
+
+def on_unit_unpacked(state: RangeState, log: DecodedLog) -> None:
+    state.update_item(log, container=None, custodian=log.args["custodian"])
+
+
+def on_attestation_recorded(state: RangeState, log: DecodedLog) -> None:
     kind = bytes.fromhex(log.args["kind"][2:]).rstrip(b"\0").decode("utf-8", "replace")
-    state.attestations.append(
+    state.put_attestation(
         {
-            "item_id": log.args["itemId"],
+            "attestation_id": log.args["attestationId"],
+            "item_id": log.args["subject"],
             "certifier": log.args["certifier"],
             "kind": kind,
             "data_hash": log.args["dataHash"],
+            "uri": log.args["uri"],
+            "revoked": False,
             "block_number": log.block_number,
             "tx_hash": log.tx_hash,
             "log_index": log.log_index,
         }
     )
+
+
+def on_attestation_revoked(state: RangeState, log: DecodedLog) -> None:
+    state.update_attestation(log, revoked=True)
 
 
 def on_custody_offered(state: RangeState, log: DecodedLog) -> None:
@@ -95,20 +171,55 @@ def on_item_sold(state: RangeState, log: DecodedLog) -> None:
     state.update_item(log, status="sold")
 
 
+def on_claim_code_set(state: RangeState, log: DecodedLog) -> None:
+    state.update_item(log, claimable=True)
+
+
+def on_status_changed(state: RangeState, log: DecodedLog) -> None:
+    status = STATUS_NAMES[log.args["status"]]
+    if status == "claimed":
+        state.update_item(log, status=status, custodian=log.args["by"], claimable=False)
+    else:
+        state.update_item(log, status=status)
+
+
 HANDLERS: dict[str, Handler] = {
     "MemberAdmitted": on_member_admitted,
+    "MemberRemoved": on_member_removed,
+    "MemberGlnSet": on_member_gln_set,
     "RoleGranted": on_role_granted,
     "RoleRevoked": on_role_revoked,
     "ItemRegistered": on_item_registered,
-    "ItemAttested": on_item_attested,
+    "LotAnchored": on_lot_anchored,
+    "LotSplit": on_lot_split,
+    "UnitCreated": on_unit_created,
+    "UnitPacked": on_unit_packed,
+    "UnitUnpacked": on_unit_unpacked,
+    "AttestationRecorded": on_attestation_recorded,
+    "AttestationRevoked": on_attestation_revoked,
     "CustodyOffered": on_custody_offered,
     "CustodyOfferCancelled": on_custody_offer_cancelled,
     "CustodyTransferred": on_custody_transferred,
     "ItemSold": on_item_sold,
+    "ClaimCodeSet": on_claim_code_set,
+    "StatusChanged": on_status_changed,
 }
 
+_GOVERNANCE = "governance bookkeeping: the gateway shows no proposals, thresholds or admin handovers"
 STORED_ONLY: dict[str, str] = {
-    "RoleAdminChanged": "roles are administered by DEFAULT_ADMIN_ROLE; the gateway shows no role admins",
+    "RoleAdminChanged": "ABI only, never emitted: every role is administered by DEFAULT_ADMIN_ROLE",
+    "EIP712DomainChanged": "ABI only, never emitted: the EIP-712 domain is fixed",
+    "ItemAttested": "the AttestationRecorded that follows it creates the attestation, with id and URI",
+    "HandoffSigned": "the relayer reads nonces from the chain; the CustodyTransferred after it moves custody",
+    "ThresholdChanged": _GOVERNANCE,
+    "ProposalCreated": _GOVERNANCE,
+    "ProposalApproved": _GOVERNANCE,
+    "ProposalExecuted": _GOVERNANCE + " (the executed call emits its own events)",
+    "AdminHandoverStarted": _GOVERNANCE,
+    "AdminHandoverCancelled": _GOVERNANCE,
+    "AdminHandoverCompleted": _GOVERNANCE + " (RoleGranted/RoleRevoked carry the role change)",
+    "Paused": "the gateway only reads; writes are refused by the contract itself while paused",
+    "Unpaused": "the gateway only reads; writes are refused by the contract itself while paused",
 }
 """Events kept in the `events` table without state of their own, each with the reason."""
 

@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from app.db.schema import attestations, items, members
-from app.db.writes import insert_ignore, upsert
+from app.db.writes import upsert
 from app.indexer.decode import DecodedLog
 
 log = logging.getLogger(__name__)
 
-ITEM_CREATED_BY = frozenset({"ItemRegistered"})
-"""Events that write a whole item row: an item first seen through one needs no lookup."""
+ITEM_CREATED_BY = frozenset({"ItemRegistered", "LotAnchored", "UnitCreated"})
+"""Events that write a whole record row: a record first seen through one needs no lookup."""
 
 _CHUNK = 500  # bound parameters per IN (...) lookup, well under every driver's limit
 
@@ -33,7 +33,7 @@ def _load(conn: Connection, table: Table, key: str, values: Iterable[str]) -> di
 
 
 class RangeState:
-    """Items, members and new attestations as the handlers of one range see and change them."""
+    """Records, members and attestations as the handlers of one range see and change them."""
 
     def __init__(self, conn: Connection, logs: Sequence[DecodedLog]) -> None:
         first_event: dict[str, str] = {}
@@ -42,38 +42,59 @@ class RangeState:
             if item_id is not None and item_id not in first_event:
                 first_event[item_id] = entry.name
         lookups = [i for i, name in first_event.items() if name not in ITEM_CREATED_BY]
+        # A sub-lot takes its brand from its parent, which this range may not otherwise touch.
+        lookups += [e.args["parentLotId"] for e in logs if e.name == "LotAnchored"]
         self.items = _load(conn, items, "item_id", lookups)
         accounts = [e.args["account"] for e in logs if isinstance(e.args.get("account"), str)]
         self.members = _load(conn, members, "address", accounts)
-        self.attestations: list[dict[str, Any]] = []
+        revoked = [e.args["attestationId"] for e in logs if e.name == "AttestationRevoked"]
+        self.attestations = {
+            key: {k: v for k, v in row.items() if k != "id"}
+            for key, row in _load(conn, attestations, "attestation_id", revoked).items()
+        }
         self._dirty_items: set[str] = set()
         self._dirty_members: set[str] = set()
+        self._dirty_attestations: set[str] = set()
 
     def put_item(self, row: dict[str, Any]) -> None:
         self.items[row["item_id"]] = row
         self._dirty_items.add(row["item_id"])
 
     def update_item(self, log_entry: DecodedLog, **values: Any) -> None:
-        """Change the item of `log_entry`; an event about an unknown item is logged and ignored."""
+        """Change the record of `log_entry`; an event about an unknown record is logged and ignored."""
         item_id = log_entry.item_id
         row = self.items.get(item_id) if item_id else None
         if row is None or item_id is None:
-            log.warning(
-                "%s at %s:%d names unknown item %s",
-                log_entry.name,
-                log_entry.tx_hash,
-                log_entry.log_index,
-                item_id,
-            )
+            _unknown(log_entry, "record", item_id)
             return
         row.update(values, updated_block=log_entry.block_number)
         self._dirty_items.add(item_id)
+
+    def put_attestation(self, row: dict[str, Any]) -> None:
+        self.attestations[row["attestation_id"]] = row
+        self._dirty_attestations.add(row["attestation_id"])
+
+    def update_attestation(self, log_entry: DecodedLog, **values: Any) -> None:
+        """Change the attestation named by `log_entry`; an unknown one is logged and ignored."""
+        key = log_entry.args["attestationId"]
+        row = self.attestations.get(key)
+        if row is None:
+            _unknown(log_entry, "attestation", key)
+            return
+        row.update(values)
+        self._dirty_attestations.add(key)
 
     def member(self, address: str) -> dict[str, Any]:
         """The member row of `address` (created empty on first sight), marked as changed."""
         row = self.members.get(address)
         if row is None:
-            row = self.members[address] = {"address": address, "name": "", "roles": []}
+            row = self.members[address] = {
+                "address": address,
+                "name": "",
+                "roles": [],
+                "gln": "",
+                "active": False,
+            }
         self._dirty_members.add(address)
         return row
 
@@ -81,4 +102,12 @@ class RangeState:
         """Write every changed row: one bulk statement per table."""
         upsert(conn, items, [self.items[i] for i in self._dirty_items], ["item_id"])
         upsert(conn, members, [self.members[a] for a in self._dirty_members], ["address"])
-        insert_ignore(conn, attestations, self.attestations)
+        upsert(
+            conn, attestations, [self.attestations[a] for a in self._dirty_attestations], ["attestation_id"]
+        )
+
+
+def _unknown(log_entry: DecodedLog, what: str, key: str | None) -> None:
+    log.warning(
+        "%s at %s:%d names unknown %s %s", log_entry.name, log_entry.tx_hash, log_entry.log_index, what, key
+    )

@@ -101,8 +101,9 @@ def _insert_events(conn: Connection, chain_id: int, logs: list[DecodedLog]) -> N
 def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
     """Undo every block above `fork_block`: drop its rows and rebuild the state they touched.
 
-    The items and members changed above the fork are deleted and rebuilt by replaying their
-    remaining events, so the state equals that of an index that never saw the lost blocks.
+    The records (items, lots, units), their attestations and the members changed above the
+    fork are deleted and rebuilt by replaying their remaining events, so the state equals
+    that of an index that never saw the lost blocks.
     """
     above = events.c.block_number > fork_block
     removed = conn.execute(
@@ -122,6 +123,7 @@ def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
     replay: list[DecodedLog] = []
     for chunk in chunks(sorted(item_ids)):
         conn.execute(delete(items).where(items.c.item_id.in_(chunk)))
+        conn.execute(delete(attestations).where(attestations.c.item_id.in_(chunk)))
         replay += map(DecodedLog.from_row, conn.execute(select(events).where(events.c.item_id.in_(chunk))))
     for chunk in chunks(sorted(accounts)):
         conn.execute(delete(members).where(members.c.address.in_(chunk)))
@@ -133,7 +135,7 @@ def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
     apply(state, replay)
     state.flush(conn)
     log.warning(
-        "reorg: rolled back to block %d (%d items, %d members rebuilt)",
+        "reorg: rolled back to block %d (%d records, %d members rebuilt)",
         fork_block,
         len(item_ids),
         len(accounts),

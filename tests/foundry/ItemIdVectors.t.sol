@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {OriginRegistry} from "../../contracts/OriginRegistry.sol";
+import {ItemIds} from "../../contracts/libraries/ItemIds.sol";
 import {TestBase} from "./utils/Test.sol";
 
 /// @title ItemIdVectorsTest
@@ -35,8 +36,44 @@ contract ItemIdVectorsTest is TestBase {
         assertEq(count >= 5, true, "at least the 5 known vectors were checked");
     }
 
+    function test_lotId_matchesSharedVectors() public view {
+        string memory json = _vectors();
+        uint256 count;
+        while (vm.keyExistsJson(json, _at("lots", count, ""))) {
+            string memory gtin14 = vm.parseJsonString(json, _at("lots", count, ".gtin14"));
+            string memory lotNumber = vm.parseJsonString(json, _at("lots", count, ".lot"));
+            bytes32 expected = vm.parseJsonBytes32(json, _at("lots", count, ".lotId"));
+            assertEq(ItemIds.lot(gtin14, lotNumber), expected, _at("lots", count, ".lotId"));
+            string memory elementString = vm.parseJsonString(json, _at("lots", count, ".elementString"));
+            assertEq(keccak256(bytes(elementString)), expected, _at("lots", count, ".elementString"));
+            ++count;
+        }
+        assertEq(count >= 4, true, "at least the 4 known lot vectors were checked");
+    }
+
+    function test_logisticUnitId_matchesSharedVectors() public view {
+        string memory json = _vectors();
+        uint256 count;
+        while (vm.keyExistsJson(json, _at("logisticUnits", count, ""))) {
+            string memory sscc = vm.parseJsonString(json, _at("logisticUnits", count, ".sscc"));
+            bytes32 expected = vm.parseJsonBytes32(json, _at("logisticUnits", count, ".unitId"));
+            assertEq(ItemIds.logisticUnit(sscc), expected, _at("logisticUnits", count, ".unitId"));
+            ++count;
+        }
+        assertEq(count >= 3, true, "at least the 3 known SSCC vectors were checked");
+    }
+
+    function _vectors() private view returns (string memory) {
+        return vm.readFile(string.concat(vm.projectRoot(), "/tests/vectors/item_ids.json"));
+    }
+
     /// @dev JSON path of field `field` of vector `i`, e.g. ".serialised[2].gtin14".
     function _key(uint256 i, string memory field) private pure returns (string memory) {
-        return string.concat(".serialised[", vm.toString(i), "]", field);
+        return _at("serialised", i, field);
+    }
+
+    /// @dev JSON path of field `field` of vector `i` of list `list`.
+    function _at(string memory list, uint256 i, string memory field) private pure returns (string memory) {
+        return string.concat(".", list, "[", vm.toString(i), "]", field);
     }
 }

@@ -13,6 +13,7 @@ from app.api.epcis import epcis_document
 from app.api.errors import ApiError
 from app.api.items import ItemReader
 from app.api.labels import MAX_LABELS, label_sheet
+from app.api.lots import effective_custodian
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.proof import ProofBundle, proof_bundle
 from app.db.schema import items, scans
@@ -47,7 +48,7 @@ def list_items(
         str | None, Query(pattern=r"^0x[0-9a-f]{64}$", description="Last id of the previous page")
     ] = None,
 ) -> ItemPage:
-    query = select(items).order_by(items.c.item_id).limit(limit + 1)
+    query = select(items).where(items.c.kind == "item").order_by(items.c.item_id).limit(limit + 1)
     if after is not None:
         query = query.where(items.c.item_id > after)
     rows = list(conn.execute(query))
@@ -64,7 +65,7 @@ def list_items(
                 url=settings.base_url + paths[r.item_id] if r.item_id in paths else None,
                 status=r.status,
                 brand=r.brand,
-                custodian=r.custodian,
+                custodian=effective_custodian(conn, r),
                 registered_block=r.registered_block,
             )
             for r in page
@@ -95,7 +96,7 @@ def get_history(
     reader = ItemReader(conn, settings)
     if not conn.execute(select(items.c.item_id).where(items.c.item_id == item_id)).first():
         raise ApiError(404, "not_found", f"no item {item_id} is indexed")
-    rows = reader.events(item_id, offset, limit + 1)
+    rows = reader.events(item_id, offset, limit + 1, history_only=True)
     return HistoryPage(
         id=item_id,
         history=reader.history(rows[:limit]),

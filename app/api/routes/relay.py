@@ -20,6 +20,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
         400: "Bad signature, expired deadline or malformed handoff",
+        422: "Invalid parameter; the detail says which",
         404: "Unknown item",
         409: "The registry would refuse it (custodian, membership, status)",
         429: "Too many relay requests from this client",

@@ -111,6 +111,10 @@ def _resolve(
         entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
     elif key.kind == KeyKind.UNIT:
         entity = load_unit(conn, str(key.sscc), settings.base_url)
+    lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
+    if lot_item and load_lot(conn, str(key.gtin), str(key.lot), settings.base_url) is not None:
+        detail = f"serial {key.serial} is not in any indexed manifest of lot {key.lot}"
+        raise ApiError(404, "not_found", detail)
     if entity is None:
         raise ApiError(404, "not_found", f"nothing is registered under {key.path}")
     links = links_for(key, item_id, settings)
@@ -212,18 +216,17 @@ def item_qr_svg(gtin: str, serial: str, settings: SettingsDep) -> Response:
     return Response(qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": QR_CACHE})
 
 
-@router.get("/{ai}/{rest:path}", include_in_schema=False)
+# Only /00/ and /01/ paths: a catch-all would answer 404 where another route's method is wrong (405).
+@router.get("/00/{rest:path}", include_in_schema=False)
+@router.get("/01/{rest:path}", include_in_schema=False)
 async def resolve_any(
-    ai: str,
     rest: str,
     request: Request,
     link_type: LinkType = None,
 ) -> Response:
     """Every other Digital Link form (CPV, wrong order, bad values): resolved or a 400 saying why."""
-    if ai not in ("00", "01"):
-        raise ApiError(404, "not_found", f"no route for {request.url.path}")
     try:
-        key = parse_path(request.scope.get("raw_path", b"").decode("latin-1") or f"/{ai}/{rest}")
+        key = parse_path(request.scope.get("raw_path", b"").decode("latin-1") or request.url.path)
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
     return resolve(key, request, link_type)

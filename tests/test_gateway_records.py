@@ -1,0 +1,117 @@
+"""Gateway over the mass-market demo on real anvil data: a lot, a pallet with contents, recall, claim."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from web3 import Web3
+
+from app.api.main import create_app
+from app.chain.client import dev_account, registry, send
+from app.chain.deploy import Deployment
+from app.core.config import Settings
+from app.demo.journey import (
+    CLAIMED,
+    GIFT_SET,
+    PALLET,
+    RECALLED,
+    SKINCARE_LOT,
+    SKINCARE_LOT_SIZE,
+    demo_members,
+    seed_demo,
+    seed_mass_market,
+    skincare_tree,
+)
+from app.indexer.follow import Indexer
+
+JSON = {"Accept": "application/json"}
+BROWSER = {"Accept": "text/html", "Accept-Language": "zh-CN"}
+MEMBERS = demo_members()
+CARRIER = MEMBERS["carrier"].account.address
+
+
+def _hex(key: bytes) -> str:
+    return "0x" + key.hex()
+
+
+@pytest.fixture(scope="module")
+def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """One indexed run of both demo journeys, plus a certificate revoked, shared by the module."""
+    from app.chain.deploy import deploy_registry
+    from app.db.engine import make_engine
+
+    data = tmp_path_factory.mktemp("records")
+    settings = Settings(data_dir=data, deployments_dir=data)
+    deployment: Deployment = deploy_registry(w3, operator)
+    contract = registry(w3, deployment.registry)
+    seed_demo(w3, contract, operator)
+    seed_mass_market(w3, contract)
+    certifier = MEMBERS["certifier"].account
+    for kind, data_hash, uri in ((b"ORGANIC", b"\1", "ipfs://organic"), (b"VEGAN", b"\2", "ipfs://vegan")):
+        send(
+            w3,
+            certifier,
+            contract.functions.attest(GIFT_SET.item_id, kind.ljust(32, b"\0"), data_hash * 32, uri),
+        )
+    (vegan,) = [
+        e.args.attestationId
+        for e in contract.events.AttestationRecorded().get_logs(from_block=deployment.deploy_block)
+        if e.args.uri == "ipfs://vegan"
+    ]
+    send(w3, certifier, contract.functions.revokeAttestation(vegan))
+    engine: Engine = make_engine(settings.resolved_database_url)
+    Indexer(w3, engine, deployment).backfill()
+    with TestClient(create_app(settings, engine), raise_server_exceptions=False) as test_client:
+        yield test_client
+    engine.dispose()
+
+
+def test_lot_resolves_with_its_root_count_and_effective_custodian(client: TestClient) -> None:
+    body = client.get(SKINCARE_LOT.path, headers=JSON).json()
+    assert body["id"] == _hex(SKINCARE_LOT.item_id)
+    assert (body["merkle_root"], body["item_count"]) == (_hex(skincare_tree().root), SKINCARE_LOT_SIZE)
+    assert body["brand"] == MEMBERS["brand"].account.address
+    assert body["custodian"] == CARRIER  # the pallet it is packed on moved to the carrier
+    assert body["container"] == _hex(PALLET.item_id)
+    missing = client.get(SKINCARE_LOT.path + "/21/SK-0001", headers=JSON)
+    assert missing.status_code == 404 and "not in any indexed manifest" in missing.json()["detail"]
+    assert client.get(SKINCARE_LOT.path.replace("SK-2026-11", "NOPE"), headers=JSON).status_code == 404
+
+
+def test_unit_resolves_with_its_contents(client: TestClient) -> None:
+    client.get(GIFT_SET.path, headers=JSON)  # the gateway learns the gift set's key by resolving it
+    client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
+    body = client.get(PALLET.path, headers=JSON).json()
+    assert (body["sscc"], body["custodian"], body["status"]) == (PALLET.sscc, CARRIER, "active")
+    contents = {c["id"]: c for c in body["contents"]}
+    assert set(contents) == {_hex(SKINCARE_LOT.item_id), _hex(GIFT_SET.item_id)}
+    assert contents[_hex(GIFT_SET.item_id)]["url"].endswith(GIFT_SET.path)
+    assert contents[_hex(SKINCARE_LOT.item_id)]["kind"] == "lot"
+    page = client.get(PALLET.path, headers=BROWSER)
+    assert page.status_code == 200 and PALLET.sscc in page.text
+
+
+def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) -> None:
+    body = client.get(GIFT_SET.path, headers=JSON).json()
+    assert body["custodian"]["address"] == CARRIER and body["custodian"]["name"] == "SkyBridge Logistics"
+    assert body["container"] == _hex(PALLET.item_id)
+    assert [h["type"] for h in body["history"]] == ["registered", "packed", "attested", "attested"]
+    assert [a["uri"] for a in body["attestations"]] == ["ipfs://organic"]  # the revoked one is gone
+
+
+def test_recalled_item_json_and_page(client: TestClient) -> None:
+    body = client.get(RECALLED.path, headers=JSON).json()
+    assert body["status"] == "recalled" and body["history"][-1]["type"] == "recalled"
+    page = client.get(RECALLED.path, headers=BROWSER).text
+    assert 'class="badge recalled"' in page and "品牌方已召回" in page
+
+
+def test_claimed_item_belongs_to_the_shopper(client: TestClient) -> None:
+    body = client.get(CLAIMED.path, headers=JSON).json()
+    assert body["status"] == "claimed"
+    assert body["custodian"]["address"] == dev_account(6).address
+    assert [h["type"] for h in body["history"]][-2:] == ["sold", "claimed"]
+    epcis = client.get(f"/api/v1/items/{body['id']}/epcis").json()
+    steps = [e["bizStep"] for e in epcis["epcisBody"]["queryResults"]["resultsBody"]["eventList"]]
+    assert steps[-2:] == ["retail_selling", "receiving"]
