@@ -10,7 +10,6 @@ from typing import Annotated, NoReturn
 
 import typer
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -121,7 +120,10 @@ def parse_bytes32(value: str, what: str) -> bytes:
 
 def record_id(link: DigitalLink) -> bytes:
     """On-chain id of the item, lot or unit `link` names (the rules of contracts/libraries/ItemIds.sol)."""
-    return keccak(text="".join(ai + value for ai, value in link.pairs() if ai != "22"))
+    key = link.record_key
+    if key is None:
+        fail(f"{link.path} names a product class, not an item, lot or unit", code=2)
+    return key.item_id
 
 
 def item_key(gtin: str, serial: str) -> SerialisedItem:

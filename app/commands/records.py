@@ -39,7 +39,7 @@ from app.commands.context import (
     transact,
 )
 from app.gs1.digital_link import KeyKind, parse_path
-from app.gs1.keys import InvalidKey, SerialisedItem, normalise_gtin
+from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, normalise_gtin
 
 lots = typer.Typer(
     help="Lots anchored by a Merkle root: anchor from a manifest, split.", no_args_is_help=True
@@ -62,7 +62,8 @@ class LotManifest:
 
     @property
     def lot_id(self) -> bytes:
-        return record_id(parse_path(f"/01/{self.gtin}/10/{self.lot}"))
+        with clear_errors():
+            return Lot.parse(self.gtin, self.lot).item_id
 
     @property
     def manifest_hash(self) -> bytes:
@@ -160,8 +161,7 @@ def split(
 
 def _unit_id(sscc: str) -> bytes:
     with clear_errors():
-        link = parse_path(f"/00/{sscc}")
-    return record_id(link)
+        return LogisticUnit.parse(sscc).item_id
 
 
 def _contents(paths: list[str]) -> list[bytes]:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from biip import ParseError
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 
-from app.gs1.keys import InvalidKey, SerialisedItem, normalise_gtin
+from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, normalise_gtin
 
 _BASE = "https://id.invalid"
 """A placeholder origin: biip parses whole URIs, the gateway has only the path."""
@@ -64,6 +64,17 @@ class DigitalLink:
     def path(self) -> str:
         """Canonical path: 14-digit GTIN, standard qualifier order, values percent-encoded."""
         return "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in self.pairs())
+
+    @property
+    def record_key(self) -> SerialisedItem | Lot | LogisticUnit | None:
+        """The key whose element-string hash is the on-chain record id (None for a bare product)."""
+        if self.sscc is not None:
+            return LogisticUnit(self.sscc)
+        if self.gtin is not None and self.serial is not None:
+            return SerialisedItem(self.gtin, self.serial)
+        if self.gtin is not None and self.lot is not None:
+            return Lot(self.gtin, self.lot)
+        return None
 
     @property
     def serialised_item(self) -> SerialisedItem | None:
