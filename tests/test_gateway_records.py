@@ -88,8 +88,13 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     assert set(contents) == {_hex(SKINCARE_LOT.item_id), _hex(GIFT_SET.item_id)}
     assert contents[_hex(GIFT_SET.item_id)]["url"].endswith(GIFT_SET.path)
     assert contents[_hex(SKINCARE_LOT.item_id)]["kind"] == "lot"
+    assert body["custodian_name"] == "SkyBridge Logistics"
     page = client.get(PALLET.path, headers=BROWSER)
     assert page.status_code == 200 and PALLET.sscc in page.text
+    assert (
+        "SkyBridge Logistics" in page.text
+        and f'href="{contents[_hex(GIFT_SET.item_id)]["url"]}"' in page.text
+    )
 
 
 def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) -> None:

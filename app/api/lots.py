@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, column, inspect, select, table
 
 from app.api.clone import known_path
-from app.db.schema import events, items
+from app.db.schema import events, items, members
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import LogisticUnit, Lot
 from app.indexer.decode import DecodedLog
@@ -40,7 +40,9 @@ class LotPublic(BaseModel):
     merkle_root: str
     item_count: int
     brand: str
+    brand_name: str | None = Field(None, description="The brand's member name")
     custodian: str = Field(description="Effective custodian: the outermost unit's while the lot is packed")
+    custodian_name: str | None = Field(None, description="The custodian's member name")
     status: str
     parent_lot_id: str | None
     container: str | None = Field(description="Id of the logistic unit the lot is packed in, if any")
@@ -67,6 +69,7 @@ class UnitPublic(BaseModel):
     sscc: str
     url: str
     custodian: str = Field(description="Effective custodian: the outermost unit's while packed")
+    custodian_name: str | None = Field(None, description="The custodian's member name")
     status: str
     container: str | None = Field(description="Id of the unit this unit is packed in, if any")
     contents: list[UnitContent] = Field(description="Records packed directly in this unit")
@@ -132,6 +135,7 @@ def load_lot(conn: Connection, gtin: str, lot: str, base_url: str) -> LotPublic 
     if found is None:
         return None
     row, created = found
+    custodian = effective_custodian(conn, row)
     return LotPublic(
         id=row.item_id,
         gtin=gtin,
@@ -140,7 +144,9 @@ def load_lot(conn: Connection, gtin: str, lot: str, base_url: str) -> LotPublic 
         merkle_root=row.lot_root,
         item_count=row.lot_count,
         brand=row.brand,
-        custodian=effective_custodian(conn, row),
+        brand_name=member_name(conn, row.brand),
+        custodian=custodian,
+        custodian_name=member_name(conn, custodian),
         status=row.status,
         parent_lot_id=row.parent_id,
         container=row.container,
@@ -185,11 +191,13 @@ def load_unit(conn: Connection, sscc: str, base_url: str) -> UnitPublic | None:
         .where(items.c.container == row.item_id)
         .order_by(items.c.item_id)
     ).all()
+    custodian = effective_custodian(conn, row)
     return UnitPublic(
         id=row.item_id,
         sscc=sscc,
         url=f"{base_url}/00/{sscc}",
-        custodian=effective_custodian(conn, row),
+        custodian=custodian,
+        custodian_name=member_name(conn, custodian),
         status=row.status,
         container=row.container,
         contents=[
@@ -199,6 +207,12 @@ def load_unit(conn: Connection, sscc: str, base_url: str) -> UnitPublic | None:
         tx=created.tx_hash,
         log_index=created.log_index,
     )
+
+
+def member_name(conn: Connection, address: str) -> str | None:
+    """The consortium name of `address`, or None for a non-member."""
+    name = conn.execute(select(members.c.name).where(members.c.address == address)).scalar()
+    return name or None
 
 
 def _known_url(conn: Connection, record_id: str, base_url: str) -> str | None:
