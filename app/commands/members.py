@@ -97,18 +97,25 @@ def admit(
             _propose(chain, account, functions.grantRole(each.id, member), f"grant {each.value} to {member}")
 
 
+def _propose_roles(
+    address: str, roles: list[Role], account: str, rpc: str, registry: str | None, grant: bool
+) -> None:
+    with clear_errors():
+        member = parse_address(address, "address")
+        chain = open_chain(rpc, registry)
+        change = chain.registry.functions.grantRole if grant else chain.registry.functions.revokeRole
+        for each in roles:
+            _propose(
+                chain, account, change(each.id, member), f"{'grant' if grant else 'revoke'} {each.value}"
+            )
+
+
 @propose_app.command()
 def grant(
     address: Address, role: Roles, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
 ) -> None:
     """Propose granting roles to a member."""
-    with clear_errors():
-        member = parse_address(address, "address")
-        chain = open_chain(rpc, registry)
-        for each in role:
-            _propose(
-                chain, account, chain.registry.functions.grantRole(each.id, member), f"grant {each.value}"
-            )
+    _propose_roles(address, role, account, rpc, registry, grant=True)
 
 
 @propose_app.command()
@@ -116,13 +123,7 @@ def revoke(
     address: Address, role: Roles, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
 ) -> None:
     """Propose revoking roles from a member."""
-    with clear_errors():
-        member = parse_address(address, "address")
-        chain = open_chain(rpc, registry)
-        for each in role:
-            _propose(
-                chain, account, chain.registry.functions.revokeRole(each.id, member), f"revoke {each.value}"
-            )
+    _propose_roles(address, role, account, rpc, registry, grant=False)
 
 
 @propose_app.command()
