@@ -28,7 +28,7 @@ def test_tree_matches_shared_vectors(tree: dict) -> None:  # type: ignore[type-a
 
 
 def test_vectors_cover_odd_and_even_trees() -> None:
-    assert {t["size"] for t in VECTORS} >= {1, 2, 3, 5}
+    assert {t["size"] for t in VECTORS} >= {1, 2, 3, 5, 17}
 
 
 def test_leaf_is_double_hashed_abi_encoding() -> None:
@@ -57,3 +57,21 @@ def test_bad_input_gets_a_clear_error() -> None:
         LotTree.build([pair, pair])
     with pytest.raises(KeyError, match="not in this lot"):
         LotTree.build([pair]).proof(keccak(text="c"), keccak(text="d"))
+
+
+def test_shape_orders_leaves_by_item_id_and_carries_the_unpaired_node_up() -> None:
+    entries = [(keccak(text=f"item {i}"), keccak(text="shared meta")) for i in range(5)]
+    a, b, c, d, e = (leaf_hash(*entry) for entry in sorted(entries))
+    tree = LotTree.build(entries)
+    # Level 1 is (ab, cd, e), level 2 (abcd, e), level 3 the root: e is carried up twice.
+    assert tree.root == hash_pair(hash_pair(hash_pair(a, b), hash_pair(c, d)), e)
+    assert tree.proof(*sorted(entries)[4]) == [hash_pair(hash_pair(a, b), hash_pair(c, d))]
+    assert tree.proof(*sorted(entries)[2]) == [d, hash_pair(a, b), e]
+
+
+def test_an_item_id_may_appear_once_whatever_its_metadata() -> None:
+    item = keccak(text="item")
+    with pytest.raises(ValueError, match=f"0x{item.hex()} twice"):
+        LotTree.build([(item, keccak(text="a")), (item, keccak(text="b"))])
+    with pytest.raises(KeyError, match="not in this lot"):
+        LotTree.build([(item, keccak(text="a"))]).proof(item, keccak(text="b"))

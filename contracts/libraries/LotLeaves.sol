@@ -7,8 +7,9 @@ pragma solidity ^0.8.24;
 /// That is OpenZeppelin StandardMerkleTree's leaf for the value types ["bytes32", "bytes32"]:
 /// hashing twice makes a leaf (64-byte preimage, hashed again) impossible to confuse with an
 /// inner node (hash of two sorted 32-byte children), which defeats second-preimage attacks.
-/// Inner nodes hash the sorted pair (OpenZeppelin {MerkleProof}); the tree is
-/// StandardMerkleTree's: leaves sorted by hash, complete binary tree in an array.
+/// Inner nodes hash the sorted pair (OpenZeppelin {MerkleProof}, order-agnostic). The tree
+/// shape is app/chain/merkle.py's: leaves ordered by ascending item id, pairs hashed level by
+/// level, an unpaired last node carried up unchanged; verification needs none of that.
 /// Test vectors: tests/vectors/merkle.json (checked by forge and pytest).
 library LotLeaves {
     /// @notice Leaf of item `itemId` with metadata hash `metadataHash`.
