@@ -33,7 +33,12 @@ node_modules/.installed: package.json package-lock.json
 	@mkdir -p .solcx
 	ln -sf ../bin/solc $@
 
-setup: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.28 ## install .venv, node_modules and the solc bridge
+# The native lot builder (app/scale/native.py builds it the same way, under a lock, when it is
+# missing or older than its source; the venv is order-only so a reinstall does not rebuild it).
+.build/native/liblotmerkle.so: native/lotmerkle.c | $(VENV)/.installed
+	$(BIN)/python -m app.scale.native
+
+setup: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.28 .build/native/liblotmerkle.so ## install .venv, node_modules, the solc bridge and the native lot builder
 
 demo: setup ## devnet + deploy + demo journey + indexer + gateway on http://127.0.0.1:8000
 	$(BIN)/origintrace up

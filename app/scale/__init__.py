@@ -1,0 +1,1 @@
+"""Lots at scale: streaming manifests, native Merkle trees, the compact lot store."""
