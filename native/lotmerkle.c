@@ -9,6 +9,9 @@
  * lane (x, y) holding state bytes 8(x + 5y)..8(x + 5y) + 7 little-endian). Keccak-256 is the
  * original Keccak padding (0x01 ... 0x80, not SHA-3's 0x06) with rate 136 bytes, as Ethereum
  * uses. Two rounds per loop iteration keep all 25 lanes in local variables (state A, then E).
+ * A lot's hashes run four at a time through a vector form of the same permutation
+ * (keccak_f1600_x4): ids, then leaves, then each level of the tree. -DLOTMERKLE_PORTABLE
+ * compiles that for the build machine's default target only (no per-CPU clones).
  *
  * Everything here is reentrant: no writable globals, all scratch memory per call, so two
  * threads may build two lots at once (ctypes releases the GIL during calls).
@@ -49,91 +52,109 @@ static const uint64_t ROUND_CONSTANTS[24] = {
  *   lanes: B[x'] comes from A[x][x'] with x = 3(y' - 3x') mod 5.
  * chi: E[x][y] = B[x] ^ (~B[x+1] & B[x+2]) along the row; iota: E[0][0] ^= round constant.
  */
-#define ROUND(A, E, rc)                                                                          \
-    do {                                                                                         \
-        uint64_t C0 = A##00 ^ A##01 ^ A##02 ^ A##03 ^ A##04;                                     \
-        uint64_t C1 = A##10 ^ A##11 ^ A##12 ^ A##13 ^ A##14;                                     \
-        uint64_t C2 = A##20 ^ A##21 ^ A##22 ^ A##23 ^ A##24;                                     \
-        uint64_t C3 = A##30 ^ A##31 ^ A##32 ^ A##33 ^ A##34;                                     \
-        uint64_t C4 = A##40 ^ A##41 ^ A##42 ^ A##43 ^ A##44;                                     \
-        uint64_t D0 = C4 ^ ROL(C1, 1);                                                           \
-        uint64_t D1 = C0 ^ ROL(C2, 1);                                                           \
-        uint64_t D2 = C1 ^ ROL(C3, 1);                                                           \
-        uint64_t D3 = C2 ^ ROL(C4, 1);                                                           \
-        uint64_t D4 = C3 ^ ROL(C0, 1);                                                           \
-        uint64_t B0, B1, B2, B3, B4;                                                             \
-        B0 = A##00 ^ D0;                                                                         \
-        B1 = ROL(A##11 ^ D1, 44);                                                                \
-        B2 = ROL(A##22 ^ D2, 43);                                                                \
-        B3 = ROL(A##33 ^ D3, 21);                                                                \
-        B4 = ROL(A##44 ^ D4, 14);                                                                \
-        E##00 = B0 ^ (~B1 & B2) ^ (rc);                                                          \
-        E##10 = B1 ^ (~B2 & B3);                                                                 \
-        E##20 = B2 ^ (~B3 & B4);                                                                 \
-        E##30 = B3 ^ (~B4 & B0);                                                                 \
-        E##40 = B4 ^ (~B0 & B1);                                                                 \
-        B0 = ROL(A##30 ^ D3, 28);                                                                \
-        B1 = ROL(A##41 ^ D4, 20);                                                                \
-        B2 = ROL(A##02 ^ D0, 3);                                                                 \
-        B3 = ROL(A##13 ^ D1, 45);                                                                \
-        B4 = ROL(A##24 ^ D2, 61);                                                                \
-        E##01 = B0 ^ (~B1 & B2);                                                                 \
-        E##11 = B1 ^ (~B2 & B3);                                                                 \
-        E##21 = B2 ^ (~B3 & B4);                                                                 \
-        E##31 = B3 ^ (~B4 & B0);                                                                 \
-        E##41 = B4 ^ (~B0 & B1);                                                                 \
-        B0 = ROL(A##10 ^ D1, 1);                                                                 \
-        B1 = ROL(A##21 ^ D2, 6);                                                                 \
-        B2 = ROL(A##32 ^ D3, 25);                                                                \
-        B3 = ROL(A##43 ^ D4, 8);                                                                 \
-        B4 = ROL(A##04 ^ D0, 18);                                                                \
-        E##02 = B0 ^ (~B1 & B2);                                                                 \
-        E##12 = B1 ^ (~B2 & B3);                                                                 \
-        E##22 = B2 ^ (~B3 & B4);                                                                 \
-        E##32 = B3 ^ (~B4 & B0);                                                                 \
-        E##42 = B4 ^ (~B0 & B1);                                                                 \
-        B0 = ROL(A##40 ^ D4, 27);                                                                \
-        B1 = ROL(A##01 ^ D0, 36);                                                                \
-        B2 = ROL(A##12 ^ D1, 10);                                                                \
-        B3 = ROL(A##23 ^ D2, 15);                                                                \
-        B4 = ROL(A##34 ^ D3, 56);                                                                \
-        E##03 = B0 ^ (~B1 & B2);                                                                 \
-        E##13 = B1 ^ (~B2 & B3);                                                                 \
-        E##23 = B2 ^ (~B3 & B4);                                                                 \
-        E##33 = B3 ^ (~B4 & B0);                                                                 \
-        E##43 = B4 ^ (~B0 & B1);                                                                 \
-        B0 = ROL(A##20 ^ D2, 62);                                                                \
-        B1 = ROL(A##31 ^ D3, 55);                                                                \
-        B2 = ROL(A##42 ^ D4, 39);                                                                \
-        B3 = ROL(A##03 ^ D0, 41);                                                                \
-        B4 = ROL(A##14 ^ D1, 2);                                                                 \
-        E##04 = B0 ^ (~B1 & B2);                                                                 \
-        E##14 = B1 ^ (~B2 & B3);                                                                 \
-        E##24 = B2 ^ (~B3 & B4);                                                                 \
-        E##34 = B3 ^ (~B4 & B0);                                                                 \
-        E##44 = B4 ^ (~B0 & B1);                                                                 \
+#define ROUND(T, A, E, rc)                                                                         \
+    do {                                                                                           \
+        T C0 = A##00 ^ A##01 ^ A##02 ^ A##03 ^ A##04;                                              \
+        T C1 = A##10 ^ A##11 ^ A##12 ^ A##13 ^ A##14;                                              \
+        T C2 = A##20 ^ A##21 ^ A##22 ^ A##23 ^ A##24;                                              \
+        T C3 = A##30 ^ A##31 ^ A##32 ^ A##33 ^ A##34;                                              \
+        T C4 = A##40 ^ A##41 ^ A##42 ^ A##43 ^ A##44;                                              \
+        T D0 = C4 ^ ROL(C1, 1);                                                                    \
+        T D1 = C0 ^ ROL(C2, 1);                                                                    \
+        T D2 = C1 ^ ROL(C3, 1);                                                                    \
+        T D3 = C2 ^ ROL(C4, 1);                                                                    \
+        T D4 = C3 ^ ROL(C0, 1);                                                                    \
+        T B0, B1, B2, B3, B4;                                                                      \
+        B0 = A##00 ^ D0;                                                                           \
+        B1 = ROL(A##11 ^ D1, 44);                                                                  \
+        B2 = ROL(A##22 ^ D2, 43);                                                                  \
+        B3 = ROL(A##33 ^ D3, 21);                                                                  \
+        B4 = ROL(A##44 ^ D4, 14);                                                                  \
+        E##00 = B0 ^ (~B1 & B2) ^ (rc);                                                            \
+        E##10 = B1 ^ (~B2 & B3);                                                                   \
+        E##20 = B2 ^ (~B3 & B4);                                                                   \
+        E##30 = B3 ^ (~B4 & B0);                                                                   \
+        E##40 = B4 ^ (~B0 & B1);                                                                   \
+        B0 = ROL(A##30 ^ D3, 28);                                                                  \
+        B1 = ROL(A##41 ^ D4, 20);                                                                  \
+        B2 = ROL(A##02 ^ D0, 3);                                                                   \
+        B3 = ROL(A##13 ^ D1, 45);                                                                  \
+        B4 = ROL(A##24 ^ D2, 61);                                                                  \
+        E##01 = B0 ^ (~B1 & B2);                                                                   \
+        E##11 = B1 ^ (~B2 & B3);                                                                   \
+        E##21 = B2 ^ (~B3 & B4);                                                                   \
+        E##31 = B3 ^ (~B4 & B0);                                                                   \
+        E##41 = B4 ^ (~B0 & B1);                                                                   \
+        B0 = ROL(A##10 ^ D1, 1);                                                                   \
+        B1 = ROL(A##21 ^ D2, 6);                                                                   \
+        B2 = ROL(A##32 ^ D3, 25);                                                                  \
+        B3 = ROL(A##43 ^ D4, 8);                                                                   \
+        B4 = ROL(A##04 ^ D0, 18);                                                                  \
+        E##02 = B0 ^ (~B1 & B2);                                                                   \
+        E##12 = B1 ^ (~B2 & B3);                                                                   \
+        E##22 = B2 ^ (~B3 & B4);                                                                   \
+        E##32 = B3 ^ (~B4 & B0);                                                                   \
+        E##42 = B4 ^ (~B0 & B1);                                                                   \
+        B0 = ROL(A##40 ^ D4, 27);                                                                  \
+        B1 = ROL(A##01 ^ D0, 36);                                                                  \
+        B2 = ROL(A##12 ^ D1, 10);                                                                  \
+        B3 = ROL(A##23 ^ D2, 15);                                                                  \
+        B4 = ROL(A##34 ^ D3, 56);                                                                  \
+        E##03 = B0 ^ (~B1 & B2);                                                                   \
+        E##13 = B1 ^ (~B2 & B3);                                                                   \
+        E##23 = B2 ^ (~B3 & B4);                                                                   \
+        E##33 = B3 ^ (~B4 & B0);                                                                   \
+        E##43 = B4 ^ (~B0 & B1);                                                                   \
+        B0 = ROL(A##20 ^ D2, 62);                                                                  \
+        B1 = ROL(A##31 ^ D3, 55);                                                                  \
+        B2 = ROL(A##42 ^ D4, 39);                                                                  \
+        B3 = ROL(A##03 ^ D0, 41);                                                                  \
+        B4 = ROL(A##14 ^ D1, 2);                                                                   \
+        E##04 = B0 ^ (~B1 & B2);                                                                   \
+        E##14 = B1 ^ (~B2 & B3);                                                                   \
+        E##24 = B2 ^ (~B3 & B4);                                                                   \
+        E##34 = B3 ^ (~B4 & B0);                                                                   \
+        E##44 = B4 ^ (~B0 & B1);                                                                   \
     } while (0)
 
 /* Lane i of s is lane (x, y) = (i % 5, i / 5). */
-#define LANES(X, s)                                                                              \
-    X(a00, s[0]) X(a10, s[1]) X(a20, s[2]) X(a30, s[3]) X(a40, s[4])                            \
-    X(a01, s[5]) X(a11, s[6]) X(a21, s[7]) X(a31, s[8]) X(a41, s[9])                            \
-    X(a02, s[10]) X(a12, s[11]) X(a22, s[12]) X(a32, s[13]) X(a42, s[14])                       \
-    X(a03, s[15]) X(a13, s[16]) X(a23, s[17]) X(a33, s[18]) X(a43, s[19])                       \
-    X(a04, s[20]) X(a14, s[21]) X(a24, s[22]) X(a34, s[23]) X(a44, s[24])
-#define LOAD_LANE(lane, slot) uint64_t lane = (slot);
-#define STORE_LANE(lane, slot) (slot) = lane;
+#define LANES(X, T, s)                                                                             \
+    X(T, a00, s[0]) X(T, a10, s[1]) X(T, a20, s[2]) X(T, a30, s[3]) X(T, a40, s[4])                \
+    X(T, a01, s[5]) X(T, a11, s[6]) X(T, a21, s[7]) X(T, a31, s[8]) X(T, a41, s[9])                \
+    X(T, a02, s[10]) X(T, a12, s[11]) X(T, a22, s[12]) X(T, a32, s[13]) X(T, a42, s[14])           \
+    X(T, a03, s[15]) X(T, a13, s[16]) X(T, a23, s[17]) X(T, a33, s[18]) X(T, a43, s[19])           \
+    X(T, a04, s[20]) X(T, a14, s[21]) X(T, a24, s[22]) X(T, a34, s[23]) X(T, a44, s[24])
+#define LOAD_LANE(T, lane, slot) T lane = (slot);
+#define STORE_LANE(T, lane, slot) (slot) = lane;
 
-/* Keccak-f[1600] on the 25 lanes of s. */
-static inline void keccak_f1600(uint64_t s[25]) {
-    LANES(LOAD_LANE, s)
-    uint64_t e00, e10, e20, e30, e40, e01, e11, e21, e31, e41, e02, e12, e22, e32, e42;
-    uint64_t e03, e13, e23, e33, e43, e04, e14, e24, e34, e44;
-    for (int round = 0; round < 24; round += 2) {
-        ROUND(a, e, ROUND_CONSTANTS[round]);
-        ROUND(e, a, ROUND_CONSTANTS[round + 1]);
-    }
-    LANES(STORE_LANE, s)
+/* Keccak-f[1600] on the 25 lanes s[0..25) of type T (a lane, or a vector of lanes). */
+#define KECCAK_F1600(T, s)                                                                         \
+    do {                                                                                           \
+        LANES(LOAD_LANE, T, s)                                                                     \
+        T e00, e10, e20, e30, e40, e01, e11, e21, e31, e41, e02, e12, e22, e32, e42;               \
+        T e03, e13, e23, e33, e43, e04, e14, e24, e34, e44;                                        \
+        for (int round = 0; round < 24; round += 2) {                                              \
+            ROUND(T, a, e, ROUND_CONSTANTS[round]);                                                \
+            ROUND(T, e, a, ROUND_CONSTANTS[round + 1]);                                            \
+        }                                                                                          \
+        LANES(STORE_LANE, T, s)                                                                    \
+    } while (0)
+
+static inline void keccak_f1600(uint64_t s[25]) { KECCAK_F1600(uint64_t, s); }
+
+/*
+ * Four independent states at once: lane i of state k is s[i][k]. GCC's vector extension makes
+ * this portable C; on x86-64 it is compiled for AVX-512 (rotates and three-input logic in one
+ * instruction each), for AVX2 and for the baseline, and the loader picks the best one the CPU
+ * runs (target_clones, an ifunc resolved once). A lot's hashes are independent within each
+ * stage (ids, leaves, each level), so they go through here four at a time.
+ */
+typedef uint64_t lanes4 __attribute__((vector_size(32)));
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LOTMERKLE_PORTABLE)
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
+static void keccak_f1600_x4(lanes4 s[25]) {
+    KECCAK_F1600(lanes4, s);
 }
 
 static inline uint64_t load64(const uint8_t *p) {
@@ -183,44 +204,95 @@ static void keccak256_two(const uint8_t *p1, size_t n1, const uint8_t *p2, size_
     squeeze256(s, out);
 }
 
-/* Keccak-256 of the 64 bytes a (32) || b (32); out may alias a or b. */
-static inline void keccak256_64(const uint8_t *a, const uint8_t *b, uint8_t out[HASH]) {
-    uint64_t s[25] = {0};
-    s[0] = load64(a);
-    s[1] = load64(a + 8);
-    s[2] = load64(a + 16);
-    s[3] = load64(a + 24);
-    s[4] = load64(b);
-    s[5] = load64(b + 8);
-    s[6] = load64(b + 16);
-    s[7] = load64(b + 24);
-    s[8] = 0x01;                       /* padding byte at offset 64 */
-    s[16] = 0x8000000000000000ULL;     /* last byte of the rate block */
-    keccak_f1600(s);
-    squeeze256(s, out);
-}
-
-/* Keccak-256 of 32 bytes; out may alias in. */
-static inline void keccak256_32(const uint8_t *in, uint8_t out[HASH]) {
-    uint64_t s[25] = {0};
-    s[0] = load64(in);
-    s[1] = load64(in + 8);
-    s[2] = load64(in + 16);
-    s[3] = load64(in + 24);
-    s[4] = 0x01;
-    s[16] = 0x8000000000000000ULL;
-    keccak_f1600(s);
-    squeeze256(s, out);
-}
-
 static inline int cmp32(const uint8_t *a, const uint8_t *b) { return memcmp(a, b, HASH); }
 
-/* An inner node: keccak256 of the two children in ascending byte order; out may alias. */
-static inline void hash_pair(const uint8_t *a, const uint8_t *b, uint8_t out[HASH]) {
-    if (cmp32(a, b) < 0)
-        keccak256_64(a, b, out);
-    else
-        keccak256_64(b, a, out);
+/* The four-way forms of the hashes a lot needs. Each takes up to four jobs (count); unused
+ * lanes hash a copy of job 0 into `spare`. Outputs may alias inputs: all are read first. */
+#define SPLAT4(v) ((lanes4){(v), (v), (v), (v)})
+#define PAD_LAST SPLAT4(0x8000000000000000ULL)
+
+typedef struct {
+    const uint8_t *a[4], *b[4];
+    size_t len[4];
+    uint8_t *out[4];
+    int count;
+    uint8_t spare[HASH];
+} batch4;
+
+static void batch_fill(batch4 *job) {
+    for (int k = job->count; k < 4; k++) {
+        job->a[k] = job->a[0];
+        job->b[k] = job->b[0];
+        job->len[k] = job->len[0];
+        job->out[k] = job->spare;
+    }
+}
+
+static void squeeze4(const lanes4 s[25], uint8_t *const out[4]) {
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < 4; i++) store64(out[k] + 8 * i, s[i][k]);
+}
+
+/* Item ids: keccak256(prefix (18 bytes) || serial) for serials of at most RATE - 19 bytes. */
+static void item_ids_x4(batch4 *job, const uint8_t prefix[18]) {
+    batch_fill(job);
+    lanes4 s[25];
+    memset(s, 0, sizeof s);
+    for (int k = 0; k < 4; k++) {
+        uint8_t block[RATE] = {0};
+        memcpy(block, prefix, 18);
+        memcpy(block + 18, job->a[k], job->len[k]);
+        block[18 + job->len[k]] ^= 0x01;
+        block[RATE - 1] ^= 0x80;
+        for (int i = 0; i < RATE / 8; i++) s[i][k] = load64(block + 8 * i);
+    }
+    keccak_f1600_x4(s);
+    squeeze4(s, job->out);
+    job->count = 0;
+}
+
+/* Leaves: keccak256(keccak256(id || metadata)); the inner hash never leaves the registers. */
+static void leaves_x4(batch4 *job) {
+    batch_fill(job);
+    lanes4 s[25];
+    memset(s, 0, sizeof s);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < 4; i++) {
+            s[i][k] = load64(job->a[k] + 8 * i);
+            s[4 + i][k] = load64(job->b[k] + 8 * i);
+        }
+    s[8] = SPLAT4(0x01);
+    s[16] = PAD_LAST;
+    keccak_f1600_x4(s);
+    memset(s + 4, 0, 21 * sizeof s[0]);
+    s[4] = SPLAT4(0x01);
+    s[16] = PAD_LAST;
+    keccak_f1600_x4(s);
+    squeeze4(s, job->out);
+    job->count = 0;
+}
+
+/* Inner nodes: keccak256 of each pair (a, b) in ascending order. */
+static void pairs_x4(batch4 *job) {
+    batch_fill(job);
+    lanes4 s[25];
+    memset(s, 0, sizeof s);
+    for (int k = 0; k < 4; k++) {
+        const uint8_t *lo = job->a[k], *hi = job->b[k];
+        if (cmp32(lo, hi) > 0) {
+            lo = job->b[k];
+            hi = job->a[k];
+        }
+        for (int i = 0; i < 4; i++) {
+            s[i][k] = load64(lo + 8 * i);
+            s[4 + i][k] = load64(hi + 8 * i);
+        }
+    }
+    s[8] = SPLAT4(0x01);
+    s[16] = PAD_LAST;
+    keccak_f1600_x4(s);
+    squeeze4(s, job->out);
+    job->count = 0;
 }
 
 void lotmerkle_keccak256(const uint8_t *data, size_t len, uint8_t *out) {
@@ -335,13 +407,23 @@ int lotmerkle_build_lot(const uint8_t *gtin14, const uint8_t *serials, size_t se
     memcpy(prefix, "01", 2);
     memcpy(prefix + 2, gtin14, 14);
     memcpy(prefix + 16, "21", 2);
+    batch4 job;
+    job.count = 0;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *serial = serials + offsets[i];
         size_t len = offsets[i + 1] - offsets[i];
-        keccak256_two(prefix, sizeof prefix, serial, len, recs[i].id);
         recs[i].md = md_index[i];
         recs[i].input = (uint32_t)i;
+        if (sizeof prefix + len >= RATE) { /* longer than GS1 allows; hashed on its own */
+            keccak256_two(prefix, sizeof prefix, serial, len, recs[i].id);
+            continue;
+        }
+        job.a[job.count] = serial;
+        job.len[job.count] = len;
+        job.out[job.count++] = recs[i].id;
+        if (job.count == 4) item_ids_x4(&job, prefix);
     }
+    if (job.count > 0) item_ids_x4(&job, prefix);
     int rc = sort_records(recs, sorted, n);
     free(recs);
     if (rc != LM_OK) {
@@ -365,10 +447,12 @@ int lotmerkle_build_lot(const uint8_t *gtin14, const uint8_t *serials, size_t se
     for (size_t i = 0; i < n; i++) {
         memcpy(ids_out + i * HASH, sorted[i].id, HASH);
         md_index_out[i] = sorted[i].md;
-        uint8_t *leaf = level + i * HASH;
-        keccak256_64(sorted[i].id, md_table + (size_t)sorted[i].md * HASH, leaf);
-        keccak256_32(leaf, leaf);
+        job.a[job.count] = ids_out + i * HASH;
+        job.b[job.count] = md_table + (size_t)sorted[i].md * HASH;
+        job.out[job.count++] = level + i * HASH;
+        if (job.count == 4) leaves_x4(&job);
     }
+    if (job.count > 0) leaves_x4(&job);
     free(sorted);
 
     uint8_t *stored = upper_out;
@@ -380,8 +464,14 @@ int lotmerkle_build_lot(const uint8_t *gtin14, const uint8_t *serials, size_t se
         }
         if (k == top) break;
         size_t pairs = size / 2;
-        for (size_t j = 0; j < pairs; j++)
-            hash_pair(level + 2 * j * HASH, level + (2 * j + 1) * HASH, level + j * HASH);
+        /* In place: node j is written after nodes 2j and 2j + 1 (>= j) are read. */
+        for (size_t j = 0; j < pairs; j++) {
+            job.a[job.count] = level + 2 * j * HASH;
+            job.b[job.count] = level + (2 * j + 1) * HASH;
+            job.out[job.count++] = level + j * HASH;
+            if (job.count == 4) pairs_x4(&job);
+        }
+        if (job.count > 0) pairs_x4(&job);
         if (size % 2) memmove(level + pairs * HASH, level + (size - 1) * HASH, HASH);
         size = (size + 1) / 2;
     }
