@@ -187,3 +187,11 @@ def test_missing_compiler_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CC", "no-such-cc")
     with pytest.raises(NativeBuildError, match="`no-such-cc` is not on PATH"):
         build_library(source, tmp_path / "liblotmerkle.so")
+
+
+def test_serials_longer_than_one_keccak_block_get_the_same_ids() -> None:
+    serials = ["x" * length for length in (1, 116, 117, 118, 150, 300)]
+    _, *buffers = _lot(serials, [keccak(text="m")], [0] * len(serials))
+    built = build_lot(GTIN, *buffers)
+    expected = sorted(keccak(text=f"01{GTIN}21{s}") for s in serials)
+    assert _words(built.ids, 32) == expected
