@@ -57,6 +57,11 @@ lint: setup ## ruff and mypy
 clean: ## remove build outputs and local data (keeps .venv and node_modules)
 	rm -rf out cache .build data
 
+.PHONY: bench-scale
+N ?= 1000000 10000000
+bench-scale: setup ## Double 11 at scale: anchor -> index -> resolve N items (N="1000000 10000000")
+	$(BIN)/python bench/scale.py $(N)
+
 .PHONY: bench-lookup
 bench-lookup: setup ## resolver req/s and latency over 1,000,000 synthetic items, cached vs uncached
 	$(BIN)/python bench/lookup.py

@@ -103,10 +103,11 @@ def index_items(database_url: str, count: int) -> None:
 class Gateway:
     """The gateway in its own process, stopped on exit (also on failure)."""
 
-    def __init__(self, database_url: str, cache_ttl: float) -> None:
+    def __init__(self, database_url: str, cache_ttl: float, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         env = {
             **os.environ,
+            **(extra_env or {}),
             "ORIGINTRACE_DATABASE_URL": database_url,
             "ORIGINTRACE_CACHE_TTL": str(cache_ttl),
             "ORIGINTRACE_RATE_LIMIT_PER_MINUTE": "0",  # one loopback client sends all the load

@@ -30,7 +30,9 @@ def lot_buffers(n: int, seed: int) -> tuple[str, bytes, bytes, bytes, bytes]:
     return GTIN, b"".join(serials), struct.pack(f"<{n + 1}I", *offsets), metadata, md_index
 
 
-def best_seconds(work: "ThreadPoolExecutor | None", lots: list[tuple[str, bytes, bytes, bytes, bytes]]) -> float:
+def best_seconds(
+    work: "ThreadPoolExecutor | None", lots: list[tuple[str, bytes, bytes, bytes, bytes]]
+) -> float:
     best = float("inf")
     for _ in range(RUNS):
         started = time.perf_counter()

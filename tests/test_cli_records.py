@@ -84,18 +84,8 @@ def test_anchor_split_pack_and_move(
     assert contract.functions.verifyLotItem(lot_id("LOT-A"), item, meta, tree.proof(item, meta)).call()
 
     part = tmp_path / "part.csv"
-    write_manifest(part, rows[:100])
-    run(
-        "lots",
-        "split",
-        f"/01/{GTIN}/10/LOT-A",
-        "--manifest",
-        str(part),
-        "--lot",
-        "LOT-A1",
-        "--account",
-        "brand",
-    )
+    write_manifest(part, [(GTIN, "LOT-A1", serial) for _, _, serial in rows[:100]])
+    run("lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(part), "--account", "brand")
     assert contract.functions.lotOf(lot_id("LOT-A")).call()[1] == 500
     assert contract.functions.lotOf(lot_id("LOT-A1")).call()[1:] == [100, lot_id("LOT-A")]
 
@@ -112,12 +102,12 @@ def test_anchor_split_pack_and_move(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("gtin,lot,serial\n", "the header lacks metadata_hash"),
+        ("gtin,lot,serial\n", "items.csv:1: the header must be gtin,lot,serial,metadata_hash"),
         (
             f"gtin,lot,serial,metadata_hash\n{GTIN[:-1]}3,L,S,0x{'00' * 32}\n",
             "items.csv:2: Invalid GTIN check digit",
         ),
-        (f"gtin,lot,serial,metadata_hash\n{GTIN},L,S,0x12\n", "items.csv:2 must be 32 bytes"),
+        (f"gtin,lot,serial,metadata_hash\n{GTIN},L,S,0x12\n", "items.csv:2: metadata_hash must be 0x + 64"),
     ],
 )
 def test_a_bad_manifest_is_refused_with_its_line(run, tmp_path: Path, content: str, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from web3 import Web3
 from app.api.main import create_app
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
-from app.core.config import Settings
+from app.core.config import Settings, lot_store
 from app.demo.journey import (
     CLAIMED,
     GIFT_SET,
@@ -23,6 +23,7 @@ from app.demo.journey import (
     seed_mass_market,
     skincare_tree,
 )
+from app.gs1.keys import SerialisedItem
 from app.indexer.follow import Indexer
 
 JSON = {"Accept": "application/json"}
@@ -46,7 +47,7 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     deployment: Deployment = deploy_registry(w3, operator)
     contract = registry(w3, deployment.registry)
     seed_demo(w3, contract, operator)
-    seed_mass_market(w3, contract)
+    seed_mass_market(w3, contract, lot_store(settings, deployment.chain_id, deployment.registry))
     certifier = MEMBERS["certifier"].account
     for kind, data_hash, uri in ((b"ORGANIC", b"\1", "ipfs://organic"), (b"VEGAN", b"\2", "ipfs://vegan")):
         send(
@@ -63,6 +64,7 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     engine: Engine = make_engine(settings.resolved_database_url)
     Indexer(w3, engine, deployment).backfill()
     with TestClient(create_app(settings, engine), raise_server_exceptions=False) as test_client:
+        test_client.app.state.test_registry = deployment.registry  # type: ignore[attr-defined]
         yield test_client
     engine.dispose()
 
@@ -74,9 +76,24 @@ def test_lot_resolves_with_its_root_count_and_effective_custodian(client: TestCl
     assert body["brand"] == MEMBERS["brand"].account.address
     assert body["custodian"] == CARRIER  # the pallet it is packed on moved to the carrier
     assert body["container"] == _hex(PALLET.item_id)
-    missing = client.get(SKINCARE_LOT.path + "/21/SK-0001", headers=JSON)
-    assert missing.status_code == 404 and "not in any indexed manifest" in missing.json()["detail"]
+    missing = client.get(SKINCARE_LOT.path + "/21/SK-9999", headers=JSON)
+    assert missing.status_code == 404 and "not in the stored manifest" in missing.json()["detail"]
     assert client.get(SKINCARE_LOT.path.replace("SK-2026-11", "NOPE"), headers=JSON).status_code == 404
+
+
+def test_lot_item_resolves_with_a_proof_the_registry_accepts(client: TestClient, w3: Web3) -> None:
+    item = SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-0421")
+    body = client.get(f"{SKINCARE_LOT.path}/21/{item.serial}", headers=JSON).json()
+    assert body["item_id"] == _hex(item.item_id) and body["lot"]["id"] == _hex(SKINCARE_LOT.item_id)
+    merkle = body["merkle"]
+    assert merkle["valid"] and merkle["root"] == _hex(skincare_tree().root)
+    proof = [bytes.fromhex(p[2:]) for p in merkle["proof"]]
+    assert proof == skincare_tree().proof(item.item_id, bytes.fromhex(body["metadata_hash"][2:]))
+    contract = registry(w3, client.app.state.test_registry)  # type: ignore[attr-defined]
+    verify = contract.functions.verifyLotItem
+    assert verify(SKINCARE_LOT.item_id, item.item_id, bytes.fromhex(body["metadata_hash"][2:]), proof).call()
+    page = client.get(f"{SKINCARE_LOT.path}/21/{item.serial}", headers=BROWSER)
+    assert page.status_code == 200 and item.serial in page.text and merkle["root"] in page.text
 
 
 def test_unit_resolves_with_its_contents(client: TestClient) -> None:

@@ -1,6 +1,7 @@
 """Indexer against a real anvil, on SQLite and PostgreSQL: state from events, resume, decoding, schema."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,11 +87,11 @@ def test_backfill_rebuilds_item_state_from_events(w3: Web3, seeded: Deployment, 
 
 
 def test_lots_units_status_claims_and_attestations_follow_the_chain(
-    w3: Web3, seeded: Deployment, index_engine: Engine
+    w3: Web3, seeded: Deployment, index_engine: Engine, tmp_path: Path
 ) -> None:
     consortium = demo_members()
     contract = registry(w3, seeded.registry)
-    seed_mass_market(w3, contract)
+    seed_mass_market(w3, contract, tmp_path / "lots")
     calls = contract.functions
     certifier, brand = consortium["certifier"].account, consortium["brand"].account
     send(

@@ -4,25 +4,27 @@ Lots and units are records of the indexer's `items` table (`kind` "lot" or "unit
 the id rule of app/gs1/keys.py; a unit's contents are the records whose `container` is it.
 The custodian shown is the effective one: while a record is packed, the outermost unit's.
 
-Lot ITEMS (/01/{gtin}/10/{lot}/21/{serial}) need the brand's manifest, which the chain does
-not carry. The anchoring tool (issue 4) must fill this table, one row per item of a lot:
-  lot_leaves  lot_id HEX32 (the lot's record id), serial Text, leaf HEX32 (the Merkle leaf of
-              app/chain/merkle.py: keccak256(keccak256(abi.encode(itemId, metadataHash)))),
-              proof JSON (list of HEX32, leaf to root); primary key (lot_id, serial)
-Until it exists, such paths answer 404 saying the item is in no indexed manifest.
+Lot ITEMS (/01/{gtin}/10/{lot}/21/{serial}) are in no table: the chain holds only their lot's
+Merkle root. `origintrace lots anchor` leaves one compact file per lot in the lot store
+(app/scale/store.py); the gateway finds the item there, rebuilds its Merkle proof and checks
+it against the root indexed from the chain, so a tampered file cannot prove a foreign item.
 """
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, column, inspect, select, table
+from sqlalchemy import Connection, select
 
 from app.api.clone import known_path
+from app.chain.merkle import leaf_hash
 from app.db.schema import events, items, members
 from app.gs1.digital_link import DigitalLink
-from app.gs1.keys import LogisticUnit, Lot
+from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
 from app.indexer.decode import DecodedLog
+from app.scale.store import LotReader, lot_path
 
 
 class MerkleProof(BaseModel):
@@ -54,6 +56,8 @@ class LotPublic(BaseModel):
 class LotItemPublic(BaseModel):
     url: str
     serial: str
+    item_id: str = Field(description="The item's id (GS1 element string rule), a leaf input")
+    metadata_hash: str = Field(description="The item's metadata hash, the other leaf input")
     lot: LotPublic
     merkle: MerkleProof
 
@@ -78,7 +82,6 @@ class UnitPublic(BaseModel):
     log_index: int
 
 
-LOT_LEAVES = table("lot_leaves", *(column(n) for n in ("lot_id", "serial", "leaf", "proof")))
 MAX_NESTING = 64
 """Units nest (pallet in container); the walk to the outermost stops here (cycles are refused on chain)."""
 
@@ -90,11 +93,6 @@ def verify_merkle_proof(leaf: str, proof: list[str], root: str) -> bool:
         sibling = bytes.fromhex(sibling_hex.removeprefix("0x"))
         node = keccak(min(node, sibling) + max(node, sibling))
     return "0x" + node.hex() == root.lower()
-
-
-def _present(conn: Connection, *names: str) -> bool:
-    inspector = inspect(conn)
-    return all(inspector.has_table(name) for name in names)
 
 
 def effective_custodian(conn: Connection, record: Any) -> str:
@@ -156,26 +154,42 @@ def load_lot(conn: Connection, gtin: str, lot: str, base_url: str) -> LotPublic 
     )
 
 
-def load_lot_item(conn: Connection, gtin: str, lot: str, serial: str, base_url: str) -> LotItemPublic | None:
-    """An item of a lot with its Merkle proof checked against the anchored root."""
+@lru_cache(maxsize=256)
+def _open_lot(path: Path, mtime_ns: int) -> LotReader:
+    """An open lot file (kept mapped; a rewritten file has a new mtime, so a new entry)."""
+    return LotReader(path)
+
+
+def load_lot_item(
+    conn: Connection, gtin: str, lot: str, serial: str, base_url: str, store: Path | None
+) -> LotItemPublic | None:
+    """An item of a lot with its Merkle proof checked against the anchored root, or None when
+    the lot is unknown or its stored manifest does not list the serial."""
     found = load_lot(conn, gtin, lot, base_url)
-    if found is None or not _present(conn, "lot_leaves"):
+    if found is None or store is None:
         return None
-    leaf = conn.execute(
-        select(LOT_LEAVES).where(LOT_LEAVES.c.lot_id == found.id, LOT_LEAVES.c.serial == serial)
-    ).first()
-    if leaf is None:
+    path = lot_path(store, bytes.fromhex(found.id.removeprefix("0x")))
+    try:
+        reader = _open_lot(path, path.stat().st_mtime_ns)
+    except FileNotFoundError:
         return None
-    proof = [str(p) for p in leaf.proof]
+    item_id = SerialisedItem(gtin, serial).item_id
+    stored = reader.prove(item_id)
+    if stored is None:
+        return None
+    leaf = "0x" + leaf_hash(item_id, stored.metadata_hash).hex()
+    proof = ["0x" + node.hex() for node in stored.proof]
     return LotItemPublic(
         url=base_url + DigitalLink(gtin=gtin, lot=lot, serial=serial).path,
         serial=serial,
+        item_id="0x" + item_id.hex(),
+        metadata_hash="0x" + stored.metadata_hash.hex(),
         lot=found,
         merkle=MerkleProof(
-            leaf=leaf.leaf,
+            leaf=leaf,
             proof=proof,
             root=found.merkle_root,
-            valid=verify_merkle_proof(leaf.leaf, proof, found.merkle_root),
+            valid=verify_merkle_proof(leaf, proof, found.merkle_root),
         ),
     )
 

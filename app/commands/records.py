@@ -1,29 +1,27 @@
 """`origintrace lots` and `origintrace units`: Merkle-anchored lots and logistic units (SSCC).
 
     origintrace lots anchor --manifest items.csv --account brand
-    origintrace lots split /01/09506000134352/10/LOT-A --manifest part.csv --lot LOT-A1 --account warehouse
+    origintrace lots split /01/09506000134352/10/LOT-A --manifest part.csv --account warehouse
     origintrace units create 106141412345678908 --account carrier
     origintrace units pack 106141412345678908 /01/09506000134352/10/LOT-A --account carrier
     origintrace units move 106141412345678908 --to 0xRECEIVER --account carrier
     origintrace units accept 106141412345678908 --account customs
-The manifest is CSV with a header: gtin, lot, serial, metadata_hash (0x + 64 hex digits).
+Manifests are CSV (header gtin,lot,serial,metadata_hash) or the compact OTM form: see
+app/scale/manifest.py.
 """
 
-import csv
-import time
-from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from eth_utils.crypto import keccak
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.chain.client import send
-from app.chain.merkle import LotTree
 from app.commands.context import (
     AccountOption,
+    Chain,
     ReceiverOption,
     RegistryOption,
     RpcOption,
@@ -32,21 +30,26 @@ from app.commands.context import (
     hours_from_now,
     open_chain,
     parse_address,
-    parse_bytes32,
     record_id,
     report_tx,
     signer,
     transact,
 )
+from app.core.config import get_settings, lot_store
 from app.gs1.digital_link import KeyKind, parse_path
-from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, normalise_gtin
+from app.gs1.keys import LogisticUnit
+from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, prepare
+from app.scale.manifest import ManifestError, count_items, read_manifest
 
 lots = typer.Typer(
     help="Lots anchored by a Merkle root: anchor from a manifest, split.", no_args_is_help=True
 )
 units = typer.Typer(help="Logistic units (SSCC): create, pack, unpack, move, accept.", no_args_is_help=True)
 ManifestOption = Annotated[
-    Path, typer.Option(exists=True, dir_okay=False, help="CSV: gtin,lot,serial,metadata_hash")
+    Path,
+    typer.Option(
+        exists=True, dir_okay=False, help="CSV (gtin,lot,serial,metadata_hash) or OTM binary manifest"
+    ),
 ]
 UriOption = Annotated[
     str, typer.Option(help="Where the lot's manifest is published (ipfs://..., https://...)")
@@ -54,50 +57,18 @@ UriOption = Annotated[
 Sscc = Annotated[str, typer.Argument(help="The unit's 18-digit SSCC")]
 
 
-@dataclass
-class LotManifest:
-    gtin: str
-    lot: str
-    entries: list[tuple[bytes, bytes]]
-
-    @property
-    def lot_id(self) -> bytes:
-        with clear_errors():
-            return Lot.parse(self.gtin, self.lot).item_id
-
-    @property
-    def manifest_hash(self) -> bytes:
-        """keccak256 of the lot's sorted (item id, metadata hash) pairs: what the manifest commits to."""
-        return keccak(b"".join(item + meta for item, meta in sorted(self.entries)))
+def _store(chain: Chain) -> Path:
+    return lot_store(get_settings(), int(chain.w3.eth.chain_id), chain.registry.address)
 
 
-def read_manifest(path: Path) -> list[LotManifest]:
-    """The manifest's lots, each with its (item id, metadata hash) entries; errors name the line."""
-    grouped: dict[tuple[str, str], list[tuple[bytes, bytes]]] = defaultdict(list)
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"gtin", "lot", "serial", "metadata_hash"} - set(reader.fieldnames or [])
-        if missing:
-            fail(f"{path}: the header lacks {', '.join(sorted(missing))}", code=2)
-        for line, row in enumerate(reader, start=2):
-            try:
-                gtin = normalise_gtin(row["gtin"])
-                item = SerialisedItem.parse(gtin, row["serial"])
-            except InvalidKey as exc:
-                fail(f"{path}:{line}: {exc}", code=2)
-            grouped[(gtin, row["lot"])].append(
-                (item.item_id, parse_bytes32(row["metadata_hash"], f"{path}:{line}"))
-            )
-    if not grouped:
-        fail(f"{path} lists no items", code=2)
-    return [LotManifest(gtin, lot, entries) for (gtin, lot), entries in grouped.items()]
-
-
-def _tree(lot: LotManifest) -> LotTree:
+@contextmanager
+def _manifest_errors() -> Iterator[None]:
     try:
-        return LotTree.build(lot.entries)
-    except ValueError as exc:
-        fail(f"lot {lot.lot} of {lot.gtin}: {exc}", code=2)
+        yield
+    except ManifestError as exc:
+        fail(str(exc), code=2)
+    except AnchorError as exc:
+        fail(str(exc))
 
 
 @lots.command()
@@ -107,56 +78,81 @@ def anchor(
     rpc: RpcOption,
     uri: UriOption = "",
     registry: RegistryOption = None,
+    lots_per_tx: Annotated[
+        int, typer.Option(min=1, help="Lots per transaction (the registry caps it)")
+    ] = LOTS_PER_TX,
+    workers: Annotated[int, typer.Option(min=1, help="Threads building trees (default: all cores)")] = 0,
 ) -> None:
-    """Anchor every lot of a manifest: one transaction per lot, whatever its size."""
-    lots_to_anchor = read_manifest(manifest)
-    total = sum(len(lot.entries) for lot in lots_to_anchor)
-    with clear_errors():
+    """Anchor every lot of a manifest (CSV or OTM), many lots per transaction; rerun to resume.
+
+    Trees are built on all cores and stored for the gateway (ORIGINTRACE_DATA_DIR/lots), so it
+    can prove any item. A rerun reuses stored trees and skips lots already on chain.
+    """
+    with clear_errors(), _manifest_errors():
+        total = count_items(manifest)
         chain = open_chain(rpc, registry)
         brand = signer(account)
-        started = time.monotonic()
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} items/s"),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, transient=True) as progress:
-            task = progress.add_task("anchoring items", total=total)
-            for lot in lots_to_anchor:
-                tree = _tree(lot)
-                functions = chain.registry.functions
-                call = functions.anchorLot(lot.lot_id, tree.root, len(lot.entries), lot.manifest_hash, uri)
-                receipt = send(chain.w3, brand, call)
-                progress.advance(task, len(lot.entries))
-                what = (
-                    f"anchored {lot.gtin} lot {lot.lot}: {len(lot.entries):,} items, root 0x{tree.root.hex()}"
-                )
-                report_tx(what, receipt)
-    rate = total / max(time.monotonic() - started, 1e-9)
-    typer.echo(f"{len(lots_to_anchor)} lots, {total:,} items anchored ({rate:,.0f} items/s)")
+            task = progress.add_task("building and anchoring", total=total, rate="-")
+
+            def advance(items: int) -> None:
+                progress.advance(task, items)
+                speed = progress.tasks[0].speed
+                progress.update(task, rate=f"{speed:,.0f}" if speed else "-")
+
+            report = anchor_manifest(
+                read_manifest(manifest),
+                store=_store(chain),
+                w3=chain.w3,
+                registry=chain.registry,
+                brand=brand,
+                uri=uri,
+                lots_per_tx=lots_per_tx,
+                workers=workers or None,
+                on_items=advance,
+            )
+    for tx in report.transactions:
+        typer.echo(f"tx {tx}")
+    skipped = f", {report.skipped_lots} already anchored" if report.skipped_lots else ""
+    typer.echo(
+        f"{report.lots} lots, {report.items:,} items anchored{skipped} "
+        f"({report.items / max(report.seconds, 1e-9):,.0f} items/s, {report.gas_used:,} gas)"
+    )
 
 
 @lots.command()
 def split(
     parent: Annotated[str, typer.Argument(help="Digital Link path of the parent lot, /01/<gtin>/10/<lot>")],
     manifest: ManifestOption,
-    lot: Annotated[str, typer.Option(help="Lot number of the new sub-lot")],
     account: AccountOption,
     rpc: RpcOption,
     uri: UriOption = "",
     registry: RegistryOption = None,
 ) -> None:
-    """Split the items of a manifest off a lot you hold into a new sub-lot."""
+    """Split a sub-lot off a lot you hold: the manifest lists the sub-lot's items under its new lot number."""
     with clear_errors():
         link = parse_path(parent)
     if link.kind != KeyKind.LOT or link.gtin is None:
         fail(f"{parent} is not a lot path (/01/<gtin>/10/<lot>)", code=2)
-    entries = [e for part in read_manifest(manifest) for e in part.entries]
-    sub = LotManifest(link.gtin, lot, entries)
-    tree = _tree(sub)
-    with clear_errors():
+    with clear_errors(), _manifest_errors():
+        blocks = list(read_manifest(manifest))
+        if len(blocks) != 1 or blocks[0].gtin != link.gtin:
+            fail(f"{manifest} must list exactly one lot (the sub-lot) of GTIN {link.gtin}", code=2)
+        sub = blocks[0]
         chain = open_chain(rpc, registry)
+        ready = prepare(sub, _store(chain))
         call = chain.registry.functions.splitLot(
-            record_id(link), sub.lot_id, tree.root, len(entries), sub.manifest_hash, uri
+            record_id(link), sub.lot_id, ready.root, ready.count, ready.metadata_hash, uri
         )
         receipt = send(chain.w3, signer(account), call)
-    report_tx(f"split {len(entries):,} items off {link.path} into lot {lot}", receipt)
+    report_tx(f"split {ready.count:,} items off {link.path} into lot {sub.lot}", receipt)
 
 
 def _unit_id(sscc: str) -> bytes:

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+def lot_store(settings: Settings, chain_id: int, registry: str) -> Path:
+    """Where the lot files of registry `registry` on chain `chain_id` live (app/scale/store.py)."""
+    return settings.data_dir / "lots" / f"{chain_id}-{registry.lower()}"
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

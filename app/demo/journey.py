@@ -3,6 +3,7 @@
 import base64
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
@@ -12,6 +13,8 @@ from web3.contract import Contract
 from app.chain.client import dev_account, send
 from app.chain.merkle import LotTree
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
+from app.scale.anchor import prepare
+from app.scale.manifest import LotBlock
 
 OFFER_TTL_S = 24 * 3600
 DIAMOND = SerialisedItem.parse("09506000134352", "DIA-0001")
@@ -94,25 +97,45 @@ CLAIM_CODE = keccak(text="demo claim code printed under the seal")
 SKINCARE_METADATA: dict[str, object] = {"name": "Hydrating serum 50 ml", "name_zh": "保湿精华 50 毫升"}
 
 
+def skincare_serials() -> list[str]:
+    return [f"SK-{n:04d}" for n in range(1, SKINCARE_LOT_SIZE + 1)]
+
+
 def skincare_tree() -> LotTree:
     """The Merkle tree the brand builds over the lot's items (serials SK-0001...)."""
     metadata_hash, _ = metadata_uri(SKINCARE_METADATA)
-    entries = [
-        (SerialisedItem.parse(SKINCARE_GTIN, f"SK-{n:04d}").item_id, metadata_hash)
-        for n in range(1, SKINCARE_LOT_SIZE + 1)
-    ]
+    entries = [(SerialisedItem.parse(SKINCARE_GTIN, s).item_id, metadata_hash) for s in skincare_serials()]
     return LotTree.build(entries)
 
 
-def seed_mass_market(w3: Web3, registry: Contract) -> None:
-    """After `seed_demo`: a lot of 1,000 anchored by its Merkle root and a gift set, packed on a
-    pallet the carrier takes in one handoff; a recalled gift set; a gift set sold and claimed."""
+def skincare_block() -> LotBlock:
+    """The lot's manifest, as `origintrace lots anchor` reads it."""
+    metadata_hash, _ = metadata_uri(SKINCARE_METADATA)
+    serials = [s.encode() for s in skincare_serials()]
+    offsets = [0]
+    for serial in serials:
+        offsets.append(offsets[-1] + len(serial))
+    return LotBlock(
+        gtin=SKINCARE_GTIN,
+        lot=SKINCARE_LOT.lot,
+        serials=b"".join(serials),
+        offsets=b"".join(o.to_bytes(4, "little") for o in offsets),
+        md_table=metadata_hash,
+        md_index=bytes(4 * len(serials)),
+    )
+
+
+def seed_mass_market(w3: Web3, registry: Contract, lot_store: Path) -> None:
+    """After `seed_demo`: a lot of 1,000 anchored by its Merkle root (its tree stored in
+    `lot_store` for the gateway) and a gift set, packed on a pallet the carrier takes in one
+    handoff; a recalled gift set; a gift set sold and claimed."""
     members = demo_members()
     brand, carrier, retailer = (members[k].account for k in ("brand", "carrier", "retailer"))
     metadata_hash, uri = metadata_uri(SKINCARE_METADATA)
     lot_id = SKINCARE_LOT.item_id
+    lot = prepare(skincare_block(), lot_store)
     calls = registry.functions
-    send(w3, brand, calls.anchorLot(lot_id, skincare_tree().root, SKINCARE_LOT_SIZE, metadata_hash, uri))
+    send(w3, brand, calls.anchorLot(lot_id, lot.root, lot.count, lot.metadata_hash, uri))
     for item in (GIFT_SET, RECALLED, CLAIMED):
         send(w3, brand, calls.registerItem(item.item_id, metadata_hash, uri))
     send(w3, brand, calls.createUnit(PALLET.item_id))

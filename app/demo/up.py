@@ -14,7 +14,7 @@ from app.api.main import create_app
 from app.chain.client import connect, dev_account, registry
 from app.chain.deploy import Deployment, deploy_registry, manifest_path, write_manifest
 from app.chain.devnet import running_devnet
-from app.core.config import Settings
+from app.core.config import Settings, lot_store
 from app.db.engine import make_engine
 from app.demo.journey import PALLET, RECALLED, SKINCARE_LOT, seed_demo, seed_mass_market
 from app.gs1.qr import write_qr_png
@@ -103,7 +103,8 @@ def up(settings: Settings) -> None:
         deployment = deploy_registry(w3, operator)
         manifest = write_manifest(deployment, settings.deployments_dir)
         diamond = seed_demo(w3, registry(w3, deployment.registry), operator)
-        seed_mass_market(w3, registry(w3, deployment.registry))
+        store = lot_store(settings, deployment.chain_id, deployment.registry)
+        seed_mass_market(w3, registry(w3, deployment.registry), store)
         url = settings.base_url + diamond.path
         qr_file = write_qr_png(url, settings.data_dir / "qr" / f"{diamond.serial}.png")
         engine = make_engine(settings.resolved_database_url)

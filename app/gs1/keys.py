@@ -15,8 +15,10 @@ from biip.gtin import Gtin
 from biip.sscc import Sscc
 from eth_utils.crypto import keccak
 
-# GS1 General Specifications, figure 7.11-1: AI 21 is up to 20 characters of CSET 82.
-_CSET82: Final = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
+# GS1 General Specifications, figure 7.11-1: AI 10 and AI 21 are up to 20 characters of CSET 82.
+CSET82: Final = b"!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+MAX_SERIAL_LEN: Final = 20
+_CSET82: Final = re.compile(f"^[{re.escape(CSET82.decode())}]{{1,{MAX_SERIAL_LEN}}}$")
 
 
 class InvalidKey(ValueError):

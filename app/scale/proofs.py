@@ -18,7 +18,7 @@ def _split(buffer: bytes, name: str) -> list[bytes]:
 
 
 def proof_from_chunk(
-    position: int, n: int, chunk_ids: bytes, chunk_metadata: bytes, upper: bytes
+    position: int, n: int, chunk_ids: bytes, chunk_metadata: bytes, upper: bytes | memoryview
 ) -> list[bytes]:
     """The proof (siblings leaf to root) of the item at sorted `position` of a lot of `n` items.
 
@@ -53,7 +53,7 @@ def proof_from_chunk(
         if k == first and stored[HASH_LEN * node : HASH_LEN * (node + 1)] != level[0]:
             raise ValueError(f"the chunk at position {start} does not match the stored tree")
         if k < len(sizes) - 1 and node ^ 1 < sizes[k]:
-            proof.append(stored[HASH_LEN * (node ^ 1) : HASH_LEN * ((node ^ 1) + 1)])
+            proof.append(bytes(stored[HASH_LEN * (node ^ 1) : HASH_LEN * ((node ^ 1) + 1)]))
     if offset != len(upper):
         raise ValueError(f"upper holds {len(upper)} bytes; the stored levels of {n} items take {offset}")
     return proof

@@ -15,7 +15,7 @@ from app.api.linkset import find_link, links_for, linkset
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic, load_lot, load_lot_item, load_unit
 from app.api.models import ErrorBody, ItemPublic
 from app.api.pages import render_item_page, render_key_page
-from app.core.config import Settings
+from app.core.config import Settings, lot_store
 from app.gs1.digital_link import DigitalLink, KeyKind, parse_pairs, parse_path
 from app.gs1.keys import InvalidKey
 from app.gs1.qr import qr_png, qr_svg
@@ -106,14 +106,15 @@ def _resolve(
         if entity is None:
             item_id = None
     if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
-        entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url)
+        store = lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
+        entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url, store)
     elif key.kind == KeyKind.LOT:
         entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
     elif key.kind == KeyKind.UNIT:
         entity = load_unit(conn, str(key.sscc), settings.base_url)
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
     if lot_item and load_lot(conn, str(key.gtin), str(key.lot), settings.base_url) is not None:
-        detail = f"serial {key.serial} is not in any indexed manifest of lot {key.lot}"
+        detail = f"serial {key.serial} is not in the stored manifest of lot {key.lot}"
         raise ApiError(404, "not_found", detail)
     if entity is None:
         raise ApiError(404, "not_found", f"nothing is registered under {key.path}")
