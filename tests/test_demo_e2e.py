@@ -18,7 +18,7 @@ from web3 import Web3
 from app.chain.client import connect, registry, send
 from app.chain.devnet import free_port
 from app.core.config import PROJECT_ROOT
-from app.demo.journey import DIAMOND, demo_members
+from app.demo.journey import DIAMOND, SKINCARE_LOT, demo_members
 
 pytestmark = pytest.mark.e2e
 ORIGINTRACE = Path(sys.executable).parent / "origintrace"
@@ -161,3 +161,27 @@ def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) 
     lying = runner.invoke(cli, ["verify", demo.url, "--rpc", demo.rpc_url])
     assert lying.exit_code == 1
     assert "✗ the gateway left out" in lying.output and "NOT VERIFIED" in lying.output
+
+
+def test_verify_proves_a_lot_item_through_the_registry(demo: Demo, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    line = next(line for line in demo.output if "One item of the lot:" in line)
+    url = line.split()[-1]
+    assert url.endswith(f"{SKINCARE_LOT.path}/21/SK-0001")
+    runner = CliRunner()
+    honest = runner.invoke(cli, ["verify", url, "--rpc", demo.rpc_url])
+    assert honest.exit_code == 0, honest.output
+    assert "the registry accepts the item's 10-step Merkle proof" in honest.output
+    assert "LotAnchored" in honest.output and "✗" not in honest.output
+
+    # The gateway's lot file is damaged: its proof no longer reaches the root on chain.
+    (lot_file,) = (tmp_path / "data" / "lots").glob(f"*/{SKINCARE_LOT.item_id.hex()}.otl")
+    data = bytearray(lot_file.read_bytes())
+    data[-40] ^= 0xFF
+    lot_file.write_bytes(bytes(data))
+    time.sleep(0.01)
+    lying = runner.invoke(cli, ["verify", url, "--rpc", demo.rpc_url])
+    assert lying.exit_code == 1 and "✗ the registry accepts" in lying.output, lying.output

@@ -96,6 +96,25 @@ def test_lot_item_resolves_with_a_proof_the_registry_accepts(client: TestClient,
     assert page.status_code == 200 and item.serial in page.text and merkle["root"] in page.text
 
 
+def test_lot_item_proof_bundle_carries_the_lot_facts_and_the_merkle_proof(client: TestClient) -> None:
+    item = SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-0007")
+    url = f"/api/v1/lots/{SKINCARE_LOT.gtin}/{SKINCARE_LOT.lot}/items/{item.serial}/proof"
+    bundle = client.get(url).json()
+    assert (bundle["item_id"], bundle["element_string"]) == (_hex(item.item_id), item.element_string)
+    assert bundle["facts"][0]["event"] == "LotAnchored"
+    assert all(
+        f["args"].get("lotId", f["args"].get("itemId")) in (None, _hex(SKINCARE_LOT.item_id))
+        for f in bundle["facts"]
+    )
+    merkle = bundle["merkle"]
+    assert merkle["valid"] and merkle["lot_id"] == _hex(SKINCARE_LOT.item_id)
+    assert merkle["root"] == _hex(skincare_tree().root)
+    missing = client.get(url.replace("SK-0007", "SK-5000"))
+    assert missing.status_code == 404 and "lists serial SK-5000" in missing.json()["detail"]
+    bad = client.get(url.replace(SKINCARE_LOT.gtin, SKINCARE_LOT.gtin[:-1] + "0"))
+    assert bad.status_code == 400 and "check digit" in bad.json()["detail"]
+
+
 def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     client.get(GIFT_SET.path, headers=JSON)  # the gateway learns the gift set's key by resolving it
     client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]

@@ -66,3 +66,16 @@ def test_an_item_costs_about_forty_bytes(tmp_path: Path) -> None:
     built = build_lot(block.gtin, block.serials, block.offsets, block.md_table, block.md_index)
     path = write_lot(tmp_path, block.lot_id, block.gtin, block.lot, block.digest(), built, block.md_table)
     assert path.stat().st_size / 100_000 < 41
+
+
+def test_a_damaged_file_proves_nothing(tmp_path: Path) -> None:
+    block = make_block(100)
+    built = build_lot(block.gtin, block.serials, block.offsets, block.md_table, block.md_index)
+    path = write_lot(tmp_path, block.lot_id, block.gtin, block.lot, block.digest(), built, block.md_table)
+    item = SerialisedItem(GTIN, block.serial(0)).item_id
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 0xFF  # a node of the stored upper levels
+    path.write_bytes(bytes(data))
+    found = LotReader(path).prove(item)
+    assert found is not None
+    assert not verify(found.proof, built.root, leaf_hash(item, found.metadata_hash))

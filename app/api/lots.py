@@ -28,6 +28,8 @@ from app.scale.store import LotReader, lot_path
 
 
 class MerkleProof(BaseModel):
+    lot_id: str | None = Field(None, description="The lot whose anchored root the proof reaches")
+    metadata_hash: str | None = Field(None, description="The item's metadata hash (a leaf input)")
     leaf: str
     proof: list[str]
     root: str
@@ -186,6 +188,8 @@ def load_lot_item(
         metadata_hash="0x" + stored.metadata_hash.hex(),
         lot=found,
         merkle=MerkleProof(
+            lot_id=found.id,
+            metadata_hash="0x" + stored.metadata_hash.hex(),
             leaf=leaf,
             proof=proof,
             root=found.merkle_root,

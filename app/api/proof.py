@@ -35,14 +35,22 @@ STEPS = [
     "`log_index` was emitted by `registry`, carries item_id as its first indexed topic, and sits in "
     "block `block` with hash `block_hash`.",
     "Decode the log with the registry's ABI and compare it with `event` and `args`.",
-    "For lot items, hash `merkle.leaf` up the sorted-pair keccak256 `merkle.proof` and compare with "
-    "the root anchored on chain for the lot.",
+    "For lot items the facts are the lot's (they carry the lot id): recompute `merkle.leaf` as "
+    "keccak256(keccak256(item_id ++ metadata_hash)), hash it up the sorted-pair keccak256 "
+    "`merkle.proof` and compare with the root anchored on chain for the lot (`lotOf`), or call "
+    "`verifyLotItem(lot_id, item_id, metadata_hash, proof)` on the registry.",
 ]
 
 
 def proof_bundle(
-    chain_id: int, registry: str, item_id: str, element_string: str | None, rows: list[DecodedLog]
+    chain_id: int,
+    registry: str,
+    item_id: str,
+    element_string: str | None,
+    rows: list[DecodedLog],
+    merkle: MerkleProof | None = None,
 ) -> ProofBundle:
+    """The bundle of an item; for a lot item, `rows` are its lot's events and `merkle` its proof."""
     return ProofBundle(
         chain_id=chain_id,
         registry=registry,
@@ -60,6 +68,6 @@ def proof_bundle(
             )
             for r in rows
         ],
-        merkle=None,
+        merkle=merkle,
         how_to_verify=STEPS,
     )

@@ -8,14 +8,16 @@ registry's logs for the item are listed to show that the gateway left none out.
 
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import typer
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from app.chain.artifacts import artifact
 from app.chain.client import connect
+from app.chain.merkle import leaf_hash
 from app.commands.context import clear_errors, fail
 from app.gs1.digital_link import parse_path
 from app.indexer.decode import LogDecoder, UndecodableLog
@@ -85,18 +87,31 @@ def verify(
     url: Annotated[str, typer.Argument(help="The item's Digital Link URL, as in its QR code")],
     rpc: Annotated[str, typer.Option("--rpc", envvar="ORIGINTRACE_RPC_URL", help="A node you trust")],
 ) -> None:
-    """Verify an item's origin and custody facts against your own node, not the gateway's word."""
+    """Verify an item's origin and custody facts against your own node, not the gateway's word.
+
+    For an item of an anchored lot (/01/<gtin>/10/<lot>/21/<serial>) the facts are its lot's,
+    and the item's Merkle proof is checked by the registry on your node."""
     parts = urlsplit(url)
     with clear_errors():
-        key = parse_path(parts.path).serialised_item
+        link = parse_path(parts.path)
+    key = link.serialised_item
     if key is None:
         fail(f"{url} is not a serialised item's Digital Link (/01/<gtin>/21/<serial>)", code=2)
     base = f"{parts.scheme}://{parts.netloc}"
     item_id = "0x" + key.item_id.hex()
     report = Report()
     item = _get_json(url)
-    report.check(item.get("id") == item_id, f"the gateway's item id is keccak256('{key.element_string}')")
-    bundle = _get_json(f"{base}/api/v1/items/{item_id}/proof")
+    report.check(
+        item.get("id", item.get("item_id")) == item_id,
+        f"the gateway's item id is keccak256('{key.element_string}')",
+    )
+    if link.lot is None:
+        bundle = _get_json(f"{base}/api/v1/items/{item_id}/proof")
+        record_id, shown = key.item_id, item
+    else:
+        lot, serial = quote(link.lot, safe=""), quote(key.serial, safe="")
+        bundle = _get_json(f"{base}/api/v1/lots/{key.gtin}/{lot}/items/{serial}/proof")
+        record_id, shown = bytes.fromhex(bundle["merkle"]["lot_id"][2:]), item["lot"]
     with clear_errors():
         w3 = connect(rpc)
     registry = Web3.to_checksum_address(bundle["registry"])
@@ -106,16 +121,62 @@ def verify(
         raise typer.Exit(1)
     report.check(bool(w3.eth.get_code(registry)), f"the registry {registry} has code on your node")
     contract = w3.eth.contract(address=registry, abi=artifact("OriginRegistry").abi)
+    if link.lot is not None:
+        _check_merkle(report, contract, key.item_id, record_id, bundle["merkle"])
+    _check_facts(report, w3, registry, "0x" + record_id.hex(), bundle["facts"])
+    custodian = contract.functions.custodianOf(record_id).call()
+    report.check(custodian == _address(shown["custodian"]), f"current custodian {custodian}")
+    status = STATUS_NAMES[contract.functions.statusOf(record_id).call()]
+    report.check(
+        shown["status"] in STATUS_ALIASES.get(status, {status}),
+        f"current status {status} (the gateway shows {shown['status']})",
+    )
+    if not report.verified:
+        typer.secho(
+            "NOT VERIFIED: the gateway's answer differs from the chain", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(1)
+    typer.secho(f"VERIFIED against {rpc}", fg=typer.colors.GREEN)
+
+
+def _address(custodian: Any) -> Any:
+    """An item's JSON names its custodian as an object, a lot's as a plain address."""
+    return custodian["address"] if isinstance(custodian, dict) else custodian
+
+
+def _check_merkle(report: Report, contract: Any, item: bytes, lot: bytes, merkle: dict[str, Any]) -> None:
+    """The registry itself, on the user's node, checks the item's proof against the lot's root."""
+    metadata = bytes.fromhex(merkle["metadata_hash"][2:])
+    proof = [bytes.fromhex(node[2:]) for node in merkle["proof"]]
+    report.check(
+        merkle["leaf"] == "0x" + leaf_hash(item, metadata).hex(),
+        "the Merkle leaf is keccak256(keccak256(item id ++ metadata hash))",
+    )
+    root = bytes(contract.functions.lotOf(lot).call()[0])
+    report.check(
+        "0x" + root.hex() == merkle["root"],
+        f"the lot's root on chain is the gateway's (0x{root.hex()[:12]}…)",
+    )
+    report.check(
+        contract.functions.verifyLotItem(lot, item, metadata, proof).call(),
+        f"the registry accepts the item's {len(proof)}-step Merkle proof into lot 0x{lot.hex()[:12]}…",
+    )
+
+
+def _check_facts(
+    report: Report, w3: Web3, registry: ChecksumAddress, record_id: str, facts: list[dict[str, Any]]
+) -> None:
+    """Each stated fact is on chain as stated, and no registry log about the record is left out."""
     decoder = LogDecoder(artifact("OriginRegistry").abi)
-    for fact in bundle["facts"]:
-        problem = _check_fact(w3, decoder, registry, item_id, fact)
+    for fact in facts:
+        problem = _check_fact(w3, decoder, registry, record_id, fact)
         report.check(
             problem is None, problem or f"{fact['event']} in block {fact['block']} (tx {fact['tx'][:12]}…)"
         )
     on_chain_logs = w3.eth.get_logs(
-        {"address": registry, "fromBlock": 0, "toBlock": "latest", "topics": [None, item_id]}
+        {"address": registry, "fromBlock": 0, "toBlock": "latest", "topics": [None, record_id]}
     )
-    stated = {(f["tx"], f["log_index"]) for f in bundle["facts"]}
+    stated = {(f["tx"], f["log_index"]) for f in facts}
     omitted = [
         log
         for log in on_chain_logs
@@ -124,16 +185,3 @@ def verify(
     report.check(
         not omitted, f"the gateway left out none of the {len(on_chain_logs)} registry logs about the item"
     )
-    custodian = contract.functions.custodianOf(key.item_id).call()
-    report.check(custodian == item["custodian"]["address"], f"current custodian {custodian}")
-    status = STATUS_NAMES[contract.functions.statusOf(key.item_id).call()]
-    shown = item["status"]
-    report.check(
-        shown in STATUS_ALIASES.get(status, {status}), f"current status {status} (the gateway shows {shown})"
-    )
-    if not report.verified:
-        typer.secho(
-            "NOT VERIFIED: the gateway's answer differs from the chain", fg=typer.colors.RED, err=True
-        )
-        raise typer.Exit(1)
-    typer.secho(f"VERIFIED against {rpc}", fg=typer.colors.GREEN)

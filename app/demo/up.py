@@ -122,6 +122,7 @@ def up(settings: Settings) -> None:
                     f"  Its QR code (PNG):     {qr_file}",
                     f"  As JSON:               curl -H 'Accept: application/json' {url}",
                     f"  Skincare lot (1,000):  {settings.base_url}{SKINCARE_LOT.path}",
+                    f"  One item of the lot:   {settings.base_url}{SKINCARE_LOT.path}/21/SK-0001",
                     f"  Pallet (SSCC):         {settings.base_url}{PALLET.path}",
                     f"  Recalled item:         {settings.base_url}{RECALLED.path}",
                     "",

@@ -2,6 +2,7 @@
 
 import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -13,9 +14,10 @@ from app.api.epcis import epcis_document
 from app.api.errors import ApiError
 from app.api.items import ItemReader
 from app.api.labels import MAX_LABELS, label_sheet
-from app.api.lots import effective_custodian
+from app.api.lots import effective_custodian, load_lot_item
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.proof import ProofBundle, proof_bundle
+from app.core.config import lot_store
 from app.db.schema import items, scans
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey
@@ -145,6 +147,33 @@ def get_proof(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, reque
         item_id,
         key.element_string if key else None,
         ItemReader(conn, settings).events(item_id),
+    )
+
+
+@router.get(
+    "/lots/{gtin}/{lot}/items/{serial}/proof",
+    response_model=ProofBundle,
+    responses={**NOT_FOUND, 400: {"model": ErrorBody}},
+    summary="The proof bundle of an item of an anchored lot: the lot's facts and the item's Merkle proof",
+)
+def get_lot_item_proof(
+    gtin: str, lot: str, serial: str, conn: ConnectionDep, settings: SettingsDep
+) -> ProofBundle:
+    try:
+        key = parse_path(f"/01/{gtin}/10/{quote(lot, safe='')}/21/{quote(serial, safe='')}")
+    except InvalidKey as exc:
+        raise ApiError(400, "invalid_key", str(exc)) from None
+    item = key.serialised_item
+    state = ItemReader(conn, settings).state
+    if item is None or key.lot is None or state is None:
+        raise ApiError(404, "not_found", f"nothing is indexed under {key.path}")
+    store = lot_store(settings, state.chain_id, state.registry)
+    found = load_lot_item(conn, item.gtin, key.lot, item.serial, settings.base_url, store)
+    if found is None:
+        raise ApiError(404, "not_found", f"no stored manifest of lot {key.lot} lists serial {item.serial}")
+    facts = ItemReader(conn, settings).events(found.lot.id)
+    return proof_bundle(
+        state.chain_id, state.registry, found.item_id, item.element_string, facts, found.merkle
     )
 
 
