@@ -105,16 +105,17 @@ def skincare_tree() -> LotTree:
 
 
 def seed_mass_market(w3: Web3, registry: Contract) -> None:
-    """After `seed_demo`: a lot of 1,000 anchored by its Merkle root and a gift set, packed on a
-    pallet the carrier takes in one handoff; a recalled gift set; a gift set sold and claimed."""
+    """After `seed_demo`: a lot of 1,000 anchored by its Merkle root and three gift sets
+    registered in one batch: the lot and a gift set packed on a pallet the carrier takes in
+    one handoff; a recalled gift set; a gift set sold and claimed."""
     members = demo_members()
     brand, carrier, retailer = (members[k].account for k in ("brand", "carrier", "retailer"))
     metadata_hash, uri = metadata_uri(SKINCARE_METADATA)
     lot_id = SKINCARE_LOT.item_id
     calls = registry.functions
     send(w3, brand, calls.anchorLot(lot_id, skincare_tree().root, SKINCARE_LOT_SIZE, metadata_hash, uri))
-    for item in (GIFT_SET, RECALLED, CLAIMED):
-        send(w3, brand, calls.registerItem(item.item_id, metadata_hash, uri))
+    gift_sets = [item.item_id for item in (GIFT_SET, RECALLED, CLAIMED)]
+    send(w3, brand, calls.registerItems(gift_sets, [metadata_hash] * len(gift_sets), uri))
     send(w3, brand, calls.createUnit(PALLET.item_id))
     send(w3, brand, calls.pack(PALLET.item_id, [lot_id, GIFT_SET.item_id]))
     hand_over(w3, registry, PALLET.item_id, brand, carrier)
