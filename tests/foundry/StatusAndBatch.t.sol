@@ -189,7 +189,9 @@ contract StatusAndBatchTest is RegistryFixture {
         registry.revokeAttestation(attestationId);
         (, revoked) = registry.attestationOf(attestationId);
         assertEq(revoked, true, "revoked");
-        vm.expectRevert(abi.encodeWithSelector(IAttestations.AttestationNotRevocable.selector, attestationId, certifier));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAttestations.AttestationNotRevocable.selector, attestationId, certifier)
+        );
         vm.prank(certifier);
         registry.revokeAttestation(attestationId);
     }
