@@ -66,9 +66,9 @@ class HistoryPlan:
 
     @staticmethod
     def _other_events(journeys: int, cancelled: int) -> int:
-        # 4 admissions + 4 grants + 1 revoke + 1 re-grant; per journey: attest, offer, then either
-        # cancel, or accept + offer + accept + sale.
-        return 10 + 2 * journeys + cancelled + 4 * (journeys - cancelled)
+        # 4 admissions + 4 grants + 1 revoke + 1 re-grant; per journey: attest (ItemAttested and
+        # AttestationRecorded), offer, then either cancel, or accept + offer + accept + sale.
+        return 10 + 3 * journeys + cancelled + 4 * (journeys - cancelled)
 
     @property
     def changes(self) -> int:
