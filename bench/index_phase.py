@@ -34,6 +34,15 @@ def run_indexer(rpc_url: str, deployment: Deployment, db_url: str) -> dict[str, 
     return {"events": counted[0], "seconds": time.perf_counter() - started}
 
 
+def _plain(value: Any) -> Any:
+    """A web3 event argument as JSON: bytes as hex, arrays (ItemsRegistered's ids) element-wise."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 class _Base(DeclarativeBase):
     pass
 
@@ -62,7 +71,7 @@ def run_baseline(rpc_url: str, deployment: Deployment, db_url: str) -> dict[str,
         with Session(engine) as session:
             for name in names:
                 for entry in contract.events[name].get_logs(from_block=start, to_block=end):
-                    args = {k: v.hex() if isinstance(v, bytes) else v for k, v in entry["args"].items()}
+                    args = {k: _plain(v) for k, v in entry["args"].items()}
                     session.add(
                         BaselineEvent(
                             block_number=entry["blockNumber"],

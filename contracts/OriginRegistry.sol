@@ -52,21 +52,16 @@ contract OriginRegistry is Lots, Units, SignedHandoffs, Attestations {
         // The packed {Record} every new item gets: the caller, Active, Kind.Item, the caller's index.
         uint256 record = uint256(uint160(msg.sender)) | (uint256(uint8(Status.Active)) << 160)
             | (uint256(uint8(Kind.Item)) << 168) | (uint256(_memberIndex[msg.sender]) << 176);
-        // The ItemRegistered data (metadataHash, metadataURI) is built once; each item only
-        // overwrites its hash. This keeps per-item cost at one new slot plus one log.
-        bytes memory data = abi.encode(bytes32(0), metadataURI);
-        bytes32 topic = ItemRegistered.selector;
         for (uint256 i = 0; i < count; ++i) {
             bytes32 id = ids[i];
             Record storage existing = _records[id];
             if (existing.status != Status.None) revert RegistryItemExists(id);
-            bytes32 metadataHash = metadataHashes[i];
+            // One whole-slot write: the compiler would otherwise read the new slot back to merge fields.
             assembly ("memory-safe") {
                 sstore(existing.slot, record)
-                mstore(add(data, 0x20), metadataHash)
-                log3(add(data, 0x20), mload(data), topic, id, caller())
             }
         }
+        emit ItemsRegistered(msg.sender, ids, metadataHashes, metadataURI);
     }
 
     // ----------------------------------------------------------------- custody

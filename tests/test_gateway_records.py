@@ -156,3 +156,31 @@ def test_claimed_item_belongs_to_the_shopper(client: TestClient) -> None:
     epcis = client.get(f"/api/v1/items/{body['id']}/epcis").json()
     steps = [e["bizStep"] for e in epcis["epcisBody"]["queryResults"]["resultsBody"]["eventList"]]
     assert steps[-2:] == ["retail_selling", "receiving"]
+
+
+def test_batch_registered_items_show_the_batch_log_in_history_epcis_and_proof(client: TestClient) -> None:
+    """The three gift sets share one ItemsRegistered log; each item's views point at it."""
+    registrations = []
+    for position, key in enumerate((GIFT_SET, RECALLED, CLAIMED)):
+        item_id = _hex(key.item_id)
+        client.get(key.path, headers=JSON)  # the gateway learns the key, so the EPC is its Digital Link
+        client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
+        first = client.get(f"/api/v1/items/{item_id}/history", headers=JSON).json()["history"][0]
+        assert first["type"] == "registered" and first["to"]["name"] == MEMBERS["brand"].name
+        registrations.append((first["tx"], first["block"], first["log_index"]))
+
+        proof = client.get(f"/api/v1/items/{item_id}/proof", headers=JSON).json()
+        fact = proof["facts"][0]
+        assert (fact["event"], fact["record_index"]) == ("ItemsRegistered", position)
+        assert fact["args"]["itemIds"][position] == item_id
+        assert (fact["tx"], fact["block"], fact["log_index"]) == registrations[-1]
+        assert all(f["record_index"] is None for f in proof["facts"][1:])
+
+        epcis = client.get(f"/api/v1/items/{item_id}/epcis").json()
+        commissioning = epcis["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]
+        assert commissioning["bizStep"] == "commissioning" and commissioning["epcList"][0].endswith(key.path)
+        tx, _, log_index = registrations[-1]
+        assert commissioning["bizTransactionList"][0]["bizTransaction"].endswith(f":tx:{tx}:log:{log_index}")
+        registrations[-1] += (commissioning["eventID"],)
+    assert len({r[:3] for r in registrations}) == 1, "one log registered the whole batch"
+    assert len({r[3] for r in registrations}) == 3, "each item's EPCIS event has its own id"

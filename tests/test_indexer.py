@@ -15,7 +15,15 @@ from app.chain.artifacts import artifact
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
 from app.db.engine import make_engine
-from app.db.schema import attestations, events, items, members, metadata, undecodable_logs
+from app.db.schema import (
+    attestations,
+    event_records,
+    events,
+    items,
+    members,
+    metadata,
+    undecodable_logs,
+)
 from app.demo.journey import (
     CLAIMED,
     DIAMOND,
@@ -34,7 +42,7 @@ from app.indexer.follow import Indexer
 from app.indexer.handlers import HANDLERS, STATUS_NAMES, STORED_ONLY
 from app.indexer.rpc import RpcClient
 
-STATE_TABLES = ("events", "items", "members", "attestations", "undecodable_logs")
+STATE_TABLES = ("events", "event_records", "items", "members", "attestations", "undecodable_logs")
 
 
 def _plain(value: object) -> str:
@@ -136,6 +144,32 @@ def test_lots_units_status_claims_and_attestations_follow_the_chain(
     assert gln == "9506000000001"
 
 
+def test_batch_registration_is_one_event_row_linked_to_each_item(
+    w3: Web3, seeded: Deployment, index_engine: Engine
+) -> None:
+    contract = registry(w3, seeded.registry)
+    seed_mass_market(w3, contract)
+    Indexer(w3, index_engine, seeded, max_range=5).backfill()
+    gift_sets = ["0x" + key.item_id.hex() for key in (GIFT_SET, RECALLED, CLAIMED)]
+    with index_engine.connect() as conn:
+        (batch,) = conn.execute(select(events).where(events.c.name == "ItemsRegistered")).all()
+        links = conn.execute(select(event_records)).all()
+        rows = {r.item_id: r for r in conn.execute(select(items).where(items.c.item_id.in_(gift_sets)))}
+    assert batch.item_id is None and batch.args["itemIds"] == gift_sets
+    assert sorted((r.item_id, r.tx_hash, r.log_index, r.block_number) for r in links) == sorted(
+        (i, batch.tx_hash, batch.log_index, batch.block_number) for i in gift_sets
+    )
+    for item_id, metadata_hash in zip(gift_sets, batch.args["metadataHashes"], strict=True):
+        row = rows[item_id]
+        assert (row.kind, row.brand, row.metadata_hash, row.registered_block) == (
+            "item",
+            batch.args["brand"],
+            metadata_hash,
+            batch.block_number,
+        )
+        assert row.metadata_uri == batch.args["metadataURI"]
+
+
 def test_restart_resumes_from_checkpoint_without_loss_or_duplicates(
     w3: Web3, seeded: Deployment, index_engine: Engine, tmp_path: Any
 ) -> None:
@@ -203,8 +237,18 @@ def test_every_abi_event_has_a_handler_or_is_explicitly_stored_only() -> None:
     assert not (HANDLERS.keys() & STORED_ONLY.keys())
 
 
+def _json_ready(value: object) -> object:
+    """A web3 argument as our decoder gives it: bytes as 0x-hex, lists element by element."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
+
+
 def test_fast_decoder_matches_web3_on_every_event(w3: Web3, seeded: Deployment) -> None:
     contract = registry(w3, seeded.registry)
+    seed_mass_market(w3, contract)  # lots, units and a batch registration (dynamic arrays)
     decoder = LogDecoder(artifact("OriginRegistry").abi)
     url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
     query = {"address": seeded.registry, "fromBlock": hex(seeded.deploy_block), "toBlock": "latest"}
@@ -215,10 +259,12 @@ def test_fast_decoder_matches_web3_on_every_event(w3: Web3, seeded: Deployment) 
     for raw, entry in zip(raw_logs, web3_logs, strict=True):
         ours = decoder.decode(raw, 0)
         theirs = contract.events[ours.name]().process_log(entry)["args"]
-        assert ours.args == {k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in theirs.items()}
+        assert ours.args == {k: _json_ready(v) for k, v in theirs.items()}
         seen.add(ours.name)
     assert seen >= {
         "ItemRegistered",
+        "ItemsRegistered",
+        "LotAnchored",
         "ItemAttested",
         "CustodyOffered",
         "CustodyTransferred",

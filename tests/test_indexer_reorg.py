@@ -15,7 +15,7 @@ from app.chain.client import connect, dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
 from app.chain.devnet import running_devnet
 from app.db.engine import make_engine
-from app.db.schema import blocks, events, items
+from app.db.schema import blocks, event_records, events, items
 from app.demo.journey import Member, admit_members, demo_members, hand_over
 from app.indexer.follow import Indexer
 
@@ -138,4 +138,37 @@ def test_reorg_rebuilds_units_containers_and_status(
     assert set(rows) == {"0x" + ITEM_A.hex(), "0x" + ITEM_B.hex()}  # the unit is gone
     assert rows["0x" + ITEM_A.hex()].container is None
     assert rows["0x" + ITEM_B.hex()].status == "active"
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
+
+
+def test_reorg_rebuilds_batch_registered_items_without_resetting_their_siblings(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
+) -> None:
+    w3, contract, deployment, members = chain
+    brand, carrier, customs = (members[k].account for k in ("brand", "carrier", "customs"))
+    x, y, z = (keccak(text=f"reorg batch item {n}") for n in range(3))
+    send(w3, brand, contract.functions.registerItems([x, y, z], [x, y, z], "ipfs://batch"))
+    hand_over(w3, contract, y, brand, carrier)  # below the fork: y's state must survive the replay
+    indexer, snapshot, _ = _indexed_then_snapshot(chain, index_engine)
+
+    # The dropped branch: x moves, and a second batch is registered.
+    hand_over(w3, contract, x, brand, carrier)
+    dropped = [keccak(text="dropped batch item 0"), keccak(text="dropped batch item 1")]
+    send(w3, brand, contract.functions.registerItems(dropped, dropped, "ipfs://dropped"))
+    indexer.backfill()
+    assert set(_custodians(index_engine)) >= {"0x" + d.hex() for d in dropped}
+
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    hand_over(w3, contract, x, brand, customs)
+    indexer.backfill()
+    custodians = _custodians(index_engine)
+    assert {k: custodians["0x" + k.hex()] for k in (x, y, z)} == {
+        x: customs.address,
+        y: carrier.address,
+        z: brand.address,
+    }
+    assert not {"0x" + d.hex() for d in dropped} & set(custodians)
+    with index_engine.connect() as conn:
+        linked = conn.execute(select(event_records.c.item_id)).scalars().all()
+    assert sorted(linked) == sorted("0x" + k.hex() for k in (x, y, z))
     assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))

@@ -2,6 +2,7 @@
 
 Mapping (event -> EPCIS event type, action, bizStep, disposition):
   ItemRegistered        ObjectEvent ADD      commissioning   active
+  ItemsRegistered       ObjectEvent ADD      commissioning   active   (this item of the batch)
   ItemAttested          ObjectEvent OBSERVE  inspecting      conformant  + certificationInfo
   CustodyOffered        ObjectEvent OBSERVE  shipping        in_transit
   CustodyOfferCancelled ObjectEvent OBSERVE  void_shipping   in_progress
@@ -17,7 +18,8 @@ Mapping (event -> EPCIS event type, action, bizStep, disposition):
 Custody parties appear as possessing_party sources and destinations. A unit is the
 aggregation's parentID as urn:origintrace:eip155:{chain}:record:{unitId} (its SSCC is
 a hash on chain). Every event names the transaction and log position behind it in
-bizTransactionList.
+bizTransactionList. A batch log (ItemsRegistered) becomes one event per object, so its
+eventID also hashes the object's EPC.
 """
 
 import uuid
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.items import iso_time
-from app.indexer.decode import DecodedLog
+from app.indexer.decode import RECORD_LIST_ARGS, DecodedLog
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 TX_TYPE = "urn:origintrace:btt:chain-log"
@@ -41,6 +43,7 @@ class Mapping:
 
 MAPPINGS = {
     "ItemRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active"),
+    "ItemsRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active"),
     "ItemAttested": Mapping("ObjectEvent", "OBSERVE", "inspecting", "conformant"),
     "CustodyOffered": Mapping("ObjectEvent", "OBSERVE", "shipping", "in_transit"),
     "CustodyOfferCancelled": Mapping("ObjectEvent", "OBSERVE", "void_shipping", "in_progress"),
@@ -68,10 +71,12 @@ def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict
     mapping = MAPPINGS.get(name)
     if mapping is None:
         return None
+    name_of_log = f"eip155:{chain_id}/{log.tx_hash}/{log.log_index}"
+    if log.name in RECORD_LIST_ARGS:
+        name_of_log += f"/{epc}"
     event: dict[str, Any] = {
         "type": mapping.event_type,
-        "eventID": "urn:uuid:"
-        + str(uuid.uuid5(uuid.NAMESPACE_URL, f"eip155:{chain_id}/{log.tx_hash}/{log.log_index}")),
+        "eventID": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, name_of_log)),
         "eventTime": iso_time(log.timestamp),
         "eventTimeZoneOffset": "+00:00",
         "action": mapping.action,

@@ -7,19 +7,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, union_all
 
 from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_counts
 from app.api.lots import effective_custodian
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.core.config import Settings
-from app.db.schema import attestations, events, items, members
+from app.db.schema import LINKED_EVENT, attestations, event_records, events, items, members
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog
 from app.indexer.status import indexer_status
 
 HISTORY_TYPES = {
     "ItemRegistered": ("registered", None, "brand"),
+    "ItemsRegistered": ("registered", None, "brand"),
     "ItemAttested": ("attested", "certifier", None),
     "CustodyOffered": ("offered", "from", "to"),
     "CustodyOfferCancelled": ("offer_cancelled", "from", "to"),
@@ -83,16 +84,17 @@ class ItemReader:
     def events(
         self, item_id: str, offset: int = 0, limit: int | None = None, history_only: bool = False
     ) -> list[DecodedLog]:
-        """The item's events in chain order, as the indexer decoded them (or only its history's)."""
-        query = (
-            select(events)
-            .where(events.c.item_id == item_id)
-            .order_by(events.c.block_number, events.c.log_index)
-            .offset(offset)
-            .limit(limit)
-        )
+        """The item's events in chain order, as the indexer decoded them (or only its history's).
+
+        Batch events name the item in `event_records`, not in `events.item_id`.
+        """
+        named = select(events).where(events.c.item_id == item_id)
+        batches = select(events).join(event_records, LINKED_EVENT).where(event_records.c.item_id == item_id)
         if history_only:
-            query = query.where(events.c.name.in_(HISTORY_TYPES))
+            named = named.where(events.c.name.in_(HISTORY_TYPES))
+            batches = batches.where(events.c.name.in_(HISTORY_TYPES))
+        both = union_all(named, batches).subquery()
+        query = select(both).order_by(both.c.block_number, both.c.log_index).offset(offset).limit(limit)
         return [DecodedLog.from_row(r) for r in self.conn.execute(query)]
 
     def _signed_txs(self, rows: list[DecodedLog]) -> set[str]:

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.api.lots import MerkleProof
-from app.indexer.decode import DecodedLog
+from app.indexer.decode import DecodedLog, record_ids
 
 
 class ChainFact(BaseModel):
@@ -15,6 +15,11 @@ class ChainFact(BaseModel):
     block_hash: str
     tx: str
     log_index: int = Field(description="Position of the log in its block, as eth_getLogs reports it")
+    record_index: int | None = Field(
+        None,
+        description="For a batch event (ItemsRegistered): position of item_id in args.itemIds, "
+        "and of its metadata hash in args.metadataHashes",
+    )
 
 
 class ProofBundle(BaseModel):
@@ -32,7 +37,8 @@ ID_RULE = "item_id = keccak256(utf8(element_string)), element_string = '01' + gt
 STEPS = [
     "Recompute item_id from element_string with keccak256 and compare.",
     "For each fact, fetch the receipt of `tx` from any node of chain `chain_id` and check that its log at "
-    "`log_index` was emitted by `registry`, carries item_id as its first indexed topic, and sits in "
+    "`log_index` was emitted by `registry`, carries item_id as its first indexed topic (a batch event, "
+    "which has `record_index`, carries it at that position of its itemIds instead), and sits in "
     "block `block` with hash `block_hash`.",
     "Decode the log with the registry's ABI and compare it with `event` and `args`.",
     "For lot items the facts are the lot's (they carry the lot id): recompute `merkle.leaf` as "
@@ -65,9 +71,15 @@ def proof_bundle(
                 block_hash=r.block_hash,
                 tx=r.tx_hash,
                 log_index=r.log_index,
+                record_index=_position(r, item_id),
             )
             for r in rows
         ],
         merkle=merkle,
         how_to_verify=STEPS,
     )
+
+
+def _position(log: DecodedLog, item_id: str) -> int | None:
+    """Where a batch event lists `item_id` (None for an event about one record)."""
+    return None if log.item_id is not None else record_ids(log).index(item_id)

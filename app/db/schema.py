@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     false,
 )
 
@@ -80,6 +81,28 @@ events = Table(
     Column("args", JSON, nullable=False),
 )
 """Every registry event, decoded; the source from which all other tables are rebuilt."""
+
+event_records = Table(
+    "event_records",
+    metadata,
+    Column("item_id", HEX32, primary_key=True),
+    Column("chain_id", BigInteger, primary_key=True),
+    Column("tx_hash", HEX32, primary_key=True),
+    Column("log_index", Integer, primary_key=True),
+    Column("block_number", BigInteger, nullable=False, index=True),
+)
+"""The records named by events that change many at once (`ItemsRegistered`): one row per
+(log, record), so a record's history finds the batch log, which is stored once in `events`
+(with `item_id` NULL). Filled by the event's handler, so it is rebuilt from events like the
+other state tables.
+"""
+
+LINKED_EVENT = and_(
+    event_records.c.chain_id == events.c.chain_id,
+    event_records.c.tx_hash == events.c.tx_hash,
+    event_records.c.log_index == events.c.log_index,
+)
+"""Join condition of an `event_records` row with the `events` row of its log."""
 
 members = Table(
     "members",

@@ -127,8 +127,9 @@ def skincare_block() -> LotBlock:
 
 def seed_mass_market(w3: Web3, registry: Contract, lot_store: Path) -> None:
     """After `seed_demo`: a lot of 1,000 anchored by its Merkle root (its tree stored in
-    `lot_store` for the gateway) and a gift set, packed on a pallet the carrier takes in one
-    handoff; a recalled gift set; a gift set sold and claimed."""
+    `lot_store` for the gateway) and three gift sets registered in one batch: the lot and a
+    gift set packed on a pallet the carrier takes in one handoff; a recalled gift set; a gift
+    set sold and claimed."""
     members = demo_members()
     brand, carrier, retailer = (members[k].account for k in ("brand", "carrier", "retailer"))
     metadata_hash, uri = metadata_uri(SKINCARE_METADATA)
@@ -136,8 +137,8 @@ def seed_mass_market(w3: Web3, registry: Contract, lot_store: Path) -> None:
     lot = prepare(skincare_block(), lot_store)
     calls = registry.functions
     send(w3, brand, calls.anchorLot(lot_id, lot.root, lot.count, lot.metadata_hash, uri))
-    for item in (GIFT_SET, RECALLED, CLAIMED):
-        send(w3, brand, calls.registerItem(item.item_id, metadata_hash, uri))
+    gift_sets = [item.item_id for item in (GIFT_SET, RECALLED, CLAIMED)]
+    send(w3, brand, calls.registerItems(gift_sets, [metadata_hash] * len(gift_sets), uri))
     send(w3, brand, calls.createUnit(PALLET.item_id))
     send(w3, brand, calls.pack(PALLET.item_id, [lot_id, GIFT_SET.item_id]))
     hand_over(w3, registry, PALLET.item_id, brand, carrier)

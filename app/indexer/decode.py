@@ -1,9 +1,9 @@
 """Decode raw eth_getLogs entries by topic0, slicing hex words instead of building web3 objects.
 
 Static ABI types (bytes32, address, uintN/intN, bool) are read straight from their 32-byte
-word; `string` and `bytes` follow their offset; any other layout falls back to eth_abi for
-that event only. Each event gets a generated decoding function, so per-log cost is a dict
-lookup plus a few string slices.
+word; `string`, `bytes` and arrays of static types (`bytes32[]`, ...) follow their offset;
+any other layout falls back to eth_abi for that event only. Each event gets a generated
+decoding function, so per-log cost is a dict lookup plus a few string slices.
 """
 
 from collections.abc import Callable
@@ -45,6 +45,9 @@ class DecodedLog:
         )
 
 
+RECORD_LIST_ARGS = {"ItemsRegistered": "itemIds"}
+"""Events that change many records, by the argument listing them; their `item_id` is None."""
+
 RECORD_ARGS = {
     "StatusChanged": "id",
     "LotAnchored": "lotId",
@@ -56,6 +59,14 @@ RECORD_ARGS = {
     "AttestationRevoked": "subject",
 }
 """The argument naming the record an event changes, where it is not `itemId`."""
+
+
+def record_ids(log: DecodedLog) -> list[str]:
+    """Ids of every record `log` changes: its `item_id`, or the list a batch event carries."""
+    if log.item_id is not None:
+        return [log.item_id]
+    arg = RECORD_LIST_ARGS.get(log.name)
+    return list(log.args[arg]) if arg else []
 
 
 class UndecodableLog(ValueError):
@@ -83,8 +94,20 @@ def _dynamic(body: str, at: int, text: bool) -> Any:
     return raw.decode("utf-8") if text else "0x" + raw.hex()
 
 
+def _words(body: str, at: int) -> list[str]:
+    """The 64-hex-digit elements of the static-type array whose offset word is at hex position `at`."""
+    start = 2 * int(body[at : at + 64], 16)
+    count = int(body[start : start + 64], 16)
+    first = start + 64
+    if len(body) < first + 64 * count:
+        raise ValueError("array runs past the end of the data")
+    return [body[i : i + 64] for i in range(first, first + 64 * count, 64)]
+
+
 def _word_expression(abi_type: str, word: str) -> str | None:
     """Python source decoding the 64-hex-digit `word` (an expression) as `abi_type`; None if not static."""
+    if abi_type.endswith("]"):
+        return None
     if abi_type == "address":
         return f"_address({word}[24:64])"
     if abi_type == "bool":
@@ -109,8 +132,9 @@ def _json_ready(abi_type: str, value: Any) -> Any:
 def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str, Any]]:
     """A function (topics, data) -> args, generated for this event so a log costs one call.
 
-    Static words are sliced from the hex string; `string`/`bytes` follow their offset; other
-    layouts (arrays, tuples) fall back to eth_abi for the data part.
+    Static words are sliced from the hex string; `string`/`bytes` and arrays of static types
+    follow their offset; other layouts (fixed-size arrays, tuples, nested arrays) fall back to
+    eth_abi for the data part.
     """
     inputs = entry["inputs"]
     fields: list[str] = []
@@ -126,6 +150,9 @@ def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str,
         word = _word_expression(item["type"], f"body[{at}:{at + 64}]")
         if word is None and item["type"] in ("string", "bytes"):
             word = f"_dynamic(body, {at}, {item['type'] == 'string'})"
+        elif word is None and item["type"].endswith("[]"):
+            element = _word_expression(item["type"][:-2], "w")
+            word = element and f"[{element} for w in _words(body, {at})]"
         expressions.append(word)
     size = 64 * len(data)
     if all(expressions):
@@ -149,6 +176,7 @@ def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str,
         "_address": _address,
         "_signed": _signed,
         "_dynamic": _dynamic,
+        "_words": _words,
         "_abi_decode": abi_decode,
         "_json_ready": _json_ready,
         "_types": [i["type"] for i in data],

@@ -96,6 +96,15 @@ def on_item_registered(state: RangeState, log: DecodedLog) -> None:
     )
 
 
+def on_items_registered(state: RangeState, log: DecodedLog) -> None:
+    brand, uri = log.args["brand"], log.args["metadataURI"]
+    for item_id, metadata_hash in zip(log.args["itemIds"], log.args["metadataHashes"], strict=True):
+        state.put_item(
+            _record(log, "item", brand, brand, item_id=item_id, metadata_hash=metadata_hash, metadata_uri=uri)
+        )
+        state.link(log, item_id)
+
+
 def on_lot_anchored(state: RangeState, log: DecodedLog) -> None:
     custodian, parent_id = log.args["custodian"], log.args["parentLotId"]
     parent = state.items.get(parent_id) if parent_id != ZERO32 else None
@@ -190,6 +199,7 @@ HANDLERS: dict[str, Handler] = {
     "RoleGranted": on_role_granted,
     "RoleRevoked": on_role_revoked,
     "ItemRegistered": on_item_registered,
+    "ItemsRegistered": on_items_registered,
     "LotAnchored": on_lot_anchored,
     "LotSplit": on_lot_split,
     "UnitCreated": on_unit_created,

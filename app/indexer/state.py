@@ -1,18 +1,18 @@
 """The state rows one block range touches: loaded in a few bulk queries, written back in bulk."""
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
-from app.db.schema import attestations, items, members
-from app.db.writes import upsert
-from app.indexer.decode import DecodedLog
+from app.db.schema import attestations, event_records, items, members
+from app.db.writes import insert_ignore, upsert
+from app.indexer.decode import DecodedLog, record_ids
 
 log = logging.getLogger(__name__)
 
-ITEM_CREATED_BY = frozenset({"ItemRegistered", "LotAnchored", "UnitCreated"})
+ITEM_CREATED_BY = frozenset({"ItemRegistered", "ItemsRegistered", "LotAnchored", "UnitCreated"})
 """Events that write a whole record row: a record first seen through one needs no lookup."""
 
 _CHUNK = 500  # bound parameters per IN (...) lookup, well under every driver's limit
@@ -33,14 +33,24 @@ def _load(conn: Connection, table: Table, key: str, values: Iterable[str]) -> di
 
 
 class RangeState:
-    """Records, members and attestations as the handlers of one range see and change them."""
+    """Records, members and attestations as the handlers of one range see and change them.
 
-    def __init__(self, conn: Connection, logs: Sequence[DecodedLog]) -> None:
+    With `records`, only those records are written: a reorg rebuilds some records by replaying
+    their events, and a batch event among them also names records that need no rebuilding.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        chain_id: int,
+        logs: Sequence[DecodedLog],
+        records: Collection[str] | None = None,
+    ) -> None:
+        self.chain_id = chain_id
         first_event: dict[str, str] = {}
         for entry in logs:
-            item_id = entry.item_id
-            if item_id is not None and item_id not in first_event:
-                first_event[item_id] = entry.name
+            for item_id in record_ids(entry):
+                first_event.setdefault(item_id, entry.name)
         lookups = [i for i, name in first_event.items() if name not in ITEM_CREATED_BY]
         # A sub-lot takes its brand from its parent, which this range may not otherwise touch.
         lookups += [e.args["parentLotId"] for e in logs if e.name == "LotAnchored"]
@@ -52,13 +62,29 @@ class RangeState:
             key: {k: v for k, v in row.items() if k != "id"}
             for key, row in _load(conn, attestations, "attestation_id", revoked).items()
         }
+        self._records = records
         self._dirty_items: set[str] = set()
         self._dirty_members: set[str] = set()
         self._dirty_attestations: set[str] = set()
+        self._links: list[dict[str, Any]] = []
 
     def put_item(self, row: dict[str, Any]) -> None:
+        if self._records is not None and row["item_id"] not in self._records:
+            return
         self.items[row["item_id"]] = row
         self._dirty_items.add(row["item_id"])
+
+    def link(self, log_entry: DecodedLog, item_id: str) -> None:
+        """Record that `log_entry`, an event naming many records, names `item_id` (see event_records)."""
+        self._links.append(
+            {
+                "item_id": item_id,
+                "chain_id": self.chain_id,
+                "tx_hash": log_entry.tx_hash,
+                "log_index": log_entry.log_index,
+                "block_number": log_entry.block_number,
+            }
+        )
 
     def update_item(self, log_entry: DecodedLog, **values: Any) -> None:
         """Change the record of `log_entry`; an event about an unknown record is logged and ignored."""
@@ -105,6 +131,7 @@ class RangeState:
         upsert(
             conn, attestations, [self.attestations[a] for a in self._dirty_attestations], ["attestation_id"]
         )
+        insert_ignore(conn, event_records, self._links)
 
 
 def _unknown(log_entry: DecodedLog, what: str, key: str | None) -> None:

@@ -9,15 +9,25 @@ import orjson
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from app.chain.deploy import Deployment
-from app.db.schema import attestations, blocks, events, indexer_state, items, members, undecodable_logs
+from app.db.schema import (
+    LINKED_EVENT,
+    attestations,
+    blocks,
+    event_records,
+    events,
+    indexer_state,
+    items,
+    members,
+    undecodable_logs,
+)
 from app.db.writes import IGNORE, insert_ignore, upsert, write_values
-from app.indexer.decode import DecodedLog
+from app.indexer.decode import DecodedLog, record_ids
 from app.indexer.handlers import apply
 from app.indexer.state import RangeState, chunks
 
 log = logging.getLogger(__name__)
 
-STATE_TABLES = (events, items, attestations, members, blocks, undecodable_logs, indexer_state)
+STATE_TABLES = (events, event_records, items, attestations, members, blocks, undecodable_logs, indexer_state)
 
 
 @dataclass
@@ -102,37 +112,47 @@ def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
     """Undo every block above `fork_block`: drop its rows and rebuild the state they touched.
 
     The records (items, lots, units), their attestations and the members changed above the
-    fork are deleted and rebuilt by replaying their remaining events, so the state equals
-    that of an index that never saw the lost blocks.
+    fork are deleted and rebuilt by replaying their remaining events (a batch event found
+    through `event_records` rebuilds only those of its records), so the state equals that of
+    an index that never saw the lost blocks.
     """
     above = events.c.block_number > fork_block
-    removed = conn.execute(
-        select(events.c.item_id, events.c.args).where(events.c.chain_id == chain_id, above)
-    )
+    removed = conn.execute(select(events).where(events.c.chain_id == chain_id, above))
     item_ids: set[str] = set()
     accounts: set[str] = set()
-    for item_id, args in removed:
-        if item_id:
-            item_ids.add(item_id)
-        if isinstance(args.get("account"), str):
-            accounts.add(args["account"])
+    for entry in map(DecodedLog.from_row, removed):
+        item_ids.update(record_ids(entry))
+        if isinstance(entry.args.get("account"), str):
+            accounts.add(entry.args["account"])
     conn.execute(delete(events).where(events.c.chain_id == chain_id, above))
+    conn.execute(
+        delete(event_records).where(
+            event_records.c.chain_id == chain_id, event_records.c.block_number > fork_block
+        )
+    )
     conn.execute(delete(attestations).where(attestations.c.block_number > fork_block))
     conn.execute(delete(undecodable_logs).where(undecodable_logs.c.block_number > fork_block))
     conn.execute(delete(blocks).where(blocks.c.chain_id == chain_id, blocks.c.number > fork_block))
-    replay: list[DecodedLog] = []
+    replay: dict[tuple[str, int], DecodedLog] = {}
     for chunk in chunks(sorted(item_ids)):
         conn.execute(delete(items).where(items.c.item_id.in_(chunk)))
         conn.execute(delete(attestations).where(attestations.c.item_id.in_(chunk)))
-        replay += map(DecodedLog.from_row, conn.execute(select(events).where(events.c.item_id.in_(chunk))))
-    for chunk in chunks(sorted(accounts)):
-        conn.execute(delete(members).where(members.c.address.in_(chunk)))
+        named = conn.execute(select(events).where(events.c.item_id.in_(chunk)))
+        batches = conn.execute(
+            select(events).join(event_records, LINKED_EVENT).where(event_records.c.item_id.in_(chunk))
+        )
+        for entry in map(DecodedLog.from_row, [*named, *batches]):
+            replay[entry.tx_hash, entry.log_index] = entry
     if accounts:
+        for chunk in chunks(sorted(accounts)):
+            conn.execute(delete(members).where(members.c.address.in_(chunk)))
         member_events = conn.execute(select(events).where(events.c.item_id.is_(None)))
-        replay += [e for e in map(DecodedLog.from_row, member_events) if e.args.get("account") in accounts]
-    replay.sort(key=lambda e: (e.block_number, e.log_index))
-    state = RangeState(conn, replay)
-    apply(state, replay)
+        for entry in map(DecodedLog.from_row, member_events):
+            if entry.args.get("account") in accounts:
+                replay[entry.tx_hash, entry.log_index] = entry
+    logs = sorted(replay.values(), key=lambda e: (e.block_number, e.log_index))
+    state = RangeState(conn, chain_id, logs, records=item_ids)
+    apply(state, logs)
     state.flush(conn)
     log.warning(
         "reorg: rolled back to block %d (%d records, %d members rebuilt)",
@@ -149,7 +169,7 @@ def apply_range(engine: Engine, deployment: Deployment, batch: Batch) -> None:
         if batch.rollback_to is not None:
             _rollback(conn, chain_id, batch.rollback_to)
         _insert_events(conn, chain_id, batch.logs)
-        state = RangeState(conn, batch.logs)
+        state = RangeState(conn, chain_id, batch.logs)
         apply(state, batch.logs)
         state.flush(conn)
         insert_ignore(conn, undecodable_logs, [{"chain_id": chain_id, **row} for row in batch.undecodable])

@@ -1,9 +1,11 @@
 """Generate a large, realistic registry history fast, for the index benchmark and indexer tests.
 
-Mostly batch registrations (`registerItems`), plus member admissions and role changes,
-attestations, custody offers, accepts, cancels and sales. Transactions are signed locally
-and sent in JSON-RPC batches without waiting for each receipt; only phase boundaries wait,
-because a phase's transactions depend on the previous phase (an accept needs its offer).
+Mostly batch registrations (`registerItems`, one `ItemsRegistered` log per 500 items), plus
+member admissions and role changes, attestations, custody offers, accepts, cancels and sales.
+A history is sized in record changes: each registered item counts one, like each other
+event. Transactions are signed locally and sent in JSON-RPC batches without waiting for each
+receipt; only phase boundaries wait, because a phase's transactions depend on the previous
+phase (an accept needs its offer).
 """
 
 import logging
@@ -45,26 +47,38 @@ def item_id(n: int) -> bytes:
 
 @dataclass(frozen=True)
 class HistoryPlan:
-    """How many items get which journey; `events` is the number of logs it emits."""
+    """How many items get which journey; `changes` counts them, `events` the logs they emit."""
 
     registered: int
     journeys: int
     cancelled: int
 
     @classmethod
-    def for_events(cls, total: int) -> "HistoryPlan":
-        """A plan emitting about `total` events: about 1 in 20 items travels to a sale."""
+    def for_changes(cls, total: int) -> "HistoryPlan":
+        """A plan of about `total` record changes: about 1 in 20 items travels to a sale."""
         journeys = max(2, total // 100)
         cancelled = journeys // 5
-        other = 10 + 6 * journeys - 3 * cancelled
-        return cls(registered=max(journeys, total - other), journeys=journeys, cancelled=cancelled)
+        return cls(
+            registered=max(journeys, total - cls._other_events(journeys, cancelled)),
+            journeys=journeys,
+            cancelled=cancelled,
+        )
+
+    @staticmethod
+    def _other_events(journeys: int, cancelled: int) -> int:
+        # 4 admissions + 4 grants + 1 revoke + 1 re-grant; per journey: attest (ItemAttested and
+        # AttestationRecorded), offer, then either cancel, or accept + offer + accept + sale.
+        return 10 + 3 * journeys + cancelled + 4 * (journeys - cancelled)
+
+    @property
+    def changes(self) -> int:
+        """Registered items plus every other event."""
+        return self.registered + self._other_events(self.journeys, self.cancelled)
 
     @property
     def events(self) -> int:
-        # 4 admissions + 4 grants + 1 revoke + 1 re-grant; per journey: attest, offer, then either
-        # cancel, or accept + offer + accept + sale.
-        sold = self.journeys - self.cancelled
-        return 10 + self.registered + 2 * self.journeys + self.cancelled + 4 * sold
+        """Logs emitted: one per registerItems batch, one per other event."""
+        return -(-self.registered // BATCH) + self._other_events(self.journeys, self.cancelled)
 
 
 class _Sender:
@@ -126,16 +140,16 @@ class _Sender:
 
 
 def generate_history(
-    rpc_url: str, registry: str, events: int, txs_per_block: int | None = None
+    rpc_url: str, registry: str, changes: int, txs_per_block: int | None = None
 ) -> HistoryPlan:
-    """Emit about `events` registry events (see HistoryPlan) and return the plan actually run.
+    """Make about `changes` record changes (see HistoryPlan) and return the plan actually run.
 
     With `txs_per_block`, automine is switched off meanwhile: each block carries one
     500-item registration or `txs_per_block` other transactions, like a busy chain. The registry must be
     fresh and administered by devnet account 0; accounts 11-14 are funded (anvil_setBalance)
     and become its members.
     """
-    plan = HistoryPlan.for_events(events)
+    plan = HistoryPlan.for_changes(changes)
     rpc = RpcClient(rpc_url, timeout=120)
     operator, brand, certifier, carrier, retailer = (dev_account(i) for i in (0, 11, 12, 13, 14))
     manual_mining = txs_per_block is not None
@@ -211,5 +225,5 @@ def generate_history(
     finally:
         if manual_mining:
             rpc.call("evm_setAutomine", [True])
-    log.info("synthetic history: %d events planned", plan.events)
+    log.info("synthetic history: %d record changes in %d events", plan.changes, plan.events)
     return plan

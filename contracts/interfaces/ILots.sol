@@ -23,14 +23,31 @@ interface ILots {
     /// @notice Sub-lot `subLotId` was split off `parentLotId`, which keeps `parentCount` items.
     event LotSplit(bytes32 indexed parentLotId, bytes32 indexed subLotId, uint64 parentCount);
 
-    /// @notice A lot needs a non-zero root and 1 or more items (fewer than its parent's, for a sub-lot).
+    /// @notice A lot needs a non-zero root and 1 to {MAX_LOT_COUNT} items (fewer than its
+    /// parent's, for a sub-lot).
     error LotInvalid(bytes32 lotId, bytes32 root, uint64 count);
 
+    /// @notice Most items one lot can hold (2^48 - 1): its count is packed into its record's slot.
+    function MAX_LOT_COUNT() external view returns (uint64);
+
     /// @notice Anchors lot `lotId`: Merkle `root` over `count` items, metadata hash and URI.
-    /// @dev Requirements: caller has BRAND_ROLE; `lotId` is new; root non-zero; count >= 1; not
-    /// paused. One transaction whatever `count`. Emits {LotAnchored}.
+    /// @dev Requirements: caller has BRAND_ROLE; `lotId` is new; root non-zero; 1 <= count <=
+    /// {MAX_LOT_COUNT}; not paused. One transaction whatever `count`. Emits {LotAnchored}.
     function anchorLot(bytes32 lotId, bytes32 root, uint64 count, bytes32 metadataHash, string calldata metadataURI)
         external;
+
+    /// @notice Anchors the lots `lotIds`, lot i with `roots[i]`, `counts[i]` items and
+    /// `metadataHashes[i]`, all under `metadataURI`: a catalogue's lots in few transactions.
+    /// @dev Requirements: caller has BRAND_ROLE; equal lengths (else `RegistryLengthMismatch`);
+    /// 1 to {MAX_BATCH} lots (else `RegistryInvalidBatchSize`); each lot as for {anchorLot}; not
+    /// paused. All or nothing. Emits one {LotAnchored} per lot, in order.
+    function anchorLots(
+        bytes32[] calldata lotIds,
+        bytes32[] calldata roots,
+        uint64[] calldata counts,
+        bytes32[] calldata metadataHashes,
+        string calldata metadataURI
+    ) external;
 
     /// @notice Splits `count` items off lot `parentLotId` into the new lot `subLotId` with its own `root`.
     /// @dev Requirements: caller is the parent's custodian; parent Active and not packed;

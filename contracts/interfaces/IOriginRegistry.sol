@@ -28,6 +28,10 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
     /// @notice `brand` registered `itemId`, taking custody of it.
     event ItemRegistered(bytes32 indexed itemId, address indexed brand, bytes32 metadataHash, string metadataURI);
 
+    /// @notice `brand` registered the items `itemIds`, item i with `metadataHashes[i]`, all under
+    /// `metadataURI`, taking custody of them: one event per {registerItems} batch.
+    event ItemsRegistered(address indexed brand, bytes32[] itemIds, bytes32[] metadataHashes, string metadataURI);
+
     /// @notice The custodian `from` offered custody of `itemId` to `to` until `expiresAt`.
     event CustodyOffered(bytes32 indexed itemId, address indexed from, address indexed to, uint64 expiresAt);
 
@@ -102,7 +106,8 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
 
     /// @notice Registers the items `ids`, item i with `metadataHashes[i]`, all under `metadataURI`.
     /// @dev Requirements: caller has BRAND_ROLE; equal lengths; 1 to {MAX_BATCH} items; every
-    /// item new; not paused. Emits one {ItemRegistered} per item, in order.
+    /// item new; not paused. Emits one {ItemsRegistered} for the whole batch (one log, not one
+    /// {ItemRegistered} per item, keeps a batch under 25,000 gas per item).
     function registerItems(bytes32[] calldata ids, bytes32[] calldata metadataHashes, string calldata metadataURI)
         external;
 

@@ -12,13 +12,15 @@ abstract contract Records is IOriginRegistry, Consortium {
     /// @inheritdoc IOriginRegistry
     uint256 public constant MAX_BATCH = 500;
 
-    /// @dev custodian (160 bits) | status (8) | kind (8) | brand's member index (32). The
-    /// custodian of a packed record is stale: the outermost unit's custodian holds it.
+    /// @dev custodian (160 bits) | status (8) | kind (8) | brand's member index (32) | a lot's
+    /// item count (48; zero for items and units). The custodian of a packed record is stale:
+    /// the outermost unit's custodian holds it.
     struct Record {
         address custodian;
         Status status;
         Kind kind;
         uint32 brand;
+        uint48 lotCount;
     }
 
     mapping(bytes32 id => Record) internal _records;

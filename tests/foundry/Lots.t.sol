@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IOriginRegistry} from "../../contracts/interfaces/IOriginRegistry.sol";
 import {ILots} from "../../contracts/interfaces/ILots.sol";
@@ -8,7 +9,7 @@ import {LotLeaves} from "../../contracts/libraries/LotLeaves.sol";
 import {Status, Kind} from "../../contracts/types/RecordTypes.sol";
 import {RegistryFixture} from "./RegistryFixture.sol";
 
-/// @notice Lots: anchorLot, splitLot, verifyLotItem, lotOf, and the shared Merkle vectors.
+/// @notice Lots: anchorLot, anchorLots, splitLot, verifyLotItem, lotOf, and the shared Merkle vectors.
 contract LotsTest is RegistryFixture {
     bytes32 internal constant LOT = keccak256("01095060001343521024-0042");
     bytes32 internal constant SUB = keccak256("01095060001343521024-0042-A");
@@ -132,10 +133,155 @@ contract LotsTest is RegistryFixture {
     }
 
     function testFuzz_anchorLot_oneTransactionAnyCount(uint64 count) public {
-        vm.assume(count != 0);
+        count = 1 + count % registry.MAX_LOT_COUNT();
         _anchor(ROOT, count);
         (, uint64 stored,) = registry.lotOf(LOT);
         assertEq(uint256(stored), uint256(count), "count stored");
+    }
+
+    function test_anchorLot_revertsAboveMaxCount() public {
+        uint64 max = registry.MAX_LOT_COUNT();
+        assertEq(uint256(max), 2 ** 48 - 1, "the count is packed in 48 bits");
+        vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalid.selector, LOT, ROOT, max + 1));
+        _anchor(ROOT, max + 1);
+        _anchor(ROOT, max);
+        (, uint64 stored,) = registry.lotOf(LOT);
+        assertEq(uint256(stored), uint256(max), "the largest count fits");
+    }
+
+    // ----------------------------------------------------------------- anchorLots
+
+    function _lots(uint256 n)
+        internal
+        pure
+        returns (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes)
+    {
+        ids = new bytes32[](n);
+        roots = new bytes32[](n);
+        counts = new uint64[](n);
+        hashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            ids[i] = keccak256(abi.encode("lot", i));
+            roots[i] = keccak256(abi.encode("root", i));
+            counts[i] = uint64(20_000 + i);
+            hashes[i] = keccak256(abi.encode("lot metadata", i));
+        }
+    }
+
+    function test_anchorLots_anchorsEachAndEmitsInOrder() public {
+        (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(3);
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.expectEmit(address(registry));
+            emit ILots.LotAnchored(ids[i], brand, bytes32(0), roots[i], counts[i], hashes[i], META_URI);
+        }
+        vm.prank(brand);
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        for (uint256 i = 0; i < 3; ++i) {
+            (bytes32 root, uint64 count, bytes32 parent) = registry.lotOf(ids[i]);
+            assertEq(root, roots[i], "root");
+            assertEq(uint256(count), uint256(counts[i]), "count");
+            assertEq(parent, bytes32(0), "no parent");
+            assertEq(registry.custodianOf(ids[i]), brand, "brand holds the lot");
+            assertEq(registry.brandOf(ids[i]), brand, "brandOf");
+            assertEq(uint256(registry.kindOf(ids[i])), uint256(Kind.Lot), "kind");
+            _assertStatus(ids[i], Status.Active, "Active");
+        }
+    }
+
+    function test_anchorLots_lotsSplitLikeSingleAnchors() public {
+        (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(2);
+        vm.startPrank(brand);
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        registry.splitLot(ids[1], SUB, SUB_ROOT, 1_000, META_HASH, META_URI);
+        vm.stopPrank();
+        (, uint64 parentCount,) = registry.lotOf(ids[1]);
+        (, uint64 subCount, bytes32 parent) = registry.lotOf(SUB);
+        assertEq(uint256(parentCount), uint256(counts[1]) - 1_000, "parent keeps the rest");
+        assertEq(uint256(subCount), 1_000, "sub count");
+        assertEq(parent, ids[1], "linked to parent");
+    }
+
+    function test_anchorLots_revertsForLengthMismatch() public {
+        (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(3);
+        vm.startPrank(brand);
+        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryLengthMismatch.selector, 3, 2));
+        registry.anchorLots(ids, new bytes32[](2), counts, hashes, META_URI);
+        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryLengthMismatch.selector, 3, 4));
+        registry.anchorLots(ids, roots, new uint64[](4), hashes, META_URI);
+        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryLengthMismatch.selector, 3, 0));
+        registry.anchorLots(ids, roots, counts, new bytes32[](0), META_URI);
+        vm.stopPrank();
+    }
+
+    function test_anchorLots_revertsForEmptyOrOversizedBatch() public {
+        (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(501);
+        vm.startPrank(brand);
+        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryInvalidBatchSize.selector, 501, 500));
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryInvalidBatchSize.selector, 0, 500));
+        registry.anchorLots(new bytes32[](0), new bytes32[](0), new uint64[](0), new bytes32[](0), META_URI);
+        vm.stopPrank();
+    }
+
+    function test_anchorLots_revertsForInvalidLotAndAnchorsNone() public {
+        (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(3);
+        uint64 max = registry.MAX_LOT_COUNT();
+        vm.startPrank(brand);
+        roots[2] = bytes32(0);
+        vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalid.selector, ids[2], bytes32(0), counts[2]));
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        (, roots,,) = _lots(3);
+        counts[1] = 0;
+        vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalid.selector, ids[1], roots[1], uint64(0)));
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        counts[1] = max + 1;
+        vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalid.selector, ids[1], roots[1], max + 1));
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        vm.stopPrank();
+        _assertStatus(ids[0], Status.None, "whole batch reverted");
+    }
+
+    function test_anchorLots_revertsForDuplicateOrExistingId() public {
+        (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(3);
+        ids[2] = ids[0];
+        vm.expectRevert(_err(IOriginRegistry.RegistryItemExists.selector, ids[0]));
+        vm.prank(brand);
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        (ids,,,) = _lots(3);
+        ids[1] = LOT;
+        _anchor(ROOT, 10);
+        vm.expectRevert(_err(IOriginRegistry.RegistryItemExists.selector, LOT));
+        vm.prank(brand);
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        _assertStatus(ids[0], Status.None, "whole batch reverted");
+    }
+
+    function test_anchorLots_revertsForNonBrandOrWhenPaused() public {
+        (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(2);
+        vm.expectRevert(_errRole(carrier, registry.BRAND_ROLE()));
+        vm.prank(carrier);
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        vm.prank(admin);
+        registry.pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(brand);
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+    }
+
+    function testFuzz_anchorLots_anyBatchAndCounts(uint8 n, uint64 seed) public {
+        n = uint8(1 + n % 40);
+        (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(n);
+        for (uint256 i = 0; i < n; ++i) {
+            counts[i] = 1 + uint64(uint256(keccak256(abi.encode(seed, i))) % registry.MAX_LOT_COUNT());
+        }
+        vm.prank(brand);
+        registry.anchorLots(ids, roots, counts, hashes, META_URI);
+        for (uint256 i = 0; i < n; ++i) {
+            (bytes32 root, uint64 count,) = registry.lotOf(ids[i]);
+            assertEq(root, roots[i], "root");
+            assertEq(uint256(count), uint256(counts[i]), "count");
+            assertEq(registry.custodianOf(ids[i]), brand, "custodian");
+        }
     }
 
     function _handLot(bytes32 id, address to) internal {

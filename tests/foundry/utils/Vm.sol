@@ -7,6 +7,13 @@ pragma solidity ^0.8.24;
 /// we need. Every signature is copied from Foundry's own `Vm` interface: the cheatcode
 /// dispatcher matches on the 4-byte selector, so names and parameter types must be exact.
 interface Vm {
+    /// @notice A log recorded by {recordLogs}.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     // ------------------------------------------------------------ callers and time
 
     /// @notice Sets `msg.sender` for the next call only.
@@ -32,6 +39,12 @@ interface Vm {
     /// @notice The next call must emit the event emitted next by the test, from `emitter`,
     /// with every topic and the data equal.
     function expectEmit(address emitter) external;
+
+    /// @notice Records every log emitted from now on, for {getRecordedLogs}.
+    function recordLogs() external;
+
+    /// @notice The logs recorded since {recordLogs} (or the last call of this), then forgets them.
+    function getRecordedLogs() external returns (Log[] memory logs);
 
     /// @notice Skips a fuzz input that does not satisfy `condition`.
     function assume(bool condition) external pure;
