@@ -81,7 +81,9 @@ def anchor(
     lots_per_tx: Annotated[
         int, typer.Option(min=1, help="Lots per transaction (the registry caps it)")
     ] = LOTS_PER_TX,
-    workers: Annotated[int, typer.Option(min=1, help="Threads building trees (default: all cores)")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Threads building trees (default: all cores)")
+    ] = None,
 ) -> None:
     """Anchor every lot of a manifest (CSV or OTM), many lots per transaction; rerun to resume.
 
@@ -115,7 +117,7 @@ def anchor(
                 brand=brand,
                 uri=uri,
                 lots_per_tx=lots_per_tx,
-                workers=workers or None,
+                workers=workers,
                 on_items=advance,
             )
     for tx in report.transactions:
