@@ -60,7 +60,7 @@ clean: ## remove build outputs and local data (keeps .venv and node_modules)
 .PHONY: bench-scale
 N ?= 1000000 10000000
 bench-scale: setup ## Double 11 at scale: anchor -> index -> resolve N items (N="1000000 10000000")
-	$(BIN)/python bench/scale.py $(N)
+	$(BIN)/python -m bench.scale $(N)
 
 .PHONY: bench-lookup
 bench-lookup: setup ## resolver req/s and latency over 1,000,000 synthetic items, cached vs uncached

@@ -46,6 +46,7 @@ def run(
         "APE_DATA_FOLDER": str(tmp_path / "ape"),
         "ORIGINTRACE_PASSPHRASE": "records passphrase",
         "ORIGINTRACE_RPC_URL": devnet.rpc_url,
+        "ORIGINTRACE_DATA_DIR": str(tmp_path / "data"),
     }
     runner = CliRunner()
 

@@ -35,7 +35,7 @@ from app.commands.context import (
     signer,
     transact,
 )
-from app.core.config import get_settings, lot_store
+from app.core.config import Settings, lot_store
 from app.gs1.digital_link import KeyKind, parse_path
 from app.gs1.keys import LogisticUnit
 from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, prepare
@@ -58,7 +58,7 @@ Sscc = Annotated[str, typer.Argument(help="The unit's 18-digit SSCC")]
 
 
 def _store(chain: Chain) -> Path:
-    return lot_store(get_settings(), int(chain.w3.eth.chain_id), chain.registry.address)
+    return lot_store(Settings(), int(chain.w3.eth.chain_id), chain.registry.address)
 
 
 @contextmanager
