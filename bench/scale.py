@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -182,36 +183,77 @@ def run(items: int) -> dict[str, Any]:
         }
 
 
+@dataclass(frozen=True)
+class LogFrame:
+    """A log-log panel: pixel box and the decades it spans."""
+
+    left: int
+    right: int
+    top: int
+    bottom: int
+    x_lo: float
+    x_hi: float
+    y_lo: float
+    y_hi: float
+
+    def at(self, n: float, v: float) -> tuple[float, float]:
+        x = self.left + (np.log10(n) - self.x_lo) / (self.x_hi - self.x_lo) * (self.right - self.left)
+        y = self.bottom - (np.log10(v) - self.y_lo) / (self.y_hi - self.y_lo) * (self.bottom - self.top)
+        return float(x), float(y)
+
+
 def plot(results: list[dict[str, Any]], path: Path) -> None:
-    """Two panels, end-to-end time and disk per item against N (log x), drawn with Pillow."""
-    points = sorted((r["metrics"]["items"]["value"], r) for r in results)
-    width, height, margin = 900, 420, 70
+    """End-to-end time and total disk against N on log-log axes (Pillow): linear growth is a
+    straight line of slope 1, drawn dashed through the smallest run for comparison."""
+    runs = sorted(results, key=lambda r: float(r["metrics"]["items"]["value"]))
+    items = [float(r["metrics"]["items"]["value"]) for r in runs]
+    panels = (
+        ("end-to-end time (s)", [float(r["metrics"]["end_to_end_s"]["value"]) for r in runs]),
+        (
+            "disk (GB)",
+            [
+                float(r["metrics"]["disk_bytes_per_item"]["value"]) * n / 1e9
+                for r, n in zip(runs, items, strict=True)
+            ],
+        ),
+    )
+    width, height = 1000, 440
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    panels = (("end-to-end time (s)", "end_to_end_s"), ("disk per item (bytes)", "disk_bytes_per_item"))
-    panel_w = (width - margin) // 2
-    xs = [np.log10(n) for n, _ in points]
-    x_lo, x_hi = min(xs) - 0.2, max(xs) + 0.2
-    for p, (title, key) in enumerate(panels):
-        left, right, top, bottom = margin + p * panel_w, margin + (p + 1) * panel_w - 40, 40, height - 60
-        values = [r["metrics"][key]["value"] for _, r in points]
-        y_hi = max(values) * 1.15 or 1
+    x_lo, x_hi = np.log10(min(items)) - 0.3, np.log10(max(items)) + 0.3
+    for p, (title, values) in enumerate(panels):
+        left, right, top, bottom = 90 + p * 500, 460 + p * 500, 50, height - 70
+        frame = LogFrame(
+            left,
+            right,
+            top,
+            bottom,
+            x_lo,
+            x_hi,
+            np.floor(np.log10(min(values) / 2)),
+            np.ceil(np.log10(max(values) * 2)),
+        )
+        at = frame.at
+        y_lo, y_hi = frame.y_lo, frame.y_hi
+
         draw.rectangle((left, top, right, bottom), outline="black")
-        draw.text((left, 12), title, fill="black")
-        for frac in (0, 0.5, 1):
-            y = bottom - frac * (bottom - top)
-            draw.text((left - 55, y - 6), f"{frac * y_hi:,.0f}", fill="black")
-        coords = []
-        for x, v, (n, _) in zip(xs, values, points, strict=True):
-            cx = left + (x - x_lo) / (x_hi - x_lo) * (right - left)
-            cy = bottom - v / y_hi * (bottom - top)
-            coords.append((cx, cy))
-            draw.ellipse((cx - 4, cy - 4, cx + 4, cy + 4), fill="navy")
-            draw.text((cx - 20, bottom + 8), f"{n / 1e6:g}M", fill="black")
-            draw.text((cx + 6, cy - 14), f"{v:,.1f}", fill="navy")
-        if len(coords) > 1:
-            draw.line(coords, fill="navy", width=2)
-        draw.text((left + 4, height - 28), "items (log scale)", fill="black")
+        draw.text((left, 20), f"{title} against items (log-log)", fill="black")
+        for decade in range(int(y_lo), int(y_hi) + 1):
+            y = at(items[0], 10.0**decade)[1]
+            draw.line((left - 4, y, left, y), fill="black")
+            draw.text((left - 60, y - 6), f"{10.0**decade:g}", fill="black")
+        linear = [at(n, values[0] * n / items[0]) for n in (items[0], items[-1])]
+        draw.line(linear, fill="gray", width=1)
+        draw.text((linear[-1][0] - 80, linear[-1][1] - 18), "linear", fill="gray")
+        points = [at(n, v) for n, v in zip(items, values, strict=True)]
+        if len(points) > 1:
+            draw.line(points, fill="navy", width=2)
+        for (x, y), n, v in zip(points, items, values, strict=True):
+            draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill="navy")
+            draw.text((x + 7, y + 4), f"{v:.3g}", fill="navy")
+            draw.line((x, bottom, x, bottom + 4), fill="black")
+            draw.text((x - 14, bottom + 8), f"{n / 1e6:g}M", fill="black")
+        draw.text((left + 120, height - 35), "items", fill="black")
     image.save(path)
 
 

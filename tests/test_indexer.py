@@ -145,10 +145,10 @@ def test_lots_units_status_claims_and_attestations_follow_the_chain(
 
 
 def test_batch_registration_is_one_event_row_linked_to_each_item(
-    w3: Web3, seeded: Deployment, index_engine: Engine
+    w3: Web3, seeded: Deployment, index_engine: Engine, tmp_path: Path
 ) -> None:
     contract = registry(w3, seeded.registry)
-    seed_mass_market(w3, contract)
+    seed_mass_market(w3, contract, tmp_path / "lots")
     Indexer(w3, index_engine, seeded, max_range=5).backfill()
     gift_sets = ["0x" + key.item_id.hex() for key in (GIFT_SET, RECALLED, CLAIMED)]
     with index_engine.connect() as conn:
@@ -246,9 +246,9 @@ def _json_ready(value: object) -> object:
     return value
 
 
-def test_fast_decoder_matches_web3_on_every_event(w3: Web3, seeded: Deployment) -> None:
+def test_fast_decoder_matches_web3_on_every_event(w3: Web3, seeded: Deployment, tmp_path: Path) -> None:
     contract = registry(w3, seeded.registry)
-    seed_mass_market(w3, contract)  # lots, units and a batch registration (dynamic arrays)
+    seed_mass_market(w3, contract, tmp_path / "lots")  # lots, units and a batch registration (dynamic arrays)
     decoder = LogDecoder(artifact("OriginRegistry").abi)
     url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
     query = {"address": seeded.registry, "fromBlock": hex(seeded.deploy_block), "toBlock": "latest"}
