@@ -122,10 +122,10 @@ def anchor(
             )
     for tx in report.transactions:
         typer.echo(f"tx {tx}")
-    skipped = f", {report.skipped_lots} already anchored" if report.skipped_lots else ""
+    rate = report.items / max(report.seconds, 1e-9)
     typer.echo(
-        f"{report.lots} lots, {report.items:,} items anchored{skipped} "
-        f"({report.items / max(report.seconds, 1e-9):,.0f} items/s, {report.gas_used:,} gas)"
+        f"{report.lots} lots, {report.items:,} items anchored: {report.anchored_lots} lots now, "
+        f"{report.skipped_lots} already on chain ({rate:,.0f} items/s, {report.gas_used:,} gas)"
     )
 
 
