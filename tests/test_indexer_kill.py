@@ -26,7 +26,7 @@ KILLS = 3
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Devnet, Deployment, Path]]:
-    """About 1,500 record changes (~100 logs) over some 60 blocks, and the manifest the CLI reads."""
+    """1,500 events (mostly 500-item packs) over some 40 blocks, and the manifest the CLI reads."""
     with running_devnet("anvil") as node:
         deployment = deploy_registry(connect(node.rpc_url), dev_account(0))
         generate_history(node.rpc_url, deployment.registry, 1_500, txs_per_block=2)

@@ -1,14 +1,11 @@
-"""Adaptive eth_getLogs ranges against providers that cap responses (logs per answer, 2,000 blocks).
-
-Public providers cap answers at about 10,000 logs; the history here is ~700 logs (its 11,000
-registered items are 23 batch logs), so the cap is scaled down to 300 logs.
-"""
+"""Adaptive eth_getLogs ranges against providers that cap responses (10,000 logs, 2,000 blocks)."""
 
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
+from eth_utils.crypto import keccak
 from sqlalchemy import Engine, func, select
 
 from app.chain.client import connect, dev_account
@@ -17,13 +14,13 @@ from app.chain.devnet import Devnet, running_devnet
 from app.db.schema import events, items
 from app.indexer.follow import Indexer
 from app.indexer.rpc import RpcClient, RpcError
-from app.indexer.synthetic import generate_history
+from app.indexer.synthetic import HistoryPlan, generate_history
 
 
 class CappedRpc(RpcClient):
     """The real anvil behind the limits of public providers, plus one timeout on a large range."""
 
-    def __init__(self, url: str, max_logs: int = 300, max_blocks: int = 2_000) -> None:
+    def __init__(self, url: str, max_logs: int = 10_000, max_blocks: int = 2_000) -> None:
         super().__init__(url)
         self.max_logs, self.max_blocks = max_logs, max_blocks
         self.refused: list[str] = []
@@ -54,21 +51,21 @@ class CappedRpc(RpcClient):
 
 
 @pytest.fixture(scope="module")
-def busy_chain() -> Iterator[tuple[Devnet, Deployment, int, int]]:
-    """About 12,000 record changes (~700 logs) in a few dozen blocks, after 2,100 empty blocks."""
+def busy_chain() -> Iterator[tuple[Devnet, Deployment, int, HistoryPlan]]:
+    """12,000 events in about 60 blocks (up to 500 a block), after 2,100 empty blocks."""
     with running_devnet("anvil") as node:
         deployment = deploy_registry(connect(node.rpc_url), dev_account(0))
         rpc = RpcClient(node.rpc_url)
         rpc.call("anvil_mine", [hex(2_100)])
         plan = generate_history(node.rpc_url, deployment.registry, 12_000, txs_per_block=200)
         head = int(rpc.call("eth_blockNumber", []), 16)
-        yield node, deployment, head, plan.registered
+        yield node, deployment, head, plan
 
 
 def test_backfill_adapts_to_log_and_block_range_caps(
-    busy_chain: tuple[Devnet, Deployment, int, int], index_engine: Engine
+    busy_chain: tuple[Devnet, Deployment, int, HistoryPlan], index_engine: Engine
 ) -> None:
-    node, deployment, head, registered_on_chain = busy_chain
+    node, deployment, head, plan = busy_chain
     capped = CappedRpc(node.rpc_url)
     indexer = Indexer(node.rpc_url, index_engine, deployment, max_range=100_000, rpc=capped)
     indexer.range = 100_000  # as after a long run of sparse blocks: the first request breaks both caps
@@ -81,9 +78,32 @@ def test_backfill_adapts_to_log_and_block_range_caps(
     with index_engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(events)).scalar_one()
         registered = conn.execute(select(func.count()).select_from(items)).scalar_one()
-    assert len(every) > 2 * capped.max_logs
+    assert len(every) > capped.max_logs
     assert stored == len(every)
-    assert registered == registered_on_chain
+    assert registered == plan.registered + plan.units
     assert {"blocks", "logs", "timeout"} <= set(capped.refused)
     assert max(blocks for blocks, _ in capped.served) <= 2_000
     assert max(logs for _, logs in capped.served) <= capped.max_logs
+
+
+def test_the_history_emits_exactly_the_planned_events(
+    busy_chain: tuple[Devnet, Deployment, int, HistoryPlan],
+) -> None:
+    node, deployment, head, plan = busy_chain
+    logs = RpcClient(node.rpc_url).call(
+        "eth_getLogs",
+        [
+            {
+                "address": deployment.registry,
+                "fromBlock": hex(deployment.deploy_block + 1),
+                "toBlock": hex(head),
+            }
+        ],
+    )
+    assert plan.events == 12_000
+    assert len(logs) == plan.events
+    packed = keccak(text="UnitPacked(bytes32,bytes32)")
+    unpacked = keccak(text="UnitUnpacked(bytes32,bytes32,address)")
+    topics = [bytes.fromhex(entry["topics"][0][2:]) for entry in logs]
+    assert topics.count(packed) == plan.registered
+    assert topics.count(unpacked) == plan.unpacked

@@ -1,11 +1,17 @@
 """Generate a large, realistic registry history fast, for the index benchmark and indexer tests.
 
-Mostly batch registrations (`registerItems`, one `ItemsRegistered` log per 500 items), plus
-member admissions and role changes, attestations, custody offers, accepts, cancels and sales.
-A history is sized in record changes: each registered item counts one, like each other
-event. Transactions are signed locally and sent in JSON-RPC batches without waiting for each
-receipt; only phase boundaries wait, because a phase's transactions depend on the previous
-phase (an accept needs its offer).
+A history is sized in events (logs), like the index benchmark's goals. Its phases:
+
+1. member admissions and role changes (10 events);
+2. batch registrations (`registerItems`, one `ItemsRegistered` log per 500 items);
+3. aggregation: the brand creates one logistic unit (`createUnit`) per registration batch and
+   `pack`s the batch into it, 500 items per call (one `UnitPacked` log each), then `unpack`s
+   the first items again (one `UnitUnpacked` log each), as at a distribution centre;
+4. journeys of some unpacked items: attestations, custody offers, accepts, cancels and sales.
+
+Most events are thus many logs from few transactions. Transactions are signed locally and
+sent in JSON-RPC batches without waiting for each receipt; only phase boundaries wait,
+because a phase's transactions depend on the previous phase (an accept needs its offer).
 """
 
 import logging
@@ -17,15 +23,22 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from app.chain.client import dev_account
+from app.gs1.keys import LogisticUnit
 from app.indexer.rpc import RpcClient
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-"""Items per registerItems call (the registry's MAX_BATCH)."""
+"""Items per registerItems, pack or unpack call (the registry's MAX_BATCH)."""
 SINGLE_GAS = 200_000
+BATCH_GAS = 100_000, 30_000  # gas of a 500-item call: base + per item (registerItems, pack)
+UNPACK_GAS = 100_000, 15_000
 FAR_FUTURE = 2**40  # offer expiry: never reached on a devnet
 SEND_CHUNK = 200  # transactions per JSON-RPC batch request
+SETUP_EVENTS = 10
+"""4 admissions + 4 role grants + 1 revoke + 1 re-grant."""
+UNPACKED_SHARE = 4
+"""About 1 packed item in UNPACKED_SHARE is unpacked again."""
 
 
 def _selector(signature: str) -> bytes:
@@ -45,40 +58,81 @@ def item_id(n: int) -> bytes:
     return keccak(b"synthetic item " + n.to_bytes(8, "big"))
 
 
+def unit_sscc(n: int) -> str:
+    """SSCC of the n-th synthetic logistic unit: extension 3, prefix 0950600, GS1 check digit."""
+    body = f"30950600{n:09d}"
+    weighted = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return body + str(-weighted % 10)
+
+
+def unit_id(n: int) -> bytes:
+    """Id of the n-th synthetic logistic unit (keccak256 of "00" + its SSCC)."""
+    return LogisticUnit(unit_sscc(n)).item_id
+
+
+def _batches(items: int) -> int:
+    return -(-items // BATCH)
+
+
 @dataclass(frozen=True)
 class HistoryPlan:
-    """How many items get which journey; `changes` counts them, `events` the logs they emit."""
+    """What the history holds; `events` counts the logs it emits, `changes` the records it changes.
+
+    `registered` items are registered in 500-item batches and each batch is packed into a unit
+    of its own; the first `unpacked` items are unpacked again, and the first `journeys` of those
+    travel: attested, offered to the carrier, then `cancelled` of them cancelled and the rest
+    accepted, offered to the retailer, accepted and sold.
+    """
 
     registered: int
+    unpacked: int
     journeys: int
     cancelled: int
 
     @classmethod
-    def for_changes(cls, total: int) -> "HistoryPlan":
-        """A plan of about `total` record changes: about 1 in 20 items travels to a sale."""
-        journeys = max(2, total // 100)
+    def for_events(cls, total: int) -> "HistoryPlan":
+        """A plan of exactly `total` events (at least 39): about 1 in 200 events starts a journey."""
+        journeys = max(2, total // 200)
         cancelled = journeys // 5
-        return cls(
-            registered=max(journeys, total - cls._other_events(journeys, cancelled)),
-            journeys=journeys,
-            cancelled=cancelled,
-        )
+        rest = total - SETUP_EVENTS - cls._journey_events(journeys, cancelled)
+        # Per registered item: one UnitPacked, 1/500 ItemsRegistered and UnitCreated, and about
+        # 1/UNPACKED_SHARE UnitUnpacked; the unpacked count takes up the rounding.
+        per_share = BATCH * (UNPACKED_SHARE + 1) + 2 * UNPACKED_SHARE
+        registered = max(journeys, rest * BATCH * UNPACKED_SHARE // per_share)
+        unpacked = rest - registered - 2 * _batches(registered)
+        if not journeys <= unpacked <= registered:
+            raise ValueError(f"a history needs at least 39 events, not {total}")
+        plan = cls(registered=registered, unpacked=unpacked, journeys=journeys, cancelled=cancelled)
+        assert plan.events == total
+        return plan
 
     @staticmethod
-    def _other_events(journeys: int, cancelled: int) -> int:
-        # 4 admissions + 4 grants + 1 revoke + 1 re-grant; per journey: attest (ItemAttested and
-        # AttestationRecorded), offer, then either cancel, or accept + offer + accept + sale.
-        return 10 + 3 * journeys + cancelled + 4 * (journeys - cancelled)
+    def _journey_events(journeys: int, cancelled: int) -> int:
+        # Per journey: attest (ItemAttested and AttestationRecorded), offer, then either
+        # cancel, or accept + offer + accept + sale.
+        return 3 * journeys + cancelled + 4 * (journeys - cancelled)
 
     @property
-    def changes(self) -> int:
-        """Registered items plus every other event."""
-        return self.registered + self._other_events(self.journeys, self.cancelled)
+    def units(self) -> int:
+        """Logistic units created: one per registration batch."""
+        return _batches(self.registered)
 
     @property
     def events(self) -> int:
-        """Logs emitted: one per registerItems batch, one per other event."""
-        return -(-self.registered // BATCH) + self._other_events(self.journeys, self.cancelled)
+        """Logs emitted: one per registerItems batch, one per packed or unpacked item, one per other event."""
+        return (
+            SETUP_EVENTS
+            + _batches(self.registered)  # ItemsRegistered
+            + self.units  # UnitCreated
+            + self.registered  # UnitPacked
+            + self.unpacked  # UnitUnpacked
+            + self._journey_events(self.journeys, self.cancelled)
+        )
+
+    @property
+    def changes(self) -> int:
+        """Record changes: each registered item counts one, like each other event."""
+        return self.events - _batches(self.registered) + self.registered
 
 
 class _Sender:
@@ -140,16 +194,16 @@ class _Sender:
 
 
 def generate_history(
-    rpc_url: str, registry: str, changes: int, txs_per_block: int | None = None
+    rpc_url: str, registry: str, events: int, txs_per_block: int | None = None
 ) -> HistoryPlan:
-    """Make about `changes` record changes (see HistoryPlan) and return the plan actually run.
+    """Emit exactly `events` registry logs (see HistoryPlan) and return the plan that was run.
 
-    With `txs_per_block`, automine is switched off meanwhile: each block carries one
-    500-item registration or `txs_per_block` other transactions, like a busy chain. The registry must be
-    fresh and administered by devnet account 0; accounts 11-14 are funded (anvil_setBalance)
-    and become its members.
+    With `txs_per_block`, automine is switched off meanwhile: each block carries one 500-item
+    call (registerItems, pack, unpack) or `txs_per_block` other transactions, like a busy chain.
+    The registry must be fresh and administered by devnet account 0; accounts 11-14 are funded
+    (anvil_setBalance) and become its members.
     """
-    plan = HistoryPlan.for_changes(changes)
+    plan = HistoryPlan.for_events(events)
     rpc = RpcClient(rpc_url, timeout=120)
     operator, brand, certifier, carrier, retailer = (dev_account(i) for i in (0, 11, 12, 13, 14))
     manual_mining = txs_per_block is not None
@@ -157,7 +211,8 @@ def generate_history(
         rpc.call("evm_setAutomine", [False])
     for account in (brand, certifier, carrier, retailer):
         rpc.call("anvil_setBalance", [account.address, hex(10**22)])
-    sender = _Sender(rpc, registry, per_block=1 if manual_mining else None)
+    one_per_block = 1 if manual_mining else None
+    sender = _Sender(rpc, registry, per_block=one_per_block)
     try:
         for account, name, role in (
             (brand, "Synthetic Brand", "BRAND"),
@@ -186,15 +241,34 @@ def generate_history(
         )
         sender.settle()
 
-        for first in range(0, plan.registered, BATCH):
-            ids = [item_id(n) for n in range(first, min(first + BATCH, plan.registered))]
-            hashes = [keccak(i) for i in ids]
+        batches = [
+            [item_id(n) for n in range(first, min(first + BATCH, plan.registered))]
+            for first in range(0, plan.registered, BATCH)
+        ]
+        for b, ids in enumerate(batches):
             data = _call(
                 "registerItems(bytes32[],bytes32[],string)",
                 ["bytes32[]", "bytes32[]", "string"],
-                [ids, hashes, f"ipfs://synthetic/{first // BATCH}"],
+                [ids, [keccak(i) for i in ids], f"ipfs://synthetic/{b}"],
             )
-            sender.tx(brand, data, gas=100_000 + 30_000 * len(ids))
+            sender.tx(brand, data, gas=BATCH_GAS[0] + BATCH_GAS[1] * len(ids))
+        sender.settle(per_block=txs_per_block)
+
+        # Aggregation: each registration batch goes onto a pallet of its own.
+        units = [unit_id(u) for u in range(plan.units)]
+        for unit in units:
+            sender.tx(brand, _call("createUnit(bytes32)", ["bytes32"], [unit]))
+        sender.settle(per_block=one_per_block)
+        packing = ["bytes32", "bytes32[]"]
+        for unit, ids in zip(units, batches, strict=True):
+            data = _call("pack(bytes32,bytes32[])", packing, [unit, ids])
+            sender.tx(brand, data, gas=BATCH_GAS[0] + BATCH_GAS[1] * len(ids))
+        sender.settle()
+        # The first `unpacked` items come off their pallets again (journeys start from them).
+        for first in range(0, plan.unpacked, BATCH):
+            ids = batches[first // BATCH][: plan.unpacked - first]
+            data = _call("unpack(bytes32,bytes32[])", packing, [units[first // BATCH], ids])
+            sender.tx(brand, data, gas=UNPACK_GAS[0] + UNPACK_GAS[1] * len(ids))
         sender.settle(per_block=txs_per_block)
 
         journey = [item_id(n) for n in range(plan.journeys)]
@@ -225,5 +299,13 @@ def generate_history(
     finally:
         if manual_mining:
             rpc.call("evm_setAutomine", [True])
-    log.info("synthetic history: %d record changes in %d events", plan.changes, plan.events)
+    log.info(
+        "synthetic history: %d events (%d record changes): %d items in %d units, %d unpacked, %d journeys",
+        plan.events,
+        plan.changes,
+        plan.registered,
+        plan.units,
+        plan.unpacked,
+        plan.journeys,
+    )
     return plan
