@@ -203,7 +203,7 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
         "--role",
         "carrier",
         "--gln",
-        "9506000000017",
+        "9506000000015",
         "--account",
         "admin1",
     )
@@ -213,7 +213,7 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
         assert "done" in run("members", "approve", number, "--account", "admin2").output
     assert contract.functions.isMember(carrier).call()
     listed = run("members", "list").output
-    assert "SkyBridge Logistics" in listed and "carrier" in listed and "9506000000017" in listed
+    assert "SkyBridge Logistics" in listed and "carrier" in listed and "9506000000015" in listed
 
     twice = run("members", "approve", numbers[0], "--account", "admin2", ok=False)
     assert twice.exit_code == 1 and "ConsortiumProposalExecuted" in twice.output

@@ -97,7 +97,7 @@ def test_deploy_bootstraps_the_consortium_from_yaml(tmp_path: Path) -> None:
         f"admins: ['{dev_account(0).address}', '{second_admin.address}']\n"
         "threshold: 2\n"
         "members:\n"
-        f"  - {{address: '{brand.address}', name: Lumière Diamonds, gln: '9506000000017', roles: [brand]}}\n"
+        f"  - {{address: '{brand.address}', name: Lumière Diamonds, gln: '9506000000015', roles: [brand]}}\n"
         f"  - {{address: '{customs.address}', name: Hangzhou Customs, roles: [customs, carrier]}}\n"
     )
     env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
@@ -114,7 +114,7 @@ def test_deploy_bootstraps_the_consortium_from_yaml(tmp_path: Path) -> None:
         functions = contract.functions
         assert functions.threshold().call() == 2 and functions.adminCount().call() == 2
         assert functions.memberName(brand.address).call() == "Lumière Diamonds"
-        assert functions.memberGln(brand.address).call() == "9506000000017"
+        assert functions.memberGln(brand.address).call() == "9506000000015"
         assert functions.hasRole(role_id("customs"), customs.address).call()
         assert functions.hasRole(role_id("carrier"), customs.address).call()
         assert not functions.hasRole(role_id("brand"), customs.address).call()

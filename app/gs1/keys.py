@@ -1,4 +1,4 @@
-"""GS1 keys: validation of GTINs, lots and SSCCs and the rule that maps a key to its on-chain id.
+"""GS1 keys: validation of GTINs, lots, SSCCs and GLNs and the rule that maps a key to its on-chain id.
 
 The id rule (also in contracts/libraries/ItemIds.sol, with shared test vectors in
 tests/vectors/item_ids.json): keccak256 of the element string without parentheses:
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from biip import ParseError
+from biip.gln import Gln
 from biip.gtin import Gtin
 from biip.sscc import Sscc
 from eth_utils.crypto import keccak
@@ -59,6 +60,16 @@ def normalise_sscc(value: str) -> str:
         raise InvalidKey(f"SSCC {value!r} must be exactly 18 digits")
     try:
         return Sscc.parse(value).value
+    except ParseError as exc:
+        raise InvalidKey(str(exc)) from exc
+
+
+def normalise_gln(value: str) -> str:
+    """The GLN (AI 414, a party or location) after checking it is 13 digits with a valid check digit."""
+    if not value.isascii() or not value.isdigit() or len(value) != 13:
+        raise InvalidKey(f"GLN {value!r} must be exactly 13 digits")
+    try:
+        return Gln.parse(value).value
     except ParseError as exc:
         raise InvalidKey(str(exc)) from exc
 
