@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -130,6 +131,10 @@ def test_a_wrong_consortium_file_is_refused_with_the_place_of_the_error(tmp_path
         ),
         ("{address: 0x1234, name: Nobody, roles: [brand]}", "members[0].address: put the address in quotes"),
         (
+            f"{{address: '{'0x' + '11' * 20}', name: X, gln: '9506000000024', roles: [brand]}}",
+            "members[0].gln: Invalid GLN check digit for '9506000000024': Expected 2",
+        ),
+        (
             f"{{address: '{'0x' + '11' * 20}', name: X, roles: [baker]}}",
             "members[0].roles: ['baker'] unknown",
         ),
@@ -141,6 +146,25 @@ def test_a_wrong_consortium_file_is_refused_with_the_place_of_the_error(tmp_path
         assert result.returncode == 2
         assert reason in result.stderr
     assert not (tmp_path / "31337.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("gln", "reason"),
+    [
+        ("'9506000000024'", "members[0].gln: Invalid GLN check digit"),
+        ("9506000000024", "members[0].gln: Invalid GLN check digit"),
+        ("0614141000050", "put it in quotes"),  # YAML reads 614141000050: the leading 0 is gone
+    ],
+)
+def test_load_plan_checks_each_gln(tmp_path: Path, gln: str, reason: str) -> None:
+    from app.chain.bootstrap import PlanError, load_plan
+
+    plan = tmp_path / "consortium.yaml"
+    plan.write_text(f"members:\n  - {{address: '{'0x' + '11' * 20}', name: X, gln: {gln}}}\n")
+    with pytest.raises(PlanError, match=re.escape(reason)):
+        load_plan(plan)
+    plan.write_text(f"members:\n  - {{address: '{'0x' + '11' * 20}', name: X, gln: '9506000000022'}}\n")
+    assert load_plan(plan).members[0].gln == "9506000000022"
 
 
 def test_create2_gives_the_same_address_on_every_chain(tmp_path: Path) -> None:
