@@ -42,15 +42,17 @@ def up() -> None:
 
     Environment: ORIGINTRACE_PORT (gateway port, default 8000), ORIGINTRACE_RPC_URL,
     ORIGINTRACE_DEVNET (anvil or hardhat, default anvil), ORIGINTRACE_DATABASE_URL
-    (default: SQLite in ./data).
+    (default: SQLite in ./data), ORIGINTRACE_PLACES_FILE (default: the demo members' places,
+    written to ./data/places.json).
     """
+    from app.api.places import PlaceDirectoryError
     from app.demo.up import PortInUse
     from app.demo.up import up as run_up
 
     _terminate_on_sigterm()
     try:
         run_up(get_settings())
-    except (PortInUse, ConnectionError) as exc:
+    except (PortInUse, ConnectionError, PlaceDirectoryError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

@@ -135,6 +135,24 @@ def test_bad_input_gets_a_message_saying_what_to_fix(run, consortium, args, mess
     assert message in result.output
 
 
+@pytest.mark.parametrize(
+    ("gln", "message"),
+    [
+        ("9506000000024", "Invalid GLN check digit for '9506000000024': Expected 2"),
+        ("950600", "exactly 13 digits"),
+    ],
+)
+def test_a_gln_with_a_wrong_check_digit_is_refused_before_any_proposal(  # type: ignore[no-untyped-def]
+    run, contract: Contract, gln: str, message: str
+) -> None:
+    member = dev_account(7).address
+    result = run(
+        "members", "propose", "admit", member, "--name", "X", "--gln", gln, "--account", "nobody", ok=False
+    )
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output and not contract.functions.isMember(member).call()
+
+
 def test_wrong_passphrase_is_reported(consortium, tmp_path: Path, devnet, deployment) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(
         cli,
@@ -203,7 +221,7 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
         "--role",
         "carrier",
         "--gln",
-        "9506000000017",
+        "9506000000015",
         "--account",
         "admin1",
     )
@@ -213,7 +231,7 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
         assert "done" in run("members", "approve", number, "--account", "admin2").output
     assert contract.functions.isMember(carrier).call()
     listed = run("members", "list").output
-    assert "SkyBridge Logistics" in listed and "carrier" in listed and "9506000000017" in listed
+    assert "SkyBridge Logistics" in listed and "carrier" in listed and "9506000000015" in listed
 
     twice = run("members", "approve", numbers[0], "--account", "admin2", ok=False)
     assert twice.exit_code == 1 and "ConsortiumProposalExecuted" in twice.output

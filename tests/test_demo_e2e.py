@@ -55,6 +55,7 @@ def _start_demo(tmp_path: Path, devnet: str = "anvil") -> Demo:
         "ORIGINTRACE_DEVNET": devnet,
     }
     env.pop("ORIGINTRACE_RPC_URL", None)
+    env.pop("ORIGINTRACE_PLACES_FILE", None)
     process = subprocess.Popen(
         [str(ORIGINTRACE), "up"],
         env=env,
@@ -104,6 +105,14 @@ def test_demo_serves_the_sold_diamond_with_every_step(demo: Demo, tmp_path: Path
     assert all(re.fullmatch(r"0x[0-9a-f]{64}", h["tx"]) for h in body["history"])
     assert body["attestations"][0]["certifier"]["name"].startswith("Antwerp World Diamond Centre")
     assert (tmp_path / "deployments" / "31337.json").exists()
+    # The demo writes its members' place directory and the gateway reads it.
+    assert any(str(tmp_path / "data" / "places.json") in line for line in demo.output)
+    assert body["custodian"]["place"]["city"] == "Hangzhou"
+    assert {h["to"]["place"]["source"] for h in body["history"] if h["type"] == "handed_over"} == {
+        "directory"
+    }
+    page = httpx.get(demo.url, headers={"Accept": "text/html"}, timeout=10).text
+    assert "Antwerp, BE" in page and "Hangzhou, CN" in page
 
 
 def test_demo_follows_new_transactions(demo: Demo) -> None:

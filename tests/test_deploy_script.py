@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def test_deploy_bootstraps_the_consortium_from_yaml(tmp_path: Path) -> None:
         f"admins: ['{dev_account(0).address}', '{second_admin.address}']\n"
         "threshold: 2\n"
         "members:\n"
-        f"  - {{address: '{brand.address}', name: Lumière Diamonds, gln: '9506000000017', roles: [brand]}}\n"
+        f"  - {{address: '{brand.address}', name: Lumière Diamonds, gln: '9506000000015', roles: [brand]}}\n"
         f"  - {{address: '{customs.address}', name: Hangzhou Customs, roles: [customs, carrier]}}\n"
     )
     env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
@@ -114,7 +115,7 @@ def test_deploy_bootstraps_the_consortium_from_yaml(tmp_path: Path) -> None:
         functions = contract.functions
         assert functions.threshold().call() == 2 and functions.adminCount().call() == 2
         assert functions.memberName(brand.address).call() == "Lumière Diamonds"
-        assert functions.memberGln(brand.address).call() == "9506000000017"
+        assert functions.memberGln(brand.address).call() == "9506000000015"
         assert functions.hasRole(role_id("customs"), customs.address).call()
         assert functions.hasRole(role_id("carrier"), customs.address).call()
         assert not functions.hasRole(role_id("brand"), customs.address).call()
@@ -130,6 +131,10 @@ def test_a_wrong_consortium_file_is_refused_with_the_place_of_the_error(tmp_path
         ),
         ("{address: 0x1234, name: Nobody, roles: [brand]}", "members[0].address: put the address in quotes"),
         (
+            f"{{address: '{'0x' + '11' * 20}', name: X, gln: '9506000000024', roles: [brand]}}",
+            "members[0].gln: Invalid GLN check digit for '9506000000024': Expected 2",
+        ),
+        (
             f"{{address: '{'0x' + '11' * 20}', name: X, roles: [baker]}}",
             "members[0].roles: ['baker'] unknown",
         ),
@@ -141,6 +146,25 @@ def test_a_wrong_consortium_file_is_refused_with_the_place_of_the_error(tmp_path
         assert result.returncode == 2
         assert reason in result.stderr
     assert not (tmp_path / "31337.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("gln", "reason"),
+    [
+        ("'9506000000024'", "members[0].gln: Invalid GLN check digit"),
+        ("9506000000024", "members[0].gln: Invalid GLN check digit"),
+        ("0614141000050", "put it in quotes"),  # YAML reads 614141000050: the leading 0 is gone
+    ],
+)
+def test_load_plan_checks_each_gln(tmp_path: Path, gln: str, reason: str) -> None:
+    from app.chain.bootstrap import PlanError, load_plan
+
+    plan = tmp_path / "consortium.yaml"
+    plan.write_text(f"members:\n  - {{address: '{'0x' + '11' * 20}', name: X, gln: {gln}}}\n")
+    with pytest.raises(PlanError, match=re.escape(reason)):
+        load_plan(plan)
+    plan.write_text(f"members:\n  - {{address: '{'0x' + '11' * 20}', name: X, gln: '9506000000022'}}\n")
+    assert load_plan(plan).members[0].gln == "9506000000022"
 
 
 def test_create2_gives_the_same_address_on_every_chain(tmp_path: Path) -> None:

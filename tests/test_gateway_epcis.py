@@ -56,7 +56,10 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         DecodedLog("StatusChanged", {"id": ITEM, "status": 5, "by": B}, 10, BLOCK, tx, 9, 1_700_000_900),
         DecodedLog("StatusChanged", {"id": ITEM, "status": 7, "by": B}, 11, BLOCK, tx, 10, 1_700_001_000),
     ]
-    document = epcis_document(logs, "https://g.example/01/09506000134352/21/X", 31337, "https://g.example", 0)
+    glns = {A: "3760123400015", B: "5414567000017"}
+    document = epcis_document(
+        logs, "https://g.example/01/09506000134352/21/X", 31337, "https://g.example", 0, glns
+    )
     assert _errors(document) == []
     events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[index]
     assert [(e["type"], e["action"], e["bizStep"], e["disposition"]) for e in events] == [
@@ -70,6 +73,19 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         ("ObjectEvent", "OBSERVE", "retail_selling", "retail_sold"),
         ("ObjectEvent", "OBSERVE", "receiving", "retail_sold"),
         ("ObjectEvent", "DELETE", "destroying", "destroyed"),
+    ]
+    at_a, at_b = ({"id": f"https://id.gs1.org/414/{glns[x]}"} for x in (A, B))
+    assert [(e.get("readPoint"), e.get("bizLocation")) for e in events] == [
+        (at_a, at_a),  # registered by A
+        (at_b, None),  # attested by B
+        (None, None),  # packing names no party
+        (at_a, None),  # shipped by A: in transit
+        (at_b, at_b),  # received by B
+        (at_b, at_b),  # unpacked by its custodian B
+        (at_a, None),  # recalled by A, wherever the item is
+        (at_b, at_b),  # sold by B
+        (at_b, None),  # claimed
+        (at_b, None),  # destroyed
     ]
     assert events[2]["parentID"] == f"urn:origintrace:eip155:31337:record:{UNIT}"
     assert events[1]["certificationInfo"].endswith("22" * 32)
@@ -94,3 +110,4 @@ def test_demo_diamond_exports_a_valid_epcis_document(
         "receiving",
     ] * 3 + ["retail_selling"]
     assert all(e["epcList"] == ["http://127.0.0.1:8000" + DIAMOND.path] for e in events)
+    assert all(e["readPoint"]["id"].startswith("https://id.gs1.org/414/") for e in events)  # demo GLNs

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, normalise_gtin
+from app.demo.journey import demo_members
+from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, normalise_gln, normalise_gtin
 
 VECTORS = json.loads((PROJECT_ROOT / "tests" / "vectors" / "item_ids.json").read_text())
 
@@ -36,6 +37,24 @@ def test_normalise_gtin_pads_to_14_digits(raw: str, gtin14: str) -> None:
 def test_normalise_gtin_rejects_with_reason(raw: str, reason: str) -> None:
     with pytest.raises(InvalidKey, match=reason):
         normalise_gtin(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("9506000000024", "check digit"),
+        ("950600000002", "exactly 13 digits"),
+        (" 9506000000022", "exactly 13 digits"),  # biip would strip it; the chain would not
+        ("٩٥٠٦٠٠٠٠٠٠٠٢٢", "exactly 13 digits"),
+    ],
+)
+def test_normalise_gln_rejects_with_reason(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidKey, match=reason):
+        normalise_gln(raw)
+
+
+def test_the_demo_members_glns_are_valid() -> None:
+    assert all(normalise_gln(m.gln) == m.gln for m in demo_members().values())
 
 
 @pytest.mark.parametrize("serial", ["", "x" * 21, "DIA 0001", "钻石"])

@@ -112,7 +112,7 @@ def test_lots_units_status_claims_and_attestations_follow_the_chain(
         if e.args.uri == "ipfs://halal"
     ]
     send(w3, certifier, calls.revokeAttestation(halal.attestationId))
-    send(w3, dev_account(0), calls.setMemberGln(brand.address, "9506000000001"))
+    send(w3, dev_account(0), calls.setMemberGln(brand.address, "9506000000008"))
     Indexer(w3, index_engine, seeded, max_range=7).backfill()
 
     with index_engine.connect() as conn:
@@ -141,7 +141,7 @@ def test_lots_units_status_claims_and_attestations_follow_the_chain(
         False,
     )
     assert certs == {"ipfs://cert": False, "ipfs://halal": True}
-    assert gln == "9506000000001"
+    assert gln == "9506000000008"
 
 
 def test_batch_registration_is_one_event_row_linked_to_each_item(

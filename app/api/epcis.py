@@ -15,7 +15,11 @@ Mapping (event -> EPCIS event type, action, bizStep, disposition):
   StatusChanged(7)      ObjectEvent DELETE   destroying      destroyed
   UnitPacked            AggregationEvent ADD    packing      in_progress
   UnitUnpacked          AggregationEvent DELETE unpacking    in_progress
-Custody parties appear as possessing_party sources and destinations. A unit is the
+Custody parties appear as possessing_party sources and destinations. The acting party's
+GLN, as a GS1 Digital Link URI (https://id.gs1.org/414/{gln}), is the readPoint (where
+the fact was recorded) and, when the object is there after the event, the bizLocation:
+not while shipping (in transit), nor for status changes and attestations, which a party
+can record away from the object. A unit is the
 aggregation's parentID as urn:origintrace:eip155:{chain}:record:{unitId} (its SSCC is
 a hash on chain). Every event names the transaction and log position behind it in
 bizTransactionList. A batch log (ItemsRegistered) becomes one event per object, so its
@@ -39,23 +43,27 @@ class Mapping:
     action: str
     biz_step: str
     disposition: str
+    actor: str | None = None
+    """The event argument naming the acting party, whose GLN is the readPoint."""
+    holds: bool = False
+    """Whether the object is at the actor after the event: its GLN is also the bizLocation."""
 
 
 MAPPINGS = {
-    "ItemRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active"),
-    "ItemsRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active"),
-    "ItemAttested": Mapping("ObjectEvent", "OBSERVE", "inspecting", "conformant"),
-    "CustodyOffered": Mapping("ObjectEvent", "OBSERVE", "shipping", "in_transit"),
-    "CustodyOfferCancelled": Mapping("ObjectEvent", "OBSERVE", "void_shipping", "in_progress"),
-    "CustodyTransferred": Mapping("ObjectEvent", "OBSERVE", "receiving", "in_progress"),
-    "ItemSold": Mapping("ObjectEvent", "OBSERVE", "retail_selling", "retail_sold"),
-    "StatusChanged:4": Mapping("ObjectEvent", "OBSERVE", "holding", "recalled"),
-    "StatusChanged:5": Mapping("ObjectEvent", "OBSERVE", "receiving", "retail_sold"),
-    "StatusChanged:6": Mapping("ObjectEvent", "OBSERVE", "other", "stolen"),
-    "StatusChanged:1": Mapping("ObjectEvent", "OBSERVE", "other", "in_progress"),
-    "StatusChanged:7": Mapping("ObjectEvent", "DELETE", "destroying", "destroyed"),
+    "ItemRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active", "brand", True),
+    "ItemsRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active", "brand", True),
+    "ItemAttested": Mapping("ObjectEvent", "OBSERVE", "inspecting", "conformant", "certifier"),
+    "CustodyOffered": Mapping("ObjectEvent", "OBSERVE", "shipping", "in_transit", "from"),
+    "CustodyOfferCancelled": Mapping("ObjectEvent", "OBSERVE", "void_shipping", "in_progress", "from", True),
+    "CustodyTransferred": Mapping("ObjectEvent", "OBSERVE", "receiving", "in_progress", "to", True),
+    "ItemSold": Mapping("ObjectEvent", "OBSERVE", "retail_selling", "retail_sold", "retailer", True),
+    "StatusChanged:4": Mapping("ObjectEvent", "OBSERVE", "holding", "recalled", "by"),
+    "StatusChanged:5": Mapping("ObjectEvent", "OBSERVE", "receiving", "retail_sold", "by"),
+    "StatusChanged:6": Mapping("ObjectEvent", "OBSERVE", "other", "stolen", "by"),
+    "StatusChanged:1": Mapping("ObjectEvent", "OBSERVE", "other", "in_progress", "by"),
+    "StatusChanged:7": Mapping("ObjectEvent", "DELETE", "destroying", "destroyed", "by"),
     "UnitPacked": Mapping("AggregationEvent", "ADD", "packing", "in_progress"),
-    "UnitUnpacked": Mapping("AggregationEvent", "DELETE", "unpacking", "in_progress"),
+    "UnitUnpacked": Mapping("AggregationEvent", "DELETE", "unpacking", "in_progress", "custodian", True),
 }
 """Keyed by event name, or `StatusChanged:<status number>`."""
 
@@ -65,7 +73,14 @@ def party_uri(chain_id: int, address: str) -> str:
     return f"urn:caip10:eip155:{chain_id}:{address}"
 
 
-def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict[str, Any] | None:
+def location_uri(gln: str) -> str:
+    """A GLN (AI 414) as a GS1 Digital Link URI on the canonical id.gs1.org domain."""
+    return f"https://id.gs1.org/414/{gln}"
+
+
+def epcis_event(
+    log: DecodedLog, epc: str, chain_id: int, base_url: str, glns: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     """One EPCIS event for `log`, or None for events that are not supply-chain facts."""
     name = f"StatusChanged:{log.args['status']}" if log.name == "StatusChanged" else log.name
     mapping = MAPPINGS.get(name)
@@ -96,6 +111,11 @@ def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict
         event["epcList"] = [epc]
     if log.name == "ItemAttested":
         event["certificationInfo"] = f"urn:origintrace:eip155:{chain_id}:attestation:{log.args['dataHash']}"
+    gln = (glns or {}).get(log.args.get(mapping.actor, "")) if mapping.actor else None
+    if gln:
+        event["readPoint"] = {"id": location_uri(gln)}
+        if mapping.holds:
+            event["bizLocation"] = {"id": location_uri(gln)}
     if "from" in log.args and "to" in log.args:
         event["sourceList"] = [{"type": "possessing_party", "source": party_uri(chain_id, log.args["from"])}]
         event["destinationList"] = [
@@ -105,10 +125,16 @@ def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict
 
 
 def epcis_document(
-    logs: list[DecodedLog], epc: str, chain_id: int, base_url: str, now: int
+    logs: list[DecodedLog],
+    epc: str,
+    chain_id: int,
+    base_url: str,
+    now: int,
+    glns: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI)."""
-    event_list = [e for log in logs if (e := epcis_event(log, epc, chain_id, base_url)) is not None]
+    """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI);
+    `glns` (address -> GLN) places the events of members that have one."""
+    event_list = [e for log in logs if (e := epcis_event(log, epc, chain_id, base_url, glns)) is not None]
     return {
         "@context": [CONTEXT],
         "type": "EPCISQueryDocument",

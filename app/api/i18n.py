@@ -94,6 +94,7 @@ TEXT = {
         "items": "Items",
         "contents": "Contents",
         "unit": "Logistic unit",
+        "gln_issued_by": "GLN issued by %s",
     },
     "zh": {
         "origin": "产地",
@@ -122,6 +123,7 @@ TEXT = {
         "items": "件数",
         "contents": "内含",
         "unit": "物流单元",
+        "gln_issued_by": "GLN 由 %s 分配",
     },
 }
 

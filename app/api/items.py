@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select, union_all
 from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_counts
 from app.api.lots import effective_custodian
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
+from app.api.places import PlaceDirectory
 from app.core.config import Settings
 from app.db.schema import LINKED_EVENT, attestations, event_records, events, items, members
 from app.gs1.digital_link import DigitalLink, parse_path
@@ -65,18 +66,30 @@ def iso_time(timestamp: int) -> str:
 
 
 class ItemReader:
-    """Reads of one item in one connection, sharing the member names and the checkpoint."""
+    """Reads of one item in one connection, sharing the members, their places and the checkpoint."""
 
-    def __init__(self, conn: Connection, settings: Settings) -> None:
-        self.conn, self.settings = conn, settings
+    def __init__(self, conn: Connection, settings: Settings, places: PlaceDirectory) -> None:
+        self.conn, self.settings, self.places = conn, settings, places
         self.state = indexer_status(conn)
-        self._names: dict[str, str | None] | None = None
+        self._members: dict[str, Party] | None = None
+
+    def _known(self) -> dict[str, Party]:
+        if self._members is None:
+            rows = self.conn.execute(select(members.c.address, members.c.name, members.c.gln))
+            self._members = {
+                row.address: Party(
+                    address=row.address, name=row.name or None, place=self.places.place(row.gln)
+                )
+                for row in rows
+            }
+        return self._members
 
     def party(self, address: str) -> Party:
-        if self._names is None:
-            rows = self.conn.execute(select(members.c.address, members.c.name))
-            self._names = {row.address: row.name or None for row in rows}
-        return Party(address=address, name=self._names.get(address))
+        return self._known().get(address) or Party(address=address, name=None, place=None)
+
+    def glns(self) -> dict[str, str]:
+        """Address -> GLN of every member with a valid GLN (removed members have none)."""
+        return {a: p.place.gln for a, p in self._known().items() if p.place is not None}
 
     def confirmations(self, block: int) -> int:
         return max(0, self.state.head_block - block + 1) if self.state else 0

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from app.api.cache import FastPath, ResponseCache
 from app.api.clone import ScanRecorder
 from app.api.errors import install_error_handlers
+from app.api.places import PlaceDirectory
 from app.api.ratelimit import RateLimiter
 from app.api.routes import api_v1, health, relay, resolver
 from app.core.config import Settings, get_settings
@@ -57,7 +58,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings, engine: Engine | None = None, relayer: Relayer | None = None) -> FastAPI:
-    """A gateway reading the database of `settings` (or `engine`); `relayer` enables /api/v1/relay."""
+    """A gateway reading the database of `settings` (or `engine`); `relayer` enables /api/v1/relay.
+
+    Raises PlaceDirectoryError when `settings.places_file` cannot be read or is wrong.
+    """
     docs = settings.docs_enabled
     app = FastAPI(
         title="OriginTrace gateway",
@@ -69,6 +73,7 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.places = PlaceDirectory.load(settings.places_file)
     app.state.engine = engine or make_engine(settings.resolved_database_url)
     app.state.recorder = ScanRecorder()
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)

@@ -1,13 +1,32 @@
 """Public response models: what the API promises, separate from the database tables."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+
+class Place(BaseModel):
+    """Where a party is, from its GS1 Global Location Number (GLN)."""
+
+    gln: str = Field(description="GS1 GLN (13 digits), as the member set it on chain")
+    name: str | None = Field(
+        description="The place's name (source directory), or the GS1 Member Organisation that "
+        "issued the GLN's prefix, e.g. GS1 China (source gs1_prefix)"
+    )
+    city: str | None = Field(description="Known only from the place directory")
+    country: str | None = Field(description="ISO 3166-1 alpha-2 code; known only from the place directory")
+    source: Literal["directory", "gs1_prefix"] = Field(
+        description="directory: the gateway's place directory (ORIGINTRACE_PLACES_FILE); "
+        "gs1_prefix: only what the GLN itself says"
+    )
 
 
 class Party(BaseModel):
     address: str
     name: str | None = Field(None, description="Consortium member name; null for non-members")
+    place: Place | None = Field(
+        None, description="The member's place; null without a GLN (or with one whose check digit is wrong)"
+    )
 
 
 class Attestation(BaseModel):

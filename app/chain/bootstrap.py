@@ -5,7 +5,7 @@
     members:
       - address: 0xBrand
         name: Lumière Diamonds
-        gln: "9506000000017"          # optional GS1 Global Location Number
+        gln: "9506000000015"          # optional GS1 Global Location Number (check digit checked)
         roles: [brand]                # brand, certifier, carrier, customs, retailer
 
 The registry is deployed with threshold 1 so the deploying admin can admit the members
@@ -23,6 +23,7 @@ from web3.contract import Contract
 
 from app.chain.client import send
 from app.chain.roles import ROLES, role_id
+from app.gs1.keys import InvalidKey, normalise_gln
 
 
 class PlanError(ValueError):
@@ -63,9 +64,14 @@ def _member(entry: Any, index: int) -> MemberPlan:
     unknown = [r for r in roles if r not in ROLES] if isinstance(roles, list) else roles
     if unknown:
         raise PlanError(f"{where}.roles: {unknown!r} unknown; use any of {', '.join(ROLES)}")
-    gln = str(entry.get("gln", ""))
-    if gln and not (gln.isdigit() and len(gln) == 13):
-        raise PlanError(f"{where}.gln must be 13 digits (a GS1 GLN), got {gln!r}")
+    raw = entry.get("gln", "")
+    try:
+        gln = normalise_gln(str(raw)) if raw not in ("", None) else ""
+    except InvalidKey as exc:
+        hint = (
+            " (put it in quotes: YAML drops a leading 0 of unquoted digits)" if isinstance(raw, int) else ""
+        )
+        raise PlanError(f"{where}.gln: {exc}{hint}") from None
     return MemberPlan(_address(entry.get("address"), f"{where}.address"), name.strip(), gln, tuple(roles))
 
 

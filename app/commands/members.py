@@ -28,6 +28,7 @@ from app.commands.context import (
     parse_address,
     signer,
 )
+from app.gs1.keys import normalise_gln
 from app.indexer.decode import LogDecoder
 
 app = typer.Typer(
@@ -84,12 +85,13 @@ def admit(
     account: AccountOption,
     rpc: RpcOption,
     role: Roles = [],  # noqa: B006 - typer reads the default, never mutates it
-    gln: Annotated[str, typer.Option(help="GS1 Global Location Number (13 digits)")] = "",
+    gln: Annotated[str, typer.Option(help="GS1 Global Location Number (13 digits, valid check digit)")] = "",
     registry: RegistryOption = None,
 ) -> None:
     """Propose admitting a member (with name, GLN and roles)."""
     with clear_errors():
         member = parse_address(address, "address")
+        gln = normalise_gln(gln) if gln else ""
         chain = open_chain(rpc, registry)
         functions = chain.registry.functions
         _propose(chain, account, functions.admitMember(member, name, gln), f"admit {name} ({member})")

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     """Scans within one minute above which an item is flagged."""
     cors_origins: list[str] = []
     """Origins allowed to call the JSON API from a browser; empty disables CORS."""
+    places_file: Path | None = None
+    """Place directory (JSON or YAML: GLN -> name, city, ISO 3166 alpha-2 country), as a GS1 GLN
+    registry would answer; read once at start. Unset: a party's place is only the GS1 Member
+    Organisation of its GLN's prefix."""
     explorer_url: str | None = None
     """Block explorer base URL (e.g. https://etherscan.io) for transaction links on the page."""
     docs_enabled: bool = True

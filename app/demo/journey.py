@@ -26,17 +26,37 @@ class Member:
     name: str
     role: str
     account: LocalAccount
+    gln: str = ""
+    """GS1 Global Location Number; its prefix says which GS1 Member Organisation issued it."""
 
 
 def demo_members() -> dict[str, Member]:
     """The consortium of the demo, on the devnet's funded accounts 1-5 (0 is the operator)."""
     return {
-        "brand": Member("Lumière Diamonds", "BRAND_ROLE", dev_account(1)),
-        "certifier": Member("Antwerp World Diamond Centre (AWDC)", "CERTIFIER_ROLE", dev_account(2)),
-        "carrier": Member("SkyBridge Logistics", "CARRIER_ROLE", dev_account(3)),
-        "customs": Member("Hangzhou Customs", "CUSTOMS_ROLE", dev_account(4)),
-        "retailer": Member("TianMall Global", "RETAILER_ROLE", dev_account(5)),
+        "brand": Member("Lumière Diamonds", "BRAND_ROLE", dev_account(1), "3760123400015"),
+        "certifier": Member(
+            "Antwerp World Diamond Centre (AWDC)", "CERTIFIER_ROLE", dev_account(2), "5414567000017"
+        ),
+        "carrier": Member("SkyBridge Logistics", "CARRIER_ROLE", dev_account(3), "4897654300015"),
+        "customs": Member("Hangzhou Customs", "CUSTOMS_ROLE", dev_account(4), "6920000100019"),
+        "retailer": Member("TianMall Global", "RETAILER_ROLE", dev_account(5), "6934567800015"),
     }
+
+
+DEMO_PLACES: dict[str, dict[str, str]] = {
+    "brand": {"name": "Lumière Diamonds atelier", "city": "Paris", "country": "FR"},
+    "certifier": {"name": "AWDC Diamond Office", "city": "Antwerp", "country": "BE"},
+    "carrier": {"name": "SkyBridge Hong Kong air hub", "city": "Hong Kong", "country": "HK"},
+    "customs": {"name": "Xiaoshan Airport customs hall", "city": "Hangzhou", "country": "CN"},
+    "retailer": {"name": "TianMall Global bonded warehouse", "city": "Hangzhou", "country": "CN"},
+}
+"""Where each demo member is, as a GLN registry would list it (keyed like `demo_members`)."""
+
+
+def demo_place_directory() -> dict[str, dict[str, str]]:
+    """The place directory of the demo (GLN -> name, city, country), as `places_file` holds it."""
+    members = demo_members()
+    return {members[key].gln: place for key, place in DEMO_PLACES.items()}
 
 
 def metadata_uri(metadata: dict[str, object]) -> tuple[bytes, str]:
@@ -56,8 +76,9 @@ DIAMOND_METADATA: dict[str, object] = {
 
 
 def admit_members(w3: Web3, registry: Contract, operator: LocalAccount, members: dict[str, Member]) -> None:
+    """Admit each member with its name and GLN, and grant its role (threshold 1: the operator alone)."""
     for member in members.values():
-        send(w3, operator, registry.functions.admitMember(member.account.address, member.name))
+        send(w3, operator, registry.functions.admitMember(member.account.address, member.name, member.gln))
         role = registry.functions[member.role]().call()
         send(w3, operator, registry.functions.grantRole(role, member.account.address))
 

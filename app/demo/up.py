@@ -1,22 +1,32 @@
 """`origintrace up` (what `make demo` runs): devnet, deploy, demo journey, indexer, gateway."""
 
+import json
 import logging
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy import Engine
 from web3 import Web3
 
 from app.api.main import create_app
+from app.api.places import PlaceDirectory
 from app.chain.client import connect, dev_account, registry
 from app.chain.deploy import Deployment, deploy_registry, manifest_path, write_manifest
 from app.chain.devnet import running_devnet
 from app.core.config import Settings, lot_store
 from app.db.engine import make_engine
-from app.demo.journey import PALLET, RECALLED, SKINCARE_LOT, seed_demo, seed_mass_market
+from app.demo.journey import (
+    PALLET,
+    RECALLED,
+    SKINCARE_LOT,
+    demo_place_directory,
+    seed_demo,
+    seed_mass_market,
+)
 from app.gs1.qr import write_qr_png
 from app.indexer.follow import Indexer
 from app.relayer.service import Relayer
@@ -91,12 +101,23 @@ def serve(settings: Settings, engine: Engine, on_started: str, relayer: Relayer 
     server.run()
 
 
+def write_demo_places(data_dir: Path) -> Path:
+    """The demo members' place directory, as a JSON file in `data_dir` (for `places_file`)."""
+    path = data_dir / "places.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(demo_place_directory(), indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
 def up(settings: Settings) -> None:
     """Start (or attach to) a chain, deploy, seed the demo, index it and serve the gateway."""
     check_port_free(settings.host, settings.port)
     if settings.rpc_url is None:
         # A single-node devnet of our own has no reorgs: a mined fact is final.
         settings = settings.model_copy(update={"confirmations": 1})
+    if settings.places_file is None:
+        settings = settings.model_copy(update={"places_file": write_demo_places(settings.data_dir)})
+    PlaceDirectory.load(settings.places_file)  # a wrong directory fails now, not after the deploy
     with chain(settings) as (rpc_url, chain_description):
         w3 = connect(rpc_url)
         operator = dev_account(0)
@@ -116,6 +137,7 @@ def up(settings: Settings) -> None:
                     f"  chain     {rpc_url} ({chain_description}), chain id {deployment.chain_id}",
                     f"  registry  {deployment.registry} (manifest: {manifest})",
                     f"  database  {settings.resolved_database_url}",
+                    f"  places    {settings.places_file}",
                     f"  gateway   {settings.base_url}  (API docs: {settings.base_url}/docs)",
                     "",
                     f"  Diamond shopper page:  {url}",

@@ -1,4 +1,4 @@
-"""GS1 keys: validation of GTINs, lots and SSCCs and the rule that maps a key to its on-chain id.
+"""GS1 keys: validation of GTINs, lots, SSCCs and GLNs and the rule that maps a key to its on-chain id.
 
 The id rule (also in contracts/libraries/ItemIds.sol, with shared test vectors in
 tests/vectors/item_ids.json): keccak256 of the element string without parentheses:
@@ -7,10 +7,12 @@ keccak256("01" + gtin14 + "21" + serial) for a serialised item, keccak256("01" +
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from biip import ParseError
+from biip.gln import Gln
 from biip.gtin import Gtin
 from biip.sscc import Sscc
 from eth_utils.crypto import keccak
@@ -53,14 +55,24 @@ def check_lot(lot: str) -> str:
     return _check_cset82("lot", lot)
 
 
-def normalise_sscc(value: str) -> str:
-    """The SSCC (AI 00) after checking it is 18 digits with a valid check digit."""
-    if not value.isascii() or not value.isdigit() or len(value) != 18:
-        raise InvalidKey(f"SSCC {value!r} must be exactly 18 digits")
+def _fixed_length_key(name: str, value: str, digits: int, parse: Callable[[str], str]) -> str:
+    # biip strips whitespace; a key stored on chain must be exactly the digits, so check first.
+    if not value.isascii() or not value.isdigit() or len(value) != digits:
+        raise InvalidKey(f"{name} {value!r} must be exactly {digits} digits")
     try:
-        return Sscc.parse(value).value
+        return parse(value)
     except ParseError as exc:
         raise InvalidKey(str(exc)) from exc
+
+
+def normalise_sscc(value: str) -> str:
+    """The SSCC (AI 00) after checking it is 18 digits with a valid check digit."""
+    return _fixed_length_key("SSCC", value, 18, lambda v: Sscc.parse(v).value)
+
+
+def normalise_gln(value: str) -> str:
+    """The GLN (AI 414, a party or location) after checking it is 13 digits with a valid check digit."""
+    return _fixed_length_key("GLN", value, 13, lambda v: Gln.parse(v).value)
 
 
 class _Key:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import select
 
 from app.api.clone import known_path
-from app.api.deps import ConnectionDep, SettingsDep
+from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
 from app.api.epcis import epcis_document
 from app.api.errors import ApiError
 from app.api.items import ItemReader
@@ -34,8 +34,8 @@ ItemId = Annotated[
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (at most 500)")]
 
 
-def _reader(conn: ConnectionDep, settings: SettingsDep, item_id: str, request: Request) -> ItemPublic:
-    item = ItemReader(conn, settings).load(item_id, None, request.app.state.recorder)
+def _load(reader: ItemReader, item_id: str, request: Request) -> ItemPublic:
+    item = reader.load(item_id, None, request.app.state.recorder)
     if item is None:
         raise ApiError(404, "not_found", f"no item {item_id} is indexed")
     return item
@@ -77,8 +77,10 @@ def list_items(
 
 
 @router.get("/items/{item_id}", response_model=ItemPublic, responses=NOT_FOUND, summary="One item")
-def get_item(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, request: Request) -> ItemPublic:
-    return _reader(conn, settings, item_id, request)
+def get_item(
+    item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep, request: Request
+) -> ItemPublic:
+    return _load(ItemReader(conn, settings, places), item_id, request)
 
 
 @router.get(
@@ -91,11 +93,11 @@ def get_history(
     item_id: ItemId,
     conn: ConnectionDep,
     settings: SettingsDep,
-    request: Request,
+    places: PlacesDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Limit = 100,
 ) -> HistoryPage:
-    reader = ItemReader(conn, settings)
+    reader = ItemReader(conn, settings, places)
     if not conn.execute(select(items.c.item_id).where(items.c.item_id == item_id)).first():
         raise ApiError(404, "not_found", f"no item {item_id} is indexed")
     rows = reader.events(item_id, offset, limit + 1, history_only=True)
@@ -113,9 +115,9 @@ def get_history(
     summary="Certifier attestations (gs1:certificationInfo)",
 )
 def get_certifications(
-    item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, request: Request
+    item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep, request: Request
 ) -> list[Attestation]:
-    return _reader(conn, settings, item_id, request).attestations
+    return _load(ItemReader(conn, settings, places), item_id, request).attestations
 
 
 @router.get(
@@ -123,11 +125,15 @@ def get_certifications(
     responses={**NOT_FOUND, 200: {"content": {"application/ld+json": {}}}},
     summary="The item's events as an EPCIS 2.0 EPCISQueryDocument (JSON-LD, CBV 2.0)",
 )
-def get_epcis(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, request: Request) -> Response:
-    item = _reader(conn, settings, item_id, request)
-    logs = ItemReader(conn, settings).events(item_id)
+def get_epcis(
+    item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep, request: Request
+) -> Response:
+    reader = ItemReader(conn, settings, places)
+    item = _load(reader, item_id, request)
     epc = item.url or f"urn:origintrace:eip155:{item.chain.chain_id}:item:{item_id}"
-    document = epcis_document(logs, epc, item.chain.chain_id, settings.base_url, int(time.time()))
+    document = epcis_document(
+        reader.events(item_id), epc, item.chain.chain_id, settings.base_url, int(time.time()), reader.glns()
+    )
     return Response(orjson.dumps(document), media_type="application/ld+json")
 
 
@@ -137,8 +143,11 @@ def get_epcis(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, reque
     responses=NOT_FOUND,
     summary="Everything needed to verify the item against the chain without trusting the gateway",
 )
-def get_proof(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, request: Request) -> ProofBundle:
-    item = _reader(conn, settings, item_id, request)
+def get_proof(
+    item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep, request: Request
+) -> ProofBundle:
+    reader = ItemReader(conn, settings, places)
+    item = _load(reader, item_id, request)
     path = known_path(conn, item_id)
     key = parse_path(path).serialised_item if path else None
     return proof_bundle(
@@ -146,7 +155,7 @@ def get_proof(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, reque
         item.chain.registry,
         item_id,
         key.element_string if key else None,
-        ItemReader(conn, settings).events(item_id),
+        reader.events(item_id),
     )
 
 
@@ -157,21 +166,22 @@ def get_proof(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, reque
     summary="The proof bundle of an item of an anchored lot: the lot's facts and the item's Merkle proof",
 )
 def get_lot_item_proof(
-    gtin: str, lot: str, serial: str, conn: ConnectionDep, settings: SettingsDep
+    gtin: str, lot: str, serial: str, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep
 ) -> ProofBundle:
     try:
         key = parse_path(f"/01/{gtin}/10/{quote(lot, safe='')}/21/{quote(serial, safe='')}")
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
     item = key.serialised_item
-    state = ItemReader(conn, settings).state
+    reader = ItemReader(conn, settings, places)
+    state = reader.state
     if item is None or key.lot is None or state is None:
         raise ApiError(404, "not_found", f"nothing is indexed under {key.path}")
     store = lot_store(settings, state.chain_id, state.registry)
     found = load_lot_item(conn, item.gtin, key.lot, item.serial, settings.base_url, store)
     if found is None:
         raise ApiError(404, "not_found", f"no stored manifest of lot {key.lot} lists serial {item.serial}")
-    facts = ItemReader(conn, settings).events(found.lot.id)
+    facts = reader.events(found.lot.id)
     return proof_bundle(
         state.chain_id, state.registry, found.item_id, item.element_string, facts, found.merkle
     )

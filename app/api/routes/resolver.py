@@ -97,7 +97,7 @@ def _resolve(
         )
     entity: ItemPublic | LotPublic | LotItemPublic | UnitPublic | None = None
     item_id = None
-    reader = ItemReader(conn, settings)
+    reader = ItemReader(conn, settings, state.places)
     serialised = key.serialised_item
     if serialised is not None:
         item_id = "0x" + serialised.item_id.hex()

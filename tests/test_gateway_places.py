@@ -1,0 +1,162 @@
+"""Places of parties: the place directory, the GS1 prefix fallback, the page, EPCIS and the cache."""
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from jsonschema import Draft7Validator
+from sqlalchemy import Engine
+from web3 import Web3
+
+from app.api.main import create_app
+from app.api.places import PlaceDirectory, PlaceDirectoryError
+from app.chain.client import registry, send
+from app.chain.deploy import Deployment
+from app.core.config import Settings
+from app.demo.journey import DEMO_PLACES, DIAMOND, Member, seed_demo
+from app.indexer.follow import Indexer
+
+JSON = {"Accept": "application/json"}
+BROWSER = {"Accept": "text/html"}
+SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
+
+
+def _directory(members: dict[str, Member], *roles: str) -> dict[str, dict[str, str]]:
+    return {members[role].gln: DEMO_PLACES[role] for role in roles}
+
+
+@pytest.fixture
+def client(
+    w3: Web3,
+    deployment: Deployment,
+    operator,  # type: ignore[no-untyped-def]
+    engine: Engine,
+    settings: Settings,
+    members: dict[str, Member],
+    tmp_path: Path,
+) -> Iterator[TestClient]:
+    """The demo journey, with every member but the retailer in the place directory."""
+    places = tmp_path / "places.json"
+    places.write_text(json.dumps(_directory(members, "brand", "certifier", "carrier", "customs")))
+    seed_demo(w3, registry(w3, deployment.registry), operator)
+    Indexer(w3, engine, deployment).backfill()
+    settings.places_file = places
+    with TestClient(create_app(settings, engine), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_parties_carry_a_directory_place_or_their_gs1_prefix(
+    client: TestClient, members: dict[str, Member]
+) -> None:
+    body = client.get(DIAMOND.path, headers=JSON).json()
+    assert body["custodian"]["name"] == "TianMall Global"  # existing fields unchanged
+    assert body["custodian"]["place"] == {
+        "gln": members["retailer"].gln,
+        "name": "GS1 China",
+        "city": None,
+        "country": None,
+        "source": "gs1_prefix",
+    }
+    assert body["attestations"][0]["certifier"]["place"] == {
+        "gln": members["certifier"].gln,
+        "name": "AWDC Diamond Office",
+        "city": "Antwerp",
+        "country": "BE",
+        "source": "directory",
+    }
+    handovers = [
+        (h["from"]["place"]["city"], h["to"]["place"]["city"])
+        for h in body["history"]
+        if h["type"] == "handed_over"
+    ]
+    assert handovers == [("Paris", "Hong Kong"), ("Hong Kong", "Hangzhou"), ("Hangzhou", None)]
+    history = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/history").json()["history"]
+    assert history[0]["to"]["place"]["city"] == "Paris"
+
+
+def test_the_shopper_page_shows_each_steps_place(client: TestClient) -> None:
+    page = client.get(DIAMOND.path, headers=BROWSER)
+    text = page.text
+    assert '<span class="place">' in text and "Antwerp, BE" in text
+    assert "Hong Kong, HK</span> → <span" in text  # the carrier hands over to customs in Hangzhou
+    assert "GLN issued by GS1 China" in text  # the retailer is not in the directory
+    assert "<script" not in text and len(page.content) < 100_000
+    zh = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh-CN"}).text
+    assert "Antwerp, BE" in zh and "GLN 由 GS1 China 分配" in zh
+
+
+def test_epcis_events_name_the_acting_partys_location(client: TestClient, members: dict[str, Member]) -> None:
+    document = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/epcis").json()
+    assert list(Draft7Validator(SCHEMA).iter_errors(document)) == []
+    events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    at = {role: {"id": f"https://id.gs1.org/414/{m.gln}"} for role, m in members.items()}
+    located = [(e["bizStep"], e.get("readPoint"), e.get("bizLocation")) for e in events]
+    assert located == [
+        ("commissioning", at["brand"], at["brand"]),
+        ("inspecting", at["certifier"], None),  # graded where the certifier is; held by the brand
+        ("shipping", at["brand"], None),  # in transit: no business location
+        ("receiving", at["carrier"], at["carrier"]),
+        ("shipping", at["carrier"], None),
+        ("receiving", at["customs"], at["customs"]),
+        ("shipping", at["customs"], None),
+        ("receiving", at["retailer"], at["retailer"]),  # from its GLN alone, not the directory
+        ("retail_selling", at["retailer"], at["retailer"]),
+    ]
+
+
+def test_a_member_without_gln_has_no_place_even_after_a_cached_answer(
+    client: TestClient, w3: Web3, deployment: Deployment, operator, engine: Engine, members: dict[str, Member]
+) -> None:  # type: ignore[no-untyped-def]
+    assert client.get(DIAMOND.path, headers=JSON).json()["custodian"]["place"]["source"] == "gs1_prefix"
+    retailer = members["retailer"].account.address
+    send(w3, operator, registry(w3, deployment.registry).functions.setMemberGln(retailer, ""))
+    Indexer(w3, engine, deployment).backfill()
+    deadline = time.monotonic() + 3  # the housekeeping thread drops the cache when the index moves
+    while (body := client.get(DIAMOND.path, headers=JSON).json())["custodian"]["place"] is not None:
+        assert time.monotonic() < deadline, "the cached answer outlived the indexed GLN change"
+        time.sleep(0.1)
+    assert body["custodian"] == {"address": retailer, "name": "TianMall Global", "place": None}
+    sold = body["history"][-1]
+    assert sold["type"] == "sold" and sold["from"]["place"] is None
+    document = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/epcis").json()
+    last = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"][-1]
+    assert "readPoint" not in last and "bizLocation" not in last
+
+
+def test_a_gln_with_a_wrong_check_digit_on_chain_gives_no_place() -> None:
+    # The registry checks 13 digits only; the gateway does not vouch for a broken GLN.
+    assert PlaceDirectory().place("9506000000024") is None
+    assert PlaceDirectory().place("") is None
+    place = PlaceDirectory().place("9506000000022")
+    assert place is not None and place.source == "gs1_prefix" and place.name == "GS1 Global Office"
+
+
+def test_a_yaml_directory_loads_like_a_json_one(tmp_path: Path) -> None:
+    path = tmp_path / "places.yaml"
+    path.write_text('"5414567000017": {name: AWDC Diamond Office, city: Antwerp, country: BE}\n')
+    place = PlaceDirectory.load(path).place("5414567000017")
+    assert place is not None and (place.city, place.country, place.source) == ("Antwerp", "BE", "directory")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("5414567000017: {name: A, city: Antwerp, country: BE}", "put the GLN in quotes"),
+        ('"5414567000018": {name: A, city: Antwerp, country: BE}', "Invalid GLN check digit"),
+        ('"5414567000017": {name: A, city: Antwerp, country: Belgium}', "ISO 3166 alpha-2"),
+        ('"5414567000017": {name: A, country: BE}', "city must be a non-empty text"),
+        ("[1, 2]", "must map each GLN"),
+        ("{a: [", "cannot read the place directory"),
+    ],
+)
+def test_a_wrong_directory_stops_the_gateway_with_the_reason(
+    tmp_path: Path, settings: Settings, engine: Engine, content: str, reason: str
+) -> None:
+    path = tmp_path / "places.yaml"
+    path.write_text(content)
+    settings.places_file = path
+    with pytest.raises(PlaceDirectoryError, match=reason):
+        create_app(settings, engine)
