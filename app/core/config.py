@@ -65,9 +65,9 @@ class Settings(BaseSettings):
     explorer_url: str | None = None
     """Block explorer base URL (e.g. https://etherscan.io) for transaction links on the page."""
     docs_enabled: bool = True
+    """Serve /docs and /openapi.json."""
     relay_rate_limit_per_minute: int = 30
     """Relayed handoffs per client and minute before 429 (0: off)."""
-    """Serve /docs and /openapi.json."""
 
     @property
     def resolved_database_url(self) -> str:
