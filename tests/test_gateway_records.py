@@ -115,6 +115,29 @@ def test_lot_item_proof_bundle_carries_the_lot_facts_and_the_merkle_proof(client
     assert bad.status_code == 400 and "check digit" in bad.json()["detail"]
 
 
+def test_lot_item_scans_are_counted_and_assessed_like_any_item(client: TestClient) -> None:
+    item = SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-0042")
+    path = f"{SKINCARE_LOT.path}/21/{item.serial}?linkType=gs1:pip"  # a query: never served from cache
+    first = client.get(path, headers=JSON).json()
+    assert first["risk"]["level"] == "none" and first["risk"]["scans_24h"] == 1
+    for _ in range(35):
+        client.get(path, headers=JSON)
+    burst = client.get(path, headers=JSON).json()["risk"]
+    assert burst["level"] == "warning" and [r["code"] for r in burst["reasons"]] == ["scan_burst"]
+    page = client.get(path, headers=BROWSER)
+    assert 'id="clone-warning"' in page.text
+
+    client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
+    bundle = client.get(f"/api/v1/items/{_hex(item.item_id)}/proof").json()  # known since resolved
+    assert bundle["merkle"]["valid"] and bundle["facts"][0]["event"] == "LotAnchored"
+    linkset = client.get(f"{SKINCARE_LOT.path}/21/{item.serial}?linkType=all").json()["linkset"][0]
+    (proof_link,) = linkset["https://gs1.org/voc/verificationService"]
+    assert proof_link["href"].endswith(
+        f"/api/v1/lots/{SKINCARE_LOT.gtin}/{SKINCARE_LOT.lot}/items/SK-0042/proof"
+    )
+    assert "https://gs1.org/voc/traceability" not in linkset  # no per-item EPCIS for lot items
+
+
 def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     client.get(GIFT_SET.path, headers=JSON)  # the gateway learns the gift set's key by resolving it
     client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]

@@ -90,6 +90,15 @@ def known_path(conn: Connection, item_id: str) -> str | None:
     return str(row.path) if row else None
 
 
+def scan_risk(
+    conn: Connection, recorder: ScanRecorder, item_id: str, claimed_at: int | None, settings: Settings
+) -> Risk:
+    """The risk of `item_id` from its stored and still-buffered scans of the last 24 hours."""
+    now = time.time()
+    counts = stored_counts(conn, item_id, int(now // 60) - DAY_MINUTES) + recorder.pending(item_id)
+    return assess(counts, claimed_at, now, settings)
+
+
 def assess(counts: Iterable[ScanCount], claimed_at: int | None, now: float, settings: Settings) -> Risk:
     """The clone-defence rules over an item's scan counts of the last 24 hours."""
     this_minute = int(now // 60)

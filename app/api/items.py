@@ -2,14 +2,13 @@
 
 import base64
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils.crypto import keccak
 from sqlalchemy import Connection, select, union_all
 
-from app.api.clone import DAY_MINUTES, ScanRecorder, assess, known_path, stored_counts
+from app.api.clone import ScanRecorder, known_path, scan_risk
 from app.api.lots import effective_custodian
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.api.places import PlaceDirectory
@@ -182,8 +181,6 @@ class ItemReader:
             )
         ]
         claimed_at = next((int(r.timestamp) for r in rows if is_claim(r)), None)
-        now = time.time()
-        counts = stored_counts(self.conn, item_id, int(now // 60) - DAY_MINUTES) + recorder.pending(item_id)
         return ItemPublic(
             id=item_id,
             gtin=key.gtin if key else None,
@@ -204,5 +201,5 @@ class ItemReader:
                 registry=self.state.registry,
                 indexed_block=self.state.last_block,
             ),
-            risk=assess(counts, claimed_at, now, self.settings),
+            risk=scan_risk(self.conn, recorder, item_id, claimed_at, self.settings),
         )

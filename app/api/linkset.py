@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from app.core.config import Settings
 from app.gs1.digital_link import DigitalLink
@@ -36,6 +37,10 @@ def links_for(key: DigitalLink, item_id: str | None, settings: Settings) -> list
             ),
             Link(f"{GS1_VOC}verificationService", api + "/proof", "Proof bundle", "application/json"),
         ]
+    elif key.lot is not None and key.serial is not None:  # an item of an anchored lot
+        lot, serial = quote(key.lot, safe=""), quote(key.serial, safe="")
+        proof = f"{base}/api/v1/lots/{key.gtin}/{lot}/items/{serial}/proof"
+        links.append(Link(f"{GS1_VOC}verificationService", proof, "Proof bundle", "application/json"))
     values = {
         "gtin": key.gtin or "",
         "serial": key.serial or "",

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 
 from app.api.clone import known_path
+from app.api.models import Risk
 from app.chain.merkle import leaf_hash
 from app.db.schema import events, items, members
 from app.gs1.digital_link import DigitalLink
@@ -58,6 +59,7 @@ class LotPublic(BaseModel):
 class LotItemPublic(BaseModel):
     url: str
     serial: str
+    risk: Risk | None = Field(default=None, description="Clone defence: the rules over this item's scans")
     item_id: str = Field(description="The item's id (GS1 element string rule), a leaf input")
     metadata_hash: str = Field(description="The item's metadata hash, the other leaf input")
     lot: LotPublic

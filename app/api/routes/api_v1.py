@@ -146,10 +146,14 @@ def get_epcis(
 def get_proof(
     item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep, request: Request
 ) -> ProofBundle:
+    path = known_path(conn, item_id)
+    link = parse_path(path) if path else None
+    if link is not None and link.lot is not None and link.serial is not None:
+        # An item of an anchored lot: the gateway knows its lot since it was first resolved.
+        return get_lot_item_proof(str(link.gtin), link.lot, link.serial, conn, settings, places)
     reader = ItemReader(conn, settings, places)
     item = _load(reader, item_id, request)
-    path = known_path(conn, item_id)
-    key = parse_path(path).serialised_item if path else None
+    key = link.serialised_item if link else None
     return proof_bundle(
         item.chain.chain_id,
         item.chain.registry,

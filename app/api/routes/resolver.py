@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.api.cache import Cached, variant
-from app.api.clone import coarse_region
+from app.api.clone import coarse_region, scan_risk
 from app.api.deps import SettingsDep
 from app.api.errors import ApiError
 from app.api.items import ItemReader
@@ -99,15 +99,19 @@ def _resolve(
     item_id = None
     reader = ItemReader(conn, settings, state.places)
     serialised = key.serialised_item
+    region = coarse_region(request.headers.get(settings.region_header))
     if serialised is not None:
         item_id = "0x" + serialised.item_id.hex()
-        region = coarse_region(request.headers.get(settings.region_header))
         entity = reader.load(item_id, key, state.recorder, scan_region=region)
         if entity is None:
             item_id = None
     if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
         store = lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
         entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url, store)
+        if entity is not None:
+            item_id = entity.item_id
+            state.recorder.record(item_id, key.path, region)
+            entity.risk = scan_risk(conn, state.recorder, item_id, None, settings)
     elif key.kind == KeyKind.LOT:
         entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
     elif key.kind == KeyKind.UNIT:
@@ -118,7 +122,7 @@ def _resolve(
         raise ApiError(404, "not_found", detail)
     if entity is None:
         raise ApiError(404, "not_found", f"nothing is registered under {key.path}")
-    links = links_for(key, item_id, settings)
+    links = links_for(key, item_id if isinstance(entity, ItemPublic) else None, settings)
     accept = request.headers.get("accept", "")
     if link_type is not None and link_type != "all":
         link = find_link(links, link_type)
