@@ -19,7 +19,7 @@ Custody parties appear as possessing_party sources and destinations. A unit is t
 aggregation's parentID as urn:origintrace:eip155:{chain}:record:{unitId} (its SSCC is
 a hash on chain). Every event names the transaction and log position behind it in
 bizTransactionList. A batch log (ItemsRegistered) becomes one event per object, so its
-eventID also hashes the object's EPC.
+eventID also hashes the object's record id.
 """
 
 import uuid
@@ -65,15 +65,17 @@ def party_uri(chain_id: int, address: str) -> str:
     return f"urn:caip10:eip155:{chain_id}:{address}"
 
 
-def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict[str, Any] | None:
-    """One EPCIS event for `log`, or None for events that are not supply-chain facts."""
+def epcis_event(
+    log: DecodedLog, epc: str, chain_id: int, base_url: str, item_id: str
+) -> dict[str, Any] | None:
+    """One EPCIS event for `log` about record `item_id`; None for events that are not supply-chain facts."""
     name = f"StatusChanged:{log.args['status']}" if log.name == "StatusChanged" else log.name
     mapping = MAPPINGS.get(name)
     if mapping is None:
         return None
     name_of_log = f"eip155:{chain_id}/{log.tx_hash}/{log.log_index}"
     if log.name in RECORD_LIST_ARGS:
-        name_of_log += f"/{epc}"
+        name_of_log += f"/{item_id}"
     event: dict[str, Any] = {
         "type": mapping.event_type,
         "eventID": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, name_of_log)),
@@ -105,10 +107,10 @@ def epcis_event(log: DecodedLog, epc: str, chain_id: int, base_url: str) -> dict
 
 
 def epcis_document(
-    logs: list[DecodedLog], epc: str, chain_id: int, base_url: str, now: int
+    logs: list[DecodedLog], epc: str, chain_id: int, base_url: str, now: int, item_id: str
 ) -> dict[str, Any]:
-    """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI)."""
-    event_list = [e for log in logs if (e := epcis_event(log, epc, chain_id, base_url)) is not None]
+    """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI; `item_id`)."""
+    event_list = [e for log in logs if (e := epcis_event(log, epc, chain_id, base_url, item_id)) is not None]
     return {
         "@context": [CONTEXT],
         "type": "EPCISQueryDocument",

@@ -125,7 +125,7 @@ def get_epcis(item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, reque
     item = _reader(conn, settings, item_id, request)
     logs = ItemReader(conn, settings).events(item_id)
     epc = item.url or f"urn:origintrace:eip155:{item.chain.chain_id}:item:{item_id}"
-    document = epcis_document(logs, epc, item.chain.chain_id, settings.base_url, int(time.time()))
+    document = epcis_document(logs, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id)
     return Response(orjson.dumps(document), media_type="application/ld+json")
 
 
