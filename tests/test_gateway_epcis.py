@@ -31,7 +31,7 @@ def _errors(document: dict[str, object]) -> list[str]:
 
 def test_schema_copy_rejects_a_broken_document() -> None:
     document = epcis_document(
-        [DecodedLog("ItemSold", {}, 1, BLOCK, "0x" + "11" * 32, 0, 0)], "urn:x:1", 1, "http://g", 0
+        [DecodedLog("ItemSold", {}, 1, BLOCK, "0x" + "11" * 32, 0, 0)], "urn:x:1", 1, "http://g", 0, ITEM
     )
     del document["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["action"]  # type: ignore[index]
     assert _errors(document)
@@ -41,6 +41,7 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
     tx = "0x" + "11" * 32
     logs = [
         DecodedLog("ItemRegistered", {"brand": A}, 1, BLOCK, tx, 0, 1_700_000_000),
+        DecodedLog("ItemsRegistered", {"brand": A, "itemIds": [ITEM, UNIT]}, 1, BLOCK, tx, 11, 1_700_000_000),
         DecodedLog(
             "ItemAttested", {"certifier": B, "dataHash": "0x" + "22" * 32}, 2, BLOCK, tx, 1, 1_700_000_100
         ),
@@ -57,12 +58,12 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         DecodedLog("StatusChanged", {"id": ITEM, "status": 7, "by": B}, 11, BLOCK, tx, 10, 1_700_001_000),
     ]
     glns = {A: "3760123400015", B: "5414567000017"}
-    document = epcis_document(
-        logs, "https://g.example/01/09506000134352/21/X", 31337, "https://g.example", 0, glns
-    )
+    epc = "https://g.example/01/09506000134352/21/X"
+    document = epcis_document(logs, epc, 31337, "https://g.example", 0, ITEM, glns)
     assert _errors(document) == []
     events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[index]
     assert [(e["type"], e["action"], e["bizStep"], e["disposition"]) for e in events] == [
+        ("ObjectEvent", "ADD", "commissioning", "active"),
         ("ObjectEvent", "ADD", "commissioning", "active"),
         ("ObjectEvent", "OBSERVE", "inspecting", "conformant"),
         ("AggregationEvent", "ADD", "packing", "in_progress"),
@@ -77,6 +78,7 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
     at_a, at_b = ({"id": f"https://id.gs1.org/414/{glns[x]}"} for x in (A, B))
     assert [(e.get("readPoint"), e.get("bizLocation")) for e in events] == [
         (at_a, at_a),  # registered by A
+        (at_a, at_a),  # registered by A in a batch
         (at_b, None),  # attested by B
         (None, None),  # packing names no party
         (at_a, None),  # shipped by A: in transit
@@ -87,8 +89,15 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         (at_b, None),  # claimed
         (at_b, None),  # destroyed
     ]
-    assert events[2]["parentID"] == f"urn:origintrace:eip155:31337:record:{UNIT}"
-    assert events[1]["certificationInfo"].endswith("22" * 32)
+    assert events[3]["parentID"] == f"urn:origintrace:eip155:31337:record:{UNIT}"
+    assert events[2]["certificationInfo"].endswith("22" * 32)
+    # The batch log is one EPCIS event per item of it: its id depends on the item, not the EPC.
+    other = epcis_document(logs[1:2], "urn:x:unit", 31337, "https://g.example", 0, UNIT)
+    again = epcis_document(logs[1:2], "urn:x:other-epc", 31337, "https://g.example", 0, ITEM)
+    batch_ids = [
+        d["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"] for d in (other, again)
+    ]  # type: ignore[index]
+    assert batch_ids[0] != events[1]["eventID"] == batch_ids[1]
 
 
 @pytest.mark.e2e

@@ -37,7 +37,7 @@ from app.demo.journey import (
     seed_mass_market,
     skincare_tree,
 )
-from app.indexer.decode import LogDecoder, UndecodableLog
+from app.indexer.decode import LogDecoder, UndecodableLog, record_ids
 from app.indexer.follow import Indexer
 from app.indexer.handlers import HANDLERS, STATUS_NAMES, STORED_ONLY
 from app.indexer.rpc import RpcClient
@@ -290,3 +290,27 @@ def test_malformed_log_data_raises_undecodable() -> None:
         decoder.decode(bogus, 0)
     with pytest.raises(UndecodableLog, match="unknown event topic"):
         decoder.decode({**bogus, "topics": ["0x" + "ab" * 32]}, 0)
+
+
+def test_batch_event_whose_array_runs_past_the_data_is_undecodable() -> None:
+    from eth_abi.abi import encode
+    from eth_utils.abi import event_abi_to_log_topic
+
+    abi = artifact("OriginRegistry").abi
+    (batch,) = [e for e in abi if e.get("name") == "ItemsRegistered"]
+    ids = [bytes([n]) * 32 for n in (1, 2)]
+    data = encode(["bytes32[]", "bytes32[]", "string"], [ids, ids, "ipfs://x"]).hex()
+    log = {
+        "topics": ["0x" + event_abi_to_log_topic(batch).hex(), "0x" + "00" * 12 + "22" * 20],  # type: ignore[arg-type]
+        "data": "0x" + data,
+        "blockNumber": "0x1",
+        "blockHash": "0x" + "00" * 32,
+        "transactionHash": "0x" + "11" * 32,
+        "logIndex": "0x0",
+    }
+    decoded = LogDecoder(abi).decode(log, 0)
+    assert decoded.item_id is None and record_ids(decoded) == ["0x" + i.hex() for i in ids]
+    # The first array (from word 3) claims 3 elements; the data ends after its second.
+    truncated = data[: 64 * 3] + f"{3:064x}" + data[64 * 4 : 64 * 6]
+    with pytest.raises(UndecodableLog, match="cannot decode ItemsRegistered"):
+        LogDecoder(abi).decode({**log, "data": "0x" + truncated}, 0)

@@ -23,7 +23,7 @@ can record away from the object. A unit is the
 aggregation's parentID as urn:origintrace:eip155:{chain}:record:{unitId} (its SSCC is
 a hash on chain). Every event names the transaction and log position behind it in
 bizTransactionList. A batch log (ItemsRegistered) becomes one event per object, so its
-eventID also hashes the object's EPC.
+eventID also hashes the object's record id.
 """
 
 import uuid
@@ -79,16 +79,21 @@ def location_uri(gln: str) -> str:
 
 
 def epcis_event(
-    log: DecodedLog, epc: str, chain_id: int, base_url: str, glns: dict[str, str] | None = None
+    log: DecodedLog,
+    epc: str,
+    chain_id: int,
+    base_url: str,
+    item_id: str,
+    glns: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
-    """One EPCIS event for `log`, or None for events that are not supply-chain facts."""
+    """One EPCIS event for `log` about record `item_id`; None for events that are not supply-chain facts."""
     name = f"StatusChanged:{log.args['status']}" if log.name == "StatusChanged" else log.name
     mapping = MAPPINGS.get(name)
     if mapping is None:
         return None
     name_of_log = f"eip155:{chain_id}/{log.tx_hash}/{log.log_index}"
     if log.name in RECORD_LIST_ARGS:
-        name_of_log += f"/{epc}"
+        name_of_log += f"/{item_id}"
     event: dict[str, Any] = {
         "type": mapping.event_type,
         "eventID": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, name_of_log)),
@@ -130,11 +135,14 @@ def epcis_document(
     chain_id: int,
     base_url: str,
     now: int,
+    item_id: str,
     glns: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI);
-    `glns` (address -> GLN) places the events of members that have one."""
-    event_list = [e for log in logs if (e := epcis_event(log, epc, chain_id, base_url, glns)) is not None]
+    """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI; record
+    `item_id`); `glns` (address -> GLN) places the events of members that have one."""
+    event_list = [
+        e for log in logs if (e := epcis_event(log, epc, chain_id, base_url, item_id, glns)) is not None
+    ]
     return {
         "@context": [CONTEXT],
         "type": "EPCISQueryDocument",

@@ -132,7 +132,13 @@ def get_epcis(
     item = _load(reader, item_id, request)
     epc = item.url or f"urn:origintrace:eip155:{item.chain.chain_id}:item:{item_id}"
     document = epcis_document(
-        reader.events(item_id), epc, item.chain.chain_id, settings.base_url, int(time.time()), reader.glns()
+        reader.events(item_id),
+        epc,
+        item.chain.chain_id,
+        settings.base_url,
+        int(time.time()),
+        item_id,
+        reader.glns(),
     )
     return Response(orjson.dumps(document), media_type="application/ld+json")
 
