@@ -14,13 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from eth_utils.crypto import keccak
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 
 from app.api.clone import known_path
 from app.api.models import Risk
-from app.chain.merkle import leaf_hash
+from app.chain.merkle import leaf_hash, verify
 from app.db.schema import events, items, members
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
@@ -91,12 +90,12 @@ MAX_NESTING = 64
 
 
 def verify_merkle_proof(leaf: str, proof: list[str], root: str) -> bool:
-    """OpenZeppelin MerkleProof.verify: hash sorted pairs with keccak256 from leaf to root."""
-    node = bytes.fromhex(leaf.removeprefix("0x"))
-    for sibling_hex in proof:
-        sibling = bytes.fromhex(sibling_hex.removeprefix("0x"))
-        node = keccak(min(node, sibling) + max(node, sibling))
-    return "0x" + node.hex() == root.lower()
+    """OpenZeppelin MerkleProof.verify (app/chain/merkle.py) over 0x-hex values."""
+    return verify(
+        [bytes.fromhex(p.removeprefix("0x")) for p in proof],
+        bytes.fromhex(root.removeprefix("0x")),
+        bytes.fromhex(leaf.removeprefix("0x")),
+    )
 
 
 def effective_custodian(conn: Connection, record: Any) -> str:

@@ -14,7 +14,7 @@ from app.chain.client import dev_account, send
 from app.chain.merkle import LotTree
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
 from app.scale.anchor import prepare
-from app.scale.manifest import LotBlock
+from app.scale.manifest import LotBlock, lot_block
 
 OFFER_TTL_S = 24 * 3600
 DIAMOND = SerialisedItem.parse("09506000134352", "DIA-0001")
@@ -132,18 +132,7 @@ def skincare_tree() -> LotTree:
 def skincare_block() -> LotBlock:
     """The lot's manifest, as `origintrace lots anchor` reads it."""
     metadata_hash, _ = metadata_uri(SKINCARE_METADATA)
-    serials = [s.encode() for s in skincare_serials()]
-    offsets = [0]
-    for serial in serials:
-        offsets.append(offsets[-1] + len(serial))
-    return LotBlock(
-        gtin=SKINCARE_GTIN,
-        lot=SKINCARE_LOT.lot,
-        serials=b"".join(serials),
-        offsets=b"".join(o.to_bytes(4, "little") for o in offsets),
-        md_table=metadata_hash,
-        md_index=bytes(4 * len(serials)),
-    )
+    return lot_block(SKINCARE_GTIN, SKINCARE_LOT.lot, ((s, metadata_hash) for s in skincare_serials()))
 
 
 def seed_mass_market(w3: Web3, registry: Contract, lot_store: Path) -> None:

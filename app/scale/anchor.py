@@ -56,7 +56,6 @@ class ReadyLot:
     root: bytes
     count: int
     metadata_hash: bytes
-    reused: bool
 
 
 @dataclass
@@ -65,7 +64,6 @@ class AnchorReport:
     items: int = 0
     anchored_lots: int = 0
     skipped_lots: int = 0
-    reused_files: int = 0
     transactions: list[str] = field(default_factory=list)
     gas_used: int = 0
     seconds: float = 0.0
@@ -77,13 +75,13 @@ def prepare(block: LotBlock, store: Path) -> ReadyLot:
     stored = read_header(lot_path(store, block.lot_id))
     meta = lot_metadata_hash(block)
     if stored is not None and stored.digest == digest:
-        return ReadyLot(block.lot_id, block.gtin, block.lot, stored.root, stored.count, meta, reused=True)
+        return ReadyLot(block.lot_id, block.gtin, block.lot, stored.root, stored.count, meta)
     try:
         built = build_lot(block.gtin, block.serials, block.offsets, block.md_table, block.md_index)
     except ValueError as exc:
         raise AnchorError(f"lot {block.lot} of {block.gtin}: {exc}") from None
     write_lot(store, block.lot_id, block.gtin, block.lot, digest, built, block.md_table)
-    return ReadyLot(block.lot_id, block.gtin, block.lot, built.root, block.count, meta, reused=False)
+    return ReadyLot(block.lot_id, block.gtin, block.lot, built.root, block.count, meta)
 
 
 def prepared(blocks: Iterable[LotBlock], store: Path, workers: int) -> Iterator[ReadyLot]:
@@ -167,7 +165,6 @@ def anchor_manifest(
     for lot in prepared(blocks, store, workers or os.cpu_count() or 1):
         report.lots += 1
         report.items += lot.count
-        report.reused_files += lot.reused
         on_items(lot.count)
         batch.append(lot)
         if len(batch) >= lots_per_tx:

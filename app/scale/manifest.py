@@ -149,6 +149,14 @@ class _LotBuilder:
         )
 
 
+def lot_block(gtin: str, lot: str, items: Iterable[tuple[str, bytes]]) -> LotBlock:
+    """The block of lot `lot` of GTIN-14 `gtin` listing (serial, metadata hash) `items`."""
+    builder = _LotBuilder(gtin, lot)
+    for serial, metadata_hash in items:
+        builder.add(serial, metadata_hash)
+    return builder.block()
+
+
 def _metadata_hash(value: str, where: str) -> bytes:
     text = value.removeprefix("0x")
     if len(text) != 64:

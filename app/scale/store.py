@@ -111,7 +111,6 @@ def read_header(path: Path) -> StoredLot | None:
 class ItemProof:
     """An item of a stored lot: its metadata hash and Merkle proof (leaf to root)."""
 
-    position: int
     metadata_hash: bytes
     proof: list[bytes]
 
@@ -168,4 +167,4 @@ class LotReader:
             proof = []  # a damaged file proves nothing; the caller's check against the root fails
         finally:
             upper.release()
-        return ItemProof(position, self.metadata_hash(position), proof)
+        return ItemProof(self.metadata_hash(position), proof)
