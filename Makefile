@@ -16,6 +16,10 @@ export APE_DATA_FOLDER := $(CURDIR)/.ape
 
 .PHONY: help setup demo test test-forge test-py lint clean bench-index
 
+# pytest runs one worker per core (pytest-xdist); a test file's tests stay on one worker so
+# they share its module fixtures (one anvil, one deployment). PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
+
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -47,7 +51,7 @@ test: setup lint ## lint, forge tests, then pytest (unit + end-to-end against an
 	forge test
 	forge snapshot --check $(SNAPSHOT_FILTER)
 	$(MAKE) --no-print-directory halmos slither
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check app scripts tests

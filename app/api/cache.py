@@ -1,4 +1,4 @@
-"""Pre-serialised resolver responses, served by a small ASGI fast path ahead of FastAPI.
+"""Pre-serialised resolver responses, served by the ASGI fast path (app/api/fastpath.py).
 
 The whole cache is dropped when the gateway's housekeeping thread sees the indexer's
 checkpoint move (it polls every 0.25 s), so chain facts are never served stale. Scan
@@ -11,9 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.api.clone import ScanRecorder, coarse_region
 from app.api.i18n import pick_language
-from app.api.ratelimit import RateLimiter
 
 
 def variant(accept: str, accept_language: str | None) -> str:
@@ -70,39 +68,3 @@ class ResponseCache:
         if self.enabled:
             entry.expires = time.monotonic() + self.ttl
             self._entries[(path, kind)] = entry
-
-
-class FastPath:
-    """ASGI middleware answering cached GET resolutions without entering FastAPI."""
-
-    def __init__(
-        self, app: Any, cache: ResponseCache, recorder: ScanRecorder, limiter: RateLimiter, region_header: str
-    ) -> None:
-        self.app, self.cache, self.recorder, self.limiter = app, cache, recorder, limiter
-        self.region_header = region_header.lower().encode()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if (
-            self.cache.enabled
-            and scope["type"] == "http"
-            and scope["method"] == "GET"
-            and not scope["query_string"]
-            and scope["path"][:4] in ("/01/", "/00/")
-        ):
-            headers = dict(scope["headers"])
-            kind = variant(
-                headers.get(b"accept", b"").decode("latin-1"),
-                headers.get(b"accept-language", b"").decode("latin-1"),
-            )
-            entry = self.cache.get(scope["path"], kind)
-            client = scope["client"][0] if scope.get("client") else "-"
-            if entry is not None and self.limiter.allow(client):
-                if entry.item_id is not None:
-                    region = headers.get(self.region_header)
-                    self.recorder.record(
-                        entry.item_id, entry.path, coarse_region(region and region.decode("latin-1"))
-                    )
-                await send({"type": "http.response.start", "status": entry.status, "headers": entry.headers})
-                await send({"type": "http.response.body", "body": entry.body})
-                return
-        await self.app(scope, receive, send)

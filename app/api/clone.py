@@ -12,10 +12,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from app.api.models import Risk, RiskReason
 from app.core.config import Settings
+from app.db.reads import PreparedRead
 from app.db.schema import scans
 from app.db.writes import upsert_add
 
@@ -38,47 +39,75 @@ class ScanCount:
 
 
 class ScanRecorder:
-    """Buffers resolutions and writes them as additive upserts."""
+    """Buffers resolutions by item, minute and region, and writes them as additive upserts.
+
+    An item resolved by two paths in one minute (an item of a lot answers to its serial
+    path and its lot path) is one row: its `path` is the last one it was resolved by.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: Counter[tuple[str, int, str, str]] = Counter()
+        self._pending: dict[str, dict[tuple[int, str], _Tally]] = {}
 
     def record(self, item_id: str, path: str, region: str, now: float | None = None) -> None:
         minute = int((now if now is not None else time.time()) // 60)
         with self._lock:
-            self._pending[(item_id, minute, region, path)] += 1
+            tallies = self._pending.setdefault(item_id, {})
+            tally = tallies.get((minute, region))
+            if tally is None:
+                tallies[(minute, region)] = _Tally(1, path)
+            else:
+                tally.count, tally.path = tally.count + 1, path
 
     def pending(self, item_id: str) -> list[ScanCount]:
         with self._lock:
-            return [ScanCount(m, r, n) for (i, m, r, _), n in self._pending.items() if i == item_id]
+            tallies = self._pending.get(item_id, {})
+            return [ScanCount(minute, region, t.count) for (minute, region), t in tallies.items()]
 
     def flush(self, engine: Engine) -> int:
         """Write the buffered counts; on failure they stay buffered for the next flush."""
         with self._lock:
-            batch, self._pending = self._pending, Counter()
-        if not batch:
-            return 0
+            batch, self._pending = self._pending, {}
         rows = [
-            {"item_id": i, "minute": m, "region": r, "path": p, "count": n}
-            for (i, m, r, p), n in batch.items()
+            {"item_id": item_id, "minute": minute, "region": region, "path": t.path, "count": t.count}
+            for item_id, tallies in batch.items()
+            for (minute, region), t in tallies.items()
         ]
+        if not rows:
+            return 0
         try:
             with engine.begin() as conn:
-                upsert_add(conn, scans, rows, ["item_id", "minute", "region"], "count")
+                upsert_add(conn, scans, rows, ["item_id", "minute", "region"], "count", latest=["path"])
         except Exception:
             with self._lock:
-                self._pending.update(batch)
+                self._merge_back(batch)
             raise
         return len(rows)
 
+    def _merge_back(self, batch: dict[str, dict[tuple[int, str], "_Tally"]]) -> None:
+        """Return an unwritten batch to the buffer, under scans recorded since (lock held)."""
+        for item_id, tallies in batch.items():
+            current = self._pending.setdefault(item_id, {})
+            for slot, tally in tallies.items():
+                newer = current.get(slot)
+                current[slot] = tally if newer is None else _Tally(tally.count + newer.count, newer.path)
+
+
+@dataclass
+class _Tally:
+    count: int
+    path: str
+
+
+STORED_COUNTS = PreparedRead(
+    select(scans.c.minute, scans.c.region, scans.c.count.label("n")).where(
+        scans.c.item_id == bindparam("item_id"), scans.c.minute >= bindparam("since")
+    )
+)
+
 
 def stored_counts(conn: Connection, item_id: str, since_minute: int) -> list[ScanCount]:
-    rows = conn.execute(
-        select(scans.c.minute, scans.c.region, scans.c.count.label("n")).where(
-            scans.c.item_id == item_id, scans.c.minute >= since_minute
-        )
-    )
+    rows = STORED_COUNTS.rows(conn, item_id=item_id, since=since_minute)
     return [ScanCount(r.minute, r.region, r.n) for r in rows]
 
 

@@ -19,26 +19,28 @@ class ApiError(Exception):
         self.status, self.error, self.detail = status, error, detail
 
 
-def _body(status: int, error: str, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _body(exc.status, exc.error, exc.detail)
+        return error_response(exc.status, exc.error, exc.detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Keeps headers such as Allow on 405 (RFC 9110).
-        return _body(exc.status_code, "http_error", str(exc.detail), exc.headers)
+        return error_response(exc.status_code, "http_error", str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return _body(422, "invalid_request", reasons)
+        return error_response(422, "invalid_request", reasons)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _body(500, "internal_error", "the gateway failed to answer; the error was logged")
+        return error_response(500, "internal_error", "the gateway failed to answer; the error was logged")

@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import Connection, select, union_all
+from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
 from app.api.clone import ScanRecorder, known_path, scan_risk
 from app.api.lots import effective_custodian
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
 from app.api.places import PlaceDirectory
 from app.core.config import Settings
+from app.db.reads import PreparedRead
 from app.db.schema import LINKED_EVENT, attestations, event_records, events, items, members
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog
@@ -60,6 +61,45 @@ def verified_metadata(uri: str, expected_hash: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+NO_LIMIT = 2**62
+"""The `limit` bound when a caller wants every row (SQLite and PostgreSQL take a number)."""
+
+
+def _item_events(history_only: bool) -> Select[Any]:
+    """An item's events in chain order, with `:item_id`, `:offset` and `:limit` bound per call.
+
+    Built once at import (see app/db/reads.py): constructing this union per request cost
+    more than running it.
+    Batch events name the item in `event_records`, not in `events.item_id`.
+    """
+    item: BindParameter[str] = bindparam("item_id")
+    named = select(events).where(events.c.item_id == item)
+    batches = select(events).join(event_records, LINKED_EVENT).where(event_records.c.item_id == item)
+    if history_only:
+        named = named.where(events.c.name.in_(HISTORY_TYPES))
+        batches = batches.where(events.c.name.in_(HISTORY_TYPES))
+    both = union_all(named, batches).subquery()
+    return (
+        select(both)
+        .order_by(both.c.block_number, both.c.log_index)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+
+
+ITEM_EVENTS = {False: PreparedRead(_item_events(False)), True: PreparedRead(_item_events(True))}
+ITEM_ROW = PreparedRead(select(items).where(items.c.item_id == bindparam("item_id")))
+ATTESTATIONS_IN_FORCE = PreparedRead(
+    select(attestations)
+    .where(attestations.c.item_id == bindparam("item_id"), attestations.c.revoked.is_(False))
+    .order_by(attestations.c.block_number, attestations.c.log_index)
+)
+SIGNED_HANDOFFS = select(events.c.tx_hash).where(
+    events.c.name == "HandoffSigned", events.c.tx_hash.in_(bindparam("txs", expanding=True))
+)
+MEMBER_PARTIES = PreparedRead(select(members.c.address, members.c.name, members.c.gln))
+
+
 def iso_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
@@ -74,7 +114,7 @@ class ItemReader:
 
     def _known(self) -> dict[str, Party]:
         if self._members is None:
-            rows = self.conn.execute(select(members.c.address, members.c.name, members.c.gln))
+            rows = MEMBER_PARTIES.rows(self.conn)
             self._members = {
                 row.address: Party(
                     address=row.address, name=row.name or None, place=self.places.place(row.gln)
@@ -96,26 +136,18 @@ class ItemReader:
     def events(
         self, item_id: str, offset: int = 0, limit: int | None = None, history_only: bool = False
     ) -> list[DecodedLog]:
-        """The item's events in chain order, as the indexer decoded them (or only its history's).
-
-        Batch events name the item in `event_records`, not in `events.item_id`.
-        """
-        named = select(events).where(events.c.item_id == item_id)
-        batches = select(events).join(event_records, LINKED_EVENT).where(event_records.c.item_id == item_id)
-        if history_only:
-            named = named.where(events.c.name.in_(HISTORY_TYPES))
-            batches = batches.where(events.c.name.in_(HISTORY_TYPES))
-        both = union_all(named, batches).subquery()
-        query = select(both).order_by(both.c.block_number, both.c.log_index).offset(offset).limit(limit)
-        return [DecodedLog.from_row(r) for r in self.conn.execute(query)]
+        """The item's events in chain order, as the indexer decoded them (or only its history's)."""
+        rows = ITEM_EVENTS[history_only].rows(
+            self.conn, item_id=item_id, offset=offset, limit=NO_LIMIT if limit is None else limit
+        )
+        return [DecodedLog.from_row(r) for r in rows]
 
     def _signed_txs(self, rows: list[DecodedLog]) -> set[str]:
         """Transactions among `rows` that were relayed signed handoffs (HandoffSigned has no record id)."""
         txs = {r.tx_hash for r in rows if r.name == "CustodyTransferred"}
         if not txs:
             return set()
-        query = select(events.c.tx_hash).where(events.c.name == "HandoffSigned", events.c.tx_hash.in_(txs))
-        return set(self.conn.execute(query).scalars())
+        return set(self.conn.execute(SIGNED_HANDOFFS, {"txs": sorted(txs)}).scalars())
 
     def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
         entries = []
@@ -154,7 +186,7 @@ class ItemReader:
         `scan_region` and a `key`, the resolution is counted (only for existing items, so
         made-up serials never fill the scan table) before the risk is assessed.
         """
-        item = self.conn.execute(select(items).where(items.c.item_id == item_id)).first()
+        item = ITEM_ROW.first(self.conn, item_id=item_id)
         if item is None or self.state is None:
             return None
         if scan_region is not None and key is not None:
@@ -174,11 +206,7 @@ class ItemReader:
                 log_index=a.log_index,
                 confirmed=self.confirmations(a.block_number) >= self.settings.confirmations,
             )
-            for a in self.conn.execute(
-                select(attestations)
-                .where(attestations.c.item_id == item_id, attestations.c.revoked.is_(False))
-                .order_by(attestations.c.block_number, attestations.c.log_index)
-            )
+            for a in ATTESTATIONS_IN_FORCE.rows(self.conn, item_id=item_id)
         ]
         claimed_at = next((int(r.timestamp) for r in rows if is_claim(r)), None)
         return ItemPublic(

@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, func, select
 
-from app.api.cache import FastPath, ResponseCache
+from app.api.cache import ResponseCache
 from app.api.clone import ScanRecorder
 from app.api.errors import install_error_handlers
+from app.api.fastpath import FastPath
 from app.api.places import PlaceDirectory
 from app.api.ratelimit import RateLimiter
 from app.api.routes import api_v1, health, relay, resolver
@@ -81,8 +82,6 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
     app.state.relayer = relayer
     app.state.relay_limiter = RateLimiter(settings.relay_rate_limit_per_minute)
     install_error_handlers(app)
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
     app.add_middleware(
         FastPath,
         cache=app.state.cache,
@@ -90,6 +89,8 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
         limiter=app.state.limiter,
         region_header=settings.region_header,
     )
+    if settings.cors_origins:  # added last, so it wraps the fast path's answers too
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(relay.router)

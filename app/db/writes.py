@@ -75,9 +75,15 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
 
 
 def upsert_add(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], counter: str
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    counter: str,
+    latest: Sequence[str] = (),
 ) -> None:
-    """Insert `rows` in bulk; where a row with the same `keys` exists, add to its `counter`."""
-    total = f"{counter} = {table.name}.{counter} + excluded.{counter}"
-    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {total}"
-    _write(conn, table, rows, conflict)
+    """Insert `rows` in bulk; where a row with the same `keys` exists, add to its `counter`
+    and take the new values of the `latest` columns."""
+    sets = [f"{counter} = {table.name}.{counter} + excluded.{counter}"]
+    sets += [f"{name} = excluded.{name}" for name in latest]
+    _write(conn, table, rows, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(sets)}")

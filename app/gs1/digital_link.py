@@ -7,12 +7,13 @@ from `app.gs1.keys`. Every failure raises `InvalidKey` with the reason.
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from urllib.parse import quote
 
 from biip import ParseError
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 
-from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, normalise_gtin
+from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, check_gtin_length
 
 _BASE = "https://id.invalid"
 """A placeholder origin: biip parses whole URIs, the gateway has only the path."""
@@ -60,7 +61,7 @@ class DigitalLink:
         )
         return [(ai, value) for ai, value in named if value is not None]
 
-    @property
+    @cached_property
     def path(self) -> str:
         """Canonical path: 14-digit GTIN, standard qualifier order, values percent-encoded."""
         return "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in self.pairs())
@@ -96,8 +97,9 @@ def parse_path(path: str) -> DigitalLink:
     if len(segments) % 2:
         raise InvalidKey(f"path {path!r} must be pairs of /AI/value (a value is missing)")
     if segments[0] == "01":
-        # biip pads short GTINs silently; the length rule belongs to the key, so check it first.
-        normalise_gtin(segments[1])
+        # biip pads short GTINs silently; the length rule belongs to the key, so check it first
+        # (biip checks the check digit).
+        check_gtin_length(segments[1])
     try:
         uri = GS1DigitalLinkURI.parse(_BASE + "/" + "/".join(segments))
     except ParseError as exc:

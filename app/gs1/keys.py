@@ -27,12 +27,18 @@ class InvalidKey(ValueError):
     """A GS1 key or qualifier that cannot identify anything; the message says why."""
 
 
-def normalise_gtin(value: str) -> str:
-    """The 14-digit form of a GTIN-8/12/13/14 after checking length, digits and check digit."""
+def check_gtin_length(value: str) -> str:
+    """`value` unchanged, after checking it is 8, 12, 13 or 14 digits (not the check digit)."""
     if not value.isascii() or not value.isdigit():
         raise InvalidKey(f"GTIN {value!r} must contain only digits")
     if len(value) not in (8, 12, 13, 14):
         raise InvalidKey(f"GTIN {value!r} has {len(value)} digits; expected 8, 12, 13 or 14")
+    return value
+
+
+def normalise_gtin(value: str) -> str:
+    """The 14-digit form of a GTIN-8/12/13/14 after checking length, digits and check digit."""
+    check_gtin_length(value)
     try:
         return Gtin.parse(value).as_gtin_14()
     except ParseError as exc:

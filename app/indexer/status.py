@@ -5,7 +5,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from app.db.reads import PreparedRead
 from app.db.schema import indexer_state
+
+CHECKPOINT = PreparedRead(select(indexer_state))
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class IndexerStatus:
 
 def indexer_status(conn: Connection, now: float | None = None) -> IndexerStatus | None:
     """Where the indexer stands, or None before its first checkpoint."""
-    row = conn.execute(select(indexer_state)).first()
+    row = CHECKPOINT.first(conn)
     if row is None:
         return None
     head = max(int(row.head_block if row.head_block is not None else row.last_block), int(row.last_block))
