@@ -54,8 +54,8 @@ test: setup lint ## lint, forge tests, then pytest (unit + end-to-end against an
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: setup ## ruff and mypy
-	$(BIN)/ruff check app scripts tests
-	$(BIN)/ruff format --check app scripts tests
+	$(BIN)/ruff check app scripts tests bench
+	$(BIN)/ruff format --check app scripts tests bench
 	$(BIN)/mypy
 
 clean: ## remove build outputs and local data (keeps .venv and node_modules)

@@ -145,11 +145,11 @@ def main() -> None:
         print(f"  head following: median {statistics.median(latencies) * 1000:.0f} ms to the gateway's JSON")
 
     def rate(report: dict[str, Any]) -> float:
-        return round(report["events"] / report["seconds"])
+        return round(float(report["events"]) / float(report["seconds"]))
 
     def change_rate(report: dict[str, Any]) -> float:
         """Record changes per second: a 500-item ItemsRegistered event is 500 changes, any other event one."""
-        return round(plan.changes / report["seconds"])
+        return round(plan.changes / float(report["seconds"]))
 
     metrics = {
         "sqlite_events_per_s": {"value": rate(sqlite), "unit": "events/s"},
