@@ -45,3 +45,15 @@ def test_rows_match_sqlalchemy_with_literal_in_lists_and_json(index_engine: Engi
 def test_a_missing_parameter_is_named(index_engine: Engine) -> None:
     with index_engine.connect() as conn, pytest.raises(TypeError, match="limit"):
         PreparedRead(BY_ITEM_AND_NAMES).rows(conn, item_id="0x" + "ab" * 32)
+
+
+def test_a_list_parameter_is_expanded_for_its_length_on_each_call(index_engine: Engine) -> None:
+    with index_engine.begin() as conn:
+        conn.execute(insert(events), ROWS)
+    by_txs = select(events.c.block_number).where(events.c.tx_hash.in_(bindparam("txs", expanding=True)))
+    read = PreparedRead(by_txs.order_by(events.c.block_number))
+    with index_engine.connect() as conn:
+        assert [r.block_number for r in read.rows(conn, txs=[ROWS[2]["tx_hash"]])] == [3]
+        everything = [row["tx_hash"] for row in ROWS]
+        assert [r.block_number for r in read.rows(conn, txs=everything)] == [1, 2, 3, 4]
+        assert read.rows(conn, txs=["0x" + "00" * 32]) == []

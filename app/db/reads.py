@@ -5,7 +5,9 @@ Every scan of a label resolves an item with half a dozen indexed lookups. Throug
 context, result metadata) costs more than the SQLite lookup itself. A `PreparedRead`
 keeps the statement written in Core, so it stays portable between SQLite and PostgreSQL,
 but pays for compiling it once per dialect; each call is then a plain cursor execute with
-the column types' result processors (JSON, Boolean) applied as SQLAlchemy would.
+the column types' result processors (JSON, Boolean) applied as SQLAlchemy would. A
+parameter the caller passes a list for (`column.in_(bindparam("keys", expanding=True))`)
+is expanded on each call, for the list's length.
 """
 
 from collections import namedtuple
@@ -26,6 +28,8 @@ class _Compiled:
     required: frozenset[str]
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
     row: Any
+    per_call: Any = None
+    """The compiled statement, when the caller passes lists (IN :keys): expanded on each call."""
 
 
 class PreparedRead:
@@ -51,7 +55,16 @@ class PreparedRead:
                 processors.append((index, processor))
         positions = tuple(expanded.positiontup or ()) if dialect.positional else None
         row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
-        return _Compiled(expanded.statement, positions, constants, required, tuple(processors), row)
+        lists = any(compiled.binds[name].expanding for name in required)
+        return _Compiled(
+            expanded.statement,
+            positions,
+            constants,
+            required,
+            tuple(processors),
+            row,
+            compiled if lists else None,
+        )
 
     def rows(self, conn: Connection, **params: Any) -> list[Any]:
         """The result rows, with attribute access by column name."""
@@ -60,13 +73,17 @@ class PreparedRead:
             compiled = self._compiled[conn.dialect.name] = self._compile(conn)
         if not compiled.required <= params.keys():
             raise TypeError(f"missing parameters: {sorted(compiled.required - params.keys())}")
-        params = {**compiled.constants, **params}
-        bound = (
-            tuple(params[name] for name in compiled.positions) if compiled.positions is not None else params
-        )
+        sql, positions = compiled.sql, compiled.positions
+        if compiled.per_call is not None:
+            expanded = compiled.per_call.construct_expanded_state(params)
+            sql, params = expanded.statement, expanded.parameters
+            positions = tuple(expanded.positiontup or ()) if positions is not None else None
+        else:
+            params = {**compiled.constants, **params}
+        bound = tuple(params[name] for name in positions) if positions is not None else params
         cursor = conn.connection.cursor()
         try:
-            cursor.execute(compiled.sql, bound)
+            cursor.execute(sql, bound)
             fetched = cursor.fetchall()
         finally:
             cursor.close()

@@ -4,8 +4,9 @@ import logging
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, bindparam, select
 
+from app.db.reads import PreparedRead
 from app.db.schema import attestations, event_records, items, members
 from app.db.writes import insert_ignore, upsert
 from app.indexer.decode import DecodedLog, record_ids
@@ -23,12 +24,20 @@ def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+_LOOKUPS: dict[tuple[str, str], PreparedRead] = {}
+
+
 def _load(conn: Connection, table: Table, key: str, values: Iterable[str]) -> dict[str, dict[str, Any]]:
-    column = table.c[key]
+    """The rows of `table` whose `key` is among `values`, as dicts by key."""
+    lookup = _LOOKUPS.get((table.name, key))
+    if lookup is None:
+        by_keys = select(table).where(table.c[key].in_(bindparam("keys", expanding=True)))
+        lookup = _LOOKUPS[(table.name, key)] = PreparedRead(by_keys)
     rows: dict[str, dict[str, Any]] = {}
     for chunk in chunks(sorted(set(values))):
-        for row in conn.execute(select(table).where(column.in_(chunk))).mappings():
-            rows[row[key]] = dict(row)
+        for row in lookup.rows(conn, keys=list(chunk)):
+            found = row._asdict()
+            rows[found[key]] = found
     return rows
 
 
