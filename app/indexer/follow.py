@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -43,6 +44,15 @@ class RangeRaced(RuntimeError):
     """The chain changed while a range was read; it is read again."""
 
 
+@dataclass(frozen=True)
+class RangeRead:
+    """One block range's logs as eth_getLogs returned them, and decoded."""
+
+    raw: list[dict[str, Any]]
+    logs: list[DecodedLog]
+    undecodable: list[dict[str, Any]]
+
+
 class Indexer:
     """Reads eth_getLogs in adaptive block ranges and stores each range atomically.
 
@@ -78,7 +88,7 @@ class Indexer:
         self._hashes = stored_block_hashes(engine, deployment.chain_id)
         self._last_heartbeat = 0.0
         self._executor: ThreadPoolExecutor | None = None
-        self._ahead: tuple[int, int, Future[list[dict[str, Any]]]] | None = None
+        self._ahead: tuple[int, int, Future[RangeRead]] | None = None
 
     # ------------------------------------------------------------------ chain reads
 
@@ -139,17 +149,21 @@ class Indexer:
                 )
         return decoded, undecodable
 
-    def _fetch(self, start: int, end: int) -> list[dict[str, Any]]:
-        """The logs of start..end: read ahead already, or read now."""
-        if end < start:
-            return []
+    def _read(self, start: int, end: int) -> RangeRead:
+        raw = self._get_logs(start, end) if end >= start else []
+        logs, undecodable = self._decode(raw)
+        return RangeRead(raw, logs, undecodable)
+
+    def _fetch(self, start: int, end: int) -> RangeRead:
+        """The logs of start..end, decoded: read ahead already, or read now."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[:2] == (start, end):
             return ahead[2].result()
-        return self._get_logs(start, end)
+        return self._read(start, end)
 
     def _read_ahead(self, head: int) -> None:
-        """Start reading the next range while this one is written, if its blocks are final.
+        """Start reading and decoding the next range while this one is written, if its blocks
+        are final. The database write releases the GIL, so the two overlap.
 
         Only final blocks (below the reorg window) are read ahead, so a reorg never meets
         stale data.
@@ -157,7 +171,7 @@ class Indexer:
         start = self.next_block
         end = min(head, start + self.range - 1)
         if self._executor is not None and start <= end < head - self.reorg_window:
-            self._ahead = (start, end, self._executor.submit(self._get_logs, start, end))
+            self._ahead = (start, end, self._executor.submit(self._read, start, end))
 
     def _fork_point(self) -> int:
         """Highest kept block whose hash the chain still has."""
@@ -226,18 +240,17 @@ class Indexer:
         if end < start and fork is None:
             return 0
         try:
-            raw_logs = self._fetch(start, end)
+            read = self._fetch(start, end)
         except (RpcError, requests.RequestException, orjson.JSONDecodeError) as exc:
             # Provider caps (results, block span), timeouts, cut-off or oversized answers.
             self._shrink(start, end, exc)
             return 0
-        logs, undecodable = self._decode(raw_logs)
         batch = Batch(
             last_block=max(end, start - 1),
             head=head,
-            logs=logs,
-            undecodable=undecodable,
-            block_hashes=self._recent_hashes(start, end, head, raw_logs) if end >= start else [],
+            logs=read.logs,
+            undecodable=read.undecodable,
+            block_hashes=self._recent_hashes(start, end, head, read.raw) if end >= start else [],
             rollback_to=fork,
             keep_from=head - self.reorg_window,
         )
@@ -247,10 +260,10 @@ class Indexer:
         self._hashes.update((n, h) for n, h, _ in batch.block_hashes)
         self._hashes = {n: h for n, h in self._hashes.items() if n >= batch.keep_from}
         self.next_block = batch.last_block + 1
-        self._grow(len(raw_logs))
+        self._grow(len(read.raw))
         self._read_ahead(head)
         if self.on_range is not None:
-            self.on_range(start, end, len(logs))
+            self.on_range(start, end, len(read.logs))
         return max(0, end - start + 1)
 
     # ------------------------------------------------------------------ loops
