@@ -84,11 +84,17 @@ $(HALMOS_VENV)/.installed: requirements-halmos.lock
 
 # slither reads a build of its own (out/slither): compiling for it never touches forge's out/.
 slither: setup ## static analysis (slither.config.json): fails on any medium or high finding
+	@# A fresh build each time: an incremental one keeps the old build-info of changed files,
+	@# and slither would analyse the stale contracts beside the new ones.
+	rm -rf out/slither cache/slither
 	FOUNDRY_OUT=out/slither FOUNDRY_CACHE_PATH=cache/slither forge build --build-info --skip './tests/**'
 	$(BIN)/slither .
 
+# halmos reads a build with ASTs of its own (out/halmos), never forge's out/: artifacts that
+# forge snapshot had rewritten without ASTs made it find no tests.
 halmos: setup $(HALMOS_VENV)/.installed ## symbolic proofs: the check_ functions of tests/foundry/symbolic
-	$(HALMOS_VENV)/bin/halmos --match-contract Symbolic
+	FOUNDRY_OUT=out/halmos FOUNDRY_CACHE_PATH=cache/halmos \
+		$(HALMOS_VENV)/bin/halmos --match-contract Symbolic --forge-build-out out/halmos
 
 test-deep: setup ## forge tests with the deep fuzz and invariant profile
 	FOUNDRY_PROFILE=deep forge test

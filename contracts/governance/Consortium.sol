@@ -247,11 +247,18 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
         emit MemberAdmitted(account, name);
     }
 
+    /// @dev A GLN is 13 digits whose last is the GS1 mod-10 check digit of the first 12
+    /// (weights 1 and 3 alternating from the left), as the gateway and `origintrace` check it.
     function _setGln(address account, string calldata gln) private {
         bytes calldata digits = bytes(gln);
-        if (digits.length != 0 && digits.length != 13) revert ConsortiumInvalidGln(gln);
-        for (uint256 i = 0; i < digits.length; ++i) {
-            if (digits[i] < "0" || digits[i] > "9") revert ConsortiumInvalidGln(gln);
+        if (digits.length != 0) {
+            if (digits.length != 13) revert ConsortiumInvalidGln(gln);
+            uint256 sum = 0;
+            for (uint256 i = 0; i < 13; ++i) {
+                if (digits[i] < "0" || digits[i] > "9") revert ConsortiumInvalidGln(gln);
+                if (i < 12) sum += (uint8(digits[i]) - 48) * (i % 2 == 0 ? 1 : 3);
+            }
+            if ((10 - sum % 10) % 10 != uint8(digits[12]) - 48) revert ConsortiumInvalidGln(gln);
         }
         _memberGlns[account] = gln;
         emit MemberGlnSet(account, gln);

@@ -21,7 +21,8 @@ interface IConsortium {
     /// revoked (each revocation also emits {RoleRevoked}).
     event MemberRemoved(address indexed account);
 
-    /// @notice The GS1 Global Location Number of `account` is now `gln` (13 digits, or "" for none).
+    /// @notice The GS1 Global Location Number of `account` is now `gln` (13 digits with a valid
+    /// check digit, or "" for none).
     event MemberGlnSet(address indexed account, string gln);
 
     /// @notice The number of admin approvals a governance action needs changed to `threshold`.
@@ -57,7 +58,8 @@ interface IConsortium {
     /// @notice A member needs a non-empty display name; `account` may not be the zero address.
     error RegistryInvalidMember(address account);
 
-    /// @notice A GLN is 13 decimal digits (or "" to clear it); `gln` is not.
+    /// @notice A GLN is 13 decimal digits ending in its GS1 check digit (or "" to clear it);
+    /// `gln` is not.
     error ConsortiumInvalidGln(string gln);
 
     /// @notice The action needs `threshold` admin approvals: propose it with {propose}.
@@ -98,7 +100,8 @@ interface IConsortium {
     function admitMember(address account, string calldata name) external;
 
     /// @notice Admits `account` with display name `name` and GS1 GLN `gln`.
-    /// @dev Requirements: as {admitMember}; `gln` is 13 digits. Emits {MemberAdmitted}, {MemberGlnSet}.
+    /// @dev Requirements: as {admitMember}; `gln` is a valid GLN (13 digits, GS1 check digit).
+    /// Emits {MemberAdmitted}, {MemberGlnSet}.
     function admitMember(address account, string calldata name, string calldata gln) external;
 
     /// @notice Removes the member `account` and revokes its member roles.
@@ -106,7 +109,8 @@ interface IConsortium {
     function removeMember(address account) external;
 
     /// @notice Sets the GS1 GLN of member `account`.
-    /// @dev Requirements: governance; `account` is a member; `gln` is 13 digits or "". Emits {MemberGlnSet}.
+    /// @dev Requirements: governance; `account` is a member; `gln` is a valid GLN or "".
+    /// Emits {MemberGlnSet}.
     function setMemberGln(address account, string calldata gln) external;
 
     /// @notice Sets the number of admin approvals governance actions need.

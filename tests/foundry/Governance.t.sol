@@ -47,12 +47,33 @@ contract GovernanceSingleAdminTest is RegistryFixture {
         registry.setMemberGln(brand, "541234500001");
         vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumInvalidGln.selector, "541234500001X"));
         registry.setMemberGln(brand, "541234500001X");
+        // 13 digits, but the check digit of 541234500001 is 3, not 2.
+        vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumInvalidGln.selector, "5412345000012"));
+        registry.setMemberGln(brand, "5412345000012");
         vm.expectRevert(abi.encodeWithSelector(IConsortium.RegistryNotMember.selector, outsider));
         registry.setMemberGln(outsider, GLN);
         registry.setMemberGln(brand, GLN);
         registry.setMemberGln(brand, "");
         vm.stopPrank();
         assertEq(registry.memberGln(brand), "", "cleared");
+    }
+
+    /// @dev Check digits computed independently with biip (Python's GS1 library); each GLN is
+    /// accepted, and the same 12 digits with any other last digit are refused.
+    function test_setMemberGln_checksTheGs1CheckDigit() public {
+        string[6] memory valid =
+            ["9506000134352", "4012345000016", "0690000000003", "1234567890128", "0000000000000", "9999999999994"];
+        vm.startPrank(admin);
+        for (uint256 i = 0; i < valid.length; ++i) {
+            registry.setMemberGln(brand, valid[i]);
+            assertEq(registry.memberGln(brand), valid[i], "valid GLN stored");
+            bytes memory wrong = bytes(valid[i]);
+            wrong[12] = bytes1(uint8(48 + (uint8(wrong[12]) - 48 + 1 + i) % 10));
+            if (keccak256(wrong) == keccak256(bytes(valid[i]))) continue;
+            vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumInvalidGln.selector, string(wrong)));
+            registry.setMemberGln(brand, string(wrong));
+        }
+        vm.stopPrank();
     }
 
     function test_removeMember_clearsAndRevokesRoles() public {
