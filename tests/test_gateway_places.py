@@ -4,11 +4,12 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft7Validator
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from web3 import Web3
 
 from app.api.main import create_app
@@ -16,6 +17,7 @@ from app.api.places import PlaceDirectory, PlaceDirectoryError
 from app.chain.client import registry, send
 from app.chain.deploy import Deployment
 from app.core.config import Settings
+from app.db.schema import members as members_table
 from app.demo.journey import DEMO_PLACES, DIAMOND, Member, seed_demo
 from app.indexer.follow import Indexer
 
@@ -160,3 +162,26 @@ def test_a_wrong_directory_stops_the_gateway_with_the_reason(
     settings.places_file = path
     with pytest.raises(PlaceDirectoryError, match=reason):
         create_app(settings, engine)
+
+
+def test_a_large_consortium_changes_no_item_view(client: TestClient, engine: Engine) -> None:
+    # Parties are looked up by the addresses an item names, not by reading every member.
+    def parties(body: dict[str, Any]) -> list[Any]:
+        named = [body["brand"], body["custodian"], *(a["certifier"] for a in body["attestations"])]
+        return named + [(h["from"], h["to"]) for h in body["history"]]
+
+    item = f"/api/v1/items/0x{DIAMOND.item_id.hex()}"
+    before = client.get(item).json()
+    epcis_before = client.get(f"{item}/epcis").json()["epcisBody"]["queryResults"]["resultsBody"]
+    others = [
+        {"address": f"0x{n:040x}", "name": f"Member {n}", "roles": ["carrier"], "gln": "9506000134352"}
+        for n in range(1, 2001)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(members_table), others)
+    after = client.get(item).json()
+    assert parties(after) == parties(before)
+    assert after["custodian"]["name"] == "TianMall Global"
+    epcis_after = client.get(f"{item}/epcis").json()["epcisBody"]["queryResults"]["resultsBody"]
+    assert epcis_after == epcis_before
+    assert any("readPoint" in event for event in epcis_after["eventList"])

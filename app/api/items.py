@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,7 +98,20 @@ ATTESTATIONS_IN_FORCE = PreparedRead(
 SIGNED_HANDOFFS = select(events.c.tx_hash).where(
     events.c.name == "HandoffSigned", events.c.tx_hash.in_(bindparam("txs", expanding=True))
 )
-MEMBER_PARTIES = PreparedRead(select(members.c.address, members.c.name, members.c.gln))
+MEMBERS_BY_ADDRESS = PreparedRead(
+    select(members.c.address, members.c.name, members.c.gln).where(
+        members.c.address.in_(bindparam("addresses", expanding=True))
+    )
+)
+
+
+def _history_parties(rows: Iterable[DecodedLog]) -> list[str]:
+    """The addresses the history entries of `rows` name as `from` or `to`."""
+    named = []
+    for row in rows:
+        _, from_arg, to_arg = HISTORY_TYPES.get(row.name, (None, None, None))
+        named += [row.args[arg] for arg in (from_arg, to_arg) if arg is not None]
+    return named
 
 
 def iso_time(timestamp: int) -> str:
@@ -105,30 +119,40 @@ def iso_time(timestamp: int) -> str:
 
 
 class ItemReader:
-    """Reads of one item in one connection, sharing the members, their places and the checkpoint."""
+    """Reads of one item in one connection, sharing the members, their places and the checkpoint.
+
+    Members are loaded by address as the item's parties need them (one query for all the
+    parties of an item view), never the whole consortium per lookup.
+    """
 
     def __init__(self, conn: Connection, settings: Settings, places: PlaceDirectory) -> None:
         self.conn, self.settings, self.places = conn, settings, places
         self.state = indexer_status(conn)
-        self._members: dict[str, Party] | None = None
+        self._parties: dict[str, Party] = {}
+        self._looked_up: set[str] = set()
 
-    def _known(self) -> dict[str, Party]:
-        if self._members is None:
-            rows = MEMBER_PARTIES.rows(self.conn)
-            self._members = {
-                row.address: Party(
-                    address=row.address, name=row.name or None, place=self.places.place(row.gln)
-                )
-                for row in rows
-            }
-        return self._members
+    def _remember(self, rows: Iterable[Any]) -> None:
+        for row in rows:
+            place = self.places.place(row.gln)
+            self._parties[row.address] = Party(address=row.address, name=row.name or None, place=place)
+
+    def load_parties(self, addresses: Iterable[str | None]) -> None:
+        """Look up, in one query, the members among `addresses` not looked up yet."""
+        missing = sorted({a for a in addresses if a} - self._looked_up)
+        if missing:
+            self._remember(MEMBERS_BY_ADDRESS.rows(self.conn, addresses=missing))
+        self._looked_up.update(missing)
 
     def party(self, address: str) -> Party:
-        return self._known().get(address) or Party(address=address, name=None, place=None)
+        """The member at `address` with its name and place, or a nameless non-member."""
+        self.load_parties([address])
+        return self._parties.get(address) or Party(address=address, name=None, place=None)
 
-    def glns(self) -> dict[str, str]:
-        """Address -> GLN of every member with a valid GLN (removed members have none)."""
-        return {a: p.place.gln for a, p in self._known().items() if p.place is not None}
+    def glns(self, addresses: Iterable[str]) -> dict[str, str]:
+        """Address -> GLN of those of `addresses` that are members with a valid GLN."""
+        wanted = set(addresses)
+        self.load_parties(wanted)
+        return {a: party.place.gln for a in wanted if (party := self._parties.get(a)) and party.place}
 
     def confirmations(self, block: int) -> int:
         return max(0, self.state.head_block - block + 1) if self.state else 0
@@ -152,6 +176,7 @@ class ItemReader:
     def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
         entries = []
         signed = self._signed_txs(rows)
+        self.load_parties(_history_parties(rows))
         for row in rows:
             if row.name not in HISTORY_TYPES:
                 continue
@@ -195,6 +220,17 @@ class ItemReader:
             path = known_path(self.conn, item_id)
             key = parse_path(path) if path else None
         rows = self.events(item_id)
+        attestation_rows = ATTESTATIONS_IN_FORCE.rows(self.conn, item_id=item_id)
+        custodian = effective_custodian(self.conn, item)
+        self.load_parties(
+            [
+                item.brand,
+                custodian,
+                item.pending_to,
+                *(a.certifier for a in attestation_rows),
+                *_history_parties(rows),
+            ]
+        )
         attested = [
             Attestation(
                 kind=a.kind,
@@ -206,7 +242,7 @@ class ItemReader:
                 log_index=a.log_index,
                 confirmed=self.confirmations(a.block_number) >= self.settings.confirmations,
             )
-            for a in ATTESTATIONS_IN_FORCE.rows(self.conn, item_id=item_id)
+            for a in attestation_rows
         ]
         claimed_at = next((int(r.timestamp) for r in rows if is_claim(r)), None)
         return ItemPublic(
@@ -216,7 +252,7 @@ class ItemReader:
             url=self.settings.base_url + key.path if key else None,
             status=item.status,
             brand=self.party(item.brand),
-            custodian=self.party(effective_custodian(self.conn, item)),
+            custodian=self.party(custodian),
             container=item.container,
             pending_offer_to=self.party(item.pending_to) if item.pending_to else None,
             metadata_uri=item.metadata_uri,

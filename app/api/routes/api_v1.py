@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
+from eth_utils.address import is_address
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import select
 
@@ -131,14 +132,10 @@ def get_epcis(
     reader = ItemReader(conn, settings, places)
     item = _load(reader, item_id, request)
     epc = item.url or f"urn:origintrace:eip155:{item.chain.chain_id}:item:{item_id}"
+    rows = reader.events(item_id)
+    named = [v for row in rows for v in row.args.values() if isinstance(v, str) and is_address(v)]
     document = epcis_document(
-        reader.events(item_id),
-        epc,
-        item.chain.chain_id,
-        settings.base_url,
-        int(time.time()),
-        item_id,
-        reader.glns(),
+        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, reader.glns(named)
     )
     return Response(orjson.dumps(document), media_type="application/ld+json")
 
