@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import Engine, select
 
-from app.api.clone import ScanRecorder, stored_counts
+from app.api.clone import ScanRecorder, known_path, known_paths, stored_counts
 from app.db.schema import scans
 
 ITEM = "0x" + "ab" * 32
@@ -46,3 +46,17 @@ def test_a_failed_flush_keeps_the_counts_for_the_next(index_engine: Engine) -> N
     assert recorder.flush(index_engine) == 1
     with index_engine.connect() as conn:
         assert [c.count for c in stored_counts(conn, ITEM, 0)] == [2]
+
+
+def test_known_paths_are_each_items_latest_in_one_lookup(index_engine: Engine) -> None:
+    other = "0x" + "cd" * 32
+    recorder = ScanRecorder()
+    recorder.record(ITEM, "/01/09506000134352/21/OLD", "CN", now=NOW)
+    recorder.record(ITEM, "/01/09506000134352/10/L1/21/NEW", "DE", now=NOW + 120)
+    recorder.record(other, "/01/09506000134352/21/S2", "ZZ", now=NOW)
+    recorder.flush(index_engine)
+    with index_engine.connect() as conn:
+        found = known_paths(conn, [ITEM, other, "0x" + "ef" * 32])
+        assert found == {ITEM: "/01/09506000134352/10/L1/21/NEW", other: "/01/09506000134352/21/S2"}
+        assert known_path(conn, ITEM) == "/01/09506000134352/10/L1/21/NEW"
+        assert known_path(conn, "0x" + "ef" * 32) is None

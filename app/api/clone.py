@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from app.api.models import Risk, RiskReason
 from app.core.config import Settings
@@ -111,12 +111,30 @@ def stored_counts(conn: Connection, item_id: str, since_minute: int) -> list[Sca
     return [ScanCount(r.minute, r.region, r.n) for r in rows]
 
 
+_BATCH = 500
+"""Ids per IN (...) lookup, well under every driver's parameter limit."""
+
+
+def known_paths(conn: Connection, item_ids: Iterable[str]) -> dict[str, str]:
+    """The canonical Digital Link path each of `item_ids` was last resolved by, where known
+    (ids are hashes of the key, so the gateway learns keys from scans): one query per 500."""
+    wanted = sorted(set(item_ids))
+    latest = scans.alias("latest")
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _BATCH):
+        last_minute = (
+            select(func.max(latest.c.minute)).where(latest.c.item_id == scans.c.item_id).scalar_subquery()
+        )
+        query = select(scans.c.item_id, scans.c.path).where(
+            scans.c.item_id.in_(wanted[start : start + _BATCH]), scans.c.minute == last_minute
+        )
+        found.update((row.item_id, str(row.path)) for row in conn.execute(query))
+    return found
+
+
 def known_path(conn: Connection, item_id: str) -> str | None:
-    """The canonical Digital Link path an item was last resolved by (ids are hashes of it)."""
-    row = conn.execute(
-        select(scans.c.path).where(scans.c.item_id == item_id).order_by(scans.c.minute.desc()).limit(1)
-    ).first()
-    return str(row.path) if row else None
+    """The canonical Digital Link path `item_id` was last resolved by, if it ever was."""
+    return known_paths(conn, [item_id]).get(item_id)
 
 
 def scan_risk(

@@ -10,6 +10,7 @@ Merkle root. `origintrace lots anchor` leaves one compact file per lot in the lo
 it against the root indexed from the chain, so a tampered file cannot prove a foreign item.
 """
 
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 
-from app.api.clone import known_path
+from app.api.clone import known_paths
 from app.api.models import Risk
 from app.chain.merkle import leaf_hash, verify
 from app.db.schema import events, items, members
@@ -98,17 +99,46 @@ def verify_merkle_proof(leaf: str, proof: list[str], root: str) -> bool:
     )
 
 
-def effective_custodian(conn: Connection, record: Any) -> str:
-    """The custodian that counts: the record's own, or its outermost container's."""
-    custodian, container = record.custodian, record.container
+def effective_custodians(conn: Connection, records: Iterable[Any]) -> dict[str, str]:
+    """Record id -> the custodian that counts: the record's own, or its outermost container's.
+
+    One query per level of nesting for all `records` together (rows with `item_id`,
+    `custodian` and `container`).
+    """
+    result: dict[str, str] = {}
+    walking: dict[str, tuple[str, str]] = {}  # record id -> (custodian so far, next container)
+    for record in records:
+        if record.container is None:
+            result[record.item_id] = str(record.custodian)
+        else:
+            walking[record.item_id] = (record.custodian, record.container)
     for _ in range(MAX_NESTING):
-        if container is None:
+        if not walking:
             break
-        outer = conn.execute(
-            select(items.c.custodian, items.c.container).where(items.c.item_id == container)
-        ).one()
-        custodian, container = outer.custodian, outer.container
-    return str(custodian)
+        containers = sorted({container for _, container in walking.values()})
+        outer = {
+            row.item_id: row
+            for row in conn.execute(
+                select(items.c.item_id, items.c.custodian, items.c.container).where(
+                    items.c.item_id.in_(containers)
+                )
+            )
+        }
+        following: dict[str, tuple[str, str]] = {}
+        for record_id, (_, container) in walking.items():
+            row = outer[container]
+            if row.container is None:
+                result[record_id] = str(row.custodian)
+            else:
+                following[record_id] = (row.custodian, row.container)
+        walking = following
+    result.update((record_id, str(custodian)) for record_id, (custodian, _) in walking.items())
+    return result
+
+
+def effective_custodian(conn: Connection, record: Any) -> str:
+    """The custodian that counts for one record (see `effective_custodians`)."""
+    return effective_custodians(conn, [record])[record.item_id]
 
 
 def _record(conn: Connection, record_id: bytes, kind: str) -> tuple[Any, DecodedLog] | None:
@@ -211,6 +241,7 @@ def load_unit(conn: Connection, sscc: str, base_url: str) -> UnitPublic | None:
         .order_by(items.c.item_id)
     ).all()
     custodian = effective_custodian(conn, row)
+    paths = known_paths(conn, [p.item_id for p in packed])
     return UnitPublic(
         id=row.item_id,
         sscc=sscc,
@@ -220,7 +251,10 @@ def load_unit(conn: Connection, sscc: str, base_url: str) -> UnitPublic | None:
         status=row.status,
         container=row.container,
         contents=[
-            UnitContent(id=p.item_id, kind=p.kind, url=_known_url(conn, p.item_id, base_url)) for p in packed
+            UnitContent(
+                id=p.item_id, kind=p.kind, url=base_url + paths[p.item_id] if p.item_id in paths else None
+            )
+            for p in packed
         ],
         block=created.block_number,
         tx=created.tx_hash,
@@ -232,8 +266,3 @@ def member_name(conn: Connection, address: str) -> str | None:
     """The consortium name of `address`, or None for a non-member."""
     name = conn.execute(select(members.c.name).where(members.c.address == address)).scalar()
     return name or None
-
-
-def _known_url(conn: Connection, record_id: str, base_url: str) -> str | None:
-    path = known_path(conn, record_id)
-    return base_url + path if path else None

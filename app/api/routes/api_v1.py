@@ -9,17 +9,17 @@ from eth_utils.address import is_address
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import select
 
-from app.api.clone import known_path
+from app.api.clone import known_path, known_paths
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
 from app.api.epcis import epcis_document
 from app.api.errors import ApiError
 from app.api.items import ItemReader
 from app.api.labels import MAX_LABELS, label_sheet
-from app.api.lots import effective_custodian, load_lot_item
+from app.api.lots import effective_custodians, load_lot_item
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.proof import ProofBundle, proof_bundle
 from app.core.config import lot_store
-from app.db.schema import items, scans
+from app.db.schema import items
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey
 
@@ -56,11 +56,8 @@ def list_items(
         query = query.where(items.c.item_id > after)
     rows = list(conn.execute(query))
     page = rows[:limit]
-    ids = [r.item_id for r in page]
-    paths = {
-        r.item_id: r.path
-        for r in conn.execute(select(scans.c.item_id, scans.c.path).where(scans.c.item_id.in_(ids)))
-    }
+    paths = known_paths(conn, [r.item_id for r in page])
+    custodians = effective_custodians(conn, page)
     return ItemPage(
         items=[
             ItemSummary(
@@ -68,7 +65,7 @@ def list_items(
                 url=settings.base_url + paths[r.item_id] if r.item_id in paths else None,
                 status=r.status,
                 brand=r.brand,
-                custodian=effective_custodian(conn, r),
+                custodian=custodians[r.item_id],
                 registered_block=r.registered_block,
             )
             for r in page

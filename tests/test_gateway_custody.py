@@ -1,0 +1,44 @@
+"""Effective custody of packed records: the outermost container's custodian, for many at once."""
+
+from sqlalchemy import Engine, insert, select
+
+from app.api.lots import effective_custodian, effective_custodians
+from app.db.schema import items
+
+BRAND, CARRIER, SHIP = ("0x" + c * 40 for c in "abc")
+
+
+def _row(item_id: str, custodian: str, container: str | None, kind: str = "item") -> dict[str, object]:
+    return {
+        "item_id": item_id,
+        "brand": BRAND,
+        "custodian": custodian,
+        "status": "active",
+        "metadata_hash": "0x" + "00" * 32,
+        "metadata_uri": "",
+        "registered_block": 1,
+        "updated_block": 1,
+        "kind": kind,
+        "container": container,
+    }
+
+
+def test_nested_and_free_records_resolve_together(engine: Engine) -> None:
+    container, pallet, packed, free = ("0x" + f"{n:064x}" for n in range(1, 5))
+    with engine.begin() as conn:
+        conn.execute(
+            insert(items),
+            [
+                _row(container, SHIP, None, "unit"),
+                _row(pallet, CARRIER, container, "unit"),
+                _row(packed, BRAND, pallet),
+                _row(free, BRAND, None),
+            ],
+        )
+    with engine.connect() as conn:
+        rows = conn.execute(select(items)).all()
+        found = effective_custodians(conn, rows)
+        assert found == {container: SHIP, pallet: SHIP, packed: SHIP, free: BRAND}
+        by_id = {row.item_id: row for row in rows}
+        assert effective_custodian(conn, by_id[packed]) == SHIP
+        assert effective_custodian(conn, by_id[free]) == BRAND
