@@ -253,6 +253,17 @@ def test_cached_answers_match_fresh_ones_and_follow_new_blocks(client: TestClien
     assert "text/html" in zh.headers["content-type"] and "已售出" in zh.text
 
 
+def test_an_escaped_slash_is_part_of_a_value_warm_or_cold(client: TestClient) -> None:
+    # /10/L%2F21%2F<serial> names lot "L/21/<serial>", never the item /10/L/21/<serial>, even
+    # once that item's answer is in the cache (the cache is keyed by the path as sent).
+    escaped = f"/01/{DIAMOND.gtin}/10/L%2F21%2F{DIAMOND.serial}"
+    assert client.get(escaped, headers=JSON).status_code == 404
+    item = client.get(f"/01/{DIAMOND.gtin}/10/L/21/{DIAMOND.serial}", headers=JSON)
+    assert item.status_code == 200 and item.json()["id"] == ITEM_ID
+    again = client.get(escaped, headers=JSON)
+    assert again.status_code == 404 and "L%2F21%2F" in again.json()["detail"]
+
+
 def test_api_lists_items_in_bounded_pages(client: TestClient) -> None:
     client.get(DIAMOND.path, headers=JSON)  # the gateway learns the key by resolving it
     client.app.state.recorder.flush(client.app.state.engine)  # as the flush thread does each second

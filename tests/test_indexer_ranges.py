@@ -12,7 +12,7 @@ from app.chain.client import connect, dev_account
 from app.chain.deploy import Deployment, deploy_registry
 from app.chain.devnet import Devnet, running_devnet
 from app.db.schema import events, items
-from app.indexer.follow import Indexer
+from app.indexer.follow import Indexer, TimestampsUnavailable
 from app.indexer.rpc import RpcClient, RpcError
 from app.indexer.synthetic import HistoryPlan, generate_history
 
@@ -107,3 +107,40 @@ def test_the_history_emits_exactly_the_planned_events(
     topics = [bytes.fromhex(entry["topics"][0][2:]) for entry in logs]
     assert topics.count(packed) == plan.registered
     assert topics.count(unpacked) == plan.unpacked
+
+
+class NoTimestampsRpc(RpcClient):
+    """A provider whose logs carry no blockTimestamp and whose block reads fail for a while."""
+
+    def __init__(self, url: str, failures: int) -> None:
+        super().__init__(url)
+        self.failures = failures
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        result = super().call(method, params)
+        if method == "eth_getLogs":
+            for entry in result:
+                entry.pop("blockTimestamp", None)
+        return result
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        if self.failures and any(method == "eth_getBlockByHash" for method, _ in calls):
+            self.failures -= 1
+            raise requests.ConnectionError("simulated: block reads unavailable")
+        return super().batch(calls)
+
+
+def test_failing_timestamp_reads_are_retried_not_answered_by_smaller_ranges(
+    busy_chain: tuple[Devnet, Deployment, int, HistoryPlan], index_engine: Engine
+) -> None:
+    node, deployment, head, _ = busy_chain
+    rpc = NoTimestampsRpc(node.rpc_url, failures=1)
+    indexer = Indexer(node.rpc_url, index_engine, deployment, max_range=2_000, rpc=rpc)
+    size = indexer.range
+    with pytest.raises(TimestampsUnavailable, match="simulated"):
+        indexer.backfill(head)
+    assert indexer.range == size  # the range size was not the problem
+    assert indexer.backfill(head) == head  # the next attempt (run() retries with backoff) succeeds
+    with index_engine.connect() as conn:
+        stamps = conn.execute(select(func.min(events.c.timestamp))).scalar_one()
+    assert stamps > 0  # timestamps came from the block headers

@@ -14,6 +14,13 @@ from typing import Any
 from app.api.i18n import pick_language
 
 
+def request_path(scope: Any) -> str:
+    """The path as the client sent it, percent-escapes kept (`%2F` is part of a value, not a
+    separator): what Digital Link parsing and the cache key both read."""
+    raw: bytes | None = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else str(scope["path"])
+
+
 def variant(accept: str, accept_language: str | None) -> str:
     """The representation a request negotiates: html-en, html-zh, linkset or json."""
     if "text/html" in accept:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from app.api.models import Risk, RiskReason
 from app.core.config import Settings
@@ -122,8 +122,13 @@ def known_paths(conn: Connection, item_ids: Iterable[str]) -> dict[str, str]:
     latest = scans.alias("latest")
     found: dict[str, str] = {}
     for start in range(0, len(wanted), _BATCH):
+        # ORDER BY ... LIMIT 1 walks the (item_id, minute) key backwards; max() scanned them all.
         last_minute = (
-            select(func.max(latest.c.minute)).where(latest.c.item_id == scans.c.item_id).scalar_subquery()
+            select(latest.c.minute)
+            .where(latest.c.item_id == scans.c.item_id)
+            .order_by(latest.c.minute.desc())
+            .limit(1)
+            .scalar_subquery()
         )
         query = select(scans.c.item_id, scans.c.path).where(
             scans.c.item_id.in_(wanted[start : start + _BATCH]), scans.c.minute == last_minute

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from app.api.cache import ResponseCache, variant
+from app.api.cache import ResponseCache, request_path, variant
 from app.api.clone import ScanRecorder, coarse_region
 from app.api.errors import ApiError, error_response
 from app.api.ratelimit import RateLimiter
@@ -42,7 +42,7 @@ class FastPath:
         if self.cache.enabled and await self._send_cached(scope, send):
             return
         try:
-            key = parse_path(scope.get("raw_path", b"").decode("latin-1") or scope["path"])
+            key = parse_path(request_path(scope))
         except InvalidKey:
             await self.app(scope, receive, send)  # QR images, or a 400 saying what is wrong
             return
@@ -59,7 +59,7 @@ class FastPath:
             headers.get(b"accept", b"").decode("latin-1"),
             headers.get(b"accept-language", b"").decode("latin-1"),
         )
-        entry = self.cache.get(scope["path"], kind)
+        entry = self.cache.get(request_path(scope), kind)
         client = scope["client"][0] if scope.get("client") else "-"
         if entry is None or not self.limiter.allow(client):
             return False

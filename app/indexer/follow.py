@@ -44,6 +44,11 @@ class RangeRaced(RuntimeError):
     """The chain changed while a range was read; it is read again."""
 
 
+class TimestampsUnavailable(RuntimeError):
+    """The block headers giving a range's timestamps could not be read: not a range-size
+    problem, so it is not answered by shrinking the range (`run` retries with backoff)."""
+
+
 @dataclass(frozen=True)
 class RangeRead:
     """One block range's logs as eth_getLogs returned them, and decoded."""
@@ -151,7 +156,10 @@ class Indexer:
 
     def _read(self, start: int, end: int) -> RangeRead:
         raw = self._get_logs(start, end) if end >= start else []
-        logs, undecodable = self._decode(raw)
+        try:
+            logs, undecodable = self._decode(raw)
+        except (RpcError, requests.RequestException, orjson.JSONDecodeError) as exc:
+            raise TimestampsUnavailable(f"blocks {start}-{end}: {exc}") from exc
         return RangeRead(raw, logs, undecodable)
 
     def _fetch(self, start: int, end: int) -> RangeRead:

@@ -6,7 +6,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.api.cache import Cached, variant
+from app.api.cache import Cached, request_path, variant
 from app.api.clone import coarse_region, scan_risk
 from app.api.deps import SettingsDep
 from app.api.errors import ApiError
@@ -68,7 +68,7 @@ def _send(
         "Cache-Control": "no-cache",
     }
     response = Response(body, status_code=status, media_type=media, headers=headers)
-    if not request.url.query and request.url.path == key.path:
+    if not request.scope["query_string"] and request_path(request.scope) == key.path:
         cache = request.app.state.cache
         kind = variant(request.headers.get("accept", ""), request.headers.get("accept-language"))
         cache.put(key.path, kind, Cached(status, response.raw_headers, body, item_id, key.path))
@@ -231,7 +231,7 @@ async def resolve_any(
 ) -> Response:
     """Every other Digital Link form (CPV, wrong order, bad values): resolved or a 400 saying why."""
     try:
-        key = parse_path(request.scope.get("raw_path", b"").decode("latin-1") or request.url.path)
+        key = parse_path(request_path(request.scope))
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
     return resolve(key, request, link_type)
