@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, bindparam, select
 
 from app.api.models import Risk, RiskReason
 from app.core.config import Settings
-from app.db.reads import PreparedRead
+from app.db.reads import PreparedRead, chunks
 from app.db.schema import scans
 from app.db.writes import upsert_add
 
@@ -111,27 +111,24 @@ def stored_counts(conn: Connection, item_id: str, since_minute: int) -> list[Sca
     return [ScanCount(r.minute, r.region, r.n) for r in rows]
 
 
-_BATCH = 500
-"""Ids per IN (...) lookup, well under every driver's parameter limit."""
+_LATEST = scans.alias("latest")
+_LAST_MINUTE = (
+    # ORDER BY ... LIMIT 1 walks the (item_id, minute) key backwards; max() scanned them all.
+    select(_LATEST.c.minute)
+    .where(_LATEST.c.item_id == scans.c.item_id)
+    .order_by(_LATEST.c.minute.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 def known_paths(conn: Connection, item_ids: Iterable[str]) -> dict[str, str]:
     """The canonical Digital Link path each of `item_ids` was last resolved by, where known
     (ids are hashes of the key, so the gateway learns keys from scans): one query per 500."""
-    wanted = sorted(set(item_ids))
-    latest = scans.alias("latest")
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), _BATCH):
-        # ORDER BY ... LIMIT 1 walks the (item_id, minute) key backwards; max() scanned them all.
-        last_minute = (
-            select(latest.c.minute)
-            .where(latest.c.item_id == scans.c.item_id)
-            .order_by(latest.c.minute.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+    for chunk in chunks(sorted(set(item_ids))):
         query = select(scans.c.item_id, scans.c.path).where(
-            scans.c.item_id.in_(wanted[start : start + _BATCH]), scans.c.minute == last_minute
+            scans.c.item_id.in_(chunk), scans.c.minute == _LAST_MINUTE
         )
         found.update((row.item_id, str(row.path)) for row in conn.execute(query))
     return found

@@ -95,8 +95,10 @@ ATTESTATIONS_IN_FORCE = PreparedRead(
     .where(attestations.c.item_id == bindparam("item_id"), attestations.c.revoked.is_(False))
     .order_by(attestations.c.block_number, attestations.c.log_index)
 )
-SIGNED_HANDOFFS = select(events.c.tx_hash).where(
-    events.c.name == "HandoffSigned", events.c.tx_hash.in_(bindparam("txs", expanding=True))
+SIGNED_HANDOFFS = PreparedRead(
+    select(events.c.tx_hash).where(
+        events.c.name == "HandoffSigned", events.c.tx_hash.in_(bindparam("txs", expanding=True))
+    )
 )
 MEMBERS_BY_ADDRESS = PreparedRead(
     select(members.c.address, members.c.name, members.c.gln).where(
@@ -171,7 +173,7 @@ class ItemReader:
         txs = {r.tx_hash for r in rows if r.name == "CustodyTransferred"}
         if not txs:
             return set()
-        return set(self.conn.execute(SIGNED_HANDOFFS, {"txs": sorted(txs)}).scalars())
+        return {row.tx_hash for row in SIGNED_HANDOFFS.rows(self.conn, txs=sorted(txs))}
 
     def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
         entries = []

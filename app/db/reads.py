@@ -11,11 +11,20 @@ is expanded on each call, for the list's length.
 """
 
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Select
+
+IN_LIST_SIZE = 500
+"""Values per IN (...) lookup, well under every driver's bound-parameter limit."""
+
+
+def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    """`values` in slices of IN_LIST_SIZE, for lookups of many keys."""
+    for start in range(0, len(values), IN_LIST_SIZE):
+        yield values[start : start + IN_LIST_SIZE]
 
 
 @dataclass(frozen=True)

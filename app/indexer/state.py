@@ -1,12 +1,12 @@
 """The state rows one block range touches: loaded in a few bulk queries, written back in bulk."""
 
 import logging
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select
 
-from app.db.reads import PreparedRead
+from app.db.reads import PreparedRead, chunks
 from app.db.schema import attestations, event_records, items, members
 from app.db.writes import insert_ignore, upsert
 from app.indexer.decode import DecodedLog, record_ids
@@ -15,14 +15,6 @@ log = logging.getLogger(__name__)
 
 ITEM_CREATED_BY = frozenset({"ItemRegistered", "ItemsRegistered", "LotAnchored", "UnitCreated"})
 """Events that write a whole record row: a record first seen through one needs no lookup."""
-
-_CHUNK = 500  # bound parameters per IN (...) lookup, well under every driver's limit
-
-
-def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
 
 _LOOKUPS: dict[tuple[str, str], PreparedRead] = {}
 

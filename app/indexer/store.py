@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from app.chain.deploy import Deployment
+from app.db.reads import chunks
 from app.db.schema import (
     LINKED_EVENT,
     attestations,
@@ -23,7 +24,7 @@ from app.db.schema import (
 from app.db.writes import IGNORE, insert_ignore, upsert, write_values
 from app.indexer.decode import DecodedLog, record_ids
 from app.indexer.handlers import apply
-from app.indexer.state import RangeState, chunks
+from app.indexer.state import RangeState
 
 log = logging.getLogger(__name__)
 
