@@ -1,8 +1,9 @@
 """Portable idempotent bulk writes (insert-or-ignore, upsert) for SQLite and PostgreSQL.
 
-They go straight to the driver: `executemany` on SQLite, COPY into a temporary table and one
-INSERT ... SELECT on PostgreSQL. Rows are dicts with the same keys; JSON columns are
-serialised here, once per value.
+They go straight to the driver: `executemany` on SQLite; on PostgreSQL, COPY (straight into
+the table for insert-or-ignore of new rows, else into a temporary table and one
+INSERT ... SELECT or UPDATE ... FROM). Rows are dicts with the same keys; JSON
+columns are serialised here, once per value.
 """
 
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
+from psycopg.errors import UniqueViolation
 from sqlalchemy import JSON, Connection, Table
 
 IGNORE = "ON CONFLICT DO NOTHING"
@@ -29,6 +31,38 @@ def _values(table: Table, columns: list[str], rows: Sequence[dict[str, Any]]) ->
     ]
 
 
+def _stage(cursor: Any, table: Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> str:
+    """COPY `values` into a temporary table shaped like `table` (PostgreSQL); return its name.
+
+    The staging table has every column of `table` and no constraints, so any subset of
+    columns can be copied in; it is emptied here and dropped at commit.
+    """
+    staging = f"_bulk_{table.name}"
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS SELECT * FROM {table.name} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {staging}")
+    with cursor.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
+        for value in values:
+            copy.write_row(value)
+    return staging
+
+
+def _copy_new(cursor: Any, table: Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> bool:
+    """COPY `values` straight into `table` (PostgreSQL), for rows that are new: the common case,
+    as a range is written once. On a unique-key collision nothing is written and False returned."""
+    cursor.execute("SAVEPOINT bulk_copy")
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
+    except UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT bulk_copy")
+        return False
+    cursor.execute("RELEASE SAVEPOINT bulk_copy")
+    return True
+
+
 def write_values(
     conn: Connection, table: Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]], conflict: str
 ) -> None:
@@ -39,19 +73,38 @@ def write_values(
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn.dialect.name == "postgresql":
-            staging = f"_bulk_{table.name}"
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
-                f"SELECT {names} FROM {table.name} WITH NO DATA"
-            )
-            with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
-                for value in values:
-                    copy.write_row(value)
+            if conflict == IGNORE and _copy_new(cursor, table, columns, values):
+                return
+            staging = _stage(cursor, table, columns, values)
             cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} {conflict}")
-            cursor.execute(f"TRUNCATE {staging}")
         else:
             marks = ", ".join("?" * len(columns))
             cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {conflict}", values)
+    finally:
+        cursor.close()
+
+
+def update_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: str) -> int:
+    """Set the columns each row carries on the existing row of `table` with the same `key`.
+
+    Rows must carry the same columns and distinct keys. Returns how many rows of `table` were
+    changed: fewer than `rows` means some keys are not in the table (nothing is inserted).
+    """
+    if not rows:
+        return 0
+    columns = [name for name in rows[0] if name != key]
+    values = _values(table, [*columns, key], rows)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            staging = _stage(cursor, table, [*columns, key], values)
+            sets = ", ".join(f"{name} = s.{name}" for name in columns)
+            match = f"{table.name}.{key} = s.{key}"
+            cursor.execute(f"UPDATE {table.name} SET {sets} FROM {staging} s WHERE {match}")
+        else:
+            sets = ", ".join(f"{name} = ?" for name in columns)
+            cursor.executemany(f"UPDATE {table.name} SET {sets} WHERE {key} = ?", values)
+        return int(cursor.rowcount)
     finally:
         cursor.close()
 

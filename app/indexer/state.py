@@ -8,13 +8,10 @@ from sqlalchemy import Connection, Table, bindparam, select
 
 from app.db.reads import PreparedRead, chunks
 from app.db.schema import attestations, event_records, items, members
-from app.db.writes import insert_ignore, upsert
-from app.indexer.decode import DecodedLog, record_ids
+from app.db.writes import insert_ignore, update_rows, upsert
+from app.indexer.decode import DecodedLog
 
 log = logging.getLogger(__name__)
-
-ITEM_CREATED_BY = frozenset({"ItemRegistered", "ItemsRegistered", "LotAnchored", "UnitCreated"})
-"""Events that write a whole record row: a record first seen through one needs no lookup."""
 
 _LOOKUPS: dict[tuple[str, str], PreparedRead] = {}
 
@@ -36,6 +33,11 @@ def _load(conn: Connection, table: Table, key: str, values: Iterable[str]) -> di
 class RangeState:
     """Records, members and attestations as the handlers of one range see and change them.
 
+    A record created in the range (or loaded: a sub-lot's parent) is held as a whole row. A
+    record stored by an earlier range is not loaded to be changed: its changed columns are
+    collected and written as one UPDATE per set of columns, so the common event of a busy
+    chain (an item packed, unpacked or handed over) costs no read.
+
     With `records`, only those records are written: a reorg rebuilds some records by replaying
     their events, and a batch event among them also names records that need no rebuilding.
     """
@@ -48,14 +50,9 @@ class RangeState:
         records: Collection[str] | None = None,
     ) -> None:
         self.chain_id = chain_id
-        first_event: dict[str, str] = {}
-        for entry in logs:
-            for item_id in record_ids(entry):
-                first_event.setdefault(item_id, entry.name)
-        lookups = [i for i, name in first_event.items() if name not in ITEM_CREATED_BY]
         # A sub-lot takes its brand from its parent, which this range may not otherwise touch.
-        lookups += [e.args["parentLotId"] for e in logs if e.name == "LotAnchored"]
-        self.items = _load(conn, items, "item_id", lookups)
+        parents = [e.args["parentLotId"] for e in logs if e.name == "LotAnchored"]
+        self.items = _load(conn, items, "item_id", parents)
         accounts = [e.args["account"] for e in logs if isinstance(e.args.get("account"), str)]
         self.members = _load(conn, members, "address", accounts)
         revoked = [e.args["attestationId"] for e in logs if e.name == "AttestationRevoked"]
@@ -65,6 +62,10 @@ class RangeState:
         }
         self._records = records
         self._dirty_items: set[str] = set()
+        self._changes: dict[str, dict[str, Any]] = {}
+        """Changed columns of records stored before this range, by record id."""
+        self._changed_by: dict[str, DecodedLog] = {}
+        """The first event changing each of them, named if the record turns out to be unknown."""
         self._dirty_members: set[str] = set()
         self._dirty_attestations: set[str] = set()
         self._links: list[dict[str, Any]] = []
@@ -74,6 +75,7 @@ class RangeState:
             return
         self.items[row["item_id"]] = row
         self._dirty_items.add(row["item_id"])
+        self._changes.pop(row["item_id"], None)  # the new row sets every column
 
     def link(self, log_entry: DecodedLog, item_id: str) -> None:
         """Record that `log_entry`, an event naming many records, names `item_id` (see event_records)."""
@@ -88,14 +90,22 @@ class RangeState:
         )
 
     def update_item(self, log_entry: DecodedLog, **values: Any) -> None:
-        """Change the record of `log_entry`; an event about an unknown record is logged and ignored."""
+        """Change the record of `log_entry`; an event about an unknown record is logged and
+        ignored (when it was stored before this range, at `flush`)."""
         item_id = log_entry.item_id
-        row = self.items.get(item_id) if item_id else None
-        if row is None or item_id is None:
+        if item_id is None:
             _unknown(log_entry, "record", item_id)
             return
-        row.update(values, updated_block=log_entry.block_number)
-        self._dirty_items.add(item_id)
+        row = self.items.get(item_id)
+        if row is not None:
+            row.update(values, updated_block=log_entry.block_number)
+            self._dirty_items.add(item_id)
+        elif self._records is None or item_id in self._records:
+            changes = self._changes.get(item_id)
+            if changes is None:
+                changes = self._changes[item_id] = {}
+                self._changed_by[item_id] = log_entry
+            changes.update(values, updated_block=log_entry.block_number)
 
     def put_attestation(self, row: dict[str, Any]) -> None:
         self.attestations[row["attestation_id"]] = row
@@ -126,13 +136,25 @@ class RangeState:
         return row
 
     def flush(self, conn: Connection) -> None:
-        """Write every changed row: one bulk statement per table."""
+        """Write every changed row: one bulk statement per table (per set of columns for changes)."""
         upsert(conn, items, [self.items[i] for i in self._dirty_items], ["item_id"])
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for item_id, changes in self._changes.items():
+            by_columns.setdefault(tuple(changes), []).append({**changes, "item_id": item_id})
+        for rows in by_columns.values():
+            if update_rows(conn, items, rows, "item_id") < len(rows):
+                self._report_unknown(conn, [row["item_id"] for row in rows])
         upsert(conn, members, [self.members[a] for a in self._dirty_members], ["address"])
         upsert(
             conn, attestations, [self.attestations[a] for a in self._dirty_attestations], ["attestation_id"]
         )
         insert_ignore(conn, event_records, self._links)
+
+    def _report_unknown(self, conn: Connection, item_ids: list[str]) -> None:
+        known = _load(conn, items, "item_id", item_ids)
+        for item_id in item_ids:
+            if item_id not in known:
+                _unknown(self._changed_by[item_id], "record", item_id)
 
 
 def _unknown(log_entry: DecodedLog, what: str, key: str | None) -> None:

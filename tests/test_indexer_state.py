@@ -1,0 +1,119 @@
+"""How a range's handlers change records stored by earlier ranges, on SQLite and PostgreSQL.
+
+Ranges here are built by hand (no chain): the point is what `apply_range` writes.
+"""
+
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from app.chain.deploy import Deployment
+from app.db.schema import items
+from app.indexer.decode import DecodedLog
+from app.indexer.store import Batch, apply_range
+
+BRAND = "0x" + "b1" * 20
+CARRIER = "0x" + "ca" * 20
+RETAILER = "0x" + "7e" * 20
+ITEM = "0x" + "01" * 32
+OTHER = "0x" + "02" * 32
+UNIT = "0x" + "0a" * 32
+UNKNOWN = "0x" + "ee" * 32
+
+DEPLOYMENT = Deployment(
+    chain_id=31337,
+    registry="0x" + "12" * 20,
+    deploy_block=1,
+    deploy_block_hash="0x" + "00" * 32,
+    deploy_tx="0x" + "00" * 32,
+    deployer=BRAND,
+    admin=BRAND,
+    compiler={},
+    deployed_at=0,
+)
+
+
+class Chain:
+    """Hands out log positions in order, one transaction per log."""
+
+    def __init__(self) -> None:
+        self.position = 0
+
+    def log(self, block: int, name: str, item_id: str | None, **args: Any) -> DecodedLog:
+        self.position += 1
+        return DecodedLog(
+            name, args, block, f"0x{block:064x}", f"0x{self.position:064x}", 0, 1_700_000_000 + block, item_id
+        )
+
+
+def _registered(chain: Chain, block: int, item_id: str) -> DecodedLog:
+    return chain.log(
+        block,
+        "ItemRegistered",
+        item_id,
+        itemId=item_id,
+        brand=BRAND,
+        metadataHash="0x" + "33" * 32,
+        metadataURI="ipfs://item",
+    )
+
+
+def _store(engine: Engine, block: int, logs: list[DecodedLog]) -> None:
+    apply_range(engine, DEPLOYMENT, Batch(last_block=block, head=block, logs=logs))
+
+
+def _rows(engine: Engine) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        return {row.item_id: row._asdict() for row in conn.execute(select(items))}
+
+
+def test_later_ranges_change_only_what_their_events_carry(index_engine: Engine) -> None:
+    chain = Chain()
+    _store(
+        index_engine,
+        10,
+        [
+            _registered(chain, 10, ITEM),
+            _registered(chain, 10, OTHER),
+            chain.log(10, "UnitCreated", UNIT, unitId=UNIT, custodian=CARRIER),
+        ],
+    )
+    before = _rows(index_engine)
+
+    # Range 2: ITEM is packed and unpacked (two column sets merged), OTHER handed over.
+    _store(
+        index_engine,
+        20,
+        [
+            chain.log(20, "UnitPacked", ITEM, id=ITEM, unitId=UNIT),
+            chain.log(21, "UnitUnpacked", ITEM, id=ITEM, unitId=UNIT, custodian=CARRIER),
+            chain.log(21, "CustodyTransferred", OTHER, itemId=OTHER, **{"from": BRAND, "to": RETAILER}),
+        ],
+    )
+    after = _rows(index_engine)
+
+    assert after[ITEM] == {**before[ITEM], "container": None, "custodian": CARRIER, "updated_block": 21}
+    assert after[OTHER] == {**before[OTHER], "custodian": RETAILER, "updated_block": 21}
+    assert after[UNIT] == before[UNIT]
+
+    # Range 3: packed again; only the container and block move.
+    _store(index_engine, 30, [chain.log(30, "UnitPacked", ITEM, id=ITEM, unitId=UNIT)])
+    assert _rows(index_engine)[ITEM] == {**after[ITEM], "container": UNIT, "updated_block": 30}
+
+
+def test_an_event_about_an_unknown_record_is_logged_and_writes_nothing(
+    index_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    chain = Chain()
+    _store(index_engine, 10, [_registered(chain, 10, ITEM)])
+    packed_unknown = chain.log(20, "UnitPacked", UNKNOWN, id=UNKNOWN, unitId=UNIT)
+    with caplog.at_level(logging.WARNING, logger="app.indexer.state"):
+        _store(index_engine, 20, [chain.log(20, "UnitPacked", ITEM, id=ITEM, unitId=UNIT), packed_unknown])
+
+    rows = _rows(index_engine)
+    assert set(rows) == {ITEM}
+    assert rows[ITEM]["container"] == UNIT
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"UnitPacked at {packed_unknown.tx_hash}:0 names unknown record {UNKNOWN}"]
