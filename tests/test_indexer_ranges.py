@@ -1,6 +1,7 @@
 """Adaptive eth_getLogs ranges against providers that cap responses (10,000 logs, 2,000 blocks)."""
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from app.chain.client import connect, dev_account
 from app.chain.deploy import Deployment, deploy_registry
 from app.chain.devnet import Devnet, running_devnet
 from app.db.schema import events, items
+from app.indexer import follow
 from app.indexer.follow import Indexer, TimestampsUnavailable
 from app.indexer.rpc import RpcClient, RpcError
 from app.indexer.synthetic import HistoryPlan, generate_history
@@ -24,13 +26,14 @@ class CappedRpc(RpcClient):
         super().__init__(url)
         self.max_logs, self.max_blocks = max_logs, max_blocks
         self.refused: list[str] = []
-        self.served: list[tuple[int, int]] = []  # (blocks, logs) of each answered eth_getLogs
+        self.served: list[tuple[int, int, int]] = []  # (first block, last block, logs) answered
         self.timed_out = False
 
     def call(self, method: str, params: list[Any]) -> Any:
         if method != "eth_getLogs":
             return super().call(method, params)
-        blocks = int(params[0]["toBlock"], 16) - int(params[0]["fromBlock"], 16) + 1
+        first, last = int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)
+        blocks = last - first + 1
         if blocks > self.max_blocks:
             self.refused.append("blocks")
             raise RpcError(
@@ -46,7 +49,7 @@ class CappedRpc(RpcClient):
             raise RpcError(
                 method, {"code": -32005, "message": f"query returned more than {self.max_logs} results"}
             )
-        self.served.append((blocks, len(result)))
+        self.served.append((first, last, len(result)))
         return result
 
 
@@ -82,24 +85,23 @@ def test_backfill_adapts_to_log_and_block_range_caps(
     assert stored == len(every)
     assert registered == plan.registered + plan.units
     assert {"blocks", "logs", "timeout"} <= set(capped.refused)
-    assert max(blocks for blocks, _ in capped.served) <= 2_000
-    assert max(logs for _, logs in capped.served) <= capped.max_logs
+    assert max(last - first + 1 for first, last, _ in capped.served) <= 2_000
+    assert max(logs for _, _, logs in capped.served) <= capped.max_logs
+
+
+def _history_logs(node: Devnet, deployment: Deployment, head: int) -> list[dict[str, Any]]:
+    """The registry's logs after its deployment block, as anvil serves them."""
+    first = hex(deployment.deploy_block + 1)
+    params = {"address": deployment.registry, "fromBlock": first, "toBlock": hex(head)}
+    logs: list[dict[str, Any]] = RpcClient(node.rpc_url).call("eth_getLogs", [params])
+    return logs
 
 
 def test_the_history_emits_exactly_the_planned_events(
     busy_chain: tuple[Devnet, Deployment, int, HistoryPlan],
 ) -> None:
     node, deployment, head, plan = busy_chain
-    logs = RpcClient(node.rpc_url).call(
-        "eth_getLogs",
-        [
-            {
-                "address": deployment.registry,
-                "fromBlock": hex(deployment.deploy_block + 1),
-                "toBlock": hex(head),
-            }
-        ],
-    )
+    logs = _history_logs(node, deployment, head)
     assert plan.events == 12_000
     assert len(logs) == plan.events
     packed = keccak(text="UnitPacked(bytes32,bytes32)")
@@ -144,3 +146,58 @@ def test_failing_timestamp_reads_are_retried_not_answered_by_smaller_ranges(
     with index_engine.connect() as conn:
         stamps = conn.execute(select(func.min(events.c.timestamp))).scalar_one()
     assert stamps > 0  # timestamps came from the block headers
+
+
+def _history_start(node: Devnet, deployment: Deployment, head: int) -> int:
+    """The first block of the generated history (after the deployment and the empty blocks)."""
+    return min(int(entry["blockNumber"], 16) for entry in _history_logs(node, deployment, head))
+
+
+def test_ranges_are_sized_by_record_changes_not_logs(
+    busy_chain: tuple[Devnet, Deployment, int, HistoryPlan],
+    index_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Registration blocks carry one log of 500 records each; packing blocks 500 logs. Sized by
+    logs, the ranges grew through the registrations and then took many packing blocks at once."""
+    node, deployment, head, plan = busy_chain
+    monkeypatch.setattr(follow, "TARGET_CHANGES", 1_000)
+    recording = CappedRpc(node.rpc_url, max_logs=10**9, max_blocks=10**9)
+    recording.timed_out = True  # no simulated timeout here
+    indexer = Indexer(node.rpc_url, index_engine, deployment, max_range=2_000, rpc=recording)
+    indexer.backfill(_history_start(node, deployment, head) - 1)
+    indexer.range = 1
+    assert indexer.backfill(head) == head
+
+    history = recording.served[1:]
+    assert len(history) > 5
+    assert max(logs for _, _, logs in history) <= 2 * 1_000
+    with index_engine.connect() as conn:
+        registered = conn.execute(select(func.count()).select_from(items)).scalar_one()
+    assert registered == plan.registered + plan.units
+
+
+def test_a_range_reaching_into_the_reorg_window_is_read_ahead_up_to_the_last_final_block(
+    busy_chain: tuple[Devnet, Deployment, int, HistoryPlan], index_engine: Engine
+) -> None:
+    node, deployment, head, _ = busy_chain
+    recording = CappedRpc(node.rpc_url, max_logs=10**9, max_blocks=10**9)
+    recording.timed_out = True
+    indexer = Indexer(node.rpc_url, index_engine, deployment, max_range=2_000, rpc=recording)
+    last_final = head - indexer.reorg_window - 1
+    start = last_final - 4
+    indexer.backfill(start - 1)
+    indexer.range = 10  # start..start+9 reaches 5 blocks into the window
+    served = len(recording.served)
+
+    indexer._executor = ThreadPoolExecutor(max_workers=1)
+    try:
+        indexer._read_ahead(head)
+        assert indexer._ahead is not None and indexer._ahead[:2] == (start, last_final)
+        assert indexer.sync_once(head) == 5  # the range read ahead, not start..start+9 again
+    finally:
+        indexer._executor.shutdown()
+        indexer._executor = None
+    assert [(first, last) for first, last, _ in recording.served[served:]][:1] == [(start, last_final)]
+    assert indexer.next_block == last_final + 1
+    assert indexer.backfill(head) == head
