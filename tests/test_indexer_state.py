@@ -21,6 +21,7 @@ ITEM = "0x" + "01" * 32
 OTHER = "0x" + "02" * 32
 UNIT = "0x" + "0a" * 32
 UNKNOWN = "0x" + "ee" * 32
+FROM_BRAND = {"from": BRAND}  # `from` is a Python keyword
 
 DEPLOYMENT = Deployment(
     chain_id=31337,
@@ -82,25 +83,38 @@ def test_later_ranges_change_only_what_their_events_carry(index_engine: Engine) 
     )
     before = _rows(index_engine)
 
-    # Range 2: ITEM is packed and unpacked (two column sets merged), OTHER handed over.
+    # Range 2: ITEM is packed and unpacked (two column sets merged), OTHER offered.
     _store(
         index_engine,
         20,
         [
             chain.log(20, "UnitPacked", ITEM, id=ITEM, unitId=UNIT),
             chain.log(21, "UnitUnpacked", ITEM, id=ITEM, unitId=UNIT, custodian=CARRIER),
-            chain.log(21, "CustodyTransferred", OTHER, itemId=OTHER, **{"from": BRAND, "to": RETAILER}),
+            chain.log(
+                21, "CustodyOffered", OTHER, itemId=OTHER, to=RETAILER, expiresAt=99, **{"from": BRAND}
+            ),
         ],
     )
     after = _rows(index_engine)
 
     assert after[ITEM] == {**before[ITEM], "container": None, "custodian": CARRIER, "updated_block": 21}
-    assert after[OTHER] == {**before[OTHER], "custodian": RETAILER, "updated_block": 21}
-    assert after[UNIT] == before[UNIT]
+    offered = {"status": "offered", "pending_to": RETAILER, "offer_expires_at": 99, "updated_block": 21}
+    assert after[OTHER] == {**before[OTHER], **offered}
 
-    # Range 3: packed again; only the container and block move.
-    _store(index_engine, 30, [chain.log(30, "UnitPacked", ITEM, id=ITEM, unitId=UNIT)])
-    assert _rows(index_engine)[ITEM] == {**after[ITEM], "container": UNIT, "updated_block": 30}
+    # Range 3: OTHER accepted (every column the offer set changes again), ITEM packed again.
+    _store(
+        index_engine,
+        30,
+        [
+            chain.log(30, "CustodyTransferred", OTHER, itemId=OTHER, to=RETAILER, **FROM_BRAND),
+            chain.log(30, "UnitPacked", ITEM, id=ITEM, unitId=UNIT),
+        ],
+    )
+    final = _rows(index_engine)
+    handed = {"status": "active", "custodian": RETAILER, "pending_to": None, "offer_expires_at": None}
+    assert final[OTHER] == {**before[OTHER], **handed, "updated_block": 30}
+    assert final[ITEM] == {**after[ITEM], "container": UNIT, "updated_block": 30}
+    assert after[UNIT] == before[UNIT] == final[UNIT]
 
 
 def test_an_event_about_an_unknown_record_is_logged_and_writes_nothing(
@@ -117,3 +131,15 @@ def test_an_event_about_an_unknown_record_is_logged_and_writes_nothing(
     assert rows[ITEM]["container"] == UNIT
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [f"UnitPacked at {packed_unknown.tx_hash}:0 names unknown record {UNKNOWN}"]
+
+
+def test_a_change_before_the_record_exists_in_the_same_range_is_logged_and_dropped(
+    index_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    chain = Chain()
+    early = chain.log(10, "UnitPacked", OTHER, id=OTHER, unitId=UNIT)
+    with caplog.at_level(logging.WARNING, logger="app.indexer.state"):
+        _store(index_engine, 10, [early, _registered(chain, 10, OTHER)])
+    assert _rows(index_engine)[OTHER]["container"] is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"UnitPacked at {early.tx_hash}:0 names unknown record {OTHER}"]

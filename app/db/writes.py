@@ -58,6 +58,7 @@ def _copy_new(cursor: Any, table: Table, columns: Sequence[str], values: Sequenc
                 copy.write_row(value)
     except UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT bulk_copy")
+        cursor.execute("RELEASE SAVEPOINT bulk_copy")
         return False
     cursor.execute("RELEASE SAVEPOINT bulk_copy")
     return True

@@ -45,15 +45,28 @@ ProgressCallback = Callable[[int, int, int], None]
 """Called after each stored range with (first block, last block, events stored)."""
 
 
+_bulk_lock = threading.Lock()
+_bulk_users = 0
+_threshold_before: tuple[int, ...] = ()
+
+
 @contextmanager
 def _bulk_allocation() -> Iterator[None]:
-    """Collect cyclic garbage less often meanwhile (see BULK_GC_THRESHOLD); process-wide."""
-    previous = gc.get_threshold()
-    gc.set_threshold(max(previous[0], BULK_GC_THRESHOLD), *previous[1:])
+    """Collect cyclic garbage less often meanwhile (see BULK_GC_THRESHOLD). The setting is
+    process-wide: the last of several indexers (threads) to leave restores it."""
+    global _bulk_users, _threshold_before
+    with _bulk_lock:
+        if _bulk_users == 0:
+            _threshold_before = gc.get_threshold()
+            gc.set_threshold(max(_threshold_before[0], BULK_GC_THRESHOLD), *_threshold_before[1:])
+        _bulk_users += 1
     try:
         yield
     finally:
-        gc.set_threshold(*previous)
+        with _bulk_lock:
+            _bulk_users -= 1
+            if _bulk_users == 0:
+                gc.set_threshold(*_threshold_before)
 
 
 class ReorgTooDeep(RuntimeError):
@@ -193,14 +206,15 @@ class Indexer:
             return ahead[1], ahead[2]
         return end, None
 
-    def _read_ahead(self, head: int) -> None:
-        """Start reading and decoding the next range while this one is written, as far as its
-        blocks are final. The database write releases the GIL, so the two overlap.
+    def _read_ahead(self, start: int, head: int) -> None:
+        """Start reading and decoding the range from `start` while the one before it is
+        written, as far as its blocks are final. The database write releases the GIL, so the
+        two overlap.
 
         Only final blocks (below the reorg window) are read ahead, so a reorg never meets
-        stale data; a range reaching into the window ends early and the rest follows.
+        stale data; a range reaching into the window ends early and the rest follows. If the
+        write fails, the next range starts elsewhere and the read is dropped (`_take_ahead`).
         """
-        start = self.next_block
         end = min(head - self.reorg_window - 1, start + self.range - 1)
         if self._executor is not None and start <= end:
             self._ahead = (start, end, self._executor.submit(self._read, start, end))
@@ -290,14 +304,14 @@ class Indexer:
             rollback_to=fork,
             keep_from=head - self.reorg_window,
         )
+        self._grow(end - start + 1, read.changes)
+        self._read_ahead(batch.last_block + 1, head)
         apply_range(self.engine, self.deployment, batch)
         if fork is not None:
             self._hashes = {n: h for n, h in self._hashes.items() if n <= fork}
         self._hashes.update((n, h) for n, h, _ in batch.block_hashes)
         self._hashes = {n: h for n, h in self._hashes.items() if n >= batch.keep_from}
         self.next_block = batch.last_block + 1
-        self._grow(end - start + 1, read.changes)
-        self._read_ahead(head)
         if self.on_range is not None:
             self.on_range(start, end, len(read.logs))
         return max(0, end - start + 1)

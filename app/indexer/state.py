@@ -75,7 +75,8 @@ class RangeState:
             return
         self.items[row["item_id"]] = row
         self._dirty_items.add(row["item_id"])
-        self._changes.pop(row["item_id"], None)  # the new row sets every column
+        if self._changes.pop(row["item_id"], None) is not None:  # changed before it existed
+            _unknown(self._changed_by[row["item_id"]], "record", row["item_id"])
 
     def link(self, log_entry: DecodedLog, item_id: str) -> None:
         """Record that `log_entry`, an event naming many records, names `item_id` (see event_records)."""
@@ -140,7 +141,7 @@ class RangeState:
         upsert(conn, items, [self.items[i] for i in self._dirty_items], ["item_id"])
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for item_id, changes in self._changes.items():
-            by_columns.setdefault(tuple(changes), []).append({**changes, "item_id": item_id})
+            by_columns.setdefault(tuple(sorted(changes)), []).append({**changes, "item_id": item_id})
         for rows in by_columns.values():
             if update_rows(conn, items, rows, "item_id") < len(rows):
                 self._report_unknown(conn, [row["item_id"] for row in rows])
