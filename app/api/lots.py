@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from app.api.clone import known_paths
 from app.api.models import Risk
 from app.chain.merkle import leaf_hash, verify
+from app.db.reads import PreparedRead
 from app.db.schema import events, items, members
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
 from app.indexer.decode import DecodedLog
-from app.scale.store import LotReader, lot_path
+from app.scale.store import LotReader, StoredLot, lot_path, read_header
 
 
 class MerkleProof(BaseModel):
@@ -193,23 +194,58 @@ def _open_lot(path: Path, mtime_ns: int) -> LotReader:
     return LotReader(path)
 
 
+LOT_SPLITS = PreparedRead(
+    select(events.c.args)
+    .where(events.c.item_id == bindparam("lot_id"), events.c.name == "LotSplit")
+    .order_by(events.c.block_number.desc(), events.c.log_index.desc())
+)
+"""The sub-lots split off a lot, latest first (LotSplit is indexed under the parent lot)."""
+
+
+def _stored_lot(store: Path, lot_id: str) -> tuple[Path, LotReader] | None:
+    """The lot file of `lot_id` (0x-hex) in `store`, open, or None when it is not here."""
+    path = lot_path(store, bytes.fromhex(lot_id.removeprefix("0x")))
+    try:
+        return path, _open_lot(path, path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+
+
+def _split_off_to(conn: Connection, store: Path, lot_id: str, item_id: bytes) -> StoredLot | None:
+    """The sub-lot of `lot_id` whose stored manifest lists `item_id`: the lot the item was
+    split off into (the latest split, if several list it), when its file is here."""
+    for split in LOT_SPLITS.rows(conn, lot_id=lot_id):
+        lot_file = _stored_lot(store, split.args["subLotId"])
+        if lot_file is not None and lot_file[1].find(item_id) is not None:
+            return read_header(lot_file[0])
+    return None
+
+
 def load_lot_item(
     conn: Connection, gtin: str, lot: str, serial: str, base_url: str, store: Path | None
 ) -> LotItemPublic | None:
     """An item of a lot with its Merkle proof checked against the anchored root, or None when
-    the lot is unknown or its stored manifest does not list the serial."""
+    the lot is unknown or its stored manifest does not list the serial.
+
+    An item split off into a sub-lot is answered as an item of the sub-lot (of the deepest,
+    through further splits): the parent's root still proves it, but the sub-lot's record
+    holds its custody and status now.
+    """
     found = load_lot(conn, gtin, lot, base_url)
     if found is None or store is None:
         return None
-    path = lot_path(store, bytes.fromhex(found.id.removeprefix("0x")))
-    try:
-        reader = _open_lot(path, path.stat().st_mtime_ns)
-    except FileNotFoundError:
+    lot_file = _stored_lot(store, found.id)
+    if lot_file is None:
         return None
     item_id = SerialisedItem(gtin, serial).item_id
-    stored = reader.prove(item_id)
+    stored = lot_file[1].prove(item_id)
     if stored is None:
         return None
+    moved = _split_off_to(conn, store, found.id, item_id)
+    if moved is not None and moved.gtin == gtin:
+        in_sub_lot = load_lot_item(conn, gtin, moved.lot, serial, base_url, store)
+        if in_sub_lot is not None:
+            return in_sub_lot
     leaf = "0x" + leaf_hash(item_id, stored.metadata_hash).hex()
     proof = ["0x" + node.hex() for node in stored.proof]
     return LotItemPublic(

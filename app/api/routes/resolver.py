@@ -1,5 +1,6 @@
 """GS1 Digital Link resolver: items, lots and logistic units as JSON, linkset or shopper page."""
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import orjson
@@ -109,6 +110,8 @@ def _resolve(
         store = lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
         entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url, store)
         if entity is not None:
+            if entity.lot.lot != key.lot:  # split off into a sub-lot: its canonical URL names that lot
+                key = replace(key, lot=entity.lot.lot)
             item_id = entity.item_id
             state.recorder.record(item_id, key.path, region)
             entity.risk = scan_risk(conn, state.recorder, item_id, None, settings)

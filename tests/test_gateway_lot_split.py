@@ -1,0 +1,96 @@
+"""An item split off into a sub-lot resolves as an item of the sub-lot, also by its old label."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from web3 import Web3
+
+from app.api.main import create_app
+from app.chain.client import registry, send
+from app.chain.deploy import deploy_registry
+from app.core.config import Settings, lot_store
+from app.db.engine import make_engine
+from app.demo.journey import demo_members, hand_over, seed_demo
+from app.gs1.keys import Lot
+from app.indexer.follow import Indexer
+from app.scale.anchor import prepare
+from app.scale.manifest import lot_block
+
+GTIN = "09506000134352"
+PARENT = Lot.parse(GTIN, "SPLIT-A")
+SUB_LOT = Lot.parse(GTIN, "SPLIT-A1")
+SUB_SUB_LOT = Lot.parse(GTIN, "SPLIT-A1X")
+METADATA = b"\x42" * 32
+JSON = {"Accept": "application/json"}
+MEMBERS = demo_members()
+
+
+def _serials(first: int, last: int) -> list[str]:
+    return [f"S{n:03d}" for n in range(first, last)]
+
+
+@pytest.fixture(scope="module")
+def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """A lot of 40; 10 of them split into a sub-lot handed to the carrier; 3 of those split again."""
+    data = tmp_path_factory.mktemp("split")
+    settings = Settings(data_dir=data, deployments_dir=data)
+    deployment = deploy_registry(w3, operator)
+    contract = registry(w3, deployment.registry)
+    seed_demo(w3, contract, operator)
+    store = lot_store(settings, deployment.chain_id, deployment.registry)
+    brand, carrier = MEMBERS["brand"].account, MEMBERS["carrier"].account
+
+    def anchor(lot: Lot, serials: list[str], parent: Lot | None, signer):  # type: ignore[no-untyped-def]
+        ready = prepare(lot_block(GTIN, lot.lot, ((s, METADATA) for s in serials)), store)
+        calls = contract.functions
+        if parent is None:
+            call = calls.anchorLot(lot.item_id, ready.root, ready.count, ready.metadata_hash, "")
+        else:
+            call = calls.splitLot(
+                parent.item_id, lot.item_id, ready.root, ready.count, ready.metadata_hash, ""
+            )
+        send(w3, signer, call)
+
+    anchor(PARENT, _serials(0, 40), None, brand)
+    anchor(SUB_LOT, _serials(0, 10), PARENT, brand)
+    hand_over(w3, contract, SUB_LOT.item_id, brand, carrier)
+    anchor(SUB_SUB_LOT, _serials(0, 3), SUB_LOT, carrier)
+    engine = make_engine(settings.resolved_database_url)
+    Indexer(w3, engine, deployment).backfill()
+    with TestClient(create_app(settings, engine), raise_server_exceptions=False) as test_client:
+        yield test_client
+    engine.dispose()
+
+
+def test_an_item_split_off_resolves_under_its_sub_lot_by_the_parent_label(client: TestClient) -> None:
+    response = client.get(f"{PARENT.path}/21/S005", headers=JSON)
+    body = response.json()
+    assert response.status_code == 200
+    assert body["lot"]["id"] == "0x" + SUB_LOT.item_id.hex()
+    assert body["lot"]["custodian"] == MEMBERS["carrier"].account.address
+    assert body["lot"]["parent_lot_id"] == "0x" + PARENT.item_id.hex()
+    assert body["url"].endswith(f"{SUB_LOT.path}/21/S005")
+    assert body["merkle"]["valid"] and body["merkle"]["root"] == body["lot"]["merkle_root"]
+    assert f"{SUB_LOT.path}/21/S005>" in response.headers["link"]  # the canonical URL names the sub-lot
+    by_new_label = client.get(f"{SUB_LOT.path}/21/S005", headers=JSON).json()
+    assert by_new_label["risk"]["scans_24h"] == body["risk"]["scans_24h"] + 1  # the same item
+    assert {**by_new_label, "risk": None} == {**body, "risk": None}
+
+
+def test_an_item_split_twice_resolves_under_the_deepest_sub_lot(client: TestClient) -> None:
+    for path in (f"{PARENT.path}/21/S001", f"{SUB_LOT.path}/21/S001", f"{SUB_SUB_LOT.path}/21/S001"):
+        assert client.get(path, headers=JSON).json()["lot"]["id"] == "0x" + SUB_SUB_LOT.item_id.hex()
+
+
+def test_an_item_never_split_off_stays_in_its_lot(client: TestClient) -> None:
+    body = client.get(f"{PARENT.path}/21/S025", headers=JSON).json()
+    assert body["lot"]["id"] == "0x" + PARENT.item_id.hex()
+    assert body["lot"]["custodian"] == MEMBERS["brand"].account.address
+    assert client.get(f"{SUB_LOT.path}/21/S025", headers=JSON).status_code == 404  # not in the sub-lot
+
+
+def test_the_proof_bundle_of_a_split_item_proves_it_against_the_sub_lot(client: TestClient) -> None:
+    bundle = client.get(f"/api/v1/lots/{GTIN}/{PARENT.lot}/items/S005/proof").json()
+    assert bundle["merkle"]["lot_id"] == "0x" + SUB_LOT.item_id.hex()
+    assert bundle["merkle"]["valid"]
