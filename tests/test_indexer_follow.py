@@ -116,3 +116,24 @@ def test_healthz_reports_lag_and_turns_unhealthy_past_thresholds(
     with TestClient(create_app(stale, index_engine)) as client:
         body = client.get("/healthz").json()
         assert body["status"] == "unhealthy" and body["lag_seconds"] > 0.2
+
+
+def test_healthz_says_why_the_indexer_keeps_failing_until_it_recovers(
+    w3: Web3, seeded: Deployment, index_engine: Engine, settings: Settings
+) -> None:
+    Indexer(w3, index_engine, seeded).poll()
+    broken = Indexer(f"http://127.0.0.1:{free_port()}", index_engine, seeded)  # its node went away
+    stop = threading.Event()
+    thread = threading.Thread(target=broken.run, args=(stop, 0.05), daemon=True)
+    with TestClient(create_app(settings, index_engine)) as client:
+        assert client.get("/healthz").json()["indexer_error"] is None
+        thread.start()
+        try:
+            body = _wait_for(lambda: (health := client.get("/healthz").json())["indexer_error"] and health)
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+        assert body["indexer_error"].startswith("ConnectionError: ")
+        assert abs(body["indexer_error_since"] - time.time()) < 60
+        Indexer(w3, index_engine, seeded).poll()  # the node is back: the next poll clears it
+        assert client.get("/healthz").json()["indexer_error"] is None

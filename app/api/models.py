@@ -131,3 +131,12 @@ class Health(BaseModel):
     lag_seconds: float | None = Field(
         default=None, description="Seconds since the index was last at the head"
     )
+    indexer_error: str | None = Field(
+        default=None,
+        description="Why the indexer keeps failing (it retries with backoff): an RPC outage, a reorg "
+        "deeper than the blocks it keeps, a database error; null once it stores a range or sees the "
+        "head again",
+    )
+    indexer_error_since: int | None = Field(
+        default=None, description="Unix time of the first failure in the current run of failures"
+    )

@@ -30,11 +30,15 @@ indexer_state = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("head_block", BigInteger),
     Column("synced_at", BigInteger),
+    Column("last_error", Text),
+    Column("error_since", BigInteger),
 )
 """One row per indexed deployment: the checkpoint, written with each range's events.
 
 `head_block` is the chain head the indexer last saw (facts deeper than the confirmation
 depth below it are `confirmed`); `synced_at` is when it last had indexed up to that head.
+`last_error` is the indexer's last error while it keeps failing (since `error_since`);
+any range stored or head seen afterwards clears it.
 """
 
 blocks = Table(

@@ -20,7 +20,14 @@ from app.chain.deploy import Deployment
 from app.core.config import get_settings
 from app.indexer.decode import DecodedLog, LogDecoder, UndecodableLog, record_ids
 from app.indexer.rpc import RpcClient, RpcError
-from app.indexer.store import Batch, apply_range, mark_head, next_block, stored_block_hashes
+from app.indexer.store import (
+    Batch,
+    apply_range,
+    mark_head,
+    next_block,
+    record_error,
+    stored_block_hashes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +359,10 @@ class Indexer:
             self._last_heartbeat = now
 
     def run(self, stop: threading.Event, poll_interval: float = 0.25) -> None:
-        """Follow the head until `stop` is set; RPC faults are retried with backoff, never fatal."""
+        """Follow the head until `stop` is set; RPC faults are retried with backoff, never fatal.
+
+        Each failure is also recorded in the checkpoint row, so /healthz can say why the index
+        lags (the next range stored or head seen clears it)."""
         failures = 0
         while not stop.is_set():
             try:
@@ -369,4 +379,8 @@ class Indexer:
                     exc,
                     extra={"retry_in_s": delay, "failures": failures},
                 )
+                try:
+                    record_error(self.engine, self.deployment, f"{type(exc).__name__}: {exc}")
+                except Exception as db_exc:  # the database may be what fails
+                    log.debug("could not record the indexer error: %s", db_exc)
                 stop.wait(delay)

@@ -20,6 +20,10 @@ class IndexerStatus:
     lag_blocks: int
     lag_seconds: float
     """Seconds since the index last caught up with the head (0 right after it did)."""
+    error: str | None = None
+    """The indexer's last error while it keeps failing, else None."""
+    error_since: int | None = None
+    """Unix time of the first of those failures."""
 
 
 def indexer_status(conn: Connection, now: float | None = None) -> IndexerStatus | None:
@@ -37,4 +41,6 @@ def indexer_status(conn: Connection, now: float | None = None) -> IndexerStatus 
         head_block=head,
         lag_blocks=head - int(row.last_block),
         lag_seconds=max(0.0, current - synced_at),
+        error=row.last_error,
+        error_since=row.error_since,
     )

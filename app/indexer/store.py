@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from app.chain.deploy import Deployment
 from app.db.reads import chunks
@@ -192,15 +192,34 @@ def apply_range(engine: Engine, deployment: Deployment, batch: Batch) -> None:
             "last_block": batch.last_block,
             "updated_at": now,
             "head_block": batch.head,
+            "last_error": None,
+            "error_since": None,
         }
         if batch.last_block >= batch.head:
             checkpoint["synced_at"] = now
         upsert(conn, indexer_state, [checkpoint], ["chain_id", "registry"])
 
 
+def record_error(engine: Engine, deployment: Deployment, message: str) -> None:
+    """Record that the indexer failed with `message` (keeping when its failures began), for
+    /healthz. Nothing is recorded before the first checkpoint exists."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(indexer_state)
+            .where(
+                indexer_state.c.chain_id == deployment.chain_id,
+                indexer_state.c.registry == deployment.registry,
+            )
+            .values(
+                last_error=message[:500],
+                error_since=func.coalesce(indexer_state.c.error_since, int(time.time())),
+            )
+        )
+
+
 def mark_head(engine: Engine, deployment: Deployment, head: int, synced: bool) -> None:
     """Record the chain head seen (and, when caught up with it, that the index is current)."""
-    values: dict[str, int] = {"head_block": head}
+    values: dict[str, int | None] = {"head_block": head, "last_error": None, "error_since": None}
     if synced:
         values["synced_at"] = int(time.time())
     with engine.begin() as conn:

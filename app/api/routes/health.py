@@ -28,4 +28,6 @@ def healthz(conn: ConnectionDep, settings: SettingsDep, response: Response) -> H
         head_block=status.head_block,
         lag_blocks=status.lag_blocks,
         lag_seconds=round(status.lag_seconds, 3),
+        indexer_error=status.error,
+        indexer_error_since=status.error_since,
     )
