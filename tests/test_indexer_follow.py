@@ -1,5 +1,6 @@
 """Following the head: new transactions reach the gateway; RPC faults never crash; /healthz shows lag."""
 
+import json
 import logging
 import threading
 import time
@@ -122,7 +123,8 @@ def test_healthz_says_why_the_indexer_keeps_failing_until_it_recovers(
     w3: Web3, seeded: Deployment, index_engine: Engine, settings: Settings
 ) -> None:
     Indexer(w3, index_engine, seeded).poll()
-    broken = Indexer(f"http://127.0.0.1:{free_port()}", index_engine, seeded)  # its node went away
+    # Its node went away; a provider URL often carries an API key, which /healthz must not show.
+    broken = Indexer(f"http://127.0.0.1:{free_port()}/v3/SECRET-API-KEY", index_engine, seeded)
     stop = threading.Event()
     thread = threading.Thread(target=broken.run, args=(stop, 0.05), daemon=True)
     with TestClient(create_app(settings, index_engine)) as client:
@@ -134,6 +136,7 @@ def test_healthz_says_why_the_indexer_keeps_failing_until_it_recovers(
             stop.set()
             thread.join(timeout=5)
         assert body["indexer_error"].startswith("ConnectionError: ")
+        assert "SECRET-API-KEY" not in json.dumps(body) and "127.0.0.1" not in body["indexer_error"]
         assert abs(body["indexer_error_since"] - time.time()) < 60
         Indexer(w3, index_engine, seeded).poll()  # the node is back: the next poll clears it
         assert client.get("/healthz").json()["indexer_error"] is None

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import requests
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from web3 import Web3
 
 from app.chain.artifacts import artifact
@@ -87,6 +88,22 @@ class RangeRaced(RuntimeError):
 class TimestampsUnavailable(RuntimeError):
     """The block headers giving a range's timestamps could not be read: not a range-size
     problem, so it is not answered by shrinking the range (`run` retries with backoff)."""
+
+
+def public_reason(exc: Exception) -> str:
+    """What /healthz may show of an indexer failure: this module's own messages, otherwise only
+    the kind of failure. HTTP and driver errors quote the URL they failed on, and a provider's
+    RPC URL often carries an API key."""
+    kind = type(exc).__name__
+    if isinstance(exc, ReorgTooDeep | RangeRaced):
+        return f"{kind}: {exc}"
+    if isinstance(exc, RpcError):
+        return f"{kind}: the node answered error {exc.code}"
+    if isinstance(exc, requests.RequestException | orjson.JSONDecodeError | TimestampsUnavailable):
+        return f"{kind}: the chain's node did not answer, or not with JSON-RPC"
+    if isinstance(exc, SQLAlchemyError):
+        return f"{kind}: the database failed"
+    return kind
 
 
 @dataclass(frozen=True)
@@ -380,7 +397,7 @@ class Indexer:
                     extra={"retry_in_s": delay, "failures": failures},
                 )
                 try:
-                    record_error(self.engine, self.deployment, f"{type(exc).__name__}: {exc}")
+                    record_error(self.engine, self.deployment, public_reason(exc))
                 except Exception as db_exc:  # the database may be what fails
                     log.debug("could not record the indexer error: %s", db_exc)
                 stop.wait(delay)
