@@ -16,12 +16,16 @@ from app.gs1.keys import Lot
 from app.indexer.follow import Indexer
 from app.scale.anchor import prepare
 from app.scale.manifest import lot_block
+from app.scale.store import lot_path
 
 GTIN = "09506000134352"
 PARENT = Lot.parse(GTIN, "SPLIT-A")
 SUB_LOT = Lot.parse(GTIN, "SPLIT-A1")
 SUB_SUB_LOT = Lot.parse(GTIN, "SPLIT-A1X")
+OTHER_METADATA_LOT = Lot.parse(GTIN, "SPLIT-A2")
+MISLABELLED_LOT = Lot.parse(GTIN, "SPLIT-A3")
 METADATA = b"\x42" * 32
+HEADER_LOT_AT = 86  # app/scale/store.py _HEADER: lot length (1 byte), then the lot number
 JSON = {"Accept": "application/json"}
 MEMBERS = demo_members()
 
@@ -32,7 +36,8 @@ def _serials(first: int, last: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    """A lot of 40; 10 of them split into a sub-lot handed to the carrier; 3 of those split again."""
+    """A lot of 40; 10 of them split into a sub-lot handed to the carrier; 3 of those split
+    again. S030 is split off with other metadata, S035 into a lot whose file names another lot."""
     data = tmp_path_factory.mktemp("split")
     settings = Settings(data_dir=data, deployments_dir=data)
     deployment = deploy_registry(w3, operator)
@@ -41,8 +46,8 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     store = lot_store(settings, deployment.chain_id, deployment.registry)
     brand, carrier = MEMBERS["brand"].account, MEMBERS["carrier"].account
 
-    def anchor(lot: Lot, serials: list[str], parent: Lot | None, signer):  # type: ignore[no-untyped-def]
-        ready = prepare(lot_block(GTIN, lot.lot, ((s, METADATA) for s in serials)), store)
+    def anchor(lot: Lot, serials: list[str], parent: Lot | None, signer, metadata=METADATA):  # type: ignore[no-untyped-def]
+        ready = prepare(lot_block(GTIN, lot.lot, ((s, metadata) for s in serials)), store)
         calls = contract.functions
         if parent is None:
             call = calls.anchorLot(lot.item_id, ready.root, ready.count, ready.metadata_hash, "")
@@ -56,6 +61,11 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     anchor(SUB_LOT, _serials(0, 10), PARENT, brand)
     hand_over(w3, contract, SUB_LOT.item_id, brand, carrier)
     anchor(SUB_SUB_LOT, _serials(0, 3), SUB_LOT, carrier)
+    anchor(OTHER_METADATA_LOT, ["S030"], PARENT, brand, metadata=b"\x66" * 32)
+    anchor(MISLABELLED_LOT, ["S035"], PARENT, brand)
+    with lot_path(store, MISLABELLED_LOT.item_id).open("r+b") as lot_file:  # its header names the parent
+        lot_file.seek(HEADER_LOT_AT)
+        lot_file.write(bytes([len(PARENT.lot)]) + PARENT.lot.encode().ljust(20, b"\0"))
     engine = make_engine(settings.resolved_database_url)
     Indexer(w3, engine, deployment).backfill()
     with TestClient(create_app(settings, engine), raise_server_exceptions=False) as test_client:
@@ -94,3 +104,25 @@ def test_the_proof_bundle_of_a_split_item_proves_it_against_the_sub_lot(client: 
     bundle = client.get(f"/api/v1/lots/{GTIN}/{PARENT.lot}/items/S005/proof").json()
     assert bundle["merkle"]["lot_id"] == "0x" + SUB_LOT.item_id.hex()
     assert bundle["merkle"]["valid"]
+
+
+def test_a_split_with_other_metadata_for_the_item_is_not_followed(client: TestClient) -> None:
+    """Whoever holds a lot may split it; the item keeps the metadata its brand anchored."""
+    body = client.get(f"{PARENT.path}/21/S030", headers=JSON).json()
+    assert body["lot"]["id"] == "0x" + PARENT.item_id.hex()
+    assert body["metadata_hash"] == "0x" + METADATA.hex()
+
+
+def test_a_sub_lot_file_naming_another_lot_is_not_followed(client: TestClient) -> None:
+    """The header of SPLIT-A3's file names SPLIT-A itself: followed, that was an endless loop."""
+    response = client.get(f"{PARENT.path}/21/S035", headers=JSON)
+    assert response.status_code == 200
+    assert response.json()["lot"]["id"] == "0x" + PARENT.item_id.hex()
+
+
+def test_a_split_item_is_cached_under_its_printed_label(client: TestClient) -> None:
+    label = f"{PARENT.path}/21/S006"
+    first = client.get(label, headers=JSON)
+    cached = client.app.state.cache.get(label, "json")
+    assert cached is not None and cached.body == first.content
+    assert cached.path == f"{SUB_LOT.path}/21/S006"  # its scans count under the sub-lot path

@@ -140,3 +140,27 @@ def test_healthz_says_why_the_indexer_keeps_failing_until_it_recovers(
         assert abs(body["indexer_error_since"] - time.time()) < 60
         Indexer(w3, index_engine, seeded).poll()  # the node is back: the next poll clears it
         assert client.get("/healthz").json()["indexer_error"] is None
+
+
+def test_healthz_shows_an_indexer_that_never_reached_its_node(
+    w3: Web3, seeded: Deployment, index_engine: Engine, settings: Settings
+) -> None:
+    """Before its first range the indexer had no checkpoint to record an error in: /healthz said ok."""
+    broken = Indexer(f"http://127.0.0.1:{free_port()}", index_engine, seeded)
+    stop = threading.Event()
+    thread = threading.Thread(target=broken.run, args=(stop, 0.05), daemon=True)
+    strict = settings.model_copy(update={"health_max_lag_seconds": 0.2})
+    with TestClient(create_app(strict, index_engine)) as client:
+        thread.start()
+        try:
+            _wait_for(lambda: client.get("/healthz").json()["indexer_error"])
+            time.sleep(0.3)
+            failing = client.get("/healthz")
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+        assert failing.status_code == 503 and failing.json()["status"] == "unhealthy"
+        assert failing.json()["indexed_block"] == seeded.deploy_block - 1  # nothing indexed yet
+        Indexer(w3, index_engine, seeded).poll()
+        recovered = client.get("/healthz").json()
+        assert recovered["indexer_error"] is None and recovered["indexed_block"] == w3.eth.block_number

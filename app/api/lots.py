@@ -26,7 +26,7 @@ from app.db.schema import events, items, members
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
 from app.indexer.decode import DecodedLog
-from app.scale.store import LotReader, StoredLot, lot_path, read_header
+from app.scale.store import ItemProof, LotReader, StoredLot, lot_path, read_header
 
 
 class MerkleProof(BaseModel):
@@ -211,13 +211,29 @@ def _stored_lot(store: Path, lot_id: str) -> tuple[Path, LotReader] | None:
         return None
 
 
-def _split_off_to(conn: Connection, store: Path, lot_id: str, item_id: bytes) -> StoredLot | None:
-    """The sub-lot of `lot_id` whose stored manifest lists `item_id`: the lot the item was
-    split off into (the latest split, if several list it), when its file is here."""
+def _prove(store: Path, lot_id: str, item_id: bytes) -> ItemProof | None:
+    """The item's metadata hash and proof from the stored file of `lot_id`, if it lists the item."""
+    lot_file = _stored_lot(store, lot_id)
+    return lot_file[1].prove(item_id) if lot_file is not None else None
+
+
+def _split_off_to(
+    conn: Connection, store: Path, lot_id: str, item_id: bytes, metadata_hash: bytes
+) -> StoredLot | None:
+    """The sub-lot of `lot_id` the item was split off into: the latest split whose stored file
+    lists the item with the same metadata hash (whoever holds a lot may split it, but not
+    change what its brand vouched for) and names the sub-lot the chain recorded."""
     for split in LOT_SPLITS.rows(conn, lot_id=lot_id):
         lot_file = _stored_lot(store, split.args["subLotId"])
-        if lot_file is not None and lot_file[1].find(item_id) is not None:
-            return read_header(lot_file[0])
+        if lot_file is None:
+            continue
+        path, reader = lot_file
+        position = reader.find(item_id)
+        if position is None or reader.metadata_hash(position) != metadata_hash:
+            continue
+        header = read_header(path)
+        if header is not None and "0x" + Lot(header.gtin, header.lot).item_id.hex() == split.args["subLotId"]:
+            return header
     return None
 
 
@@ -228,24 +244,23 @@ def load_lot_item(
     the lot is unknown or its stored manifest does not list the serial.
 
     An item split off into a sub-lot is answered as an item of the sub-lot (of the deepest,
-    through further splits): the parent's root still proves it, but the sub-lot's record
-    holds its custody and status now.
+    through further splits, at most MAX_NESTING): the sub-lot's record holds its custody and
+    status now, and its root proves the item with the metadata hash the parent's did.
     """
     found = load_lot(conn, gtin, lot, base_url)
     if found is None or store is None:
         return None
-    lot_file = _stored_lot(store, found.id)
-    if lot_file is None:
-        return None
     item_id = SerialisedItem(gtin, serial).item_id
-    stored = lot_file[1].prove(item_id)
+    stored = _prove(store, found.id, item_id)
     if stored is None:
         return None
-    moved = _split_off_to(conn, store, found.id, item_id)
-    if moved is not None and moved.gtin == gtin:
-        in_sub_lot = load_lot_item(conn, gtin, moved.lot, serial, base_url, store)
-        if in_sub_lot is not None:
-            return in_sub_lot
+    for _ in range(MAX_NESTING):
+        moved = _split_off_to(conn, store, found.id, item_id, stored.metadata_hash)
+        sub = load_lot(conn, gtin, moved.lot, base_url) if moved is not None and moved.gtin == gtin else None
+        in_sub = _prove(store, sub.id, item_id) if sub is not None else None
+        if sub is None or in_sub is None:
+            break
+        found, stored, lot = sub, in_sub, sub.lot
     leaf = "0x" + leaf_hash(item_id, stored.metadata_hash).hex()
     proof = ["0x" + node.hex() for node in stored.proof]
     return LotItemPublic(

@@ -202,19 +202,29 @@ def apply_range(engine: Engine, deployment: Deployment, batch: Batch) -> None:
 
 def record_error(engine: Engine, deployment: Deployment, message: str) -> None:
     """Record that the indexer failed with `message` (keeping when its failures began), for
-    /healthz. Nothing is recorded before the first checkpoint exists."""
+    /healthz. Before the first range, this starts the checkpoint at the deploy block (nothing
+    indexed yet), so an indexer that never reached its node shows as failing, not as fine."""
+    now = int(time.time())
     with engine.begin() as conn:
-        conn.execute(
+        changed = conn.execute(
             update(indexer_state)
             .where(
                 indexer_state.c.chain_id == deployment.chain_id,
                 indexer_state.c.registry == deployment.registry,
             )
-            .values(
-                last_error=message[:500],
-                error_since=func.coalesce(indexer_state.c.error_since, int(time.time())),
-            )
-        )
+            .values(last_error=message[:500], error_since=func.coalesce(indexer_state.c.error_since, now))
+        ).rowcount
+        if not changed:
+            first = {
+                "chain_id": deployment.chain_id,
+                "registry": deployment.registry,
+                "deploy_block_hash": deployment.deploy_block_hash,
+                "last_block": deployment.deploy_block - 1,
+                "updated_at": now,
+                "last_error": message[:500],
+                "error_since": now,
+            }
+            insert_ignore(conn, indexer_state, [first])
 
 
 def mark_head(engine: Engine, deployment: Deployment, head: int, synced: bool) -> None:

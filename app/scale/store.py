@@ -103,8 +103,11 @@ def read_header(path: Path) -> StoredLot | None:
     if len(raw) != _HEADER.size or not raw.startswith(MAGIC):
         return None
     _, n, _, _, root, digest, gtin, lot_len, lot = _HEADER.unpack(raw)
-    lot_id = bytes.fromhex(path.name.removesuffix(SUFFIX))
-    return StoredLot(lot_id, gtin.decode(), lot[:lot_len].decode(), n, root, digest)
+    try:
+        lot_id = bytes.fromhex(path.name.removesuffix(SUFFIX))
+        return StoredLot(lot_id, gtin.decode(), lot[:lot_len].decode(), n, root, digest)
+    except ValueError:  # a name or text that no lot file of this store has (UnicodeDecodeError too)
+        return None
 
 
 @dataclass(frozen=True)

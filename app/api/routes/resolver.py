@@ -60,8 +60,11 @@ def _send(
     body: bytes,
     item_id: str | None,
     settings: Settings,
+    requested: DigitalLink,
 ) -> Response:
-    """The response, cached by canonical path and negotiated variant when it has no query."""
+    """The response, naming `key`'s canonical URL; cached by the canonical form of the path
+    `requested` (the printed label: for an item split off into a sub-lot, the parent lot's
+    path) and the negotiated variant, when it has no query. Cached scans count under `key`."""
     canonical = settings.base_url + key.path
     headers = {
         "Link": f'<{canonical}>; rel="canonical"',
@@ -69,10 +72,10 @@ def _send(
         "Cache-Control": "no-cache",
     }
     response = Response(body, status_code=status, media_type=media, headers=headers)
-    if not request.scope["query_string"] and request_path(request.scope) == key.path:
+    if not request.scope["query_string"] and request_path(request.scope) == requested.path:
         cache = request.app.state.cache
         kind = variant(request.headers.get("accept", ""), request.headers.get("accept-language"))
-        cache.put(key.path, kind, Cached(status, response.raw_headers, body, item_id, key.path))
+        cache.put(requested.path, kind, Cached(status, response.raw_headers, body, item_id, key.path))
     return response
 
 
@@ -98,6 +101,7 @@ def _resolve(
         )
     entity: ItemPublic | LotPublic | LotItemPublic | UnitPublic | None = None
     item_id = None
+    requested = key
     reader = ItemReader(conn, settings, state.places)
     serialised = key.serialised_item
     region = coarse_region(request.headers.get(settings.region_header))
@@ -136,16 +140,18 @@ def _resolve(
             return Response(status_code=307, headers={"Location": link.href, "Vary": "Accept"})
     if link_type == "all" or ("application/linkset+json" in accept and "text/html" not in accept):
         body = orjson.dumps(linkset(key, links, settings))
-        return _send(request, key, 200, "application/linkset+json", body, item_id, settings)
+        return _send(request, key, 200, "application/linkset+json", body, item_id, settings, requested)
     if "text/html" in accept:
         lang = variant(accept, request.headers.get("accept-language")).removeprefix("html-")
         if isinstance(entity, ItemPublic):
             page = render_item_page(entity, lang, settings.confirmations, settings.explorer_url)
         else:
             page = render_key_page(entity, lang)
-        return _send(request, key, 200, "text/html; charset=utf-8", page.encode(), item_id, settings)
+        return _send(
+            request, key, 200, "text/html; charset=utf-8", page.encode(), item_id, settings, requested
+        )
     body = orjson.dumps(entity.model_dump(mode="json", by_alias=True))
-    return _send(request, key, 200, "application/json", body, item_id, settings)
+    return _send(request, key, 200, "application/json", body, item_id, settings, requested)
 
 
 @router.get(
