@@ -104,6 +104,15 @@ def test_the_proof_bundle_of_a_split_item_proves_it_against_the_sub_lot(client: 
     bundle = client.get(f"/api/v1/lots/{GTIN}/{PARENT.lot}/items/S005/proof").json()
     assert bundle["merkle"]["lot_id"] == "0x" + SUB_LOT.item_id.hex()
     assert bundle["merkle"]["valid"]
+    # The lineage: the parent's anchoring and its split into the sub-lot, then every fact of the
+    # sub-lot (its handover to the carrier, its own split); not the parent's later splits.
+    facts = [(f["event"], f["args"].get("lotId") or f["args"].get("subLotId") or "") for f in bundle["facts"]]
+    parent, sub = "0x" + PARENT.item_id.hex(), "0x" + SUB_LOT.item_id.hex()
+    assert facts[:3] == [("LotAnchored", parent), ("LotAnchored", sub), ("LotSplit", sub)]
+    sub_sub = "0x" + SUB_SUB_LOT.item_id.hex()
+    assert facts[3:] == [("CustodyOffered", ""), ("CustodyTransferred", ""), ("LotSplit", sub_sub)]
+    blocks = [(f["block"], f["log_index"]) for f in bundle["facts"]]
+    assert blocks == sorted(blocks)
 
 
 def test_a_split_with_other_metadata_for_the_item_is_not_followed(client: TestClient) -> None:

@@ -41,7 +41,8 @@ STEPS = [
     "which has `record_index`, carries it at that position of its itemIds instead), and sits in "
     "block `block` with hash `block_hash`.",
     "Decode the log with the registry's ABI and compare it with `event` and `args`.",
-    "For lot items the facts are the lot's (they carry the lot id): recompute `merkle.leaf` as "
+    "For lot items the facts are the lot's (they carry the lot id) and, for a sub-lot, its parent "
+    "lots' up to the split (the sub-lot's LotAnchored names its parent): recompute `merkle.leaf` as "
     "keccak256(keccak256(item_id ++ metadata_hash)), hash it up the sorted-pair keccak256 "
     "`merkle.proof` and compare with the root anchored on chain for the lot (`lotOf`), or call "
     "`verifyLotItem(lot_id, item_id, metadata_hash, proof)` on the registry.",
