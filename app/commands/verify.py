@@ -15,6 +15,7 @@ import typer
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
+from app.api.lots import MAX_NESTING
 from app.chain.artifacts import artifact
 from app.chain.client import connect
 from app.chain.merkle import leaf_hash
@@ -51,9 +52,10 @@ def _get_json(url: str) -> Any:
 
 
 def _check_fact(
-    w3: Web3, decoder: LogDecoder, registry: str, item_id: str, fact: dict[str, Any]
+    w3: Web3, decoder: LogDecoder, registry: str, lineage: list[str], fact: dict[str, Any]
 ) -> str | None:
-    """None when `fact` is on chain exactly as stated, else what differs."""
+    """None when `fact` is on chain exactly as stated and about a record of `lineage` (the item,
+    or a lot item's lot and its parent lots), else what differs."""
     receipt = w3.eth.get_transaction_receipt(fact["tx"])
     logs = [entry for entry in receipt["logs"] if entry["logIndex"] == fact["log_index"]]
     if not logs:
@@ -75,8 +77,8 @@ def _check_fact(
         decoded = decoder.decode(raw, 0)
     except UndecodableLog as exc:
         return str(exc)
-    if item_id not in raw["topics"][1:]:
-        return f"{decoded.name} in {fact['tx']} is not about item {item_id}"
+    if not set(lineage) & set(raw["topics"][1:]):
+        return f"{decoded.name} in {fact['tx']} is not about record {lineage[0]} or its parent lots"
     if decoded.name != fact["event"] or decoded.args != fact["args"]:
         stated = f"{fact['event']} {fact['args']}"
         return f"{fact['tx']} holds {decoded.name} {decoded.args}, the gateway says {stated}"
@@ -89,8 +91,9 @@ def verify(
 ) -> None:
     """Verify an item's origin and custody facts against your own node, not the gateway's word.
 
-    For an item of an anchored lot (/01/<gtin>/10/<lot>/21/<serial>) the facts are its lot's,
-    and the item's Merkle proof is checked by the registry on your node."""
+    For an item of an anchored lot (/01/<gtin>/10/<lot>/21/<serial>) the facts are its lot's
+    (and, after a split, its parent lots', as your node's registry links them), and the item's
+    Merkle proof is checked by the registry on your node."""
     parts = urlsplit(url)
     with clear_errors():
         link = parse_path(parts.path)
@@ -121,9 +124,11 @@ def verify(
         raise typer.Exit(1)
     report.check(bool(w3.eth.get_code(registry)), f"the registry {registry} has code on your node")
     contract = w3.eth.contract(address=registry, abi=artifact("OriginRegistry").abi)
+    lineage = ["0x" + record_id.hex()]
     if link.lot is not None:
         _check_merkle(report, contract, key.item_id, record_id, bundle["merkle"])
-    _check_facts(report, w3, registry, "0x" + record_id.hex(), bundle["facts"])
+        lineage = lot_lineage(contract, record_id)
+    check_facts(report, w3, registry, lineage, bundle["facts"])
     custodian = contract.functions.custodianOf(record_id).call()
     report.check(custodian == _address(shown["custodian"]), f"current custodian {custodian}")
     status = STATUS_NAMES[contract.functions.statusOf(record_id).call()]
@@ -163,13 +168,26 @@ def _check_merkle(report: Report, contract: Any, item: bytes, lot: bytes, merkle
     )
 
 
-def _check_facts(
-    report: Report, w3: Web3, registry: ChecksumAddress, record_id: str, facts: list[dict[str, Any]]
+def lot_lineage(contract: Any, lot: bytes) -> list[str]:
+    """`lot` and its parent lots (0x-hex, nearest first), as the registry records them."""
+    lineage: list[str] = []
+    for _ in range(MAX_NESTING):
+        lineage.append("0x" + lot.hex())
+        lot = bytes(contract.functions.lotOf(lot).call()[2])
+        if lot == bytes(32):
+            break
+    return lineage
+
+
+def check_facts(
+    report: Report, w3: Web3, registry: ChecksumAddress, lineage: list[str], facts: list[dict[str, Any]]
 ) -> None:
-    """Each stated fact is on chain as stated, and no registry log about the record is left out."""
+    """Each stated fact is on chain as stated and about the record (`lineage[0]`) or its parent
+    lots, and no registry log about the record is left out."""
+    record_id = lineage[0]
     decoder = LogDecoder(artifact("OriginRegistry").abi)
     for fact in facts:
-        problem = _check_fact(w3, decoder, registry, record_id, fact)
+        problem = _check_fact(w3, decoder, registry, lineage, fact)
         report.check(
             problem is None, problem or f"{fact['event']} in block {fact['block']} (tx {fact['tx'][:12]}…)"
         )
