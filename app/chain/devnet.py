@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,10 +99,16 @@ def _command(kind: DevnetKind, port: int, chain_id: int) -> tuple[list[str], Pat
 
 
 def start_devnet(
-    kind: DevnetKind = "anvil", chain_id: int = 31337, log_file: Path | None = None, timeout: float = 30
+    kind: DevnetKind = "anvil",
+    chain_id: int = 31337,
+    log_file: Path | None = None,
+    timeout: float = 30,
+    extra_args: Sequence[str] = (),
 ) -> Devnet:
-    """Start a node of `kind` on a free loopback port and wait until it answers JSON-RPC."""
+    """Start a node of `kind` on a free loopback port and wait until it answers JSON-RPC;
+    `extra_args` go to the node's command line (e.g. anvil's `--prune-history 64`)."""
     args, cwd = _command(kind, free_port(), chain_id)
+    args = [*args, *extra_args]
     if not Path(args[0]).exists():
         raise FileNotFoundError(f"{args[0]} is missing: run `make setup` (npm ci) first")
     port = int(args[args.index("--port") + 1])
@@ -126,10 +132,13 @@ def start_devnet(
 
 @contextmanager
 def running_devnet(
-    kind: DevnetKind = "anvil", chain_id: int = 31337, log_file: Path | None = None
+    kind: DevnetKind = "anvil",
+    chain_id: int = 31337,
+    log_file: Path | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[Devnet]:
     """Context manager form of `start_devnet` that always stops the node."""
-    devnet = start_devnet(kind, chain_id=chain_id, log_file=log_file)
+    devnet = start_devnet(kind, chain_id=chain_id, log_file=log_file, extra_args=extra_args)
     try:
         yield devnet
     finally:
