@@ -219,21 +219,19 @@ def _prove(store: Path, lot_id: str, item_id: bytes) -> ItemProof | None:
 
 def _split_off_to(
     conn: Connection, store: Path, lot_id: str, item_id: bytes, metadata_hash: bytes
-) -> StoredLot | None:
-    """The sub-lot of `lot_id` the item was split off into: the latest split whose stored file
-    lists the item with the same metadata hash (whoever holds a lot may split it, but not
-    change what its brand vouched for) and names the sub-lot the chain recorded."""
+) -> tuple[StoredLot, ItemProof] | None:
+    """The sub-lot of `lot_id` the item was split off into, with the item's proof in it: the
+    latest split whose stored file lists the item with the same metadata hash (whoever holds a
+    lot may split it, but not change what its brand vouched for) and names the sub-lot the
+    chain recorded."""
     for split in LOT_SPLITS.rows(conn, lot_id=lot_id):
         lot_file = _stored_lot(store, split.args["subLotId"])
-        if lot_file is None:
+        proved = lot_file[1].prove(item_id) if lot_file is not None else None
+        if lot_file is None or proved is None or proved.metadata_hash != metadata_hash:
             continue
-        path, reader = lot_file
-        position = reader.find(item_id)
-        if position is None or reader.metadata_hash(position) != metadata_hash:
-            continue
-        header = read_header(path)
+        header = read_header(lot_file[0])
         if header is not None and "0x" + Lot(header.gtin, header.lot).item_id.hex() == split.args["subLotId"]:
-            return header
+            return header, proved
     return None
 
 
@@ -256,11 +254,10 @@ def load_lot_item(
         return None
     for _ in range(MAX_NESTING):
         moved = _split_off_to(conn, store, found.id, item_id, stored.metadata_hash)
-        sub = load_lot(conn, gtin, moved.lot, base_url) if moved is not None and moved.gtin == gtin else None
-        in_sub = _prove(store, sub.id, item_id) if sub is not None else None
-        if sub is None or in_sub is None:
+        sub = load_lot(conn, gtin, moved[0].lot, base_url) if moved and moved[0].gtin == gtin else None
+        if moved is None or sub is None:
             break
-        found, stored, lot = sub, in_sub, sub.lot
+        found, stored, lot = sub, moved[1], sub.lot
     leaf = "0x" + leaf_hash(item_id, stored.metadata_hash).hex()
     proof = ["0x" + node.hex() for node in stored.proof]
     return LotItemPublic(

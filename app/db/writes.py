@@ -42,10 +42,14 @@ def _stage(cursor: Any, table: Table, columns: Sequence[str], values: Sequence[t
         f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS SELECT * FROM {table.name} WITH NO DATA"
     )
     cursor.execute(f"TRUNCATE {staging}")
-    with cursor.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
+    _copy(cursor, staging, columns, values)
+    return staging
+
+
+def _copy(cursor: Any, target: str, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> None:
+    with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
         for value in values:
             copy.write_row(value)
-    return staging
 
 
 def _copy_new(cursor: Any, table: Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> bool:
@@ -53,9 +57,7 @@ def _copy_new(cursor: Any, table: Table, columns: Sequence[str], values: Sequenc
     as a range is written once. On a unique-key collision nothing is written and False returned."""
     cursor.execute("SAVEPOINT bulk_copy")
     try:
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for value in values:
-                copy.write_row(value)
+        _copy(cursor, table.name, columns, values)
     except UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT bulk_copy")
         cursor.execute("RELEASE SAVEPOINT bulk_copy")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, select, update
 
 from app.chain.deploy import Deployment
 from app.db.reads import chunks
@@ -48,6 +48,25 @@ class Batch:
     """Block hashes below this block are final and dropped."""
 
 
+def _checkpoint_of(deployment: Deployment) -> ColumnElement[bool]:
+    """The `indexer_state` row of `deployment`."""
+    return and_(
+        indexer_state.c.chain_id == deployment.chain_id, indexer_state.c.registry == deployment.registry
+    )
+
+
+def _checkpoint(deployment: Deployment, last_block: int, now: int, **values: Any) -> dict[str, Any]:
+    """A whole `indexer_state` row of `deployment`, indexed up to `last_block`."""
+    return {
+        "chain_id": deployment.chain_id,
+        "registry": deployment.registry,
+        "deploy_block_hash": deployment.deploy_block_hash,
+        "last_block": last_block,
+        "updated_at": now,
+        **values,
+    }
+
+
 def next_block(engine: Engine, deployment: Deployment) -> int:
     """First block still to index for `deployment`: after its checkpoint, or its deploy block.
 
@@ -55,12 +74,7 @@ def next_block(engine: Engine, deployment: Deployment) -> int:
     emptied first, so its stale rows never mix with the new chain's.
     """
     with engine.begin() as conn:
-        row = conn.execute(
-            select(indexer_state).where(
-                indexer_state.c.chain_id == deployment.chain_id,
-                indexer_state.c.registry == deployment.registry,
-            )
-        ).first()
+        row = conn.execute(select(indexer_state).where(_checkpoint_of(deployment))).first()
         if row is not None and row.deploy_block_hash == deployment.deploy_block_hash:
             return int(row.last_block) + 1
         if conn.execute(select(indexer_state.c.chain_id)).first() is not None:
@@ -185,16 +199,9 @@ def apply_range(engine: Engine, deployment: Deployment, batch: Batch) -> None:
         )
         conn.execute(delete(blocks).where(blocks.c.chain_id == chain_id, blocks.c.number < batch.keep_from))
         now = int(time.time())
-        checkpoint = {
-            "chain_id": chain_id,
-            "registry": deployment.registry,
-            "deploy_block_hash": deployment.deploy_block_hash,
-            "last_block": batch.last_block,
-            "updated_at": now,
-            "head_block": batch.head,
-            "last_error": None,
-            "error_since": None,
-        }
+        checkpoint = _checkpoint(
+            deployment, batch.last_block, now, head_block=batch.head, last_error=None, error_since=None
+        )
         if batch.last_block >= batch.head:
             checkpoint["synced_at"] = now
         upsert(conn, indexer_state, [checkpoint], ["chain_id", "registry"])
@@ -208,22 +215,13 @@ def record_error(engine: Engine, deployment: Deployment, message: str) -> None:
     with engine.begin() as conn:
         changed = conn.execute(
             update(indexer_state)
-            .where(
-                indexer_state.c.chain_id == deployment.chain_id,
-                indexer_state.c.registry == deployment.registry,
-            )
+            .where(_checkpoint_of(deployment))
             .values(last_error=message[:500], error_since=func.coalesce(indexer_state.c.error_since, now))
         ).rowcount
         if not changed:
-            first = {
-                "chain_id": deployment.chain_id,
-                "registry": deployment.registry,
-                "deploy_block_hash": deployment.deploy_block_hash,
-                "last_block": deployment.deploy_block - 1,
-                "updated_at": now,
-                "last_error": message[:500],
-                "error_since": now,
-            }
+            first = _checkpoint(
+                deployment, deployment.deploy_block - 1, now, last_error=message[:500], error_since=now
+            )
             insert_ignore(conn, indexer_state, [first])
 
 
@@ -233,11 +231,4 @@ def mark_head(engine: Engine, deployment: Deployment, head: int, synced: bool) -
     if synced:
         values["synced_at"] = int(time.time())
     with engine.begin() as conn:
-        conn.execute(
-            update(indexer_state)
-            .where(
-                indexer_state.c.chain_id == deployment.chain_id,
-                indexer_state.c.registry == deployment.registry,
-            )
-            .values(**values)
-        )
+        conn.execute(update(indexer_state).where(_checkpoint_of(deployment)).values(**values))
