@@ -46,7 +46,7 @@ def up() -> None:
     written to ./data/places.json).
     """
     from app.api.places import PlaceDirectoryError
-    from app.demo.up import PortInUse
+    from app.api.server import PortInUse
     from app.demo.up import up as run_up
 
     _terminate_on_sigterm()
@@ -97,6 +97,38 @@ def index(
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
+
+
+@cli.command()
+def serve(
+    workers: Annotated[
+        int, typer.Option(min=1, help="Gateway processes; one per core. Each accepts on its own socket")
+    ] = 1,
+    host: Annotated[str | None, typer.Option(help="Address to listen on; default ORIGINTRACE_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; default ORIGINTRACE_PORT (8000)")] = None,
+) -> None:
+    """Serve the gateway over the indexed database (ORIGINTRACE_DATABASE_URL) until Ctrl-C or SIGTERM.
+
+    Run `origintrace index --follow` beside it to keep the database at the chain head.
+    """
+    from app.api.places import PlaceDirectoryError
+    from app.api.server import PortInUse
+    from app.api.server import serve as run_serve
+
+    settings = get_settings()
+    overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    settings = settings.model_copy(update=overrides)
+    url = settings.base_url
+    try:
+        code = run_serve(
+            settings, workers, lambda: typer.echo(f"gateway on {url} ({workers} workers)", err=True)
+        )
+    except (PortInUse, PlaceDirectoryError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if code:
+        typer.echo("error: a gateway worker died; see the log above", err=True)
+        raise typer.Exit(code)
 
 
 def _register_groups() -> None:

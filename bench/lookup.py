@@ -2,8 +2,9 @@
 
 The database is synthetic: 1,000,000 items (and their ItemRegistered events) are written
 straight through the project's DB layer (app.db), not mined on a chain, because the
-resolver path is what is measured. The gateway runs as it is deployed (uvicorn, uvloop,
-httptools, one worker process per core) on 127.0.0.1 at a free port; autocannon (npm)
+resolver path is what is measured. The gateway runs as it is deployed (`origintrace serve`:
+uvicorn with uvloop and httptools, one worker process per core, each accepting on its own
+SO_REUSEPORT socket) on 127.0.0.1 at a free port; autocannon (npm)
 loads it with a bounded number of connections for a fixed time, after a warm-up. The same
 endpoints are then measured with the response cache disabled (ORIGINTRACE_CACHE_TTL=0),
 in the same run.
@@ -33,7 +34,7 @@ HOT_ITEMS = 100
 """Distinct items the load cycles through (a popular subset, as in a sales event)."""
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-"""Gateway processes (uvicorn --workers), one per core, as the gateway is deployed."""
+"""Gateway processes (`origintrace serve --workers`), one per core, as the gateway is deployed."""
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 WARM_UP_SECONDS = 3
 """Every worker up, SQLite's pages and Python's caches warm, before anything is recorded."""
@@ -119,26 +120,7 @@ class Gateway:
             "ORIGINTRACE_PORT": str(self.port),
         }
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.api.main:app_from_environment",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--workers",
-                str(WORKERS),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
+            [str(Path(sys.executable).parent / "origintrace"), "serve", "--workers", str(WORKERS)],
             env=env,
             cwd=PROJECT_ROOT,
         )

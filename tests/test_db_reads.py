@@ -1,9 +1,12 @@
 """PreparedRead on both databases: the same rows as SQLAlchemy's own execution."""
 
-import pytest
-from sqlalchemy import Engine, bindparam, insert, select
+from typing import Any
 
-from app.db.reads import PreparedRead
+import pytest
+from sqlalchemy import Connection, Engine, bindparam, insert, select, text
+from sqlalchemy.exc import DBAPIError
+
+from app.db.reads import HeldConnection, PreparedRead
 from app.db.schema import events
 
 ROWS = [
@@ -57,3 +60,68 @@ def test_a_list_parameter_is_expanded_for_its_length_on_each_call(index_engine: 
         everything = [row["tx_hash"] for row in ROWS]
         assert [r.block_number for r in read.rows(conn, txs=everything)] == [1, 2, 3, 4]
         assert read.rows(conn, txs=["0x" + "00" * 32]) == []
+
+
+def test_an_expanded_statement_is_reused_with_each_calls_values(index_engine: Engine) -> None:
+    """The expansion for a list length is kept; every call still binds its own list, scalars and
+    the statement's constants (a literal IN list) in the right places."""
+    with index_engine.begin() as conn:
+        conn.execute(insert(events), ROWS)
+    stmt = (
+        select(events.c.block_number)
+        .where(
+            events.c.name.in_(["ItemRegistered", "CustodyTransferred", "ItemSold"]),
+            events.c.tx_hash.in_(bindparam("txs", expanding=True)),
+            events.c.block_number >= bindparam("since"),
+        )
+        .order_by(events.c.block_number)
+    )
+    read = PreparedRead(stmt)
+    tx = [row["tx_hash"] for row in ROWS]
+    with index_engine.connect() as conn:
+        for txs, since in [([tx[0]], 0), ([tx[2]], 0), ([tx[2]], 4), (tx, 2), (tx[:2], 0), (tx, 0)]:
+            expected = [r.block_number for r in conn.execute(stmt, {"txs": txs, "since": since})]
+            assert [r.block_number for r in read.rows(conn, txs=txs, since=since)] == expected
+        assert [r.block_number for r in read.rows(conn, txs=tx, since=0)] == [1, 3, 4]
+
+
+def _in_transaction(conn: Connection) -> bool:
+    raw: Any = conn.connection.dbapi_connection
+    if hasattr(raw, "in_transaction"):  # sqlite3
+        return bool(raw.in_transaction)
+    return str(raw.info.transaction_status.name) != "IDLE"  # psycopg
+
+
+def test_a_held_connection_is_reused_and_sees_later_commits(index_engine: Engine) -> None:
+    held = HeldConnection(index_engine)
+    count = PreparedRead(select(events.c.id))
+    try:
+        with held.read() as conn:
+            assert count.rows(conn) == []
+            first = conn
+        assert not _in_transaction(first)  # ended, so the next read sees newer commits
+        with index_engine.begin() as writer:
+            writer.execute(insert(events), ROWS[:1])
+        with held.read() as conn:
+            assert conn is first
+            assert len(count.rows(conn)) == 1
+            with held.read() as other:  # a read while the held one is busy gets its own
+                assert other is not first
+                assert len(count.rows(other)) == 1
+    finally:
+        held.close()
+    assert first.closed
+
+
+def test_a_database_error_drops_the_held_connection(index_engine: Engine) -> None:
+    held = HeldConnection(index_engine)
+    try:
+        with pytest.raises(DBAPIError), held.read() as conn:
+            broken = conn
+            conn.execute(text("SELECT * FROM no_such_table"))
+        assert broken.closed  # invalidated and given up, not held
+        with held.read() as conn:
+            assert conn is not broken
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        held.close()

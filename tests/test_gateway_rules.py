@@ -44,8 +44,13 @@ def test_digital_link_paths_normalise_to_the_canonical_form(path: str, kind: Key
         ("/01/09506000134352/21/" + "A" * 21, "1-20 characters"),
         ("/01/09506000134352/21/caf%C3%A9", "CSET 82"),
         ("/00/106141412345678909", "check digit"),
-        ("/00/10614141234567890", "right length"),
+        ("/00/10614141234567890", "exactly 18 digits"),
         ("/01/09506000134352/21", "value is missing"),
+        ("/01/09506000134352/21/A/21/B", "each at most once"),
+        ("/01/09506000134352/235/T1", "/235/ is not one of them"),
+        ("/00/106141412345678908/21/X", "takes no qualifiers"),
+        ("/414/9506000134352", "starts with /01/"),
+        ("/01/09506000134352/22/" + "V" * 21, "CPV"),
     ],
 )
 def test_invalid_digital_link_paths_say_why(path: str, reason: str) -> None:

@@ -19,6 +19,7 @@ from app.api.ratelimit import RateLimiter
 from app.api.routes import api_v1, health, relay, resolver
 from app.core.config import Settings, get_settings
 from app.db.engine import make_engine
+from app.db.reads import HeldConnection
 from app.db.schema import indexer_state
 from app.relayer.service import Relayer
 
@@ -56,6 +57,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         thread.join(timeout=10)
         app.state.recorder.flush(app.state.engine)
+        app.state.reads.close()
 
 
 def create_app(settings: Settings, engine: Engine | None = None, relayer: Relayer | None = None) -> FastAPI:
@@ -72,10 +74,12 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
         openapi_url="/openapi.json" if docs else None,
         docs_url="/docs" if docs else None,
         redoc_url=None,
+        telemetry=None if settings.telemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.places = PlaceDirectory.load(settings.places_file)
     app.state.engine = engine or make_engine(settings.resolved_database_url)
+    app.state.reads = HeldConnection(app.state.engine)
     app.state.recorder = ScanRecorder()
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.cache = ResponseCache(settings.cache_ttl)

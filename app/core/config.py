@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     """Block explorer base URL (e.g. https://etherscan.io) for transaction links on the page."""
     docs_enabled: bool = True
     """Serve /docs and /openapi.json."""
+    telemetry: bool = False
+    """FastAPI's OpenTelemetry spans and metrics for every request, to the providers the process
+    configures (e.g. with opentelemetry-instrument); off by default, as checking for providers
+    costs every request a few microseconds."""
     relay_rate_limit_per_minute: int = 30
     """Relayed handoffs per client and minute before 429 (0: off)."""
 

@@ -2,18 +2,17 @@
 
 import json
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
 from sqlalchemy import Engine
 from web3 import Web3
 
 from app.api.main import create_app
 from app.api.places import PlaceDirectory
+from app.api.server import bind_sockets, check_port_free, run_server
 from app.chain.client import connect, dev_account, registry
 from app.chain.deploy import Deployment, deploy_registry, manifest_path, write_manifest
 from app.chain.devnet import running_devnet
@@ -34,19 +33,6 @@ from app.relayer.service import Relayer
 log = logging.getLogger(__name__)
 RELAYER_ACCOUNT = 9
 """Devnet account that relays signed handoffs and pays their gas in the demo."""
-
-
-class PortInUse(RuntimeError):
-    pass
-
-
-def check_port_free(host: str, port: int) -> None:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            raise PortInUse(f"{host}:{port} is already in use; set ORIGINTRACE_PORT to a free port") from None
 
 
 @contextmanager
@@ -78,27 +64,6 @@ def following(w3: Web3, engine: Engine, deployment: Deployment, settings: Settin
     finally:
         stop.set()
         thread.join(timeout=10)
-
-
-def serve(settings: Settings, engine: Engine, on_started: str, relayer: Relayer | None = None) -> None:
-    """Run the gateway until SIGINT/SIGTERM; print `on_started` once it accepts connections."""
-    config = uvicorn.Config(
-        create_app(settings, engine, relayer),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-
-    def announce() -> None:
-        while not server.started and not server.should_exit:
-            threading.Event().wait(0.05)
-        if server.started:
-            print(on_started, flush=True)
-
-    threading.Thread(target=announce, daemon=True).start()
-    server.run()
 
 
 def write_demo_places(data_dir: Path) -> Path:
@@ -152,5 +117,6 @@ def up(settings: Settings) -> None:
                 ]
             )
             relayer = Relayer(w3, registry(w3, deployment.registry), dev_account(RELAYER_ACCOUNT), engine)
-            serve(settings, engine, banner, relayer)
+            sockets = bind_sockets(settings.host, settings.port, 1)
+            run_server(create_app(settings, engine, relayer), sockets, lambda: print(banner, flush=True))
     log.info("stopped; manifest kept at %s", manifest_path(deployment.chain_id, settings.deployments_dir))

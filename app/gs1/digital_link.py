@@ -1,22 +1,33 @@
 """GS1 Digital Link paths: parsing, validation and the canonical form.
 
-Structure, qualifier order (22 -> 10 -> 21 after AI 01; none after AI 00) and the
-character set and length of every value come from `biip`; GTIN length and check digit
-from `app.gs1.keys`. Every failure raises `InvalidKey` with the reason.
+A path is a primary key, GTIN (AI 01) or SSCC (AI 00), and, after a GTIN, the qualifiers
+CPV (22), lot (10) and serial (21), each at most once and in that order (GS1 Digital Link
+URI syntax 1.4); values are percent-decoded. Keys and values are checked by `app.gs1.keys`
+(length, GS1 CSET 82, and check digits by `biip`). Every failure raises `InvalidKey` with
+the reason.
 """
 
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from urllib.parse import quote
+from typing import Final
+from urllib.parse import quote, unquote
 
-from biip import ParseError
-from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+from app.gs1.keys import (
+    InvalidKey,
+    LogisticUnit,
+    Lot,
+    SerialisedItem,
+    check_cpv,
+    check_lot,
+    check_serial,
+    normalise_gtin,
+    normalise_sscc,
+)
 
-from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, check_gtin_length
-
-_BASE = "https://id.invalid"
-"""A placeholder origin: biip parses whole URIs, the gateway has only the path."""
+QUALIFIERS: Final[dict[str, tuple[str, ...]]] = {"01": ("22", "10", "21"), "00": ()}
+"""Primary key AI -> the qualifier AIs that may follow it, in their standard order."""
+_QUALIFIER_CHECKS: Final = {"22": check_cpv, "10": check_lot, "21": check_serial}
 
 
 class KeyKind(StrEnum):
@@ -96,37 +107,32 @@ def parse_path(path: str) -> DigitalLink:
     segments = path.strip("/").split("/")
     if len(segments) % 2:
         raise InvalidKey(f"path {path!r} must be pairs of /AI/value (a value is missing)")
-    if segments[0] == "01":
-        # biip pads short GTINs silently; the length rule belongs to the key, so check it first
-        # (biip checks the check digit).
-        check_gtin_length(segments[1])
-    try:
-        uri = GS1DigitalLinkURI.parse(_BASE + "/" + "/".join(segments))
-    except ParseError as exc:
-        raise InvalidKey(_reason(str(exc))) from None
-    values: dict[str, str] = {}
-    for element in uri.element_strings:
-        error = element.gtin_error or element.sscc_error
-        if error:
-            raise InvalidKey(error)
-        values[element.ai.ai] = element.value
-    if "00" not in values and "01" not in values:
+    ais, values = segments[0::2], [unquote(value) for value in segments[1::2]]
+    allowed = QUALIFIERS.get(ais[0])
+    if allowed is None:
         raise InvalidKey("a Digital Link path starts with /01/{gtin} or /00/{sscc}")
+    qualifiers: dict[str, str] = {}
+    for ai, value in zip(ais[1:], values[1:], strict=True):
+        if ai not in allowed:
+            raise InvalidKey(_misplaced(ais[0], ai, qualifiers))
+        allowed = allowed[allowed.index(ai) + 1 :]
+        qualifiers[ai] = _QUALIFIER_CHECKS[ai](value)
+    if ais[0] == "00":
+        return DigitalLink(sscc=normalise_sscc(values[0]))
     return DigitalLink(
-        gtin=values.get("01"),
-        cpv=values.get("22"),
-        lot=values.get("10"),
-        serial=values.get("21"),
-        sscc=values.get("00"),
+        gtin=normalise_gtin(values[0]),
+        cpv=qualifiers.get("22"),
+        lot=qualifiers.get("10"),
+        serial=qualifiers.get("21"),
     )
 
 
-def _reason(message: str) -> str:
-    """biip's message, with its AI-table jargon turned into what to fix."""
-    if "as qualifier" in message:
-        return f"qualifiers after /01/ come in the order /22/ (CPV), /10/ (lot), /21/ (serial): {message}"
-    if "Failed to match" in message:
-        return (
-            f"a value is not 1-20 characters of GS1 CSET 82 (or a GTIN/SSCC of the right length): {message}"
-        )
-    return message
+def _misplaced(primary: str, ai: str, earlier: dict[str, str]) -> str:
+    """Why qualifier `ai` cannot come where it does, after `primary` and the `earlier` qualifiers."""
+    if not QUALIFIERS[primary]:
+        return f"an SSCC (/00/) takes no qualifiers; got /{ai}/"
+    order = "qualifiers after /01/ come in the order /22/ (CPV), /10/ (lot), /21/ (serial)"
+    if ai not in QUALIFIERS[primary]:
+        return f"{order}; /{ai}/ is not one of them"
+    before = "".join(f"/{a}/" for a in earlier)
+    return f"{order}, each at most once: /{ai}/ cannot follow {before}"

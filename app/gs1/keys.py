@@ -9,6 +9,7 @@ keccak256("01" + gtin14 + "21" + serial) for a serialised item, keccak256("01" +
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from biip import ParseError
@@ -36,8 +37,13 @@ def check_gtin_length(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=4096)
 def normalise_gtin(value: str) -> str:
-    """The 14-digit form of a GTIN-8/12/13/14 after checking length, digits and check digit."""
+    """The 14-digit form of a GTIN-8/12/13/14 after checking length, digits and check digit.
+
+    Remembered for the last 4,096 GTINs: a catalogue has few products and many serials, and
+    `biip` takes about 12 µs a GTIN, a sixth of an uncached lookup's Python.
+    """
     check_gtin_length(value)
     try:
         return Gtin.parse(value).as_gtin_14()
@@ -54,6 +60,11 @@ def _check_cset82(name: str, value: str) -> str:
 def check_serial(serial: str) -> str:
     """The serial (AI 21) unchanged, after checking it is 1-20 characters of GS1 CSET 82."""
     return _check_cset82("serial", serial)
+
+
+def check_cpv(cpv: str) -> str:
+    """The consumer product variant (AI 22) unchanged, after checking it is 1-20 characters of GS1 CSET 82."""
+    return _check_cset82("CPV", cpv)
 
 
 def check_lot(lot: str) -> str:

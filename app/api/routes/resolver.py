@@ -83,10 +83,11 @@ def resolve(key: DigitalLink, request: Request, link_type: str | None) -> Respon
     """Resolve `key`: count the scan, then answer with a redirect, linkset, page or JSON.
 
     Called from `async` routes without FastAPI dependencies: the reads are a few indexed
-    SQLite/PostgreSQL lookups, cheaper inline than a hop through the thread pool.
+    SQLite/PostgreSQL lookups, cheaper inline than a hop through the thread pool, on the
+    connection the gateway holds for them.
     """
     state = request.app.state
-    with state.engine.connect() as conn:
+    with state.reads.read() as conn:
         return _resolve(key, request, conn, state.settings, link_type)
 
 

@@ -1,0 +1,180 @@
+"""`origintrace serve`: worker processes that share the load, stop together, and one write per response."""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from app.api.server import CoalescedWrites
+from app.chain.devnet import free_port
+
+CLI = Path(sys.executable).parent / "origintrace"
+
+
+@contextmanager
+def serving(tmp_path: Path, workers: int, port: int) -> Iterator[subprocess.Popen[str]]:
+    """`origintrace serve` over a fresh SQLite database, answering; stopped (also on failure)."""
+    env = {
+        **os.environ,
+        "ORIGINTRACE_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+        "ORIGINTRACE_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [str(CLI), "serve", "--workers", str(workers)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the gateway did not start: {process.communicate()[1]}") from None
+                time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _workers(pid: int) -> list[int]:
+    """The serve process's gateway workers (multiprocessing also starts a resource tracker)."""
+    return [p for p in _children(pid) if "multiprocessing.spawn" in Path(f"/proc/{p}/cmdline").read_text()]
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (not gone, not a zombie awaiting its parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _established_inodes(port: int) -> set[str]:
+    """Socket inodes of the server side of established TCP connections to `port`."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+            inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def test_two_workers_share_keep_alive_connections_and_stop_together(tmp_path: Path) -> None:
+    port = free_port()
+    with serving(tmp_path, 2, port) as process:
+        workers = _workers(process.pid)
+        assert len(workers) == 2
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}") for _ in range(16)]
+        try:
+            for client in clients:  # each keeps its connection open, as a CDN or a load generator does
+                assert client.get("/healthz").status_code in (200, 503)
+            established = _established_inodes(port)
+            per_worker = [len(_socket_inodes(pid) & established) for pid in workers]
+            # SO_REUSEPORT spreads connections by address hash: all 16 on one worker has odds of 2**-15.
+            assert sum(per_worker) == 16 and min(per_worker) >= 1, per_worker
+        finally:
+            for client in clients:
+                client.close()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert not [pid for pid in workers if _running(pid)]
+
+
+def test_a_dead_worker_stops_the_gateway_with_an_error(tmp_path: Path) -> None:
+    port = free_port()
+    with serving(tmp_path, 2, port) as process:
+        workers = _workers(process.pid)
+        os.kill(workers[0], signal.SIGKILL)
+        assert process.wait(timeout=30) == 1
+        assert "a gateway worker died" in process.communicate()[1]
+        assert not _running(workers[1])
+
+
+def test_a_taken_port_is_an_error_saying_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "ORIGINTRACE_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}"}
+        result = subprocess.run(
+            [str(CLI), "serve", "--workers", "2", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port} is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+class _RecordingTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_writes_of_one_event_loop_turn_leave_as_one() -> None:
+    async def scenario() -> _RecordingTransport:
+        transport = _RecordingTransport()
+        coalesced = CoalescedWrites(transport, asyncio.get_running_loop())
+        coalesced.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        coalesced.write(b"{}")
+        assert transport.writes == []  # not before the turn ends
+        await asyncio.sleep(0)
+        coalesced.write(b"last")
+        coalesced.close()  # a close sends what is pending first
+        return transport
+
+    transport = asyncio.run(scenario())
+    assert transport.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", b"last"]
+    assert transport.closed
+
+
+def test_one_worker_serves_in_process(tmp_path: Path) -> None:
+    port = free_port()
+    with serving(tmp_path, 1, port) as process:
+        assert _workers(process.pid) == []
+        url = f"http://127.0.0.1:{port}/01/09506000134352/21/NOPE"
+        response = httpx.get(url, headers={"Accept": "application/json"})
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM once stopped
