@@ -52,3 +52,15 @@ def test_update_rows_sets_only_the_given_columns_of_existing_rows(index_engine: 
             "0x" + "b1" * 20,
             1,
         )
+
+
+def test_an_upsert_of_rows_expected_new_still_updates_the_ones_that_exist(index_engine: Engine) -> None:
+    """With new=True PostgreSQL copies the rows straight in; a collision (a record the range
+    thought new) must fall back to the upsert, updating the stored row, not skipping it."""
+    with index_engine.begin() as conn:
+        upsert(conn, items, [_item(1)], ["item_id"], new=True)
+        upsert(conn, items, [{**_item(1), "status": "sold"}, _item(2)], ["item_id"], new=True)
+        upsert(conn, items, [_item(3)], ["item_id"], new=True)  # same transaction, still usable
+    with index_engine.connect() as conn:
+        stored = {row.item_id: row.status for row in conn.execute(select(items))}
+    assert stored == {f"0x{1:064x}": "sold", f"0x{2:064x}": "active", f"0x{3:064x}": "active"}

@@ -67,16 +67,25 @@ def _copy_new(cursor: Any, table: Table, columns: Sequence[str], values: Sequenc
 
 
 def write_values(
-    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]], conflict: str
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[tuple[Any, ...]],
+    conflict: str,
+    new: bool = False,
 ) -> None:
-    """Insert `values` (tuples in `columns` order, JSON already serialised) with an ON CONFLICT clause."""
+    """Insert `values` (tuples in `columns` order, JSON already serialised) with an ON CONFLICT clause.
+
+    `new`: the rows are expected not to exist yet, so on PostgreSQL they are first copied
+    straight into the table; only a collision makes them go the staged way, with the clause.
+    """
     if not values:
         return
     names = ", ".join(columns)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn.dialect.name == "postgresql":
-            if conflict == IGNORE and _copy_new(cursor, table, columns, values):
+            if new and _copy_new(cursor, table, columns, values):
                 return
             staging = _stage(cursor, table, columns, values)
             cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} {conflict}")
@@ -112,22 +121,27 @@ def update_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
         cursor.close()
 
 
-def _write(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], conflict: str) -> None:
+def _write(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], conflict: str, new: bool = False
+) -> None:
     if rows:
         columns = list(rows[0])
-        write_values(conn, table, columns, _values(table, columns, rows), conflict)
+        write_values(conn, table, columns, _values(table, columns, rows), conflict, new)
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` in bulk, skipping any that collide with a unique constraint."""
-    _write(conn, table, rows, IGNORE)
+    """Insert `rows` in bulk, skipping any that collide with a unique constraint (rows are
+    expected to be new: a range's logs are written once)."""
+    _write(conn, table, rows, IGNORE, new=True)
 
 
-def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
-    """Insert `rows` in bulk, updating the existing rows with the same `keys`."""
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], new: bool = False
+) -> None:
+    """Insert `rows` in bulk, updating the existing rows with the same `keys` (`new`: see write_values)."""
     if rows:
         updates = ", ".join(f"{name} = excluded.{name}" for name in rows[0] if name not in keys)
-        _write(conn, table, rows, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
+        _write(conn, table, rows, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", new)
 
 
 def upsert_add(

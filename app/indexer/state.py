@@ -53,6 +53,8 @@ class RangeState:
         # A sub-lot takes its brand from its parent, which this range may not otherwise touch.
         parents = [e.args["parentLotId"] for e in logs if e.name == "LotAnchored"]
         self.items = _load(conn, items, "item_id", parents)
+        self._stored = set(self.items)
+        """Records loaded from the database; every other record put in this range is new."""
         accounts = [e.args["account"] for e in logs if isinstance(e.args.get("account"), str)]
         self.members = _load(conn, members, "address", accounts)
         revoked = [e.args["attestationId"] for e in logs if e.name == "AttestationRevoked"]
@@ -138,7 +140,10 @@ class RangeState:
 
     def flush(self, conn: Connection) -> None:
         """Write every changed row: one bulk statement per table (per set of columns for changes)."""
-        upsert(conn, items, [self.items[i] for i in self._dirty_items], ["item_id"])
+        stored = [self.items[i] for i in self._dirty_items if i in self._stored]
+        created = [self.items[i] for i in self._dirty_items if i not in self._stored]
+        upsert(conn, items, stored, ["item_id"])
+        upsert(conn, items, created, ["item_id"], new=True)
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for item_id, changes in self._changes.items():
             by_columns.setdefault(tuple(sorted(changes)), []).append({**changes, "item_id": item_id})

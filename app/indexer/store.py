@@ -120,7 +120,7 @@ def _insert_events(conn: Connection, chain_id: int, logs: list[DecodedLog]) -> N
         )
         for e in logs
     ]
-    write_values(conn, events, EVENT_COLUMNS, values, IGNORE)
+    write_values(conn, events, EVENT_COLUMNS, values, IGNORE, new=True)
 
 
 def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
