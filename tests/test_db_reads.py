@@ -3,10 +3,10 @@
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, bindparam, insert, select, text
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, bindparam, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.db.reads import HeldConnection, PreparedRead
+from app.db.reads import MAX_EXPANSIONS, HeldConnection, PreparedRead
 from app.db.schema import events
 
 ROWS = [
@@ -125,3 +125,30 @@ def test_a_database_error_drops_the_held_connection(index_engine: Engine) -> Non
             assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         held.close()
+
+
+def test_a_driver_error_in_a_prepared_read_drops_the_held_connection(index_engine: Engine) -> None:
+    """PreparedRead runs on the driver's cursor, so its errors are the driver's own (not
+    SQLAlchemy's): they must drop the connection too, and reach the caller unchanged."""
+    missing = Table("no_such_table", MetaData(), Column("id", Integer))
+    held = HeldConnection(index_engine)
+    try:
+        with pytest.raises(index_engine.dialect.loaded_dbapi.Error), held.read() as conn:
+            broken = conn
+            PreparedRead(select(missing)).rows(conn)
+        assert broken.closed
+        with held.read() as conn:
+            assert conn is not broken
+            assert PreparedRead(select(events.c.id)).rows(conn) == []
+    finally:
+        held.close()
+
+
+def test_expansions_beyond_the_limit_replace_the_oldest(index_engine: Engine) -> None:
+    read = PreparedRead(select(events.c.id).where(events.c.tx_hash.in_(bindparam("txs", expanding=True))))
+    with index_engine.connect() as conn:
+        for n in range(1, MAX_EXPANSIONS + 6):
+            assert read.rows(conn, txs=["0x" + "00" * 32] * n) == []
+        kept = read._compiled[conn.dialect.name].expansions
+    assert len(kept) == MAX_EXPANSIONS
+    assert (MAX_EXPANSIONS + 5,) in kept and (1,) not in kept

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from app.api.server import CoalescedWrites
+from app.api.server import COALESCE_LIMIT, CoalescedWrites
 from app.chain.devnet import free_port
 
 CLI = Path(sys.executable).parent / "origintrace"
@@ -28,7 +28,11 @@ def serving(tmp_path: Path, workers: int, port: int) -> Iterator[subprocess.Pope
         "ORIGINTRACE_PORT": str(port),
     }
     process = subprocess.Popen(
-        [str(CLI), "serve", "--workers", str(workers)], env=env, stderr=subprocess.PIPE, text=True
+        [str(CLI), "serve", "--workers", str(workers)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a service manager starts it
     )
     try:
         deadline = time.monotonic() + 60
@@ -107,6 +111,32 @@ def test_two_workers_share_keep_alive_connections_and_stop_together(tmp_path: Pa
         assert not [pid for pid in workers if _running(pid)]
 
 
+def test_a_stop_signalled_to_every_process_at_once_is_a_clean_stop(tmp_path: Path) -> None:
+    """systemd's default stop sends SIGTERM to the supervisor and its workers together: a
+    worker ending first must not be taken for a crash."""
+    port = free_port()
+    with serving(tmp_path, 2, port) as process:
+        workers = _workers(process.pid)
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert "died" not in process.communicate()[1]
+        assert not [pid for pid in workers if _running(pid)]
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    port = free_port()
+    with serving(tmp_path, 2, port) as process:
+        workers = _workers(process.pid)
+        process.kill()
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while [pid for pid in workers if _running(pid)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _running(pid)]
+    with socket.socket() as sock:  # and the port is free for a restarted gateway
+        sock.bind(("127.0.0.1", port))
+
+
 def test_a_dead_worker_stops_the_gateway_with_an_error(tmp_path: Path) -> None:
     port = free_port()
     with serving(tmp_path, 2, port) as process:
@@ -150,6 +180,9 @@ class _RecordingTransport(asyncio.Transport):
     def close(self) -> None:
         self.closed = True
 
+    def get_write_buffer_size(self) -> int:
+        return 0
+
 
 def test_writes_of_one_event_loop_turn_leave_as_one() -> None:
     async def scenario() -> _RecordingTransport:
@@ -166,6 +199,23 @@ def test_writes_of_one_event_loop_turn_leave_as_one() -> None:
     transport = asyncio.run(scenario())
     assert transport.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", b"last"]
     assert transport.closed
+
+
+def test_large_writes_are_not_held_back() -> None:
+    """A streamed body must reach the real transport, whose flow control pauses the sender."""
+
+    async def scenario() -> _RecordingTransport:
+        transport = _RecordingTransport()
+        coalesced = CoalescedWrites(transport, asyncio.get_running_loop())
+        coalesced.write(b"x" * COALESCE_LIMIT)  # nothing pending: straight through
+        assert len(transport.writes) == 1
+        for _ in range(4):
+            coalesced.write(b"y" * (COALESCE_LIMIT // 4))  # the fourth fills the buffer: flushed
+        assert len(transport.writes) == 2 and coalesced.get_write_buffer_size() == 0
+        return transport
+
+    transport = asyncio.run(scenario())
+    assert [len(w) for w in transport.writes] == [COALESCE_LIMIT, COALESCE_LIMIT]
 
 
 def test_one_worker_serves_in_process(tmp_path: Path) -> None:

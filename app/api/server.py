@@ -19,11 +19,15 @@ stops the others too, and the command exits non-zero so a service manager restar
 """
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import Any
@@ -39,17 +43,25 @@ from app.db.engine import make_engine
 log = logging.getLogger(__name__)
 
 BACKLOG = 2048
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when its parent dies."""
 STOP_TIMEOUT_S = 10.0
 """How long stopping workers may take to finish their requests before they are killed."""
+COALESCE_LIMIT = 65536
+"""Bytes a connection holds back to send in one write (uvicorn's own high-water mark)."""
 
 
 class PortInUse(RuntimeError):
     pass
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def check_port_free(host: str, port: int) -> None:
     """Raise PortInUse, saying what to do, when `host:port` is taken (also by SO_REUSEPORT sockets)."""
-    with socket.socket() as sock:
+    with socket.socket(_family(host)) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
@@ -63,7 +75,7 @@ def bind_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     sockets = []
     try:
         for _ in range(count):
-            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            sock = socket.socket(_family(host))
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if count > 1:
@@ -80,7 +92,11 @@ def bind_sockets(host: str, port: int, count: int) -> list[socket.socket]:
 
 class CoalescedWrites(asyncio.Transport):
     """`transport`, except that what is written in one event-loop turn is sent as one write
-    at the end of it (before any close), like TCP_CORK without the extra system calls."""
+    at the end of it (before any close), like TCP_CORK without the extra system calls.
+
+    At most COALESCE_LIMIT bytes wait: a larger write, or one that fills the buffer, goes out
+    at once, so the real transport's flow control (pause_writing) still sees a streamed body.
+    """
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
@@ -88,8 +104,13 @@ class CoalescedWrites(asyncio.Transport):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._pending:
+            if len(data) >= COALESCE_LIMIT:
+                self._transport.write(data)
+                return
             self._loop.call_soon(self.flush)
         self._pending += data
+        if len(self._pending) >= COALESCE_LIMIT:
+            self.flush()
 
     def flush(self) -> None:
         if self._pending and not self._transport.is_closing():
@@ -128,6 +149,16 @@ class CoalescedWrites(asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         return len(self._pending) + self._transport.get_write_buffer_size()
 
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
 
 class CoalescingHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, sending each response's header and body in one write."""
@@ -138,7 +169,9 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
 
 def run_server(app: Any, sockets: list[socket.socket], on_started: Callable[[], None] | None = None) -> None:
     """Serve the ASGI `app` on `sockets` (uvloop when installed) until SIGINT/SIGTERM."""
-    config = uvicorn.Config(app, http=CoalescingHttpProtocol, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app, http=CoalescingHttpProtocol, ws="none", log_level="warning", access_log=False
+    )
     server = uvicorn.Server(config)
     if on_started is not None:
 
@@ -152,8 +185,19 @@ def run_server(app: Any, sockets: list[socket.socket], on_started: Callable[[], 
     server.run(sockets=sockets)
 
 
-def _worker(settings: Settings, sock: socket.socket) -> None:
-    run_server(create_app(settings), [sock])
+def _worker(settings: Settings, sock: socket.socket, parent: int) -> None:
+    _stop_with_parent(parent)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches workers too; uvicorn re-raises it
+        run_server(create_app(settings), [sock])
+
+
+def _stop_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when its supervisor dies (Linux), so a killed
+    `serve` leaves no workers holding the port."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before that was set
+        os._exit(0)
 
 
 def serve(settings: Settings, workers: int, on_started: Callable[[], None] | None = None) -> int:
@@ -161,7 +205,10 @@ def serve(settings: Settings, workers: int, on_started: Callable[[], None] | Non
     SIGINT/SIGTERM; 0 when stopped that way, 1 when a worker died."""
     sockets = bind_sockets(settings.host, settings.port, workers)
     if workers == 1:
-        run_server(create_app(settings), sockets, on_started)
+        try:
+            run_server(create_app(settings), sockets, on_started)
+        finally:
+            sockets[0].close()
         return 0
     try:  # what would stop every worker is checked once, here: the place directory, the schema
         PlaceDirectory.load(settings.places_file)
@@ -176,7 +223,9 @@ def serve(settings: Settings, workers: int, on_started: Callable[[], None] | Non
     previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         for sock in sockets:
-            process = context.Process(target=_worker, args=(settings, sock), name="gateway-worker")
+            process = context.Process(
+                target=_worker, args=(settings, sock, os.getpid()), name="gateway-worker"
+            )
             process.start()
             processes.append(process)
             sock.close()  # the worker holds it now; a dead worker's socket then gets no connections
@@ -184,7 +233,7 @@ def serve(settings: Settings, workers: int, on_started: Callable[[], None] | Non
             on_started()  # connections queue in the sockets' backlogs until the workers accept
         while not stopping.is_set():
             ended = wait([p.sentinel for p in processes], timeout=0.2)
-            if ended:
+            if ended and not stopping.is_set():  # (a service manager may stop the workers too)
                 dead = next(p for p in processes if p.sentinel in ended)
                 dead.join(STOP_TIMEOUT_S)
                 log.error("gateway worker %s exited with %s; stopping", dead.pid, dead.exitcode)
@@ -193,10 +242,10 @@ def serve(settings: Settings, workers: int, on_started: Callable[[], None] | Non
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
         for sock in sockets:
             sock.close()
         _stop(processes)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stop(processes: list[Any]) -> None:
@@ -204,8 +253,9 @@ def _stop(processes: list[Any]) -> None:
     for process in processes:
         if process.is_alive():
             process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
     for process in processes:
-        process.join(STOP_TIMEOUT_S)
+        process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()
             process.join()

@@ -10,6 +10,7 @@ parameter the caller passes a list for (`column.in_(bindparam("keys", expanding=
 is expanded on each call, for the list's length.
 """
 
+import contextlib
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +32,8 @@ def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
 
 
 MAX_EXPANSIONS = 64
-"""Expanded forms kept per statement with list parameters, one per combination of list lengths."""
+"""Expanded forms kept per statement with list parameters, one per combination of list lengths
+(the oldest is dropped for a new one)."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,10 @@ class PreparedRead:
             else:
                 slots.append(_Slot(target, None, constant=value))
         found = (expanded.statement, tuple(slots))
-        if len(compiled.expansions) < MAX_EXPANSIONS:
-            compiled.expansions[lengths] = found
+        if len(compiled.expansions) >= MAX_EXPANSIONS:  # the oldest goes (lengths vary, e.g. last chunks)
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # another thread evicting
+                del compiled.expansions[next(iter(compiled.expansions))]
+        compiled.expansions[lengths] = found
         return found
 
     def rows(self, conn: Connection, **params: Any) -> list[Any]:
@@ -203,11 +207,16 @@ class HeldConnection:
             conn = self.engine.connect()
         try:
             yield conn
-        except DBAPIError:
+        except self._errors:
             conn.invalidate()
             raise
         finally:
             self._release(conn)
+
+    @property
+    def _errors(self) -> tuple[type[Exception], ...]:
+        """Database errors: SQLAlchemy's, and the driver's own (PreparedRead uses its cursor)."""
+        return (DBAPIError, self.engine.dialect.loaded_dbapi.Error)
 
     def _release(self, conn: Connection) -> None:
         spare: Connection | None = conn
@@ -218,7 +227,7 @@ class HeldConnection:
                 raw = conn.connection.dbapi_connection  # PreparedRead's reads bypass `conn`'s tracking
                 if raw is not None:
                     raw.rollback()
-            except DBAPIError:
+            except self._errors:
                 conn.invalidate()
             else:
                 with self._lock:
