@@ -6,8 +6,8 @@ resolver path is what is measured. The gateway runs as it is deployed (`origintr
 uvicorn with uvloop and httptools, one worker process per core, each accepting on its own
 SO_REUSEPORT socket) on 127.0.0.1 at a free port; autocannon (npm)
 loads it with a bounded number of connections for a fixed time, after a warm-up. The same
-endpoints are then measured with the response cache disabled (ORIGINTRACE_CACHE_TTL=0),
-in the same run.
+endpoints (JSON and the shopper page) are then measured with the response cache disabled
+(ORIGINTRACE_CACHE_TTL=0), in the same run.
 """
 
 import json
@@ -182,6 +182,7 @@ def main() -> None:
         with Gateway(database_url, cache_ttl=0) as gateway:
             load(gateway.url, paths_file, "application/json", WARM_UP_SECONDS)
             nocache = load(gateway.url, paths_file, "application/json")
+            nocache_html = load(gateway.url, paths_file, "text/html")
     report = {
         "bench": "lookup",
         "metrics": {
@@ -192,6 +193,8 @@ def main() -> None:
             "html_p99_ms": metric(html_result["latency"]["p99"], "ms"),
             "nocache_json_rps": metric(nocache["requests"]["average"], "req/s"),
             "nocache_json_p99_ms": metric(nocache["latency"]["p99"], "ms"),
+            "nocache_html_rps": metric(nocache_html["requests"]["average"], "req/s"),
+            "nocache_html_p99_ms": metric(nocache_html["latency"]["p99"], "ms"),
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
