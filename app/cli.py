@@ -111,6 +111,8 @@ def serve(
 
     Run `origintrace index --follow` beside it to keep the database at the chain head.
     """
+    from sqlalchemy.exc import OperationalError
+
     from app.api.places import PlaceDirectoryError
     from app.api.server import PortInUse
     from app.api.server import serve as run_serve
@@ -125,6 +127,9 @@ def serve(
         )
     except (PortInUse, PlaceDirectoryError) as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OperationalError as exc:
+        typer.echo(f"error: cannot open the database (ORIGINTRACE_DATABASE_URL): {exc.orig}", err=True)
         raise typer.Exit(2) from None
     if code:
         typer.echo("error: a gateway worker died; see the log above", err=True)

@@ -228,3 +228,17 @@ def test_one_worker_serves_in_process(tmp_path: Path) -> None:
         assert response.json()["error"] == "not_found"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM once stopped
+
+
+def test_an_unreachable_database_is_an_error_saying_which_setting() -> None:
+    env = {**os.environ, "ORIGINTRACE_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/none"}
+    result = subprocess.run(
+        [str(CLI), "serve", "--workers", "2", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "cannot open the database (ORIGINTRACE_DATABASE_URL)" in result.stderr
+    assert "Traceback" not in result.stderr
