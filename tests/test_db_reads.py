@@ -152,3 +152,30 @@ def test_expansions_beyond_the_limit_replace_the_oldest(index_engine: Engine) ->
         kept = read._compiled[conn.dialect.name].expansions
     assert len(kept) == MAX_EXPANSIONS
     assert (MAX_EXPANSIONS + 5,) in kept and (1,) not in kept
+
+
+def test_a_held_connection_that_died_while_idle_is_replaced_before_use(
+    index_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restarted while the gateway was quiet must cost no request."""
+    monkeypatch.setattr(HeldConnection, "IDLE_CHECK_S", 0.0)
+    held = HeldConnection(index_engine)
+    try:
+        with held.read() as conn:
+            first = conn
+            raw: Any = conn.connection.dbapi_connection
+            backend = (
+                conn.execute(text("SELECT pg_backend_pid()")).scalar()
+                if conn.dialect.name == "postgresql"
+                else None
+            )
+        if backend is None:
+            raw.close()  # SQLite: the file handle is gone
+        else:
+            with index_engine.connect() as other:  # PostgreSQL: the server ends the session
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        with held.read() as conn:
+            assert conn is not first
+            assert PreparedRead(select(events.c.id)).rows(conn) == []
+    finally:
+        held.close()

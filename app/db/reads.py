@@ -12,6 +12,7 @@ is expanded on each call, for the list's length.
 
 import contextlib
 import threading
+import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -190,19 +191,25 @@ class HeldConnection:
     reads (three times that under load). `read()` hands out the held connection when it is
     idle, else one from the pool; at the end of the block the transaction is ended (the next
     read sees newer commits) and the connection is held again if no other is. A database
-    error invalidates it, so a restarted PostgreSQL fails only the reads in flight: the next
-    one connects afresh.
+    error invalidates it. A connection held idle for more than IDLE_CHECK_S is checked before
+    it is handed out, as the pool's pre-ping would, so a database restarted while the gateway
+    was quiet costs no request; under load the check is never needed.
     """
+
+    IDLE_CHECK_S = 1.0
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._idle: Connection | None = None
+        self._idle_since = 0.0
         self._lock = threading.Lock()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self._lock:
             conn, self._idle = self._idle, None
+        if conn is not None and time.monotonic() - self._idle_since > self.IDLE_CHECK_S:
+            conn = self._checked(conn)
         if conn is None:
             conn = self.engine.connect()
         try:
@@ -212,6 +219,25 @@ class HeldConnection:
             raise
         finally:
             self._release(conn)
+
+    def _checked(self, conn: Connection) -> Connection | None:
+        """`conn` if it still answers, else None (it is discarded)."""
+        raw = conn.connection.dbapi_connection
+        try:
+            if raw is not None:
+                cursor = raw.cursor()
+                try:
+                    cursor.execute("SELECT 1")
+                    cursor.fetchall()
+                finally:
+                    cursor.close()
+                raw.rollback()
+                return conn
+        except self._errors:
+            pass
+        conn.invalidate()
+        conn.close()
+        return None
 
     @property
     def _errors(self) -> tuple[type[Exception], ...]:
@@ -232,7 +258,7 @@ class HeldConnection:
             else:
                 with self._lock:
                     if self._idle is None:
-                        self._idle, spare = conn, None
+                        self._idle, self._idle_since, spare = conn, time.monotonic(), None
         if spare is not None:
             spare.close()
 
