@@ -200,6 +200,8 @@ class HeldConnection:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._errors = (DBAPIError, engine.dialect.loaded_dbapi.Error)
+        """Database errors: SQLAlchemy's, and the driver's own (PreparedRead uses its cursor)."""
         self._idle: Connection | None = None
         self._idle_since = 0.0
         self._lock = threading.Lock()
@@ -220,45 +222,38 @@ class HeldConnection:
         finally:
             self._release(conn)
 
-    def _checked(self, conn: Connection) -> Connection | None:
-        """`conn` if it still answers, else None (it is discarded)."""
-        raw = conn.connection.dbapi_connection
+    def _end_transaction(self, conn: Connection) -> bool:
+        """End `conn`'s transaction (PreparedRead's reads bypass `conn`'s own tracking);
+        False, with `conn` invalidated, when the database does not answer."""
         try:
+            if conn.in_transaction():
+                conn.rollback()
+            raw = conn.connection.dbapi_connection
             if raw is not None:
-                cursor = raw.cursor()
-                try:
-                    cursor.execute("SELECT 1")
-                    cursor.fetchall()
-                finally:
-                    cursor.close()
                 raw.rollback()
-                return conn
         except self._errors:
-            pass
-        conn.invalidate()
+            conn.invalidate()
+            return False
+        return True
+
+    def _checked(self, conn: Connection) -> Connection | None:
+        """`conn` if it still answers the dialect's ping (as the pool's pre-ping asks), else None."""
+        try:
+            raw = conn.connection.dbapi_connection
+            alive = raw is not None and self.engine.dialect.do_ping(raw)
+        except self._errors:
+            alive = False
+        if alive and self._end_transaction(conn):
+            return conn
         conn.close()
         return None
 
-    @property
-    def _errors(self) -> tuple[type[Exception], ...]:
-        """Database errors: SQLAlchemy's, and the driver's own (PreparedRead uses its cursor)."""
-        return (DBAPIError, self.engine.dialect.loaded_dbapi.Error)
-
     def _release(self, conn: Connection) -> None:
         spare: Connection | None = conn
-        if not conn.invalidated and not conn.closed:
-            try:
-                if conn.in_transaction():
-                    conn.rollback()
-                raw = conn.connection.dbapi_connection  # PreparedRead's reads bypass `conn`'s tracking
-                if raw is not None:
-                    raw.rollback()
-            except self._errors:
-                conn.invalidate()
-            else:
-                with self._lock:
-                    if self._idle is None:
-                        self._idle, self._idle_since, spare = conn, time.monotonic(), None
+        if not conn.invalidated and not conn.closed and self._end_transaction(conn):
+            with self._lock:
+                if self._idle is None:
+                    self._idle, self._idle_since, spare = conn, time.monotonic(), None
         if spare is not None:
             spare.close()
 
