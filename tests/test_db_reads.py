@@ -94,7 +94,7 @@ def _in_transaction(conn: Connection) -> bool:
 
 def test_a_held_connection_is_reused_and_sees_later_commits(index_engine: Engine) -> None:
     held = HeldConnection(index_engine)
-    count = PreparedRead(select(events.c.id))
+    count = PreparedRead(select(events.c.log_index))
     try:
         with held.read() as conn:
             assert count.rows(conn) == []
@@ -139,13 +139,14 @@ def test_a_driver_error_in_a_prepared_read_drops_the_held_connection(index_engin
         assert broken.closed
         with held.read() as conn:
             assert conn is not broken
-            assert PreparedRead(select(events.c.id)).rows(conn) == []
+            assert PreparedRead(select(events.c.log_index)).rows(conn) == []
     finally:
         held.close()
 
 
 def test_expansions_beyond_the_limit_replace_the_oldest(index_engine: Engine) -> None:
-    read = PreparedRead(select(events.c.id).where(events.c.tx_hash.in_(bindparam("txs", expanding=True))))
+    by_tx = events.c.tx_hash.in_(bindparam("txs", expanding=True))
+    read = PreparedRead(select(events.c.log_index).where(by_tx))
     with index_engine.connect() as conn:
         for n in range(1, MAX_EXPANSIONS + 6):
             assert read.rows(conn, txs=["0x" + "00" * 32] * n) == []
@@ -176,6 +177,6 @@ def test_a_held_connection_that_died_while_idle_is_replaced_before_use(
                 other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
         with held.read() as conn:
             assert conn is not first
-            assert PreparedRead(select(events.c.id)).rows(conn) == []
+            assert PreparedRead(select(events.c.log_index)).rows(conn) == []
     finally:
         held.close()

@@ -20,6 +20,8 @@ def _item(n: int) -> dict[str, object]:
         "metadata_uri": "",
         "registered_block": 1,
         "updated_block": 1,
+        "created_tx": "0x" + "00" * 32,
+        "created_log_index": n,
     }
 
 

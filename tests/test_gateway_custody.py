@@ -3,12 +3,12 @@
 from sqlalchemy import Engine, insert, select
 
 from app.api.lots import effective_custodian, effective_custodians
-from app.db.schema import items
+from app.db.schema import RECORD_COLUMNS, RECORDS, items, unit_contents
 
 BRAND, CARRIER, SHIP = ("0x" + c * 40 for c in "abc")
 
 
-def _row(item_id: str, custodian: str, container: str | None, kind: str = "item") -> dict[str, object]:
+def _row(item_id: str, custodian: str, kind: str = "item") -> dict[str, object]:
     return {
         "item_id": item_id,
         "brand": BRAND,
@@ -19,7 +19,8 @@ def _row(item_id: str, custodian: str, container: str | None, kind: str = "item"
         "registered_block": 1,
         "updated_block": 1,
         "kind": kind,
-        "container": container,
+        "created_tx": "0x" + "00" * 32,
+        "created_log_index": 0,
     }
 
 
@@ -29,14 +30,18 @@ def test_nested_and_free_records_resolve_together(engine: Engine) -> None:
         conn.execute(
             insert(items),
             [
-                _row(container, SHIP, None, "unit"),
-                _row(pallet, CARRIER, container, "unit"),
-                _row(packed, BRAND, pallet),
-                _row(free, BRAND, None),
+                _row(container, SHIP, "unit"),
+                _row(pallet, CARRIER, "unit"),
+                _row(packed, BRAND),
+                _row(free, BRAND),
             ],
         )
+        conn.execute(
+            insert(unit_contents),
+            [{"item_id": pallet, "container": container}, {"item_id": packed, "container": pallet}],
+        )
     with engine.connect() as conn:
-        rows = conn.execute(select(items)).all()
+        rows = conn.execute(select(*RECORD_COLUMNS).select_from(RECORDS)).all()
         found = effective_custodians(conn, rows)
         assert found == {container: SHIP, pallet: SHIP, packed: SHIP, free: BRAND}
         by_id = {row.item_id: row for row in rows}

@@ -16,8 +16,9 @@ from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
 from app.db.engine import make_engine
 from app.db.schema import (
+    RECORD_COLUMNS,
+    RECORDS,
     attestations,
-    event_records,
     events,
     items,
     members,
@@ -42,7 +43,7 @@ from app.indexer.follow import Indexer
 from app.indexer.handlers import HANDLERS, STATUS_NAMES, STORED_ONLY
 from app.indexer.rpc import RpcClient
 
-STATE_TABLES = ("events", "event_records", "items", "members", "attestations", "undecodable_logs")
+STATE_TABLES = ("events", "items", "unit_contents", "members", "attestations", "undecodable_logs")
 
 
 def _plain(value: object) -> str:
@@ -116,7 +117,7 @@ def test_lots_units_status_claims_and_attestations_follow_the_chain(
     Indexer(w3, index_engine, seeded, max_range=7).backfill()
 
     with index_engine.connect() as conn:
-        rows = {r.item_id: r for r in conn.execute(select(items))}
+        rows = {r.item_id: r for r in conn.execute(select(*RECORD_COLUMNS).select_from(RECORDS))}
         certs = {r.uri: r.revoked for r in conn.execute(select(attestations).where(attestations.c.uri != ""))}
         gln = conn.execute(select(members.c.gln).where(members.c.address == brand.address)).scalar_one()
     for key in (SKINCARE_LOT, GIFT_SET, RECALLED, CLAIMED, PALLET):  # every record as the chain has it
@@ -144,7 +145,7 @@ def test_lots_units_status_claims_and_attestations_follow_the_chain(
     assert gln == "9506000000008"
 
 
-def test_batch_registration_is_one_event_row_linked_to_each_item(
+def test_batch_registration_is_one_event_row_each_item_names_as_its_creation(
     w3: Web3, seeded: Deployment, index_engine: Engine, tmp_path: Path
 ) -> None:
     contract = registry(w3, seeded.registry)
@@ -153,12 +154,9 @@ def test_batch_registration_is_one_event_row_linked_to_each_item(
     gift_sets = ["0x" + key.item_id.hex() for key in (GIFT_SET, RECALLED, CLAIMED)]
     with index_engine.connect() as conn:
         (batch,) = conn.execute(select(events).where(events.c.name == "ItemsRegistered")).all()
-        links = conn.execute(select(event_records)).all()
         rows = {r.item_id: r for r in conn.execute(select(items).where(items.c.item_id.in_(gift_sets)))}
     assert batch.item_id is None and batch.args["itemIds"] == gift_sets
-    assert sorted((r.item_id, r.tx_hash, r.log_index, r.block_number) for r in links) == sorted(
-        (i, batch.tx_hash, batch.log_index, batch.block_number) for i in gift_sets
-    )
+    assert {(r.created_tx, r.created_log_index) for r in rows.values()} == {(batch.tx_hash, batch.log_index)}
     for item_id, metadata_hash in zip(gift_sets, batch.args["metadataHashes"], strict=True):
         row = rows[item_id]
         assert (row.kind, row.brand, row.metadata_hash, row.registered_block) == (

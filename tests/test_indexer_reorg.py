@@ -15,7 +15,7 @@ from app.chain.client import connect, dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
 from app.chain.devnet import running_devnet
 from app.db.engine import make_engine
-from app.db.schema import blocks, event_records, events, items
+from app.db.schema import blocks, events, items, unit_contents
 from app.demo.journey import Member, admit_members, demo_members, hand_over
 from app.indexer.follow import Indexer
 
@@ -126,8 +126,8 @@ def test_reorg_rebuilds_units_containers_and_status(
     send(w3, brand, contract.functions.recall(ITEM_B))
     indexer.backfill()
     with index_engine.connect() as conn:
-        containers = dict(conn.execute(select(items.c.item_id, items.c.container)).all())
-    assert containers["0x" + ITEM_A.hex()] == "0x" + unit.hex()
+        containers = dict(conn.execute(select(unit_contents.c.item_id, unit_contents.c.container)).all())
+    assert containers == {"0x" + ITEM_A.hex(): "0x" + unit.hex()}
 
     # The reorg drops the pallet and the recall; item A goes to the carrier instead.
     w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
@@ -135,8 +135,9 @@ def test_reorg_rebuilds_units_containers_and_status(
     indexer.backfill()
     with index_engine.connect() as conn:
         rows = {r.item_id: r for r in conn.execute(select(items))}
+        packed = conn.execute(select(unit_contents)).all()
     assert set(rows) == {"0x" + ITEM_A.hex(), "0x" + ITEM_B.hex()}  # the unit is gone
-    assert rows["0x" + ITEM_A.hex()].container is None
+    assert packed == []
     assert rows["0x" + ITEM_B.hex()].status == "active"
     assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
 
@@ -169,6 +170,8 @@ def test_reorg_rebuilds_batch_registered_items_without_resetting_their_siblings(
     }
     assert not {"0x" + d.hex() for d in dropped} & set(custodians)
     with index_engine.connect() as conn:
-        linked = conn.execute(select(event_records.c.item_id)).scalars().all()
-    assert sorted(linked) == sorted("0x" + k.hex() for k in (x, y, z))
+        created = dict(conn.execute(select(items.c.item_id, items.c.created_tx)).all())
+        (batch,) = conn.execute(select(events.c.tx_hash).where(events.c.name == "ItemsRegistered")).all()
+    assert {"0x" + k.hex(): batch.tx_hash for k in (x, y, z)}.items() <= created.items()
+    assert len(created) == 5  # x, y, z and the two items of the chain fixture
     assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))

@@ -15,7 +15,7 @@ from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Par
 from app.api.places import PlaceDirectory
 from app.core.config import Settings
 from app.db.reads import PreparedRead
-from app.db.schema import LINKED_EVENT, attestations, event_records, events, items, members
+from app.db.schema import CREATION_LOG, RECORD_COLUMNS, RECORDS, attestations, events, items, members
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog
 from app.indexer.status import indexer_status
@@ -71,11 +71,14 @@ def _item_events(history_only: bool) -> Select[Any]:
 
     Built once at import (see app/db/reads.py): constructing this union per request cost
     more than running it.
-    Batch events name the item in `event_records`, not in `events.item_id`.
+    A batch registration names the item in its args, not in `events.item_id`: it is found as
+    the item's creation log.
     """
     item: BindParameter[str] = bindparam("item_id")
     named = select(events).where(events.c.item_id == item)
-    batches = select(events).join(event_records, LINKED_EVENT).where(event_records.c.item_id == item)
+    batches = (
+        select(events).join(items, CREATION_LOG).where(items.c.item_id == item, events.c.item_id.is_(None))
+    )
     if history_only:
         named = named.where(events.c.name.in_(HISTORY_TYPES))
         batches = batches.where(events.c.name.in_(HISTORY_TYPES))
@@ -89,7 +92,9 @@ def _item_events(history_only: bool) -> Select[Any]:
 
 
 ITEM_EVENTS = {False: PreparedRead(_item_events(False)), True: PreparedRead(_item_events(True))}
-ITEM_ROW = PreparedRead(select(items).where(items.c.item_id == bindparam("item_id")))
+ITEM_ROW = PreparedRead(
+    select(*RECORD_COLUMNS).select_from(RECORDS).where(items.c.item_id == bindparam("item_id"))
+)
 ATTESTATIONS_IN_FORCE = PreparedRead(
     select(attestations)
     .where(attestations.c.item_id == bindparam("item_id"), attestations.c.revoked.is_(False))

@@ -1,7 +1,7 @@
 """Lots (GTIN + lot, anchored by a Merkle root) and logistic units (SSCC): the read side.
 
 Lots and units are records of the indexer's `items` table (`kind` "lot" or "unit"), found by
-the id rule of app/gs1/keys.py; a unit's contents are the records whose `container` is it.
+the id rule of app/gs1/keys.py; a unit's contents are its rows of `unit_contents`.
 The custodian shown is the effective one: while a record is packed, the outermost unit's.
 
 Lot ITEMS (/01/{gtin}/10/{lot}/21/{serial}) are in no table: the chain holds only their lot's
@@ -22,7 +22,7 @@ from app.api.clone import known_paths
 from app.api.models import Risk
 from app.chain.merkle import leaf_hash, verify
 from app.db.reads import PreparedRead
-from app.db.schema import events, items, members
+from app.db.schema import RECORD_COLUMNS, RECORDS, events, items, members, unit_contents
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
 from app.indexer.decode import DecodedLog
@@ -120,9 +120,9 @@ def effective_custodians(conn: Connection, records: Iterable[Any]) -> dict[str, 
         outer = {
             row.item_id: row
             for row in conn.execute(
-                select(items.c.item_id, items.c.custodian, items.c.container).where(
-                    items.c.item_id.in_(containers)
-                )
+                select(items.c.item_id, items.c.custodian, unit_contents.c.container)
+                .select_from(RECORDS)
+                .where(items.c.item_id.in_(containers))
             )
         }
         following: dict[str, tuple[str, str]] = {}
@@ -145,19 +145,15 @@ def effective_custodian(conn: Connection, record: Any) -> str:
 def _record(conn: Connection, record_id: bytes, kind: str) -> tuple[Any, DecodedLog] | None:
     """The record row of `record_id` (of `kind`) and the event that created it."""
     hex_id = "0x" + record_id.hex()
-    row = conn.execute(select(items).where(items.c.item_id == hex_id, items.c.kind == kind)).first()
+    row = conn.execute(
+        select(*RECORD_COLUMNS).select_from(RECORDS).where(items.c.item_id == hex_id, items.c.kind == kind)
+    ).first()
     if row is None:
         return None
     created = conn.execute(
-        select(events)
-        .where(events.c.item_id == hex_id, events.c.name.in_(CREATED_BY))
-        .order_by(events.c.block_number, events.c.log_index)
-        .limit(1)
+        select(events).where(events.c.tx_hash == row.created_tx, events.c.log_index == row.created_log_index)
     ).one()
     return row, DecodedLog.from_row(created)
-
-
-CREATED_BY = ("LotAnchored", "UnitCreated")
 
 
 def load_lot(conn: Connection, gtin: str, lot: str, base_url: str) -> LotPublic | None:
@@ -285,7 +281,8 @@ def load_unit(conn: Connection, sscc: str, base_url: str) -> UnitPublic | None:
     row, created = found
     packed = conn.execute(
         select(items.c.item_id, items.c.kind)
-        .where(items.c.container == row.item_id)
+        .join(unit_contents, unit_contents.c.item_id == items.c.item_id)
+        .where(unit_contents.c.container == row.item_id)
         .order_by(items.c.item_id)
     ).all()
     custodian = effective_custodian(conn, row)

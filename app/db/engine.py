@@ -49,13 +49,14 @@ def database_url(url: str) -> URL:
     return parsed
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema of `engine` to the newest alembic revision."""
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Bring the schema of `engine` to alembic `revision` (the newest by default); `down`
+    goes back to an older one, carrying the data over as the upgrade did."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def make_engine(url: str) -> Engine:

@@ -5,14 +5,17 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
     UniqueConstraint,
     and_,
     false,
+    text,
 )
 
 metadata = MetaData()
@@ -52,16 +55,20 @@ blocks = Table(
 """Hashes of indexed blocks that are not final yet: a mismatch with the chain is a reorg."""
 
 
-def _log_position(table: str) -> list[Column[object] | UniqueConstraint]:
-    """Where a log sits on chain; a log is unique on (chain id, tx hash, log index)."""
+def _log_position(table: str) -> list[Column[object] | PrimaryKeyConstraint]:
+    """Where a log sits on chain; a log is keyed by (tx hash, log index, chain id).
+
+    The log's position is its key (no surrogate id: one index fewer on the busiest table),
+    tx hash first so a record's creation log is found by `items.created_tx` and
+    `created_log_index` alone.
+    """
     return [
-        Column("id", Integer, primary_key=True, autoincrement=True),
         Column("chain_id", BigInteger, nullable=False),
         Column("block_number", BigInteger, nullable=False, index=True),
         Column("block_hash", HEX32, nullable=False),
         Column("tx_hash", HEX32, nullable=False),
         Column("log_index", Integer, nullable=False),
-        UniqueConstraint("chain_id", "tx_hash", "log_index", name=f"uq_{table}_log"),
+        PrimaryKeyConstraint("tx_hash", "log_index", "chain_id", name=f"pk_{table}"),
     ]
 
 
@@ -81,32 +88,20 @@ events = Table(
     *_log_position("events"),
     Column("timestamp", BigInteger, nullable=False),
     Column("name", String(64), nullable=False),
-    Column("item_id", HEX32, index=True),
+    Column("item_id", HEX32),
     Column("args", JSON, nullable=False),
+    # Looked up by equality only: a hash index (cheaper to insert into than a B-tree of random
+    # 66-character ids) where the database has one. Events naming no single record (members,
+    # batches) are found through the small partial index.
+    Index("ix_events_item_id", "item_id", postgresql_using="hash"),
+    Index(
+        "ix_events_unnamed",
+        "block_number",
+        postgresql_where=text("item_id IS NULL"),
+        sqlite_where=text("item_id IS NULL"),
+    ),
 )
 """Every registry event, decoded; the source from which all other tables are rebuilt."""
-
-event_records = Table(
-    "event_records",
-    metadata,
-    Column("item_id", HEX32, primary_key=True),
-    Column("chain_id", BigInteger, primary_key=True),
-    Column("tx_hash", HEX32, primary_key=True),
-    Column("log_index", Integer, primary_key=True),
-    Column("block_number", BigInteger, nullable=False, index=True),
-)
-"""The records named by events that change many at once (`ItemsRegistered`): one row per
-(log, record), so a record's history finds the batch log, which is stored once in `events`
-(with `item_id` NULL). Filled by the event's handler, so it is rebuilt from events like the
-other state tables.
-"""
-
-LINKED_EVENT = and_(
-    event_records.c.chain_id == events.c.chain_id,
-    event_records.c.tx_hash == events.c.tx_hash,
-    event_records.c.log_index == events.c.log_index,
-)
-"""Join condition of an `event_records` row with the `events` row of its log."""
 
 members = Table(
     "members",
@@ -132,18 +127,41 @@ items = Table(
     Column("registered_block", BigInteger, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
     Column("kind", String(8), nullable=False, server_default="item"),
-    Column("container", HEX32, index=True),
     Column("claimable", Boolean, nullable=False, server_default=false()),
     Column("lot_root", HEX32),
     Column("lot_count", BigInteger),
     Column("parent_id", HEX32),
+    Column("created_tx", HEX32, nullable=False),
+    Column("created_log_index", Integer, nullable=False),
 )
 """Every record of the registry, keyed by its bytes32 id: items, lots and logistic units (`kind`).
 
-`custodian` is the record's own; while it is packed (`container` set) the custodian that counts
-is the outermost unit's, resolved at read time. Lots carry their Merkle root, item count and
-parent lot (sub-lots).
+`custodian` is the record's own; while it is packed (see `unit_contents`) the custodian that
+counts is the outermost unit's, resolved at read time. Lots carry their Merkle root, item
+count and parent lot (sub-lots). `created_tx` and `created_log_index` name the log that
+created the record: for a batch registration, the one `ItemsRegistered` event of all its items.
 """
+
+CREATION_LOG = and_(events.c.tx_hash == items.c.created_tx, events.c.log_index == items.c.created_log_index)
+"""Join condition of a record with the `events` row of the log that created it (a database
+holds one chain: see `next_block` in app/indexer/store.py)."""
+
+unit_contents = Table(
+    "unit_contents",
+    metadata,
+    Column("item_id", HEX32, primary_key=True),
+    Column("container", HEX32, nullable=False, index=True),
+)
+"""What the logistic units hold: one row per packed record (item, lot or unit), naming its unit.
+
+Kept out of `items`: packing is the commonest event of a busy chain, and a narrow row here
+costs far less than a new version of the record's row and of every index on it.
+"""
+
+RECORDS = items.outerjoin(unit_contents, unit_contents.c.item_id == items.c.item_id)
+RECORD_COLUMNS = (*items.c, unit_contents.c.container)
+"""A record as the gateway reads it: its `items` row plus `container` (None when not packed),
+`select(*RECORD_COLUMNS).select_from(RECORDS)`."""
 
 attestations = Table(
     "attestations",

@@ -2,7 +2,7 @@
 
 They go straight to the driver: `executemany` on SQLite; on PostgreSQL, COPY (straight into
 the table for insert-or-ignore of new rows, else into a temporary table and one
-INSERT ... SELECT or UPDATE ... FROM). Rows are dicts with the same keys; JSON
+INSERT ... SELECT, UPDATE ... FROM or DELETE ... USING). Rows are dicts with the same keys; JSON
 columns are serialised here, once per value.
 """
 
@@ -117,6 +117,22 @@ def update_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
             sets = ", ".join(f"{name} = ?" for name in columns)
             cursor.executemany(f"UPDATE {table.name} SET {sets} WHERE {key} = ?", values)
         return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def delete_rows(conn: Connection, table: Table, key: str, values: Sequence[str]) -> None:
+    """Delete the rows of `table` whose `key` is among `values`, in bulk (absent keys are no error)."""
+    if not values:
+        return
+    keys = [(value,) for value in values]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            staging = _stage(cursor, table, [key], keys)
+            cursor.execute(f"DELETE FROM {table.name} USING {staging} s WHERE {table.name}.{key} = s.{key}")
+        else:
+            cursor.executemany(f"DELETE FROM {table.name} WHERE {key} = ?", keys)
     finally:
         cursor.close()
 

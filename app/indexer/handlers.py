@@ -70,13 +70,14 @@ def _record(log: DecodedLog, kind: str, brand: str, custodian: str, **values: An
         "metadata_uri": "",
         "pending_to": None,
         "offer_expires_at": None,
-        "container": None,
         "claimable": False,
         "lot_root": None,
         "lot_count": None,
         "parent_id": None,
         "registered_block": log.block_number,
         "updated_block": log.block_number,
+        "created_tx": log.tx_hash,
+        "created_log_index": log.log_index,
     }
     row.update(values)
     return row
@@ -102,7 +103,6 @@ def on_items_registered(state: RangeState, log: DecodedLog) -> None:
         state.put_item(
             _record(log, "item", brand, brand, item_id=item_id, metadata_hash=metadata_hash, metadata_uri=uri)
         )
-        state.link(log, item_id)
 
 
 def on_lot_anchored(state: RangeState, log: DecodedLog) -> None:
@@ -133,11 +133,12 @@ def on_unit_created(state: RangeState, log: DecodedLog) -> None:
 
 
 def on_unit_packed(state: RangeState, log: DecodedLog) -> None:
-    state.update_item(log, container=log.args["unitId"])
+    state.pack(log, log.args["unitId"])
 
 
 def on_unit_unpacked(state: RangeState, log: DecodedLog) -> None:
-    state.update_item(log, container=None, custodian=log.args["custodian"])
+    state.pack(log, None)
+    state.update_item(log, custodian=log.args["custodian"])
 
 
 def on_attestation_recorded(state: RangeState, log: DecodedLog) -> None:

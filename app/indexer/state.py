@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select
 
 from app.db.reads import PreparedRead, chunks
-from app.db.schema import attestations, event_records, items, members
-from app.db.writes import insert_ignore, update_rows, upsert
+from app.db.schema import attestations, items, members, unit_contents
+from app.db.writes import delete_rows, update_rows, upsert
 from app.indexer.decode import DecodedLog
 
 log = logging.getLogger(__name__)
+
+MISSING = object()
 
 _LOOKUPS: dict[tuple[str, str], PreparedRead] = {}
 
@@ -35,8 +37,8 @@ class RangeState:
 
     A record created in the range (or loaded: a sub-lot's parent) is held as a whole row. A
     record stored by an earlier range is not loaded to be changed: its changed columns are
-    collected and written as one UPDATE per set of columns, so the common event of a busy
-    chain (an item packed, unpacked or handed over) costs no read.
+    collected and written as one UPDATE per set of columns, so the common events of a busy
+    chain (an item unpacked or handed over) cost no read. Packing writes `unit_contents` only.
 
     With `records`, only those records are written: a reorg rebuilds some records by replaying
     their events, and a batch event among them also names records that need no rebuilding.
@@ -67,30 +69,22 @@ class RangeState:
         self._changes: dict[str, dict[str, Any]] = {}
         """Changed columns of records stored before this range, by record id."""
         self._changed_by: dict[str, DecodedLog] = {}
-        """The first event changing each of them, named if the record turns out to be unknown."""
+        """The first event changing or packing each record, named if the record turns out unknown."""
         self._dirty_members: set[str] = set()
         self._dirty_attestations: set[str] = set()
-        self._links: list[dict[str, Any]] = []
+        self._containers: dict[str, str | None] = {}
+        """Records packed in this range (their unit) or unpacked (None), the last event winning."""
 
     def put_item(self, row: dict[str, Any]) -> None:
         if self._records is not None and row["item_id"] not in self._records:
             return
-        self.items[row["item_id"]] = row
-        self._dirty_items.add(row["item_id"])
-        if self._changes.pop(row["item_id"], None) is not None:  # changed before it existed
-            _unknown(self._changed_by[row["item_id"]], "record", row["item_id"])
-
-    def link(self, log_entry: DecodedLog, item_id: str) -> None:
-        """Record that `log_entry`, an event naming many records, names `item_id` (see event_records)."""
-        self._links.append(
-            {
-                "item_id": item_id,
-                "chain_id": self.chain_id,
-                "tx_hash": log_entry.tx_hash,
-                "log_index": log_entry.log_index,
-                "block_number": log_entry.block_number,
-            }
-        )
+        item_id = row["item_id"]
+        self.items[item_id] = row
+        self._dirty_items.add(item_id)
+        changed = self._changes.pop(item_id, None) is not None
+        packed = self._containers.pop(item_id, MISSING) is not MISSING
+        if changed or packed:  # before it existed
+            _unknown(self._changed_by[item_id], "record", item_id)
 
     def update_item(self, log_entry: DecodedLog, **values: Any) -> None:
         """Change the record of `log_entry`; an event about an unknown record is logged and
@@ -109,6 +103,21 @@ class RangeState:
                 changes = self._changes[item_id] = {}
                 self._changed_by[item_id] = log_entry
             changes.update(values, updated_block=log_entry.block_number)
+
+    def pack(self, log_entry: DecodedLog, container: str | None) -> None:
+        """Put the record of `log_entry` in logistic unit `container`, or take it out (None).
+
+        A record created later in the same range is reported as unknown, like any change
+        before creation. A record stored by an earlier range is not looked up: the registry
+        packs only records it holds, and a row naming a record missing from the index would be
+        reached by no read (contents are listed through `items`).
+        """
+        item_id = log_entry.item_id
+        if item_id is None:
+            _unknown(log_entry, "record", item_id)
+        elif self._records is None or item_id in self._records:
+            self._containers[item_id] = container
+            self._changed_by.setdefault(item_id, log_entry)
 
     def put_attestation(self, row: dict[str, Any]) -> None:
         self.attestations[row["attestation_id"]] = row
@@ -154,7 +163,9 @@ class RangeState:
         upsert(
             conn, attestations, [self.attestations[a] for a in self._dirty_attestations], ["attestation_id"]
         )
-        insert_ignore(conn, event_records, self._links)
+        packed = [{"item_id": i, "container": c} for i, c in self._containers.items() if c is not None]
+        upsert(conn, unit_contents, packed, ["item_id"], new=True)
+        delete_rows(conn, unit_contents, "item_id", [i for i, c in self._containers.items() if c is None])
 
     def _report_unknown(self, conn: Connection, item_ids: list[str]) -> None:
         known = _load(conn, items, "item_id", item_ids)

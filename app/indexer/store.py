@@ -11,15 +11,15 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, se
 from app.chain.deploy import Deployment
 from app.db.reads import chunks
 from app.db.schema import (
-    LINKED_EVENT,
+    CREATION_LOG,
     attestations,
     blocks,
-    event_records,
     events,
     indexer_state,
     items,
     members,
     undecodable_logs,
+    unit_contents,
 )
 from app.db.writes import IGNORE, insert_ignore, upsert, write_values
 from app.indexer.decode import DecodedLog, record_ids
@@ -28,7 +28,7 @@ from app.indexer.state import RangeState
 
 log = logging.getLogger(__name__)
 
-STATE_TABLES = (events, event_records, items, attestations, members, blocks, undecodable_logs, indexer_state)
+STATE_TABLES = (events, items, unit_contents, attestations, members, blocks, undecodable_logs, indexer_state)
 
 
 @dataclass
@@ -126,10 +126,10 @@ def _insert_events(conn: Connection, chain_id: int, logs: list[DecodedLog]) -> N
 def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
     """Undo every block above `fork_block`: drop its rows and rebuild the state they touched.
 
-    The records (items, lots, units), their attestations and the members changed above the
-    fork are deleted and rebuilt by replaying their remaining events (a batch event found
-    through `event_records` rebuilds only those of its records), so the state equals that of
-    an index that never saw the lost blocks.
+    The records (items, lots, units), their attestations, unit contents and the members changed
+    above the fork are deleted and rebuilt by replaying their remaining events (a batch event,
+    found as a record's creation log, rebuilds only those of its records), so the state equals
+    that of an index that never saw the lost blocks.
     """
     above = events.c.block_number > fork_block
     removed = conn.execute(select(events).where(events.c.chain_id == chain_id, above))
@@ -140,24 +140,21 @@ def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
         if isinstance(entry.args.get("account"), str):
             accounts.add(entry.args["account"])
     conn.execute(delete(events).where(events.c.chain_id == chain_id, above))
-    conn.execute(
-        delete(event_records).where(
-            event_records.c.chain_id == chain_id, event_records.c.block_number > fork_block
-        )
-    )
     conn.execute(delete(attestations).where(attestations.c.block_number > fork_block))
     conn.execute(delete(undecodable_logs).where(undecodable_logs.c.block_number > fork_block))
     conn.execute(delete(blocks).where(blocks.c.chain_id == chain_id, blocks.c.number > fork_block))
     replay: dict[tuple[str, int], DecodedLog] = {}
     for chunk in chunks(sorted(item_ids)):
-        conn.execute(delete(items).where(items.c.item_id.in_(chunk)))
-        conn.execute(delete(attestations).where(attestations.c.item_id.in_(chunk)))
         named = conn.execute(select(events).where(events.c.item_id.in_(chunk)))
         batches = conn.execute(
-            select(events).join(event_records, LINKED_EVENT).where(event_records.c.item_id.in_(chunk))
+            select(events)
+            .join(items, CREATION_LOG)
+            .where(items.c.item_id.in_(chunk), events.c.item_id.is_(None))
         )
         for entry in map(DecodedLog.from_row, [*named, *batches]):
             replay[entry.tx_hash, entry.log_index] = entry
+        for table in (items, unit_contents, attestations):
+            conn.execute(delete(table).where(table.c.item_id.in_(chunk)))
     if accounts:
         for chunk in chunks(sorted(accounts)):
             conn.execute(delete(members).where(members.c.address.in_(chunk)))

@@ -1,0 +1,107 @@
+"""Schema migrations carry existing rows over, on SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from app.db.engine import database_url, migrate
+
+TX, BATCH_TX = "0x" + "a1" * 32, "0x" + "b2" * 32
+ITEM, BATCHED, UNIT = ("0x" + f"{n:064x}" for n in (1, 2, 3))
+BRAND = "0x" + "b1" * 20
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = create_engine(database_url(db_url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _event(n: int, tx: str, log_index: int, name: str, item_id: str | None) -> dict[str, object]:
+    return {
+        "id": n,
+        "chain_id": 31337,
+        "block_number": 10 + n,
+        "block_hash": "0x" + "cc" * 32,
+        "tx_hash": tx,
+        "log_index": log_index,
+        "timestamp": 1_700_000_000 + n,
+        "name": name,
+        "item_id": item_id,
+        "args": "{}",
+    }
+
+
+def _record(item_id: str, kind: str, container: str | None) -> dict[str, object]:
+    return {"item_id": item_id, "kind": kind, "container": container, "brand": BRAND}
+
+
+def _rows(engine: Engine, query: str) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(query))]
+
+
+def test_0006_moves_containers_and_creation_logs_and_back(engine: Engine) -> None:
+    migrate(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO events (id, chain_id, block_number, block_hash, tx_hash, log_index, timestamp, "
+                "name, item_id, args) VALUES (:id, :chain_id, :block_number, :block_hash, :tx_hash, "
+                ":log_index, :timestamp, :name, :item_id, :args)"
+            ),
+            [
+                _event(1, TX, 0, "ItemRegistered", ITEM),
+                _event(2, TX, 1, "UnitCreated", UNIT),
+                _event(3, BATCH_TX, 0, "ItemsRegistered", None),
+                _event(4, BATCH_TX, 1, "UnitPacked", BATCHED),
+            ],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO items (item_id, kind, container, brand, custodian, status, metadata_hash, "
+                "metadata_uri, registered_block, updated_block) VALUES (:item_id, :kind, :container, "
+                ":brand, :brand, 'active', '0x00', '', 11, 11)"
+            ),
+            [_record(ITEM, "item", None), _record(UNIT, "unit", None), _record(BATCHED, "item", UNIT)],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO event_records (item_id, chain_id, tx_hash, log_index, block_number) "
+                "VALUES (:item_id, 31337, :tx, 0, 13)"
+            ),
+            [{"item_id": BATCHED, "tx": BATCH_TX}],
+        )
+
+    migrate(engine)
+    assert _rows(engine, "SELECT item_id, container FROM unit_contents") == [(BATCHED, UNIT)]
+    assert sorted(_rows(engine, "SELECT item_id, created_tx, created_log_index FROM items")) == [
+        (ITEM, TX, 0),
+        (BATCHED, BATCH_TX, 0),
+        (UNIT, TX, 1),
+    ]
+    assert len(_rows(engine, "SELECT tx_hash, log_index FROM events")) == 4
+
+    migrate(engine, "0005", down=True)
+    assert sorted(_rows(engine, "SELECT item_id, container FROM items")) == [
+        (ITEM, None),
+        (BATCHED, UNIT),
+        (UNIT, None),
+    ]
+    assert _rows(engine, "SELECT item_id, tx_hash, log_index, block_number FROM event_records") == [
+        (BATCHED, BATCH_TX, 0, 13)
+    ]
+    with engine.begin() as conn:  # new events still get an id of their own
+        conn.execute(
+            text(
+                "INSERT INTO events (chain_id, block_number, block_hash, tx_hash, log_index, timestamp, "
+                "name, args) VALUES (31337, 20, '0x00', :tx, 5, 1, 'MemberAdmitted', '{}')"
+            ),
+            {"tx": TX},
+        )
+    ids = [row[0] for row in _rows(engine, "SELECT id FROM events")]
+    assert len(set(ids)) == 5 and None not in ids
