@@ -67,7 +67,7 @@ def index_items(database_url: str, count: int) -> None:
         item_rows, event_rows = [], []
         for n in range(start, min(start + batch, count)):
             item_id = "0x" + SerialisedItem(GTIN, f"B{n}").item_id.hex()
-            block = n + 1
+            block, tx_hash = n + 1, "0x" + f"{n:064x}"
             item_rows.append(
                 {
                     "item_id": item_id,
@@ -80,6 +80,8 @@ def index_items(database_url: str, count: int) -> None:
                     "offer_expires_at": None,
                     "registered_block": block,
                     "updated_block": block,
+                    "created_tx": tx_hash,
+                    "created_log_index": 0,
                 }
             )
             event_rows.append(
@@ -87,7 +89,7 @@ def index_items(database_url: str, count: int) -> None:
                     "chain_id": 31337,
                     "block_number": block,
                     "block_hash": "0x" + f"{block:064x}",
-                    "tx_hash": "0x" + f"{n:064x}",
+                    "tx_hash": tx_hash,
                     "log_index": 0,
                     "timestamp": 1_780_000_000 + n,
                     "name": "ItemRegistered",
