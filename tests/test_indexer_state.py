@@ -141,9 +141,37 @@ def test_a_change_before_the_record_exists_in_the_same_range_is_logged_and_dropp
     index_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     chain = Chain()
-    early = chain.log(10, "UnitPacked", OTHER, id=OTHER, unitId=UNIT)
+    early = chain.log(10, "CustodyOffered", OTHER, itemId=OTHER, to=RETAILER, expiresAt=99, **{"from": BRAND})
     with caplog.at_level(logging.WARNING, logger="app.indexer.state"):
         _store(index_engine, 10, [early, _registered(chain, 10, OTHER)])
-    assert _rows(index_engine)[OTHER]["container"] is None
+    assert _rows(index_engine)[OTHER]["pending_to"] is None
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings == [f"UnitPacked at {early.tx_hash}:0 names unknown record {OTHER}"]
+    assert warnings == [f"CustodyOffered at {early.tx_hash}:0 names unknown record {OTHER}"]
+
+
+def _split_stored(engine: Engine, logs: list[DecodedLog], split: bool) -> dict[str, dict[str, Any]]:
+    """The records after storing `logs` as one range, or one range per block."""
+    if split:
+        for block in sorted({entry.block_number for entry in logs}):
+            _store(engine, block, [entry for entry in logs if entry.block_number == block])
+    else:
+        _store(engine, max(entry.block_number for entry in logs), logs)
+    return _rows(engine)
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_pack_before_its_record_exists_is_logged_and_kept_however_ranges_split(
+    index_engine: Engine, caplog: pytest.LogCaptureFixture, split: bool
+) -> None:
+    """A reorg replays in one range what was first stored in many: both must give one index."""
+    chain = Chain()
+    logs = [
+        chain.log(1, "UnitCreated", UNIT, unitId=UNIT, custodian=CARRIER),
+        chain.log(2, "UnitPacked", OTHER, id=OTHER, unitId=UNIT),
+        _registered(chain, 3, OTHER),
+    ]
+    with caplog.at_level(logging.WARNING, logger="app.indexer.state"):
+        rows = _split_stored(index_engine, logs, split)
+    assert rows[OTHER]["container"] == UNIT
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ([] if split else [f"UnitPacked at {logs[1].tx_hash}:0 names unknown record {OTHER}"])

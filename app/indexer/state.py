@@ -13,8 +13,6 @@ from app.indexer.decode import DecodedLog
 
 log = logging.getLogger(__name__)
 
-MISSING = object()
-
 _LOOKUPS: dict[tuple[str, str], PreparedRead] = {}
 
 
@@ -82,8 +80,7 @@ class RangeState:
         self.items[item_id] = row
         self._dirty_items.add(item_id)
         changed = self._changes.pop(item_id, None) is not None
-        packed = self._containers.pop(item_id, MISSING) is not MISSING
-        if changed or packed:  # before it existed
+        if changed or item_id in self._containers:  # before it existed (a pack is kept: see `pack`)
             _unknown(self._changed_by[item_id], "record", item_id)
 
     def update_item(self, log_entry: DecodedLog, **values: Any) -> None:
@@ -101,16 +98,17 @@ class RangeState:
             changes = self._changes.get(item_id)
             if changes is None:
                 changes = self._changes[item_id] = {}
-                self._changed_by[item_id] = log_entry
+                self._changed_by.setdefault(item_id, log_entry)
             changes.update(values, updated_block=log_entry.block_number)
 
     def pack(self, log_entry: DecodedLog, container: str | None) -> None:
         """Put the record of `log_entry` in logistic unit `container`, or take it out (None).
 
-        A record created later in the same range is reported as unknown, like any change
-        before creation. A record stored by an earlier range is not looked up: the registry
-        packs only records it holds, and a row naming a record missing from the index would be
-        reached by no read (contents are listed through `items`).
+        Packs are kept as the chain states them, not checked against the records: the registry
+        packs only records it holds, and looking each one up would cost more than writing it.
+        A pack seen before its record's creation in the same range is logged (as a change of
+        an unknown record) but kept, as one from an earlier range would be, so the index does
+        not depend on where ranges split (a reorg replays in one range what was written in many).
         """
         item_id = log_entry.item_id
         if item_id is None:
