@@ -40,7 +40,7 @@ from app.demo.journey import (
 )
 from app.indexer.decode import LogDecoder, UndecodableLog, record_ids
 from app.indexer.follow import Indexer
-from app.indexer.handlers import HANDLERS, STATUS_NAMES, STORED_ONLY
+from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, STATUS_NAMES, STORED_ONLY
 from app.indexer.rpc import RpcClient
 
 STATE_TABLES = ("events", "items", "unit_contents", "members", "attestations", "undecodable_logs")
@@ -233,6 +233,17 @@ def test_every_abi_event_has_a_handler_or_is_explicitly_stored_only() -> None:
     unhandled = names - HANDLERS.keys() - STORED_ONLY.keys()
     assert not unhandled, f"events with no handler and no STORED_ONLY entry: {sorted(unhandled)}"
     assert not (HANDLERS.keys() & STORED_ONLY.keys())
+
+
+def test_member_events_are_exactly_the_handled_events_naming_an_account() -> None:
+    """The reorg rollback replays MEMBER_EVENTS to rebuild members: a new member event must join it."""
+    inputs = {
+        e["name"]: [i["name"] for i in e["inputs"]]
+        for e in artifact("OriginRegistry").abi
+        if e["type"] == "event"
+    }
+    naming_an_account = {name for name in HANDLERS if "account" in inputs[name]}
+    assert naming_an_account == set(MEMBER_EVENTS)
 
 
 def _json_ready(value: object) -> object:

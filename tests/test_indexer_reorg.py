@@ -15,7 +15,7 @@ from app.chain.client import connect, dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
 from app.chain.devnet import running_devnet
 from app.db.engine import make_engine
-from app.db.schema import blocks, events, items, unit_contents
+from app.db.schema import blocks, events, items, members, unit_contents
 from app.demo.journey import Member, admit_members, demo_members, hand_over
 from app.indexer.follow import Indexer
 
@@ -175,3 +175,34 @@ def test_reorg_rebuilds_batch_registered_items_without_resetting_their_siblings(
     assert {"0x" + k.hex(): batch.tx_hash for k in (x, y, z)}.items() <= created.items()
     assert len(created) == 5  # x, y, z and the two items of the chain fixture
     assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
+
+
+def test_reorg_rebuilds_members_from_their_remaining_events(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
+) -> None:
+    w3, contract, deployment, consortium = chain
+    brand, carrier = consortium["brand"].account, consortium["carrier"].account
+    batch = [keccak(text=f"member reorg item {n}") for n in range(3)]
+    send(w3, brand, contract.functions.registerItems(batch, batch, "ipfs://batch"))  # names no single record
+    send(w3, dev_account(0), contract.functions.setMemberGln(carrier.address, "9506000000008"))
+    indexer, snapshot, _ = _indexed_then_snapshot(chain, index_engine)
+
+    send(w3, dev_account(0), contract.functions.setMemberGln(carrier.address, "9506000000015"))
+    send(w3, dev_account(0), contract.functions.removeMember(brand.address))
+    indexer.backfill()
+    assert _members(index_engine)[carrier.address] == ("9506000000015", True)
+    assert _members(index_engine)[brand.address][1] is False
+
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    send(w3, dev_account(0), contract.functions.setMemberGln(brand.address, "9506000000022"))
+    indexer.backfill()
+    found = _members(index_engine)
+    assert found[carrier.address] == ("9506000000008", True)  # its GLN before the fork, replayed
+    assert found[brand.address] == ("9506000000022", True)
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
+
+
+def _members(engine: Engine) -> dict[str, tuple[str, bool]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(members.c.address, members.c.gln, members.c.active))
+        return {address: (gln, active) for address, gln, active in rows}

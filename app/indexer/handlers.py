@@ -216,6 +216,9 @@ HANDLERS: dict[str, Handler] = {
     "StatusChanged": on_status_changed,
 }
 
+MEMBER_EVENTS = ("MemberAdmitted", "MemberRemoved", "MemberGlnSet", "RoleGranted", "RoleRevoked")
+"""The events whose handlers change a member (the one their `account` names)."""
+
 _GOVERNANCE = "governance bookkeeping: the gateway shows no proposals, thresholds or admin handovers"
 STORED_ONLY: dict[str, str] = {
     "RoleAdminChanged": "ABI only, never emitted: every role is administered by DEFAULT_ADMIN_ROLE",

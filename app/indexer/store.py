@@ -23,7 +23,7 @@ from app.db.schema import (
 )
 from app.db.writes import IGNORE, insert_ignore, upsert, write_values
 from app.indexer.decode import DecodedLog, record_ids
-from app.indexer.handlers import apply
+from app.indexer.handlers import MEMBER_EVENTS, apply
 from app.indexer.state import RangeState
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,9 @@ def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
     if accounts:
         for chunk in chunks(sorted(accounts)):
             conn.execute(delete(members).where(members.c.address.in_(chunk)))
-        member_events = conn.execute(select(events).where(events.c.item_id.is_(None)))
+        member_events = conn.execute(
+            select(events).where(events.c.item_id.is_(None), events.c.name.in_(MEMBER_EVENTS))
+        )
         for entry in map(DecodedLog.from_row, member_events):
             if entry.args.get("account") in accounts:
                 replay[entry.tx_hash, entry.log_index] = entry
