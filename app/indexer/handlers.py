@@ -98,11 +98,10 @@ def on_item_registered(state: RangeState, log: DecodedLog) -> None:
 
 
 def on_items_registered(state: RangeState, log: DecodedLog) -> None:
-    brand, uri = log.args["brand"], log.args["metadataURI"]
+    brand = log.args["brand"]
+    batch = _record(log, "item", brand, brand, metadata_uri=log.args["metadataURI"])
     for item_id, metadata_hash in zip(log.args["itemIds"], log.args["metadataHashes"], strict=True):
-        state.put_item(
-            _record(log, "item", brand, brand, item_id=item_id, metadata_hash=metadata_hash, metadata_uri=uri)
-        )
+        state.put_item({**batch, "item_id": item_id, "metadata_hash": metadata_hash})
 
 
 def on_lot_anchored(state: RangeState, log: DecodedLog) -> None:
