@@ -1,9 +1,9 @@
 """Effective custody of packed records: the outermost container's custodian, for many at once."""
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert
 
 from app.api.lots import effective_custodian, effective_custodians
-from app.db.schema import RECORD_COLUMNS, RECORDS, items, unit_contents
+from app.db.schema import RECORD_ROWS, items, unit_contents
 
 BRAND, CARRIER, SHIP = ("0x" + c * 40 for c in "abc")
 
@@ -41,7 +41,7 @@ def test_nested_and_free_records_resolve_together(engine: Engine) -> None:
             [{"item_id": pallet, "container": container}, {"item_id": packed, "container": pallet}],
         )
     with engine.connect() as conn:
-        rows = conn.execute(select(*RECORD_COLUMNS).select_from(RECORDS)).all()
+        rows = conn.execute(RECORD_ROWS).all()
         found = effective_custodians(conn, rows)
         assert found == {container: SHIP, pallet: SHIP, packed: SHIP, free: BRAND}
         by_id = {row.item_id: row for row in rows}

@@ -16,8 +16,7 @@ from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
 from app.db.engine import make_engine
 from app.db.schema import (
-    RECORD_COLUMNS,
-    RECORDS,
+    RECORD_ROWS,
     attestations,
     events,
     items,
@@ -117,7 +116,7 @@ def test_lots_units_status_claims_and_attestations_follow_the_chain(
     Indexer(w3, index_engine, seeded, max_range=7).backfill()
 
     with index_engine.connect() as conn:
-        rows = {r.item_id: r for r in conn.execute(select(*RECORD_COLUMNS).select_from(RECORDS))}
+        rows = {r.item_id: r for r in conn.execute(RECORD_ROWS)}
         certs = {r.uri: r.revoked for r in conn.execute(select(attestations).where(attestations.c.uri != ""))}
         gln = conn.execute(select(members.c.gln).where(members.c.address == brand.address)).scalar_one()
     for key in (SKINCARE_LOT, GIFT_SET, RECALLED, CLAIMED, PALLET):  # every record as the chain has it

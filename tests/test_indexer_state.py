@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from app.chain.deploy import Deployment
-from app.db.schema import RECORD_COLUMNS, RECORDS
+from app.db.schema import RECORD_ROWS
 from app.indexer.decode import DecodedLog
 from app.indexer.store import Batch, apply_range
 
@@ -67,7 +67,7 @@ def _store(engine: Engine, block: int, logs: list[DecodedLog]) -> None:
 
 def _rows(engine: Engine) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(select(*RECORD_COLUMNS).select_from(RECORDS))
+        rows = conn.execute(RECORD_ROWS)
         return {row.item_id: row._asdict() for row in rows}
 
 

@@ -15,7 +15,7 @@ from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Par
 from app.api.places import PlaceDirectory
 from app.core.config import Settings
 from app.db.reads import PreparedRead
-from app.db.schema import CREATION_LOG, RECORD_COLUMNS, RECORDS, attestations, events, items, members
+from app.db.schema import CREATION_LOG, RECORD_ROWS, attestations, events, items, members
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog
 from app.indexer.status import indexer_status
@@ -92,9 +92,7 @@ def _item_events(history_only: bool) -> Select[Any]:
 
 
 ITEM_EVENTS = {False: PreparedRead(_item_events(False)), True: PreparedRead(_item_events(True))}
-ITEM_ROW = PreparedRead(
-    select(*RECORD_COLUMNS).select_from(RECORDS).where(items.c.item_id == bindparam("item_id"))
-)
+ITEM_ROW = PreparedRead(RECORD_ROWS.where(items.c.item_id == bindparam("item_id")))
 ATTESTATIONS_IN_FORCE = PreparedRead(
     select(attestations)
     .where(attestations.c.item_id == bindparam("item_id"), attestations.c.revoked.is_(False))

@@ -22,7 +22,7 @@ from app.api.clone import known_paths
 from app.api.models import Risk
 from app.chain.merkle import leaf_hash, verify
 from app.db.reads import PreparedRead
-from app.db.schema import RECORD_COLUMNS, RECORDS, events, items, members, unit_contents
+from app.db.schema import RECORD_ROWS, RECORDS, events, items, members, unit_contents
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
 from app.indexer.decode import DecodedLog
@@ -145,9 +145,7 @@ def effective_custodian(conn: Connection, record: Any) -> str:
 def _record(conn: Connection, record_id: bytes, kind: str) -> tuple[Any, DecodedLog] | None:
     """The record row of `record_id` (of `kind`) and the event that created it."""
     hex_id = "0x" + record_id.hex()
-    row = conn.execute(
-        select(*RECORD_COLUMNS).select_from(RECORDS).where(items.c.item_id == hex_id, items.c.kind == kind)
-    ).first()
+    row = conn.execute(RECORD_ROWS.where(items.c.item_id == hex_id, items.c.kind == kind)).first()
     if row is None:
         return None
     created = conn.execute(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     false,
+    select,
     text,
 )
 
@@ -159,9 +160,10 @@ costs far less than a new version of the record's row and of every index on it.
 """
 
 RECORDS = items.outerjoin(unit_contents, unit_contents.c.item_id == items.c.item_id)
-RECORD_COLUMNS = (*items.c, unit_contents.c.container)
-"""A record as the gateway reads it: its `items` row plus `container` (None when not packed),
-`select(*RECORD_COLUMNS).select_from(RECORDS)`."""
+"""Records with the unit each is packed in (`unit_contents.container`, NULL when not packed)."""
+
+RECORD_ROWS = select(*items.c, unit_contents.c.container).select_from(RECORDS)
+"""A record as the gateway reads it: its `items` row plus `container`; add `.where(...)`."""
 
 attestations = Table(
     "attestations",

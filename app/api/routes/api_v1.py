@@ -19,7 +19,7 @@ from app.api.lots import MAX_NESTING, LotPublic, effective_custodians, load_lot_
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.proof import ProofBundle, proof_bundle
 from app.core.config import lot_store
-from app.db.schema import RECORD_COLUMNS, RECORDS, items
+from app.db.schema import RECORD_ROWS, items
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey
 from app.indexer.decode import DecodedLog
@@ -52,13 +52,7 @@ def list_items(
         str | None, Query(pattern=r"^0x[0-9a-f]{64}$", description="Last id of the previous page")
     ] = None,
 ) -> ItemPage:
-    query = (
-        select(*RECORD_COLUMNS)
-        .select_from(RECORDS)
-        .where(items.c.kind == "item")
-        .order_by(items.c.item_id)
-        .limit(limit + 1)
-    )
+    query = RECORD_ROWS.where(items.c.kind == "item").order_by(items.c.item_id).limit(limit + 1)
     if after is not None:
         query = query.where(items.c.item_id > after)
     rows = list(conn.execute(query))
