@@ -205,9 +205,15 @@ def serve(settings: Settings, workers: int, on_started: Callable[[], None] | Non
     SIGINT/SIGTERM; 0 when stopped that way, 1 when a worker died."""
     sockets = bind_sockets(settings.host, settings.port, workers)
     if workers == 1:
+        # uvicorn stops on SIGTERM/SIGINT, then raises the signal again with the handler it found:
+        # a no-op for SIGTERM (and KeyboardInterrupt caught for SIGINT) makes that a clean exit.
+        previous = signal.signal(signal.SIGTERM, lambda *_: None)
         try:
             run_server(create_app(settings), sockets, on_started)
+        except KeyboardInterrupt:
+            pass
         finally:
+            signal.signal(signal.SIGTERM, previous)
             sockets[0].close()
         return 0
     try:  # what would stop every worker is checked once, here: the place directory, the schema
