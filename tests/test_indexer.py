@@ -8,6 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 from sqlalchemy import Engine, func, select
 from web3 import Web3
 
@@ -32,6 +33,7 @@ from app.demo.journey import (
     RECALLED,
     SKINCARE_LOT,
     SKINCARE_LOT_SIZE,
+    admit_members,
     demo_members,
     seed_demo,
     seed_mass_market,
@@ -39,7 +41,7 @@ from app.demo.journey import (
 )
 from app.indexer.decode import LogDecoder, UndecodableLog, record_ids
 from app.indexer.follow import Indexer
-from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, STATUS_NAMES, STORED_ONLY
+from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, NEVER_EXPIRES, STATUS_NAMES, STORED_ONLY
 from app.indexer.rpc import RpcClient
 
 STATE_TABLES = ("events", "items", "unit_contents", "members", "attestations", "undecodable_logs")
@@ -322,3 +324,71 @@ def test_batch_event_whose_array_runs_past_the_data_is_undecodable() -> None:
     truncated = data[: 64 * 3] + f"{3:064x}" + data[64 * 4 : 64 * 6]
     with pytest.raises(UndecodableLog, match="cannot decode ItemsRegistered"):
         LogDecoder(abi).decode({**log, "data": "0x" + truncated}, 0)
+
+
+def test_chain_values_no_column_takes_as_sent_are_stored_not_fatal(
+    w3: Web3, deployment: Deployment, operator: LocalAccount, index_engine: Engine
+) -> None:
+    """The contracts accept any string and any uint64 expiry: a NUL in a metadata URI or an
+    attestation kind (PostgreSQL text refuses NUL) and an offer that never expires (above a
+    signed 64-bit column) are each stored, rather than stopping the index at their range."""
+    contract = registry(w3, deployment.registry)
+    consortium = demo_members()
+    admit_members(w3, contract, operator, consortium)
+    brand, carrier = consortium["brand"].account, consortium["carrier"].account
+    certifier = consortium["certifier"].account
+    item = keccak(text="nul and forever")
+    send(w3, brand, contract.functions.registerItem(item, keccak(item), "ipfs://x\x00y"))
+    send(
+        w3,
+        certifier,
+        contract.functions.attest(item, b"GIA\x00grade".ljust(32, b"\0"), keccak(item), "u\x00"),
+    )
+    send(w3, brand, contract.functions.offerCustody(item, carrier.address, 2**64 - 1))
+    Indexer(w3, index_engine, deployment).backfill()
+    item_id = "0x" + item.hex()
+    with index_engine.connect() as conn:
+        record = conn.execute(select(items).where(items.c.item_id == item_id)).one()
+        attestation = conn.execute(select(attestations).where(attestations.c.item_id == item_id)).one()
+        offered = conn.execute(select(events.c.args).where(events.c.name == "CustodyOffered")).scalar_one()
+    assert record.metadata_uri == "ipfs://x\ufffdy"
+    assert (attestation.kind, attestation.uri) == ("GIA\ufffdgrade", "u\ufffd")
+    assert (record.status, record.offer_expires_at) == ("offered", NEVER_EXPIRES)
+    assert offered["expiresAt"] == 2**64 - 1  # the event keeps the exact value
+
+
+def _raw_log(event: str, topics: list[str], data: bytes) -> dict[str, Any]:
+    from eth_utils.abi import event_abi_to_log_topic
+
+    (entry,) = [e for e in artifact("OriginRegistry").abi if e.get("name") == event]
+    return {
+        "topics": ["0x" + event_abi_to_log_topic(entry).hex(), *topics],  # type: ignore[arg-type]
+        "data": "0x" + data.hex(),
+        "blockNumber": "0x1",
+        "blockHash": "0x" + "00" * 32,
+        "transactionHash": "0x" + "11" * 32,
+        "logIndex": "0x0",
+    }
+
+
+def test_a_string_that_is_not_utf8_decodes_with_replacement_characters() -> None:
+    """Strict decoding made the whole registration undecodable: the item existed on chain and
+    never in the index, and every later event about it named an unknown record."""
+    from eth_abi.abi import encode
+
+    data = encode(
+        ["bytes32", "bytes"], [b"\x33" * 32, b"ipfs://\xff\xfe"]
+    )  # `bytes` and `string` encode alike
+    raw = _raw_log("ItemRegistered", ["0x" + "01" * 32, "0x" + "00" * 12 + "22" * 20], data)
+    decoded = LogDecoder(artifact("OriginRegistry").abi).decode(raw, 0)
+    assert decoded.args["metadataURI"] == "ipfs://\ufffd\ufffd"
+    assert decoded.item_id == "0x" + "01" * 32
+
+
+def test_integers_wider_than_json_numbers_are_kept_as_decimal_strings() -> None:
+    """orjson writes integers up to 64 bits; a larger uint256 argument would stop the index."""
+    from eth_abi.abi import encode
+
+    raw = _raw_log("ThresholdChanged", [], encode(["uint256", "uint256"], [2**64 - 1, 2**200]))
+    args = LogDecoder(artifact("OriginRegistry").abi).decode(raw, 0).args
+    assert args == {"previous": 2**64 - 1, "threshold": str(2**200)}

@@ -84,6 +84,25 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << 256) if value >= 1 << 255 else value
 
 
+JSON_INT_RANGE = range(-(1 << 63), 1 << 64)
+"""Integers a JSON column takes as numbers (orjson's range); wider values of uint256/int256
+arguments are kept as decimal strings, so no value, however large, stops the index."""
+
+
+def _json_int(value: int) -> int | str:
+    return value if value in JSON_INT_RANGE else str(value)
+
+
+def chain_text(raw: bytes) -> str:
+    """Bytes a contract stored as a string, as text any database column takes.
+
+    The contracts accept any bytes as a string. Invalid UTF-8 (which would make the whole
+    event undecodable, losing e.g. an item's registration) and NUL (which PostgreSQL text
+    refuses, stopping the index at that range) become U+FFFD.
+    """
+    return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
 def _dynamic(body: str, at: int, text: bool) -> Any:
     """The `string` (text) or `bytes` value whose offset word is at hex position `at` of `body`."""
     start = 2 * int(body[at : at + 64], 16)
@@ -91,7 +110,7 @@ def _dynamic(body: str, at: int, text: bool) -> Any:
     raw = bytes.fromhex(body[start + 64 : start + 64 + length])
     if len(raw) * 2 != length:
         raise ValueError("dynamic value runs past the end of the data")
-    return raw.decode("utf-8") if text else "0x" + raw.hex()
+    return chain_text(raw) if text else "0x" + raw.hex()
 
 
 def _words(body: str, at: int) -> list[str]:
@@ -113,9 +132,10 @@ def _word_expression(abi_type: str, word: str) -> str | None:
     if abi_type == "bool":
         return f"int({word}, 16) != 0"
     if abi_type.startswith("uint"):
-        return f"int({word}, 16)"
+        wide = int(abi_type[4:] or 256) > 64
+        return f"_json_int(int({word}, 16))" if wide else f"int({word}, 16)"
     if abi_type.startswith("int"):
-        return f"_signed(int({word}, 16), {int(abi_type[3:] or 256)})"
+        return f"_json_int(_signed(int({word}, 16), {int(abi_type[3:] or 256)}))"
     if abi_type.startswith("bytes") and abi_type != "bytes":
         return f"'0x' + {word}[:{2 * int(abi_type[5:])}]"
     return None
@@ -126,6 +146,10 @@ def _json_ready(abi_type: str, value: Any) -> Any:
         return to_checksum_address(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _json_int(value)
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
     return value
 
 
@@ -175,6 +199,7 @@ def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str,
     namespace: dict[str, Any] = {
         "_address": _address,
         "_signed": _signed,
+        "_json_int": _json_int,
         "_dynamic": _dynamic,
         "_words": _words,
         "_abi_decode": abi_decode,

@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from app.indexer.decode import DecodedLog
+from app.indexer.decode import DecodedLog, chain_text
 from app.indexer.state import RangeState
 
 ROLE_NAMES = {
@@ -26,6 +26,11 @@ ROLE_NAMES = {
 Handler = Callable[[RangeState, DecodedLog], None]
 ZERO32 = "0x" + "00" * 32
 
+
+NEVER_EXPIRES = (1 << 63) - 1
+"""The latest offer expiry `items.offer_expires_at` (a signed 64-bit column) holds. An offer's
+`uint64 expiresAt` may be larger (type(uint64).max reads as "never"); such an offer is stored
+as expiring at this time, some 292 billion years away, and its event keeps the exact value."""
 
 STATUS_NAMES = ("none", "active", "offered", "sold", "recalled", "claimed", "lost", "destroyed")
 """`Status` of contracts/types/RecordTypes.sol, by number."""
@@ -141,7 +146,7 @@ def on_unit_unpacked(state: RangeState, log: DecodedLog) -> None:
 
 
 def on_attestation_recorded(state: RangeState, log: DecodedLog) -> None:
-    kind = bytes.fromhex(log.args["kind"][2:]).rstrip(b"\0").decode("utf-8", "replace")
+    kind = chain_text(bytes.fromhex(log.args["kind"][2:]).rstrip(b"\0"))
     state.put_attestation(
         {
             "attestation_id": log.args["attestationId"],
@@ -163,9 +168,8 @@ def on_attestation_revoked(state: RangeState, log: DecodedLog) -> None:
 
 
 def on_custody_offered(state: RangeState, log: DecodedLog) -> None:
-    state.update_item(
-        log, status="offered", pending_to=log.args["to"], offer_expires_at=log.args["expiresAt"]
-    )
+    expires_at = min(log.args["expiresAt"], NEVER_EXPIRES)
+    state.update_item(log, status="offered", pending_to=log.args["to"], offer_expires_at=expires_at)
 
 
 def on_custody_offer_cancelled(state: RangeState, log: DecodedLog) -> None:
