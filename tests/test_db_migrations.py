@@ -132,3 +132,34 @@ def test_migrated_indexes_and_keys_are_the_declared_ones(engine: Engine) -> None
                 where = index.dialect_options[dialect]["where"]
                 assert ("WHERE" in definition) == (where is not None), index.name
                 assert where is None or str(where) in definition
+
+
+def _collations(engine: Engine) -> dict[tuple[str, str], str | None]:
+    """(table, column) -> collation of every text column of the declared tables (PostgreSQL)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND data_type IN ('character varying', 'text')"
+            )
+        )
+        return {(table, column): collation for table, column, collation in rows if table in metadata.tables}
+
+
+def test_hex_columns_compare_as_bytes_on_postgresql_and_0007_goes_back(engine: Engine) -> None:
+    """Alembic's comparison skips collations: the migrated hex columns must be "C" as declared."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite compares text as bytes already; 0007 changes nothing there")
+    migrate(engine)
+    declared = {
+        (table.name, column.name): column.type.dialect_impl(engine.dialect).collation  # type: ignore[attr-defined]
+        for table in metadata.tables.values()
+        for column in table.columns
+        if (table.name, column.name) in _collations(engine)
+    }
+    assert _collations(engine) == declared
+    assert sum(collation == "C" for collation in declared.values()) == 31  # every id, hash and address
+    migrate(engine, "0006", down=True)
+    assert set(_collations(engine).values()) == {None}
+    migrate(engine)
+    assert _collations(engine) == declared

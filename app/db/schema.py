@@ -21,8 +21,17 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-HEX32 = String(66)
-ADDRESS = String(42)
+
+def _hex(length: int) -> String:
+    """Hex text (ids, hashes, addresses): compared byte by byte. On PostgreSQL that is the "C"
+    collation; the database's own (C.UTF-8 or en_US here) compares each key through strcoll,
+    which made index writes of the 200,000-event backfill ~10 % slower. Equality and the order
+    of lowercase hex are the same under both."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+HEX32 = _hex(66)
+ADDRESS = _hex(42)
 
 indexer_state = Table(
     "indexer_state",
