@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from app.chain.client import connect, dev_account
 from app.chain.deploy import Deployment, deploy_registry
 from app.chain.devnet import Devnet, running_devnet
+from app.db.engine import make_engine
 from app.db.schema import events, items
 from app.indexer import follow
 from app.indexer.follow import Indexer, TimestampsUnavailable
@@ -202,3 +204,57 @@ def test_a_range_reaching_into_the_reorg_window_is_read_ahead_up_to_the_last_fin
     assert [(first, last) for first, last, _ in recording.served[served:]][:1] == [(start, last_final)]
     assert indexer.next_block == last_final + 1
     assert indexer.backfill(head) == head
+
+
+def _sizing_indexer(tmp_path: Path, max_range: int) -> Indexer:
+    """An indexer whose range sizing is driven by hand: no node is ever asked."""
+    deployment = Deployment(
+        chain_id=31337,
+        registry="0x" + "11" * 20,
+        deploy_block=1,
+        deploy_block_hash="0x" + "22" * 32,
+        deploy_tx="0x" + "33" * 32,
+        deployer="0x" + "44" * 20,
+        admin="0x" + "44" * 20,
+        compiler={},
+        deployed_at=0,
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'sizing.db'}")
+    return Indexer("http://127.0.0.1:1", engine, deployment, max_range=max_range)
+
+
+def _drive(indexer: Indexer, ranges: int, logs_per_block: int) -> tuple[int, int]:
+    """Size `ranges` ranges against a provider capping answers at 10,000 logs and 2,000 blocks,
+    on a chain of `logs_per_block` one-change logs; (refused ranges, largest range served)."""
+    refused, largest, start = 0, 0, 0
+    for _ in range(ranges):
+        size = indexer.range
+        if size > 2_000 or size * logs_per_block > 10_000:
+            refused += 1
+            indexer._shrink(start, start + size - 1, RpcError("eth_getLogs", {"code": -32005}))
+        else:
+            largest = max(largest, size)
+            indexer._grow(size, size * logs_per_block)
+            start += size
+    return refused, largest
+
+
+def test_ranges_against_a_steady_cap_rarely_fail_and_grow_back_when_the_density_drops(
+    tmp_path: Path,
+) -> None:
+    """At 100 logs a block the 10,000-log cap allows 100 blocks, and TARGET_CHANGES aims at 200.
+    A refused range used to leave its size minus one as the ceiling, the next growth went back
+    to it, and every 20 ranges the ceiling reset: 462 of 1,000 ranges failed. Now the halved
+    size that works is the ceiling, and the probes above it wait 20, 40, 80, 160, 320 good
+    ranges: the first refusal and 5 failed probes in 1,000 ranges (0.6 %); in the long run one
+    range in PROBE_AFTER_MAX (0.16 %). The bound leaves room for one more failure either way."""
+    indexer = _sizing_indexer(tmp_path, max_range=10_000)
+    refused, largest = _drive(indexer, 1_000, logs_per_block=100)
+    assert largest == 100
+    assert refused <= 7, refused
+
+    # The density drops to 1 log a block: the next probe (after at most PROBE_AFTER_MAX good
+    # ranges) succeeds, so ranges grow until the 2,000-block cap refuses one, and stay below it.
+    refused, largest = _drive(indexer, 1_000, logs_per_block=1)
+    assert largest >= 1_000 and indexer.range >= 1_000
+    assert refused <= 10, refused

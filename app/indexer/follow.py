@@ -34,8 +34,12 @@ log = logging.getLogger(__name__)
 
 MIN_RANGE = 1
 RETRY_BACKOFF_S = (0.5, 1, 2, 5, 10)
-CEILING_RESET_AFTER = 20
-"""Successful ranges after which a range size that once failed is tried again."""
+PROBE_AFTER = 20
+"""Successful ranges after which ranges may grow past the ceiling a failure set (a probe: the
+log density, or the provider, may have changed)."""
+PROBE_AFTER_MAX = 640
+"""Each failed probe doubles the wait for the next, up to this: against a steady cap, about one
+range in PROBE_AFTER_MAX fails, and a drop in density is still found within as many ranges."""
 HEARTBEAT_S = 1.0
 FIRST_RANGE = 100
 """Blocks of the first range; later ranges grow (or shrink) with the log density seen."""
@@ -145,6 +149,9 @@ class Indexer:
         self.range = min(max_range, FIRST_RANGE)
         self.ceiling = max_range
         self._successes = 0
+        self._probe_after = PROBE_AFTER
+        self._probing: int | None = None
+        """The ceiling before it was lifted, while that probe has not yet shown whether it holds."""
         depth = get_settings().confirmations if confirmations is None else confirmations
         self.reorg_window = max(64, 4 * depth)
         self.on_range = on_range
@@ -269,20 +276,33 @@ class Indexer:
         return fork
 
     def _shrink(self, start: int, end: int, exc: Exception) -> None:
+        """Halve the range after start..end failed, and make the half the ceiling: it is what
+        is tried next, and growing back to near the failed size would fail again (a provider's
+        cap is mostly steady). A failed probe doubles the wait before the next one."""
         size = end - start + 1
         if size <= MIN_RANGE:
             raise exc
-        self.ceiling = max(MIN_RANGE, size - 1)
-        self.range = max(MIN_RANGE, size // 2)
+        if self._probing is not None:
+            self._probing = None
+            self._probe_after = min(PROBE_AFTER_MAX, 2 * self._probe_after)
+        self.range = self.ceiling = max(MIN_RANGE, size // 2)
         self._successes = 0
         log.info("eth_getLogs %d-%d failed (%s); range now %d blocks", start, end, exc, self.range)
 
+    def _probe(self, blocks: int) -> None:
+        """After a range of `blocks` blocks worked: a range larger than the ceiling it was
+        lifted from means the probe succeeded (the short wait is back); after `_probe_after`
+        successes under a ceiling, lift it."""
+        if self._probing is not None and blocks > self._probing:
+            self._probing, self._probe_after = None, PROBE_AFTER
+        if self.ceiling < self.max_range and self._successes >= self._probe_after:
+            self._probing, self.ceiling, self._successes = self.ceiling, self.max_range, 0
+
     def _grow(self, blocks: int, changes: int) -> None:
         """Size the next range after one of `blocks` blocks: double it, but aim at
-        TARGET_CHANGES record changes at the density just seen."""
+        TARGET_CHANGES record changes at the density just seen, within the ceiling."""
         self._successes += 1
-        if self._successes >= CEILING_RESET_AFTER:
-            self.ceiling, self._successes = self.max_range, 0
+        self._probe(blocks)
         wanted = self.range * 2
         if changes:
             wanted = min(wanted, max(1, blocks) * TARGET_CHANGES // changes)
