@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import requests
@@ -53,6 +53,8 @@ BULK_GC_THRESHOLD = 100_000
 default): a range allocates hundreds of thousands of objects, none of them in a cycle, and
 each collection walks them all. About 10 % of a SQLite backfill's time (bench-index)."""
 
+T = TypeVar("T")
+
 ProgressCallback = Callable[[int, int, int], None]
 """Called after each stored range with (first block, last block, events stored)."""
 
@@ -91,7 +93,11 @@ class RangeRaced(RuntimeError):
 
 class TimestampsUnavailable(RuntimeError):
     """The block headers giving a range's timestamps could not be read: not a range-size
-    problem, so it is not answered by shrinking the range (`run` retries with backoff)."""
+    problem, so it is not answered by shrinking the range (`retrying` tries again with backoff)."""
+
+
+class Stopped(Exception):
+    """The stop event was set before the work being retried succeeded."""
 
 
 def public_reason(exc: Exception) -> str:
@@ -396,28 +402,41 @@ class Indexer:
             self._last_heartbeat = now
 
     def run(self, stop: threading.Event, poll_interval: float = 0.25) -> None:
-        """Follow the head until `stop` is set; RPC faults are retried with backoff, never fatal.
+        """Follow the head until `stop` is set; faults are retried with backoff (`retrying`)."""
+        while not stop.is_set():
+            try:
+                self.retrying(self.poll, stop)
+            except Stopped:
+                return
+            stop.wait(poll_interval)
 
-        Each failure is also recorded in the checkpoint row, so /healthz can say why the index
-        lags (the next range stored or head seen clears it)."""
+    def retrying(self, work: Callable[[], T], stop: threading.Event) -> T:
+        """`work()`, tried again with backoff until it succeeds: RPC (or database) faults are
+        never fatal, in the backfill as while following. Raises Stopped once `stop` is set;
+        KeyboardInterrupt (Ctrl-C) is no Exception, so it ends a wait at once."""
         failures = 0
         while not stop.is_set():
             try:
-                self.poll()
-                failures = 0
-                stop.wait(poll_interval)
+                return work()
             except Exception as exc:
-                delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
                 failures += 1
-                log.warning(
-                    "indexer error (retry %d in %.1f s): %s",
-                    failures,
-                    delay,
-                    exc,
-                    extra={"retry_in_s": delay, "failures": failures},
-                )
-                try:
-                    record_error(self.engine, self.deployment, public_reason(exc))
-                except Exception as db_exc:  # the database may be what fails
-                    log.debug("could not record the indexer error: %s", db_exc)
-                stop.wait(delay)
+                self._back_off(exc, failures, stop)
+        raise Stopped
+
+    def _back_off(self, exc: Exception, failures: int, stop: threading.Event) -> None:
+        """Warn of failure number `failures` in a row, record it in the checkpoint row so
+        /healthz can say why the index lags (the next range stored or head seen clears it),
+        and wait the failure's RETRY_BACKOFF_S delay, or until `stop` is set."""
+        delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S)) - 1]
+        log.warning(
+            "indexer error (retry %d in %.1f s): %s",
+            failures,
+            delay,
+            exc,
+            extra={"retry_in_s": delay, "failures": failures},
+        )
+        try:
+            record_error(self.engine, self.deployment, public_reason(exc))
+        except Exception as db_exc:  # the database may be what fails
+            log.debug("could not record the indexer error: %s", db_exc)
+        stop.wait(delay)

@@ -27,7 +27,12 @@ class IndexJob:
 
 
 def run_index(job: IndexJob, settings: Settings) -> None:
-    """Run `job`; bad configuration raises ValueError/FileNotFoundError/ConnectionError with the fix."""
+    """Run `job`; bad configuration raises ValueError/FileNotFoundError/ConnectionError with the fix.
+
+    Once the node has answered, its faults are retried with backoff and a warning, in the
+    backfill as while following: a slow answer must not end an indexer meant to run for days.
+    Ctrl-C or SIGTERM (KeyboardInterrupt, SystemExit) stops it.
+    """
     use_json_logs()
     if not job.rpc_url:
         raise ValueError("no chain to index: pass --rpc-url or set ORIGINTRACE_RPC_URL")
@@ -45,16 +50,17 @@ def run_index(job: IndexJob, settings: Settings) -> None:
     indexer = Indexer(
         job.rpc_url, engine, deployment, job.max_range, confirmations=settings.confirmations, rpc=rpc
     )
-    target = indexer.head() if job.to_block is None else job.to_block
+    never = threading.Event()  # nothing sets it: the command ends by Ctrl-C or SIGTERM
+    target = indexer.retrying(indexer.head, never) if job.to_block is None else job.to_block
     bar = BackfillProgress(indexer.next_block, target, enabled=job.progress)
     indexer.on_range = bar
     log.info("backfill started", extra={"from_block": indexer.next_block, "to_block": target})
     try:
-        last = indexer.backfill(target)
+        last = indexer.retrying(lambda: indexer.backfill(target), never)
     finally:
         bar.close()
     log.info("backfill done", extra={"last_block": last, "events": bar.events})
     if job.follow:
         indexer.on_range = None
         log.info("following the chain head", extra={"poll_interval_s": settings.poll_interval})
-        indexer.run(threading.Event(), settings.poll_interval)
+        indexer.run(never, settings.poll_interval)
