@@ -1,7 +1,8 @@
 """Reorgs on a real anvil (snapshot/revert): custody events removed and replaced, the index follows."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -18,6 +19,7 @@ from app.db.engine import make_engine
 from app.db.schema import blocks, events, items, members, unit_contents
 from app.demo.journey import Member, admit_members, demo_members, hand_over
 from app.indexer.follow import Indexer
+from app.indexer.rpc import RpcClient
 
 ITEM_A, ITEM_B = keccak(text="reorg item A"), keccak(text="reorg item B")
 
@@ -47,6 +49,30 @@ def _fresh_index(w3: Web3, deployment: Deployment, path: Path) -> Engine:
     reference = make_engine(f"sqlite:///{path}")
     Indexer(w3, reference, deployment, confirmations=2).backfill()
     return reference
+
+
+class ReorgMidRead(RpcClient):
+    """The node reorgs (`reorg` runs) right after it answered the first `method` request."""
+
+    def __init__(self, url: str, method: str, reorg: Callable[[], None]) -> None:
+        super().__init__(url)
+        self.method = method
+        self.reorg: Callable[[], None] | None = reorg
+
+    def _answered(self, method: str) -> None:
+        if method == self.method and self.reorg is not None:
+            reorg, self.reorg = self.reorg, None
+            reorg()
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        result = super().call(method, params)
+        self._answered(method)
+        return result
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        results = super().batch(calls)
+        self._answered(calls[0][0] if calls else "")
+        return results
 
 
 def _indexed_then_snapshot(
@@ -206,3 +232,51 @@ def _members(engine: Engine) -> dict[str, tuple[str, bool]]:
     with engine.connect() as conn:
         rows = conn.execute(select(members.c.address, members.c.gln, members.c.active))
         return {address: (gln, active) for address, gln, active in rows}
+
+
+def test_a_block_replaced_while_its_range_is_read_is_read_again(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
+) -> None:
+    """Block H+1 has no registry logs when eth_getLogs reads it, then H+1' replaces it with a
+    registration. The headers read after eth_getLogs were all of the new chain, so the index
+    kept H+1' as if its (missing) logs had been read, and no later check found the gap."""
+    w3, contract, deployment, _ = chain
+    _, snapshot, (brand, _carrier, _customs) = _indexed_then_snapshot(chain, index_engine)
+    w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+    item = keccak(text="registered on the branch that wins")
+
+    def reorg() -> None:
+        w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        send(w3, brand, contract.functions.registerItem(item, keccak(item), "ipfs://x"))
+
+    rpc = ReorgMidRead(str(w3.provider.endpoint_uri), "eth_getLogs", reorg)  # type: ignore[attr-defined]
+    Indexer(w3, index_engine, deployment, confirmations=2, rpc=rpc).backfill()
+    assert rpc.reorg is None  # the reorg happened mid-read
+    assert "0x" + item.hex() in _custodians(index_engine)
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
+
+
+def test_the_last_indexed_block_replaced_before_the_range_is_read_is_rolled_back(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
+) -> None:
+    """The reorg lands after `_check_reorg` found the last indexed block on the chain, before the
+    next range is read: that range is all of the new chain, so only the parent hash of its first
+    block shows that it does not follow the indexed one."""
+    w3, contract, deployment, _ = chain
+    indexer, snapshot, (brand, carrier, customs) = _indexed_then_snapshot(chain, index_engine)
+    hand_over(w3, contract, ITEM_A, brand, carrier)
+    indexer.backfill()
+    w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+
+    def reorg() -> None:  # item A went to customs instead, and the new branch is longer
+        w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        hand_over(w3, contract, ITEM_A, brand, customs)
+        w3.provider.make_request("anvil_mine", ["0x2"])  # type: ignore[arg-type]
+
+    rpc = ReorgMidRead(str(w3.provider.endpoint_uri), "eth_getBlockByNumber", reorg)  # type: ignore[attr-defined]
+    racing = Indexer(w3, index_engine, deployment, confirmations=2, rpc=rpc)
+    racing.backfill()  # its first header read is `_check_reorg`'s: the reorg comes right after
+    assert rpc.reorg is None
+    racing.backfill()
+    assert _custodians(index_engine)["0x" + ITEM_A.hex()] == customs.address
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))

@@ -91,9 +91,13 @@ class RangeRaced(RuntimeError):
     """The chain changed while a range was read; it is read again."""
 
 
-class TimestampsUnavailable(RuntimeError):
-    """The block headers giving a range's timestamps could not be read: not a range-size
-    problem, so it is not answered by shrinking the range (`retrying` tries again with backoff)."""
+class HeadersUnavailable(RuntimeError):
+    """Block headers a range needs could not be read: not a range-size problem, so it is not
+    answered by shrinking the range (`retrying` tries again with backoff)."""
+
+
+class TimestampsUnavailable(HeadersUnavailable):
+    """The block headers giving a range's timestamps could not be read."""
 
 
 class Stopped(Exception):
@@ -109,7 +113,7 @@ def public_reason(exc: Exception) -> str:
         return f"{kind}: {exc}"
     if isinstance(exc, RpcError):
         return f"{kind}: the node answered error {exc.code}"
-    if isinstance(exc, requests.RequestException | orjson.JSONDecodeError | TimestampsUnavailable):
+    if isinstance(exc, requests.RequestException | orjson.JSONDecodeError | HeadersUnavailable):
         return f"{kind}: the chain's node did not answer, or not with JSON-RPC"
     if isinstance(exc, SQLAlchemyError):
         return f"{kind}: the database failed"
@@ -125,6 +129,9 @@ class RangeRead:
     undecodable: list[dict[str, Any]]
     changes: int
     """Record changes in the range: one per log, a batch event one per record it names."""
+    anchor: dict[str, Any] | None = None
+    """Header of the range's last block, read before eth_getLogs if the range reaches into the
+    reorg window: the same hash after the read means the logs are all of one chain."""
 
 
 class Indexer:
@@ -226,14 +233,27 @@ class Indexer:
                 )
         return decoded, undecodable
 
-    def _read(self, start: int, end: int) -> RangeRead:
+    def _anchor(self, end: int) -> dict[str, Any]:
+        """The header of `end`, read before its range's logs (see `_check_unraced`)."""
+        try:
+            header = self._headers([end])[end]
+        except (RpcError, requests.RequestException, orjson.JSONDecodeError) as exc:
+            raise HeadersUnavailable(f"block {end}: {exc}") from exc
+        if header is None:
+            raise RangeRaced(f"block {end} vanished before its range was read")
+        return header
+
+    def _read(self, start: int, end: int, anchored: bool = False) -> RangeRead:
+        """Read and decode start..end; `anchored` (the range reaches into the reorg window)
+        reads the header of `end` first, so a reorg during the read can be told afterwards."""
+        anchor = self._anchor(end) if anchored and end >= start else None
         raw = self._get_logs(start, end) if end >= start else []
         try:
             logs, undecodable = self._decode(raw)
         except (RpcError, requests.RequestException, orjson.JSONDecodeError) as exc:
             raise TimestampsUnavailable(f"blocks {start}-{end}: {exc}") from exc
         changes = len(undecodable) + sum(max(1, len(record_ids(e))) for e in logs)
-        return RangeRead(raw, logs, undecodable, changes)
+        return RangeRead(raw, logs, undecodable, changes, anchor)
 
     def _take_ahead(self, start: int, end: int) -> tuple[int, Future[RangeRead] | None]:
         """The range to index next: the one read ahead if it starts at `start` (it may end
@@ -315,21 +335,44 @@ class Indexer:
         self.range = max(MIN_RANGE, min(self.ceiling, self.max_range, wanted))
 
     def _recent_hashes(
-        self, start: int, end: int, head: int, raw_logs: list[dict[str, Any]]
+        self, start: int, end: int, head: int, read: RangeRead
     ) -> list[tuple[int, str, str | None]]:
-        """Hashes of the range's non-final blocks, checked against the logs read from them."""
+        """Hashes of the range's non-final blocks (its end and those with logs), read in one
+        batch after the logs and checked against them (`_check_unraced`)."""
         keep_from = head - self.reorg_window
         if end < keep_from:
             return []
-        numbers = sorted({int(r["blockNumber"], 16) for r in raw_logs} | {end})
-        headers = self._headers([n for n in numbers if n >= max(start, keep_from)])
-        for raw in raw_logs:
+        numbers = {n for n in {int(r["blockNumber"], 16) for r in read.raw} | {end} if n >= keep_from}
+        if start - 1 in self._hashes:
+            numbers.add(start)
+        headers = self._headers(sorted(numbers))
+        self._check_unraced(start, end, read, headers)
+        return [
+            (n, h["hash"], h.get("parentHash"))
+            for n, h in headers.items()
+            if h is not None and n >= keep_from
+        ]
+
+    def _check_unraced(
+        self, start: int, end: int, read: RangeRead, headers: dict[int, dict[str, Any] | None]
+    ) -> None:
+        """Raise RangeRaced unless the headers read after the logs show the chain they came
+        from, on top of the indexed blocks: `end` kept the hash it had before eth_getLogs (a
+        block replaced meanwhile changes it, even one without logs), each log's block kept the
+        log's hash, and `start`'s parent is the kept hash of `start - 1` (a reorg since
+        `_check_reorg` may have replaced it). `backfill` then reads again, and the next
+        `_check_reorg` finds the fork."""
+        last = headers.get(end)
+        if last is None or (read.anchor is not None and last["hash"] != read.anchor["hash"]):
+            raise RangeRaced(f"block {end} changed or vanished while its range was read")
+        for raw in read.raw:
             header = headers.get(int(raw["blockNumber"], 16))
             if header is not None and header["hash"] != raw["blockHash"]:
                 raise RangeRaced(f"block {int(raw['blockNumber'], 16)} changed while its logs were read")
-        if headers.get(end) is None:
-            raise RangeRaced(f"block {end} vanished while its range was read")
-        return [(n, h["hash"], h.get("parentHash")) for n, h in headers.items() if h is not None]
+        parent = self._hashes.get(start - 1)
+        first = headers.get(start)
+        if parent is not None and (first is None or first.get("parentHash") != parent):
+            raise RangeRaced(f"block {start} no longer follows the indexed block {start - 1}")
 
     def sync_once(self, head: int) -> int:
         """Index one range up to at most `head`; return the number of blocks covered."""
@@ -340,7 +383,8 @@ class Indexer:
             return 0
         end, ahead = self._take_ahead(start, end)
         try:
-            read = ahead.result() if ahead is not None else self._read(start, end)
+            anchored = end >= head - self.reorg_window
+            read = ahead.result() if ahead is not None else self._read(start, end, anchored)
         except (RpcError, requests.RequestException, orjson.JSONDecodeError) as exc:
             # Provider caps (results, block span), timeouts, cut-off or oversized answers.
             self._shrink(start, end, exc)
@@ -350,7 +394,7 @@ class Indexer:
             head=head,
             logs=read.logs,
             undecodable=read.undecodable,
-            block_hashes=self._recent_hashes(start, end, head, read.raw) if end >= start else [],
+            block_hashes=self._recent_hashes(start, end, head, read) if end >= start else [],
             rollback_to=fork,
             keep_from=head - self.reorg_window,
         )
