@@ -8,13 +8,26 @@ from typing import Annotated
 
 import typer
 
-from app.core.config import get_settings
+from app.commands.context import fail
+from app.core.config import InvalidSettings, get_settings
 
 cli = typer.Typer(
     help="OriginTrace: provenance of physical goods on an Ethereum-compatible chain.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _checked_database_url(url: str) -> str:
+    """`url`, after checking that SQLAlchemy knows its dialect and its driver is installed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except (ArgumentError, ImportError) as exc:
+        fail(f"cannot use the database URL {url!r}: {exc}", code=2)
+    return url
 
 
 def _terminate_on_sigterm() -> None:
@@ -31,6 +44,12 @@ def main_options(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     get_settings.cache_clear()  # each invocation reads the environment afresh (tests run many in one process)
+    try:
+        get_settings()
+    except InvalidSettings as exc:
+        for line in exc.lines:
+            typer.secho(f"error: {line}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
     if not verbose:  # each HTTP request and migration step is detail, not news
         for chatty in ("httpx", "alembic"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -70,8 +89,10 @@ def index(
         str | None, typer.Option(help="SQLAlchemy URL; default ORIGINTRACE_DATABASE_URL or SQLite in ./data")
     ] = None,
     follow: Annotated[bool, typer.Option(help="After the backfill, keep following the head")] = False,
-    to_block: Annotated[int | None, typer.Option(help="Stop at this block (default: the head)")] = None,
-    max_range: Annotated[int | None, typer.Option(help="Largest eth_getLogs block range")] = None,
+    to_block: Annotated[
+        int | None, typer.Option(min=0, help="Stop at this block (default: the head)")
+    ] = None,
+    max_range: Annotated[int | None, typer.Option(min=1, help="Largest eth_getLogs block range")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr")] = True,
 ) -> None:
     """Backfill the registry's events into the database (JSON-lines logs), optionally following the head."""
@@ -79,11 +100,12 @@ def index(
 
     _terminate_on_sigterm()
     settings = get_settings()
+    database_url = _checked_database_url(database_url or settings.resolved_database_url)
     try:
         run_index(
             IndexJob(
                 rpc_url=rpc_url or settings.rpc_url,
-                database_url=database_url or settings.resolved_database_url,
+                database_url=database_url,
                 manifest=manifest,
                 follow=follow,
                 to_block=to_block,
@@ -105,7 +127,9 @@ def serve(
         int, typer.Option(min=1, help="Gateway processes; one per core. Each accepts on its own socket")
     ] = 1,
     host: Annotated[str | None, typer.Option(help="Address to listen on; default ORIGINTRACE_HOST")] = None,
-    port: Annotated[int | None, typer.Option(help="Port; default ORIGINTRACE_PORT (8000)")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port; default ORIGINTRACE_PORT (8000)")
+    ] = None,
 ) -> None:
     """Serve the gateway over the indexed database (ORIGINTRACE_DATABASE_URL) until Ctrl-C or SIGTERM.
 
@@ -120,6 +144,7 @@ def serve(
     settings = get_settings()
     overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
     settings = settings.model_copy(update=overrides)
+    _checked_database_url(settings.resolved_database_url)
     url = settings.base_url
     try:
         code = run_serve(

@@ -1,6 +1,10 @@
 """The `origintrace` CLI against a real anvil: accounts, items, custody, qr, and its errors."""
 
 import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,8 @@ from web3 import Web3
 from web3.contract import Contract
 
 from app.chain.client import dev_account, registry, send
-from app.chain.deploy import Deployment
+from app.chain.deploy import Deployment, write_manifest
+from app.chain.devnet import free_port
 from app.chain.roles import role_id
 from app.cli import cli
 from app.demo.journey import Member, admit_members
@@ -18,6 +23,7 @@ from app.gs1.keys import SerialisedItem
 
 PASSPHRASE = "correct horse battery"
 ITEM = SerialisedItem.parse("09506000134352", "CLI-0001")
+CLI = Path(sys.executable).parent / "origintrace"
 
 
 @pytest.fixture
@@ -280,3 +286,139 @@ def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, c
 
     run("items", "recall", recalled_item.gtin, recalled_item.serial, "--account", "brand")
     assert contract.functions.statusOf(recalled_item.item_id).call() == 4
+
+
+def _cli(*args: str, **env: str):  # type: ignore[no-untyped-def]
+    """`origintrace args` with ORIGINTRACE_* `env` (no chain); its result."""
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def _one_line_error(result, code: int, *needles: str) -> None:  # type: ignore[no-untyped-def]
+    """`result` is exit `code` with a message holding each of `needles`, not an exception."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == code, result.output
+    for needle in needles:
+        assert needle in result.output, result.output
+
+
+def test_qr_and_its_message_percent_encode_the_serial(tmp_path: Path) -> None:
+    out = tmp_path / "label.svg"
+    result = _cli("qr", ITEM.gtin, "Q?x=1&y", "--out", str(out), "--base-url", "https://gw.example")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{out}: https://gw.example/01/09506000134352/21/Q%3Fx%3D1%26y\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "path"),
+    [
+        (("qr", ITEM.gtin, ITEM.serial, "--out", "/nonexistent/dir/x.png"), "/nonexistent/dir/x.png"),
+        (("deployments", "verification-bundle", "--out", "/proc/x"), "/proc/x"),
+    ],
+)
+def test_an_unwritable_output_names_the_path_and_why(args: tuple[str, ...], path: str) -> None:
+    _one_line_error(_cli(*args), 2, f"error: cannot write {path}")
+
+
+def test_handoff_prepare_to_an_unwritable_file_names_it(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, deployment: Deployment
+) -> None:
+    send(w3, consortium["brand"].account, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "x"))
+    carrier = consortium["carrier"].account.address
+    result = run(
+        "handoff", "prepare", ITEM.gtin, ITEM.serial, "--to", carrier, "--registry", deployment.registry,
+        "--out", "/nonexistent/h.json", ok=False,
+    )  # fmt: skip
+    _one_line_error(result, 2, "error: cannot write /nonexistent/h.json: No such file or directory")
+
+
+def test_deployments_list_skips_a_file_that_is_not_a_manifest(tmp_path: Path, deployment: Deployment) -> None:
+    write_manifest(deployment, tmp_path)
+    (tmp_path / "bad.json").write_text('{"chainId": 1}')
+    (tmp_path / "garbage.json").write_text("not json")
+    result = _cli("deployments", "list", ORIGINTRACE_DEPLOYMENTS_DIR=str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert f"{tmp_path / 'bad.json'} is not a deployment manifest: it has no 'contracts'" in result.output
+    assert f"{tmp_path / 'garbage.json'} is not a deployment manifest: not JSON" in result.output
+    assert f"chain {deployment.chain_id}" in result.output and deployment.registry in result.output
+
+
+def test_index_names_a_manifest_that_is_not_one(tmp_path: Path, devnet) -> None:  # type: ignore[no-untyped-def]
+    manifest = tmp_path / "package.json"
+    manifest.write_text('{"name": "origintrace"}')
+    result = subprocess.run(
+        [str(CLI), "index", "--manifest", str(manifest), "--rpc-url", devnet.rpc_url],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"error: {manifest} is not a deployment manifest: it has no 'contracts'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["index", "--database-url", "notadb://"], {}),
+        (["index"], {"ORIGINTRACE_DATABASE_URL": "notadb://"}),
+        (["serve", "--port", str(free_port())], {"ORIGINTRACE_DATABASE_URL": "notadb://"}),
+    ],
+)
+def test_a_database_url_sqlalchemy_cannot_open_is_one_line(args: list[str], env: dict[str, str]) -> None:
+    _one_line_error(_cli(*args, **env), 2, "error: cannot use the database URL 'notadb://'")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("serve", "--port", "99999"),
+        ("serve", "--port", "0"),
+        ("index", "--to-block", "-5"),
+        ("index", "--max-range", "0"),
+    ],
+)
+def test_out_of_range_numbers_are_usage_errors(args: tuple[str, ...]) -> None:
+    _one_line_error(_cli(*args), 2, "Invalid value for", args[1])
+
+
+def test_each_bad_setting_is_one_line_naming_its_variable() -> None:
+    result = _cli("deployments", "list", ORIGINTRACE_PORT="abc", ORIGINTRACE_LINK_TARGETS="{not json")
+    _one_line_error(
+        result, 2, "error: ORIGINTRACE_PORT: ", "integer", "error: ORIGINTRACE_LINK_TARGETS: ", "JSON"
+    )
+    assert len(result.output.splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("template", "why"),
+    [
+        ("https://x/{gtin}/{serial_number}", "unknown placeholder {serial_number}"),
+        ("https://x/{gtin", "is malformed"),
+        ("https://x/{}", "unknown placeholder {}"),
+    ],
+)
+def test_a_link_template_that_cannot_be_filled_is_a_settings_error(template: str, why: str) -> None:
+    targets = json.dumps({"gs1:recallStatus": template})
+    result = _cli("deployments", "list", ORIGINTRACE_LINK_TARGETS=targets)
+    _one_line_error(result, 2, "error: ORIGINTRACE_LINK_TARGETS: ", template, why, "{gtin}, {serial}, {lot}")
+
+
+def test_verify_against_a_page_that_is_not_the_gateway_says_so() -> None:
+    class Html(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>hello</html>")
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}{ITEM.path}"
+        result = _cli("verify", url, "--rpc", "http://127.0.0.1:9")
+    finally:
+        server.shutdown()
+        server.server_close()
+    _one_line_error(result, 1, f"error: {url} did not answer with the gateway's JSON")

@@ -6,6 +6,7 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 from app.demo.journey import demo_members
+from app.gs1.digital_link import DigitalLink, parse_path
 from app.gs1.keys import InvalidKey, LogisticUnit, Lot, SerialisedItem, normalise_gln, normalise_gtin
 
 VECTORS = json.loads((PROJECT_ROOT / "tests" / "vectors" / "item_ids.json").read_text())
@@ -82,7 +83,7 @@ def test_lot_id_matches_shared_vectors(vector: dict[str, str]) -> None:
     key = Lot.parse(vector["gtin"], vector["lot"])
     assert key.gtin == vector["gtin14"] and key.element_string == vector["elementString"]
     assert "0x" + key.item_id.hex() == vector["lotId"]
-    assert key.path == f"/01/{vector['gtin14']}/10/{vector['lot']}"
+    assert parse_path(key.path) == DigitalLink(gtin=vector["gtin14"], lot=vector["lot"])
 
 
 @pytest.mark.parametrize("vector", VECTORS["logisticUnits"], ids=lambda v: v["elementString"])
@@ -111,3 +112,18 @@ def test_bad_lot_is_rejected_with_reason(lot: str, reason: str) -> None:
 def test_bad_sscc_is_rejected_with_reason(sscc: str, reason: str) -> None:
     with pytest.raises(InvalidKey, match=reason):
         LogisticUnit.parse(sscc)
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        (SerialisedItem.parse("09506000134352", "Q?x=1&y"), "/01/09506000134352/21/Q%3Fx%3D1%26y"),
+        (SerialisedItem.parse("09506000134352", "A/B"), "/01/09506000134352/21/A%2FB"),
+        (Lot.parse("09506000134352", "L%/2"), "/01/09506000134352/10/L%25%2F2"),
+    ],
+)
+def test_a_keys_path_percent_encodes_its_values_as_the_gateway_does(
+    key: SerialisedItem | Lot, path: str
+) -> None:
+    assert key.path == path
+    assert parse_path(key.path).record_key == key

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
-from app.api.server import COALESCE_LIMIT, CoalescedWrites
+from app.api.server import COALESCE_LIMIT, CoalescedWrites, PortInUse, check_port_free
 from app.chain.devnet import free_port
 
 CLI = Path(sys.executable).parent / "origintrace"
@@ -249,3 +250,11 @@ def test_an_unreachable_database_is_an_error_saying_which_setting() -> None:
     assert result.returncode == 2
     assert "cannot open the database (ORIGINTRACE_DATABASE_URL)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_address_not_of_this_machine_is_not_called_a_taken_port() -> None:
+    port = free_port()
+    with pytest.raises(PortInUse) as raised:
+        check_port_free("192.0.2.1", port)  # TEST-NET-1: never an address of this machine
+    assert "192.0.2.1 is not an address of this machine" in str(raised.value)
+    assert "already in use" not in str(raised.value)

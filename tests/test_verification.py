@@ -8,6 +8,7 @@ from eth_utils.crypto import keccak
 from typer.testing import CliRunner
 
 from app.chain.artifacts import BRIDGE, artifact
+from app.chain.deploy import Deployment, write_manifest
 from app.cli import cli
 
 
@@ -40,13 +41,10 @@ def test_bundle_recompiles_to_the_deployed_bytecode(tmp_path: Path) -> None:
 
 
 def test_deployments_list_shows_each_manifest(tmp_path: Path) -> None:
-    (tmp_path / "11155111.json").write_text(
-        json.dumps(
-            {
-                "chainId": 11155111,
-                "contracts": {"OriginRegistry": {"address": "0x" + "ab" * 20, "deployBlock": 42}},
-            }
-        )
+    address = "0x" + "ab" * 20
+    write_manifest(
+        Deployment(11155111, address, 42, "0x" + "00" * 32, "0x" + "01" * 32, address, address, {}, 0),
+        tmp_path,
     )
     result = CliRunner().invoke(
         cli, ["deployments", "list"], env={"ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}

@@ -21,6 +21,7 @@ stops the others too, and the command exits non-zero so a service manager restar
 import asyncio
 import contextlib
 import ctypes
+import errno
 import logging
 import multiprocessing
 import os
@@ -52,7 +53,19 @@ COALESCE_LIMIT = 65536
 
 
 class PortInUse(RuntimeError):
-    pass
+    """The gateway cannot listen on its address: the port is taken, the host is not this
+    machine's, ...; the message says which and what to set."""
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> PortInUse:
+    if exc.errno == errno.EADDRINUSE:
+        return PortInUse(f"{host}:{port} is already in use; set ORIGINTRACE_PORT to a free port")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return PortInUse(
+            f"{host} is not an address of this machine; set ORIGINTRACE_HOST (or --host) to one of its"
+            " addresses, e.g. 127.0.0.1 or 0.0.0.0"
+        )
+    return PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -65,8 +78,8 @@ def check_port_free(host: str, port: int) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except OSError:
-            raise PortInUse(f"{host}:{port} is already in use; set ORIGINTRACE_PORT to a free port") from None
+        except OSError as exc:
+            raise _cannot_listen(host, port, exc) from None
 
 
 def bind_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -86,7 +99,7 @@ def bind_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     except OSError as exc:
         for sock in sockets:
             sock.close()
-        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise _cannot_listen(host, port, exc) from None
     return sockets
 
 

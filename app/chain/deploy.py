@@ -89,10 +89,26 @@ def write_manifest(deployment: Deployment, directory: Path | None = None) -> Pat
     return path
 
 
+class ManifestError(ValueError):
+    """A file that is not a deployment manifest; the message names it and says why."""
+
+
 def load_manifest(path: Path) -> Deployment:
     if not path.exists():
         raise FileNotFoundError(f"no deployment manifest at {path}: deploy first (`ape run deploy`)")
-    return Deployment.from_json(json.loads(path.read_text()))
+    not_one = f"{path} is not a deployment manifest"
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ManifestError(f"{not_one}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise ManifestError(f"{not_one}: not JSON ({exc})") from None
+    try:
+        return Deployment.from_json(data)
+    except KeyError as exc:
+        raise ManifestError(f"{not_one}: it has no {exc.args[0]!r} field") from None
+    except (TypeError, AttributeError) as exc:
+        raise ManifestError(f"{not_one}: {exc}") from None
 
 
 CREATE2_FACTORY = Web3.to_checksum_address("0x4e59b44847b379578588920cA78FbF26c0B4956C")

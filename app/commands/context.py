@@ -16,7 +16,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from app.chain.client import TransactionFailed, connect, registry, send
-from app.chain.deploy import load_manifest, manifest_path
+from app.chain.deploy import ManifestError, load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import InvalidKey, SerialisedItem
@@ -62,8 +62,18 @@ def clear_errors() -> Iterator[None]:
         fail(str(exc), code=2)
     except ConnectionError as exc:
         fail(f"{exc}; check --rpc / ORIGINTRACE_RPC_URL")
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ManifestError) as exc:
         fail(str(exc))
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Around writing `path` (a file, or a folder's files): a failure names the path that could
+    not be written and why, in one line (exit 2), never a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or path}: {exc.strerror or exc}", code=2)
 
 
 def read_passphrase(name: str, confirm: bool = False) -> str:

@@ -1,12 +1,13 @@
 """`origintrace deployments`: deployment manifests and source-verification bundles."""
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from app.chain.deploy import ManifestError, load_manifest
 from app.chain.verification import write_bundle
+from app.commands.context import writing
 from app.core.config import get_settings
 
 app = typer.Typer(help="Deployment manifests and source verification.", no_args_is_help=True)
@@ -19,11 +20,13 @@ def list_() -> None:
     if not manifests:
         typer.echo(f"no deployments in {get_settings().deployments_dir}; deploy with `ape run deploy`")
     for path in manifests:
-        data = json.loads(path.read_text())
-        registry = data["contracts"]["OriginRegistry"]
-        typer.echo(
-            f"chain {data['chainId']:<10} {registry['address']}  block {registry['deployBlock']}  ({path})"
-        )
+        try:
+            deployment = load_manifest(path)
+        except ManifestError as exc:
+            typer.secho(f"warning: {exc}; skipped", err=True, fg=typer.colors.YELLOW)
+            continue
+        block = deployment.deploy_block
+        typer.echo(f"chain {deployment.chain_id:<10} {deployment.registry}  block {block}  ({path})")
 
 
 @app.command("verification-bundle")
@@ -33,7 +36,8 @@ def verification_bundle(
     ),
 ) -> None:
     """Write the standard-JSON input, metadata and sources to verify the registry's source."""
-    written = write_bundle(out)
+    with writing(out):
+        written = write_bundle(out)
     typer.echo(f"wrote {len(written)} files to {out}:")
     typer.echo(f"  {written[0]}  (Etherscan: Solidity Standard-Json-Input)")
     typer.echo(f"  {written[1]}  (Sourcify: metadata.json with the files under {out / 'sources'})")

@@ -29,6 +29,7 @@ from app.commands.context import (
     open_chain,
     parse_address,
     signer,
+    writing,
 )
 from app.commands.items import Gtin, Serial
 from app.core.config import get_settings
@@ -72,7 +73,8 @@ def prepare(
             fail(f"no item {key.element_string} is registered on chain {chain.w3.eth.chain_id}")
         deadline = hours_from_now(chain, hours)
         data = handoff_typed_data(chain.registry, key.item_id, sender, receiver, deadline)
-    out.write_text(json.dumps({"typedData": data, "signatures": {}}, indent=2) + "\n")
+    with writing(out):
+        out.write_text(json.dumps({"typedData": data, "signatures": {}}, indent=2) + "\n")
     typer.echo(f"{out}: hand {key.path} from {sender} to {receiver}; both must sign before {deadline}")
 
 
@@ -89,7 +91,8 @@ def sign_(path: HandoffFile, account: AccountOption) -> None:
             f"account {account} ({me.address}) is neither the sender nor the receiver of this handoff", code=2
         )
     data["signatures"][me.address] = "0x" + sign_handoff(me, data["typedData"]).hex()
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    with writing(path):
+        path.write_text(json.dumps(data, indent=2) + "\n")
     missing = parties - set(data["signatures"])
     typer.echo(
         f"signed as {me.address}; " + (f"waiting for {missing.pop()}" if missing else "ready to relay")

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from app.commands.context import clear_errors, fail, item_key
+from app.commands.context import clear_errors, fail, item_key, writing
 from app.commands.items import Gtin, Serial
 from app.core.config import get_settings
 from app.gs1.qr import qr_png, qr_svg
@@ -26,5 +26,6 @@ def qr(
     render = {".png": qr_png, ".svg": qr_svg}.get(out.suffix.lower())
     if render is None:
         fail(f"--out {out} must end in .png or .svg", code=2)
-    out.write_bytes(render(url))
+    with writing(out):
+        out.write_bytes(render(url))
     typer.echo(f"{out}: {url}")

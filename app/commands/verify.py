@@ -48,7 +48,11 @@ def _get_json(url: str) -> Any:
         fail(f"cannot reach the gateway at {url}: {exc}")
     if response.status_code != 200:
         fail(f"the gateway answered {response.status_code} for {url}: {response.text[:200]}")
-    return response.json()
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "no Content-Type")
+        fail(f"{url} did not answer with the gateway's JSON (it sent {kind}); is it an OriginTrace gateway?")
 
 
 def _check_fact(

@@ -1,18 +1,62 @@
 """The one configuration object: every setting comes from an ORIGINTRACE_* variable."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from string import Formatter
+from typing import Annotated, Any, Final, Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ENV_PREFIX: Final = "ORIGINTRACE_"
+LINK_PLACEHOLDERS: Final = ("gtin", "serial", "lot", "sscc", "path")
+"""The values a link template (ORIGINTRACE_LINK_TARGETS) may name, as {gtin} etc."""
+
+
+class InvalidSettings(ValueError):
+    """ORIGINTRACE_* variables that cannot be used: one line each, naming it and what is expected."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _link_template_problem(template: str) -> str | None:
+    """What keeps str.format from filling `template` from LINK_PLACEHOLDERS, or None."""
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+        unknown = sorted(names - set(LINK_PLACEHOLDERS))
+        if unknown:
+            return f"has an unknown placeholder {{{unknown[0]}}}"
+        template.format(**dict.fromkeys(LINK_PLACEHOLDERS, ""))
+    except ValueError as exc:
+        return f"is malformed ({exc})"
+    return None
+
+
+def check_link_template(template: str) -> str:
+    """`template` unchanged, after checking that str.format can fill it from LINK_PLACEHOLDERS."""
+    problem = _link_template_problem(template)
+    if problem is not None:
+        allowed = ", ".join(f"{{{name}}}" for name in LINK_PLACEHOLDERS)
+        raise ValueError(f"link template {template!r} {problem}; placeholders are {allowed}")
+    return template
+
+
+def _error_line(error: ErrorDetails) -> str:
+    """`ORIGINTRACE_PORT: Input should be a valid integer (got 'abc')` for one pydantic error."""
+    variable = ENV_PREFIX + str(error["loc"][0]).upper()
+    got = f" (got {error['input']!r})" if isinstance(error["input"], str) else ""
+    return f"{variable}: {error['msg'].removeprefix('Value error, ')}{got}"
 
 
 class Settings(BaseSettings):
     """Gateway, indexer and devnet settings; defaults need no configuration."""
 
-    model_config = SettingsConfigDict(env_prefix="ORIGINTRACE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     rpc_url: str | None = None
     """JSON-RPC endpoint of the chain. Unset: `origintrace up` starts its own devnet."""
@@ -24,7 +68,7 @@ class Settings(BaseSettings):
     deployments_dir: Path = PROJECT_ROOT / "deployments"
     """Where deployment manifests (`<chainId>.json`) are written and read."""
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
     public_url: str | None = None
     """Base URL printed in QR codes; default http://host:port."""
     poll_interval: float = 0.25
@@ -41,7 +85,7 @@ class Settings(BaseSettings):
     """... or when it has not been at the head for longer than this."""
 
     # Gateway (resolver, clone defence, API exposure)
-    link_targets: dict[str, str] = {}
+    link_targets: Annotated[dict[str, str], NoDecode] = {}
     """Extra Digital Link link types -> URL templates ({gtin}, {serial}, {lot}, {sscc}, {path})."""
     region_header: str = "CF-IPCountry"
     """Request header carrying the shopper's country (set by a CDN); the IP is never recorded."""
@@ -56,7 +100,7 @@ class Settings(BaseSettings):
     """Distinct regions within 24 hours above which an item is flagged as a likely clone."""
     clone_burst_per_minute: int = 30
     """Scans within one minute above which an item is flagged."""
-    cors_origins: list[str] = []
+    cors_origins: Annotated[list[str], NoDecode] = []
     """Origins allowed to call the JSON API from a browser; empty disables CORS."""
     places_file: Path | None = None
     """Place directory (JSON or YAML: GLN -> name, city, ISO 3166 alpha-2 country), as a GS1 GLN
@@ -72,6 +116,23 @@ class Settings(BaseSettings):
     costs every request a few microseconds."""
     relay_rate_limit_per_minute: int = 30
     """Relayed handoffs per client and minute before 429 (0: off)."""
+
+    @field_validator("link_targets", "cors_origins", mode="before")
+    @classmethod
+    def _decode_json(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"expected JSON: {exc}") from None
+
+    @field_validator("link_targets")
+    @classmethod
+    def _check_link_templates(cls, targets: dict[str, str]) -> dict[str, str]:
+        for template in targets.values():
+            check_link_template(template)
+        return targets
 
     @property
     def resolved_database_url(self) -> str:
@@ -89,4 +150,8 @@ def lot_store(settings: Settings, chain_id: int, registry: str) -> Path:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of the environment; InvalidSettings says which variables are bad and why."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSettings([_error_line(error) for error in exc.errors()]) from None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from typing import Final
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from app.gs1.keys import (
     InvalidKey,
@@ -21,6 +21,7 @@ from app.gs1.keys import (
     check_cpv,
     check_lot,
     check_serial,
+    digital_link_path,
     normalise_gtin,
     normalise_sscc,
 )
@@ -75,7 +76,7 @@ class DigitalLink:
     @cached_property
     def path(self) -> str:
         """Canonical path: 14-digit GTIN, standard qualifier order, values percent-encoded."""
-        return "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in self.pairs())
+        return digital_link_path(self.pairs())
 
     @property
     def record_key(self) -> SerialisedItem | Lot | LogisticUnit | None:
@@ -98,8 +99,7 @@ class DigitalLink:
 
 def parse_pairs(pairs: list[tuple[str, str]]) -> DigitalLink:
     """Validate (AI, value) pairs taken from a Digital Link path, e.g. [("01", gtin), ("21", s)]."""
-    path = "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in pairs)
-    return parse_path(path)
+    return parse_path(digital_link_path(pairs))
 
 
 def parse_path(path: str) -> DigitalLink:

@@ -7,10 +7,11 @@ keccak256("01" + gtin14 + "21" + serial) for a serialised item, keccak256("01" +
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
+from urllib.parse import quote
 
 from biip import ParseError
 from biip.gln import Gln
@@ -22,6 +23,12 @@ from eth_utils.crypto import keccak
 CSET82: Final = b"!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 MAX_SERIAL_LEN: Final = 20
 _CSET82: Final = re.compile(f"^[{re.escape(CSET82.decode())}]{{1,{MAX_SERIAL_LEN}}}$")
+
+
+def digital_link_path(pairs: Iterable[tuple[str, str]]) -> str:
+    """The Digital Link path of (AI, value) pairs, each value percent-encoded (`/` and `?` too),
+    e.g. [("01", gtin), ("21", "A/B")] -> /01/<gtin>/21/A%2FB."""
+    return "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in pairs)
 
 
 class InvalidKey(ValueError):
@@ -123,7 +130,7 @@ class SerialisedItem(_Key):
     @property
     def path(self) -> str:
         """Canonical GS1 Digital Link path, e.g. /01/09506000134352/21/DIA-0001."""
-        return f"/01/{self.gtin}/21/{self.serial}"
+        return digital_link_path((("01", self.gtin), ("21", self.serial)))
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,7 @@ class Lot(_Key):
 
     @property
     def path(self) -> str:
-        return f"/01/{self.gtin}/10/{self.lot}"
+        return digital_link_path((("01", self.gtin), ("10", self.lot)))
 
 
 @dataclass(frozen=True)
