@@ -241,8 +241,9 @@ def test_resolutions_are_rate_limited(
     Indexer(w3, engine, deployment).backfill()
     settings.rate_limit_per_minute = 3
     with TestClient(create_app(settings, engine)) as test_client:
-        codes = [test_client.get(DIAMOND.path, headers=JSON).status_code for _ in range(5)]
-    assert codes == [200, 200, 200, 429, 429]
+        responses = [test_client.get(DIAMOND.path, headers=JSON) for _ in range(5)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
+    assert 1 <= int(responses[-1].headers["retry-after"]) <= 60
 
 
 def test_cached_answers_match_fresh_ones_and_follow_new_blocks(client: TestClient, w3: Web3) -> None:
@@ -323,3 +324,97 @@ def test_cors_and_docs_exposure_follow_the_settings(engine: Engine, settings: Se
         assert test_client.get("/openapi.json").json()["info"]["title"] == "OriginTrace gateway"
         plain = test_client.get("/healthz", headers={"Origin": "https://shop.example"})
         assert "access-control-allow-origin" not in plain.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "heading", "reason"),
+    [
+        (
+            "/01/09506000134352/21/NOPE",
+            404,
+            "No product is registered under this code",
+            "nothing is registered",
+        ),
+        ("/01/123/21/X", 400, "This is not a valid product code", "3 digits"),
+    ],
+)
+def test_browsers_get_a_readable_error_page(
+    client: TestClient, path: str, status: int, heading: str, reason: str
+) -> None:
+    for _ in range(2):  # the second 404 goes through the fast path with the item page cached
+        client.get(DIAMOND.path, headers=BROWSER)
+        page = client.get(path, headers=BROWSER)
+        assert page.status_code == status and page.headers["content-type"].startswith("text/html")
+        assert heading in page.text and reason in page.text and 'lang="en"' in page.text
+        assert "<script" not in page.text and "Accept" in page.headers["vary"]
+    zh = client.get(path, headers={**BROWSER, "Accept-Language": "zh-CN,zh;q=0.9"})
+    assert zh.status_code == status and 'lang="zh-Hans"' in zh.text and "商品" in zh.text
+    api = client.get(path, headers=JSON)
+    assert api.status_code == status and reason in api.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        DIAMOND.path,
+        DIAMOND.path,
+        f"{DIAMOND.path}/qr.png",
+        "/healthz",
+        "/api/v1/items",
+        "/01/09506000134352/21/NOPE",
+    ],
+)
+def test_head_answers_like_get_without_a_body(client: TestClient, path: str) -> None:
+    get = client.get(path, headers=JSON)
+    head = client.head(path, headers=JSON)
+    assert head.status_code == get.status_code
+    assert head.content == b""
+    for name in ("content-type", "content-length", "link", "cache-control"):
+        assert head.headers.get(name) == get.headers.get(name)
+
+
+def test_head_requests_are_not_counted_as_scans(client: TestClient) -> None:
+    client.get(DIAMOND.path, headers=JSON)
+    counted = sum(c.count for c in client.app.state.recorder.pending(ITEM_ID))  # type: ignore[attr-defined]
+    for _ in range(3):  # cold (a query skips the cache) and cached
+        assert client.head(DIAMOND.path + "?linkType=all").status_code == 200
+        assert client.head(DIAMOND.path, headers=BROWSER).status_code == 200
+    assert sum(c.count for c in client.app.state.recorder.pending(ITEM_ID)) == counted  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        ("application/json, text/html;q=0", "application/json"),
+        ("application/linkset+json, text/html;q=0.1", "application/linkset+json"),
+        ("text/html;q=0.5, application/json;q=0.9", "application/json"),
+        ("application/json, text/html", "text/html; charset=utf-8"),
+    ],
+)
+def test_content_negotiation_honours_q_values(client: TestClient, accept: str, media: str) -> None:
+    for _ in range(2):  # fresh, then from the cache
+        response = client.get(DIAMOND.path, headers={"Accept": accept})
+        assert response.status_code == 200 and response.headers["content-type"] == media
+
+
+def test_an_empty_link_type_is_a_400_saying_why(client: TestClient) -> None:
+    response = client.get(DIAMOND.path + "?linkType=", headers=JSON)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_link_type", "detail": response.json()["detail"]}
+    assert "linkType is empty" in response.json()["detail"]
+
+
+def test_errors_echo_long_values_cut_short(client: TestClient) -> None:
+    response = client.get(f"/01/{'1' * 5000}/21/X", headers=JSON)
+    assert response.status_code == 400 and len(response.content) < 300
+    assert "'" + "1" * 64 + "…'" in response.json()["detail"]
+    labels = client.get("/api/v1/labels.svg", params={"path": ["/01/" + "2" * 5000]})
+    assert labels.status_code == 400 and len(labels.content) < 400
+
+
+def test_generic_errors_have_specific_codes(client: TestClient) -> None:
+    missing = client.get("/no/such/page", headers=JSON)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    wrong = client.post("/healthz", headers=JSON)
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+    assert "GET" in wrong.headers["allow"]

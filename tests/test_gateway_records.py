@@ -81,6 +81,13 @@ def test_lot_resolves_with_its_root_count_and_effective_custodian(client: TestCl
     assert client.get(SKINCARE_LOT.path.replace("SK-2026-11", "NOPE"), headers=JSON).status_code == 404
 
 
+def test_lot_and_lot_item_pages_label_the_item_count(client: TestClient) -> None:
+    for path in (SKINCARE_LOT.path, f"{SKINCARE_LOT.path}/21/SK-0421"):
+        page = client.get(path, headers=BROWSER)
+        assert page.status_code == 200 and "<dt>件数</dt>" in page.text
+        assert "built-in method" not in page.text
+
+
 def test_lot_item_resolves_with_a_proof_the_registry_accepts(client: TestClient, w3: Web3) -> None:
     item = SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-0421")
     body = client.get(f"{SKINCARE_LOT.path}/21/{item.serial}", headers=JSON).json()

@@ -5,7 +5,7 @@ import time
 import pytest
 from eth_utils.crypto import keccak
 
-from app.api.cache import Cached, ResponseCache
+from app.api.cache import Cached, ResponseCache, variant
 from app.api.clone import ScanCount, assess, coarse_region
 from app.api.i18n import pick_language
 from app.api.lots import verify_merkle_proof
@@ -71,6 +71,26 @@ def test_invalid_digital_link_paths_say_why(path: str, reason: str) -> None:
 )
 def test_language_follows_accept_language(header: str | None, lang: str) -> None:
     assert pick_language(header) == lang
+
+
+@pytest.mark.parametrize(
+    ("accept", "kind"),
+    [
+        ("", "json"),
+        ("*/*", "json"),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "html-en"),
+        ("application/json, text/html", "html-en"),  # ties keep the preference order
+        ("application/json, text/html;q=0", "json"),
+        ("application/json;q=0.9, TEXT/HTML; Q=0.5", "json"),
+        ("application/linkset+json, text/html;q=0.1", "linkset"),
+        ("application/linkset+json;q=0.5, application/json", "json"),
+        ("text/html;q=0, application/linkset+json;q=0", "json"),
+        ("text/html;q=bogus, application/json;q=0.1", "json"),
+        ("image/png", "json"),
+    ],
+)
+def test_representation_follows_accept_q_values(accept: str, kind: str) -> None:
+    assert variant(accept, None) == kind
 
 
 def test_region_is_a_country_code_or_unknown() -> None:

@@ -189,8 +189,9 @@ def test_relay_is_rate_limited(
         "to_signature": "0x" + "00" * 65,
     }
     with TestClient(app) as test_client:
-        codes = [test_client.post("/api/v1/relay/handoffs", json=body).status_code for _ in range(3)]
-    assert codes == [404, 404, 429]
+        responses = [test_client.post("/api/v1/relay/handoffs", json=body) for _ in range(3)]
+    assert [r.status_code for r in responses] == [404, 404, 429]
+    assert 1 <= int(responses[-1].headers["retry-after"]) <= 60
 
 
 @pytest.fixture

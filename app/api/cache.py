@@ -9,7 +9,8 @@ never touches the database; cache hits still pass the rate limit and count as sc
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 
 from app.api.i18n import pick_language
 
@@ -21,13 +22,56 @@ def request_path(scope: Any) -> str:
     return raw.decode("latin-1") if raw else str(scope["path"])
 
 
+MEDIA_RANGES: Final = (
+    ("html", ("text/html",)),
+    ("linkset", ("application/linkset+json",)),
+    ("json", ("application/json", "application/*", "*/*")),
+)
+"""Each representation in order of preference (first wins a tie), with the media ranges that
+select it, most specific first. Only JSON answers a wildcard: curl's `*/*` gets JSON."""
+
+
+def _q(value: str) -> float:
+    """A q-value; a malformed one counts as 0 (not acceptable)."""
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
+
+
+def _accepted(accept: str) -> dict[str, float]:
+    """Media range -> q of an Accept header (RFC 9110 section 12.5.1), names lower-cased."""
+    ranges = {}
+    for part in accept.lower().split(","):
+        media, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                q = _q(value.strip())
+        ranges[media.strip()] = q
+    return ranges
+
+
+@lru_cache(maxsize=1024)
 def variant(accept: str, accept_language: str | None) -> str:
-    """The representation a request negotiates: html-en, html-zh, linkset or json."""
-    if "text/html" in accept:
-        return "html-" + pick_language(accept_language)
-    if "application/linkset+json" in accept:
-        return "linkset"
-    return "json"
+    """The representation a request negotiates: html-en, html-zh, linkset or json.
+
+    The highest q wins and q=0 rules one out; JSON when nothing else is acceptable. Cached:
+    clients send few distinct headers, and this runs on every resolution and cache hit.
+    """
+    ranges = _accepted(accept)
+    best, best_q = "json", 0.0
+    for kind, media in MEDIA_RANGES:
+        q = next((ranges[m] for m in media if m in ranges), 0.0)
+        if q > best_q:  # strict: earlier representations win ties
+            best, best_q = kind, q
+    return "html-" + pick_language(accept_language) if best == "html" else best
+
+
+def page_language(kind: str) -> str | None:
+    """The language of an html-* variant; None for JSON and linkset."""
+    return kind.removeprefix("html-") if kind.startswith("html-") else None
 
 
 @dataclass

@@ -1,46 +1,74 @@
-"""Errors as JSON bodies {"error", "detail"}; never a stack trace."""
+"""Errors as JSON bodies {"error", "detail"} for API clients and a short page for browsers;
+never a stack trace."""
 
 import logging
+import re
 from collections.abc import Mapping
+from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from app.api.cache import page_language, variant
+from app.api.pages import render_error_page
 
 log = logging.getLogger(__name__)
 
+HTTP_ERRORS: Final = {404: "not_found", 405: "method_not_allowed"}
+"""Codes of the errors Starlette raises itself (no route, wrong method); others are `http_error`."""
+ECHO_LIMIT: Final = 64
+_LONG_QUOTED = re.compile(rf"""'([^']{{{ECHO_LIMIT}}})[^']+'|"([^"]{{{ECHO_LIMIT}}})[^"]+\"""")
+
+
+def clip(detail: str) -> str:
+    """`detail` with each quoted value over ECHO_LIMIT characters cut to that and an ellipsis:
+    reasons quote the input they reject, and a 5,000-digit GTIN must not come back as 5 KB."""
+    return _LONG_QUOTED.sub(lambda m: f"'{m[1]}…'" if m[1] else f'"{m[2]}…"', detail)
+
 
 class ApiError(Exception):
-    """An error the client can fix (4xx) or should retry, with a short code and a reason."""
+    """An error with a short code and a reason (long quoted values clipped); `headers` go on
+    the response (Retry-After on a 429, Allow on a 405)."""
 
-    def __init__(self, status: int, error: str, detail: str) -> None:
+    def __init__(
+        self, status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
+        self.status, self.error, self.detail, self.headers = status, error, clip(detail), headers
 
 
-def error_response(
-    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+def error_response(request: HTTPConnection, exc: ApiError) -> Response:
+    """JSON for API clients; for a browser (a shopper who scanned a bad or unknown code) a short
+    page in its language, as the item page negotiates. The status is the same either way."""
+    headers = {**(exc.headers or {}), "Vary": "Accept, Accept-Language"}
+    lang = page_language(variant(request.headers.get("accept", ""), request.headers.get("accept-language")))
+    if lang is not None:
+        return HTMLResponse(render_error_page(exc.status, exc.detail, lang), exc.status, headers)
+    return JSONResponse({"error": exc.error, "detail": exc.detail}, exc.status, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.error, exc.detail)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # Keeps headers such as Allow on 405 (RFC 9110).
-        return error_response(exc.status_code, "http_error", str(exc.detail), exc.headers)
+        error = HTTP_ERRORS.get(exc.status_code, "http_error")
+        return error_response(request, ApiError(exc.status_code, error, str(exc.detail), exc.headers))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return error_response(422, "invalid_request", reasons)
+        return error_response(request, ApiError(422, "invalid_request", reasons))
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "the gateway failed to answer; the error was logged")
+        detail = "the gateway failed to answer; the error was logged"
+        return error_response(request, ApiError(500, "internal_error", detail))

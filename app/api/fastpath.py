@@ -1,8 +1,9 @@
 """The resolver's fast path: Digital Link GETs answered ahead of FastAPI's routing.
 
-A plain resolution (GET of /01/... or /00/... without a query) is the gateway's hot path:
-every scan of every label is one. This ASGI middleware answers it from the response cache
-when it can, and otherwise resolves it with the same `resolve` the FastAPI routes call,
+A plain resolution (GET, or a HEAD that app/api/head.py runs as a GET, of /01/... or /00/...
+without a query) is the gateway's hot path: every scan of every label is one. This ASGI
+middleware answers it from the response cache when it can, and otherwise resolves it with
+the same `resolve` the FastAPI routes call,
 skipping only the routing and dependency machinery around it. Everything else (queries
 such as ?linkType, QR images, paths that are not a valid key) goes on to FastAPI, which
 also documents these routes in the OpenAPI schema.
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from app.api.cache import ResponseCache, request_path, variant
 from app.api.clone import ScanRecorder, coarse_region
 from app.api.errors import ApiError, error_response
+from app.api.head import is_head
 from app.api.ratelimit import RateLimiter
 from app.api.routes.resolver import resolve
 from app.gs1.digital_link import parse_path
@@ -46,10 +48,11 @@ class FastPath:
         except InvalidKey:
             await self.app(scope, receive, send)  # QR images, or a 400 saying what is wrong
             return
+        request = Request(scope, receive)
         try:
-            response = resolve(key, Request(scope, receive), None)
+            response = resolve(key, request, None)
         except ApiError as exc:
-            response = error_response(exc.status, exc.error, exc.detail)
+            response = error_response(request, exc)  # a page for browsers: no DB work
         await response(scope, receive, send)
 
     async def _send_cached(self, scope: Any, send: Any) -> bool:
@@ -63,7 +66,7 @@ class FastPath:
         client = scope["client"][0] if scope.get("client") else "-"
         if entry is None or not self.limiter.allow(client):
             return False
-        if entry.item_id is not None:
+        if entry.item_id is not None and not is_head(scope):
             region = headers.get(self.region_header)
             self.recorder.record(
                 entry.item_id, entry.path, coarse_region(region and region.decode("latin-1"))

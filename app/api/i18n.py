@@ -95,6 +95,11 @@ TEXT = {
         "contents": "Contents",
         "unit": "Logistic unit",
         "gln_issued_by": "GLN issued by %s",
+        "error_400": "This is not a valid product code",
+        "error_404": "No product is registered under this code",
+        "error_429": "Too many scans from your network; try again in a minute",
+        "error": "This page cannot be shown right now",
+        "error_hint": "Check that the whole code was scanned. A damaged or copied label may not resolve.",
     },
     "zh": {
         "origin": "产地",
@@ -124,6 +129,11 @@ TEXT = {
         "contents": "内含",
         "unit": "物流单元",
         "gln_issued_by": "GLN 由 %s 分配",
+        "error_400": "这不是有效的商品码",
+        "error_404": "此码下没有登记任何商品",
+        "error_429": "扫描过于频繁，请一分钟后再试",
+        "error": "暂时无法显示此页面",
+        "error_hint": "请确认完整扫描了二维码。标签损坏或被仿冒时可能无法识别。",
     },
 }
 

@@ -14,6 +14,7 @@ from app.api.cache import ResponseCache
 from app.api.clone import ScanRecorder
 from app.api.errors import install_error_handlers
 from app.api.fastpath import FastPath
+from app.api.head import HeadAsGet
 from app.api.places import PlaceDirectory
 from app.api.ratelimit import RateLimiter
 from app.api.routes import api_v1, health, relay, resolver
@@ -93,8 +94,9 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
         limiter=app.state.limiter,
         region_header=settings.region_header,
     )
-    if settings.cors_origins:  # added last, so it wraps the fast path's answers too
+    if settings.cors_origins:  # added after the fast path, so it wraps its answers too
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
+    app.add_middleware(HeadAsGet)  # outermost: every route and the fast path see a GET
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(relay.router)

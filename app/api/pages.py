@@ -45,3 +45,13 @@ def render_key_page(entity: LotPublic | LotItemPublic | UnitPublic, lang: str) -
     """Lots, lot items and logistic units: a short page with their on-chain anchor."""
     status = entity.lot.status if isinstance(entity, LotItemPublic) else entity.status
     return _render("key.html", lang, status, entity=entity, kind=type(entity).__name__)
+
+
+def render_error_page(status: int, detail: str, lang: str) -> str:
+    """What a shopper sees for a code the gateway cannot resolve: what went wrong in their
+    language, then the status and the technical reason (in English) for whoever helps them."""
+    text = TEXT[lang]
+    heading = text.get(f"error_{status}", text["error"])
+    return _env.get_template("error.html").render(
+        lang=lang, t=text, status=status, detail=detail, heading=heading
+    )

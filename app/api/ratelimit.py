@@ -3,6 +3,8 @@
 import threading
 import time
 
+from app.api.errors import ApiError
+
 
 class RateLimiter:
     """A fixed one-minute window per client; `limit` 0 disables it."""
@@ -27,3 +29,8 @@ class RateLimiter:
     def retry_after(self, now: float | None = None) -> int:
         """Seconds until the current window ends."""
         return 60 - int(now if now is not None else time.time()) % 60
+
+    def enforce(self, client: str, detail: str) -> None:
+        """Count a request of `client`; over the limit, raise a 429 saying when to retry."""
+        if not self.allow(client):
+            raise ApiError(429, "rate_limited", detail, {"Retry-After": str(self.retry_after())})

@@ -229,7 +229,7 @@ def get_labels(
         try:
             urls.append(settings.base_url + parse_path(value).path)
         except InvalidKey as exc:
-            raise ApiError(400, "invalid_key", f"{value}: {exc}") from None
+            raise ApiError(400, "invalid_key", f"{value!r}: {exc}") from None
     return Response(
         label_sheet(urls), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
     )

@@ -107,8 +107,7 @@ def handoff_typed_data(
 def relay_handoff(body: HandoffBody, request: Request) -> JSONResponse:
     relayer = _relayer(request)
     client = request.client.host if request.client else "unknown"
-    if not request.app.state.relay_limiter.allow(client):
-        raise ApiError(429, "rate_limited", "too many relay requests; retry in a minute")
+    request.app.state.relay_limiter.enforce(client, "too many relay requests; retry in a minute")
     try:
         receipt = relayer.relay(
             body.request(), bytes.fromhex(body.from_signature[2:]), bytes.fromhex(body.to_signature[2:])

@@ -7,10 +7,11 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.api.cache import Cached, request_path, variant
+from app.api.cache import Cached, page_language, request_path, variant
 from app.api.clone import coarse_region, scan_risk
 from app.api.deps import SettingsDep
 from app.api.errors import ApiError
+from app.api.head import is_head
 from app.api.items import ItemReader
 from app.api.linkset import find_link, links_for, linkset
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic, load_lot, load_lot_item, load_unit
@@ -61,10 +62,11 @@ def _send(
     item_id: str | None,
     settings: Settings,
     requested: DigitalLink,
+    kind: str,
 ) -> Response:
     """The response, naming `key`'s canonical URL; cached by the canonical form of the path
     `requested` (the printed label: for an item split off into a sub-lot, the parent lot's
-    path) and the negotiated variant, when it has no query. Cached scans count under `key`."""
+    path) and the negotiated variant `kind`, when it has no query. Cached scans count under `key`."""
     canonical = settings.base_url + key.path
     headers = {
         "Link": f'<{canonical}>; rel="canonical"',
@@ -74,7 +76,6 @@ def _send(
     response = Response(body, status_code=status, media_type=media, headers=headers)
     if not request.scope["query_string"] and request_path(request.scope) == requested.path:
         cache = request.app.state.cache
-        kind = variant(request.headers.get("accept", ""), request.headers.get("accept-language"))
         cache.put(requested.path, kind, Cached(status, response.raw_headers, body, item_id, key.path))
     return response
 
@@ -86,6 +87,10 @@ def resolve(key: DigitalLink, request: Request, link_type: str | None) -> Respon
     SQLite/PostgreSQL lookups, cheaper inline than a hop through the thread pool, on the
     connection the gateway holds for them.
     """
+    if link_type is not None and not link_type.strip():
+        raise ApiError(
+            400, "invalid_link_type", "linkType is empty; give all, or a link type such as gs1:pip"
+        )
     state = request.app.state
     with state.reads.read() as conn:
         return _resolve(key, request, conn, state.settings, link_type)
@@ -96,16 +101,13 @@ def _resolve(
 ) -> Response:
     state = request.app.state
     client = request.client.host if request.client else "-"
-    if not state.limiter.allow(client):
-        raise ApiError(
-            429, "rate_limited", f"more than {settings.rate_limit_per_minute} resolutions a minute"
-        )
+    state.limiter.enforce(client, f"more than {settings.rate_limit_per_minute} resolutions a minute")
     entity: ItemPublic | LotPublic | LotItemPublic | UnitPublic | None = None
     item_id = None
     requested = key
     reader = ItemReader(conn, settings, state.places)
     serialised = key.serialised_item
-    region = coarse_region(request.headers.get(settings.region_header))
+    region = None if is_head(request.scope) else coarse_region(request.headers.get(settings.region_header))
     if serialised is not None:
         item_id = "0x" + serialised.item_id.hex()
         entity = reader.load(item_id, key, state.recorder, scan_region=region)
@@ -118,7 +120,8 @@ def _resolve(
             if entity.lot.lot != key.lot:  # split off into a sub-lot: its canonical URL names that lot
                 key = replace(key, lot=entity.lot.lot)
             item_id = entity.item_id
-            state.recorder.record(item_id, key.path, region)
+            if region is not None:
+                state.recorder.record(item_id, key.path, region)
             entity.risk = scan_risk(conn, state.recorder, item_id, None, settings)
     elif key.kind == KeyKind.LOT:
         entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
@@ -131,28 +134,28 @@ def _resolve(
     if entity is None:
         raise ApiError(404, "not_found", f"nothing is registered under {key.path}")
     links = links_for(key, item_id if isinstance(entity, ItemPublic) else None, settings)
-    accept = request.headers.get("accept", "")
     if link_type is not None and link_type != "all":
         link = find_link(links, link_type)
         if link is None:
             available = ", ".join(["all", *(link.rel for link in links)])
-            raise ApiError(404, "link_type_unavailable", f"no {link_type} link; available: {available}")
+            raise ApiError(404, "link_type_unavailable", f"no {link_type!r} link; available: {available}")
         if link.href != settings.base_url + key.path:
             return Response(status_code=307, headers={"Location": link.href, "Vary": "Accept"})
-    if link_type == "all" or ("application/linkset+json" in accept and "text/html" not in accept):
+    kind = variant(request.headers.get("accept", ""), request.headers.get("accept-language"))
+    lang = page_language(kind)
+    if link_type == "all" or kind == "linkset":
         body = orjson.dumps(linkset(key, links, settings))
-        return _send(request, key, 200, "application/linkset+json", body, item_id, settings, requested)
-    if "text/html" in accept:
-        lang = variant(accept, request.headers.get("accept-language")).removeprefix("html-")
+        media = "application/linkset+json"
+    elif lang is not None:
         if isinstance(entity, ItemPublic):
             page = render_item_page(entity, lang, settings.confirmations, settings.explorer_url)
         else:
             page = render_key_page(entity, lang)
-        return _send(
-            request, key, 200, "text/html; charset=utf-8", page.encode(), item_id, settings, requested
-        )
-    body = orjson.dumps(entity.model_dump(mode="json", by_alias=True))
-    return _send(request, key, 200, "application/json", body, item_id, settings, requested)
+        body, media = page.encode(), "text/html; charset=utf-8"
+    else:
+        body = orjson.dumps(entity.model_dump(mode="json", by_alias=True))
+        media = "application/json"
+    return _send(request, key, 200, media, body, item_id, settings, requested, kind)
 
 
 @router.get(
