@@ -9,6 +9,7 @@ import pytest
 import requests
 from eth_utils.crypto import keccak
 from sqlalchemy import Engine, func, select
+from test_indexer_state import DEPLOYMENT
 
 from app.chain.client import connect, dev_account
 from app.chain.deploy import Deployment, deploy_registry
@@ -208,19 +209,8 @@ def test_a_range_reaching_into_the_reorg_window_is_read_ahead_up_to_the_last_fin
 
 def _sizing_indexer(tmp_path: Path, max_range: int) -> Indexer:
     """An indexer whose range sizing is driven by hand: no node is ever asked."""
-    deployment = Deployment(
-        chain_id=31337,
-        registry="0x" + "11" * 20,
-        deploy_block=1,
-        deploy_block_hash="0x" + "22" * 32,
-        deploy_tx="0x" + "33" * 32,
-        deployer="0x" + "44" * 20,
-        admin="0x" + "44" * 20,
-        compiler={},
-        deployed_at=0,
-    )
     engine = make_engine(f"sqlite:///{tmp_path / 'sizing.db'}")
-    return Indexer("http://127.0.0.1:1", engine, deployment, max_range=max_range)
+    return Indexer("http://127.0.0.1:1", engine, DEPLOYMENT, max_range=max_range)
 
 
 def _drive(indexer: Indexer, ranges: int, logs_per_block: int) -> tuple[int, int]:
