@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -401,24 +402,58 @@ def test_a_link_template_that_cannot_be_filled_is_a_settings_error(template: str
     _one_line_error(result, 2, "error: ORIGINTRACE_LINK_TARGETS: ", template, why, "{gtin}, {serial}, {lot}")
 
 
-def test_verify_against_a_page_that_is_not_the_gateway_says_so() -> None:
-    class Html(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(b"<html>hello</html>")
+class _HtmlPage(BaseHTTPRequestHandler):
+    """A web server that is not the gateway: every GET or POST gets a 502 HTML page."""
 
-        def log_message(self, *_: object) -> None:
-            pass
+    def _page(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(502)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html>bad gateway</html>")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    do_GET = do_POST = _page
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def html_server() -> Iterator[str]:
+    """Base URL of a local `_HtmlPage` server."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlPage)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}{ITEM.path}"
-        result = _cli("verify", url, "--rpc", "http://127.0.0.1:9")
-    finally:
-        server.shutdown()
-        server.server_close()
-    _one_line_error(result, 1, f"error: {url} did not answer with the gateway's JSON")
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _signed_handoff(path: Path) -> Path:
+    parties = [Web3.to_checksum_address(f"0x{n:040x}") for n in (1, 2)]
+    message = {"id": "0x" + "11" * 32, "from": parties[0], "to": parties[1], "deadline": 1}
+    path.write_text(
+        json.dumps({"typedData": {"message": message}, "signatures": dict.fromkeys(parties, "0x01")})
+    )
+    return path
+
+
+@pytest.mark.parametrize("command", ["verify", "handoff relay", "handoff status"])
+def test_a_server_that_is_not_the_gateway_is_a_one_line_error(
+    command: str, html_server: str, tmp_path: Path
+) -> None:
+    args = {
+        "verify": ["verify", html_server + ITEM.path, "--rpc", "http://127.0.0.1:9"],
+        "handoff relay": [
+            "handoff",
+            "relay",
+            str(_signed_handoff(tmp_path / "h.json")),
+            "--gateway",
+            html_server,
+        ],
+        "handoff status": ["handoff", "status", "req-1", "--gateway", html_server],
+    }[command]
+    result = _cli(*args)
+    _one_line_error(
+        result, 1, f"error: {html_server}/", "did not answer with the gateway's JSON (it sent 502, text/html)"
+    )

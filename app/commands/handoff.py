@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from web3 import Web3
 
@@ -31,6 +30,7 @@ from app.commands.context import (
     signer,
     writing,
 )
+from app.commands.gateway import gateway_json, reason
 from app.commands.items import Gtin, Serial
 from app.core.config import get_settings
 
@@ -116,13 +116,9 @@ def relay(path: HandoffFile, gateway: GatewayOption = None) -> None:
     if not body["from_signature"] or not body["to_signature"]:
         fail("both the sender and the receiver must sign first (`origintrace handoff sign`)", code=2)
     url = (gateway or get_settings().base_url).rstrip("/") + "/api/v1/relay/handoffs"
-    try:
-        response = httpx.post(url, json=body, timeout=30)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach the relayer at {url}: {exc}")
-    result = response.json()
-    if response.status_code >= 400:
-        fail(f"the relayer refused the handoff ({response.status_code}): {result.get('detail', result)}")
+    code, result = gateway_json("POST", url, body=body, timeout=30)
+    if code >= 400:
+        fail(f"the relayer refused the handoff ({code}): {reason(result)}")
     typer.echo(f"relayed: tx {result['tx_hash']} (request {result['request_id']}, {result['status']})")
 
 
@@ -133,12 +129,8 @@ def status(
 ) -> None:
     """Show whether a relayed handoff was mined."""
     url = (gateway or get_settings().base_url).rstrip("/") + f"/api/v1/relay/handoffs/{request_id}"
-    try:
-        response = httpx.get(url, timeout=10)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach the relayer at {url}: {exc}")
-    result = response.json()
-    if response.status_code >= 400:
-        fail(result.get("detail", str(result)))
+    code, result = gateway_json("GET", url, timeout=10)
+    if code >= 400:
+        fail(f"the relayer answered {code}: {reason(result)}")
     block = f" in block {result['block']}" if result.get("block") is not None else ""
     typer.echo(f"{result['status']}{block}: tx {result['tx_hash']}")

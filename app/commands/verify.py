@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 import typer
 from eth_typing import ChecksumAddress
 from web3 import Web3
@@ -20,6 +19,7 @@ from app.chain.artifacts import artifact
 from app.chain.client import connect
 from app.chain.merkle import leaf_hash
 from app.commands.context import clear_errors, fail
+from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
 from app.indexer.decode import LogDecoder, UndecodableLog
 
@@ -42,17 +42,10 @@ class Report:
 
 
 def _get_json(url: str) -> Any:
-    try:
-        response = httpx.get(url, headers={"Accept": "application/json"}, timeout=15, follow_redirects=True)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach the gateway at {url}: {exc}")
-    if response.status_code != 200:
-        fail(f"the gateway answered {response.status_code} for {url}: {response.text[:200]}")
-    try:
-        return response.json()
-    except ValueError:
-        kind = response.headers.get("content-type", "no Content-Type")
-        fail(f"{url} did not answer with the gateway's JSON (it sent {kind}); is it an OriginTrace gateway?")
+    status, result = gateway_json("GET", url)
+    if status != 200:
+        fail(f"the gateway answered {status} for {url}: {reason(result)}")
+    return result
 
 
 def _check_fact(
