@@ -8,6 +8,7 @@ from eth_utils.crypto import keccak
 from app.api.cache import Cached, ResponseCache, variant
 from app.api.clone import ScanCount, assess, coarse_region
 from app.api.i18n import pick_language
+from app.api.linkset import find_link, links_for
 from app.api.lots import verify_merkle_proof
 from app.api.ratelimit import RateLimiter
 from app.core.config import Settings
@@ -87,6 +88,8 @@ def test_language_follows_accept_language(header: str | None, lang: str) -> None
         ("text/html;q=0, application/linkset+json;q=0", "json"),
         ("text/html;q=bogus, application/json;q=0.1", "json"),
         ("image/png", "json"),
+        ("text/*", "html-en"),
+        ("text/*;q=0.5, application/json", "json"),
     ],
 )
 def test_representation_follows_accept_q_values(accept: str, kind: str) -> None:
@@ -159,3 +162,15 @@ def test_an_expired_cache_entry_is_rebuilt_by_one_request_only() -> None:
     assert stale is not None and stale.body == b"old"  # the others get the stale answer
     cache.observe_checkpoint(42)
     assert cache.get("/01/x", "json") is None  # a new checkpoint drops everything
+
+
+def test_link_targets_get_each_value_percent_encoded() -> None:
+    key = parse_path("/01/09506000134352/10/L%2F7/21/A%261%3Fx")
+    template = "https://brand.example/recall?lot={lot}&serial={serial}&gtin={gtin}&sscc={sscc}#{path}"
+    settings = Settings(link_targets={"gs1:recallStatus": template})
+    recall = find_link(links_for(key, None, settings), "gs1:recallStatus")
+    assert recall is not None
+    assert recall.href == (
+        "https://brand.example/recall?lot=L%2F7&serial=A%261%3Fx&gtin=09506000134352&sscc="
+        "#/01/09506000134352/10/L%2F7/21/A%261%3Fx"
+    )

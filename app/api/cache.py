@@ -23,7 +23,7 @@ def request_path(scope: Any) -> str:
 
 
 MEDIA_RANGES: Final = (
-    ("html", ("text/html",)),
+    ("html", ("text/html", "text/*")),
     ("linkset", ("application/linkset+json",)),
     ("json", ("application/json", "application/*", "*/*")),
 )

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from app.core.config import Settings
+from app.core.config import LINK_PLACEHOLDERS, Settings
 from app.gs1.digital_link import DigitalLink
 
 GS1_VOC = "https://gs1.org/voc/"
@@ -41,14 +41,10 @@ def links_for(key: DigitalLink, item_id: str | None, settings: Settings) -> list
         lot, serial = quote(key.lot, safe=""), quote(key.serial, safe="")
         proof = f"{base}/api/v1/lots/{key.gtin}/{lot}/items/{serial}/proof"
         links.append(Link(f"{GS1_VOC}verificationService", proof, "Proof bundle", "application/json"))
-    values = {
-        "gtin": key.gtin or "",
-        "serial": key.serial or "",
-        "lot": key.lot or "",
-        "sscc": key.sscc or "",
-    }
+    values = {name: quote(getattr(key, name) or "", safe="") for name in LINK_PLACEHOLDERS}
+    values["path"] = key.path  # percent-encoded already, its slashes kept
     for link_type, template in settings.link_targets.items():
-        links.append(Link(link_type, template.format(path=key.path, **values), link_type, "text/html"))
+        links.append(Link(link_type, template.format(**values), link_type, "text/html"))
     return links
 
 
