@@ -392,3 +392,50 @@ def test_integers_wider_than_json_numbers_are_kept_as_decimal_strings() -> None:
     raw = _raw_log("ThresholdChanged", [], encode(["uint256", "uint256"], [2**64 - 1, 2**200]))
     args = LogDecoder(artifact("OriginRegistry").abi).decode(raw, 0).args
     assert args == {"previous": 2**64 - 1, "threshold": str(2**200)}
+
+
+def test_layouts_the_fast_path_leaves_to_eth_abi_decode_to_json_ready_args() -> None:
+    """Structs, fixed-size and nested arrays go through eth_abi: their values come out as the fast
+    path gives them (checksummed addresses, 0x-hex bytes, big ints as strings, lists), and a
+    malformed string is text, not an undecodable event."""
+    from eth_abi.abi import encode
+    from eth_utils.abi import event_abi_to_log_topic
+
+    part = {"type": "tuple", "components": [{"name": "note", "type": "string"}, {"name": "by", "type": "address"}]}
+    entry = {
+        "type": "event",
+        "name": "Layouts",
+        "anonymous": False,
+        "inputs": [
+            {"name": "itemId", "type": "bytes32", "indexed": True},
+            {"name": "parts", "type": "tuple[]", "indexed": False, "components": part["components"]},
+            {"name": "pair", "type": "bytes32[2]", "indexed": False},
+            {"name": "notes", "type": "string[]", "indexed": False},
+            {"name": "big", "type": "uint256[2]", "indexed": False},
+        ],
+    }
+    who = "0x" + "ab" * 20
+    # `bytes` and `string` share one encoding: this is how a contract stores bytes that are not UTF-8.
+    data = encode(
+        ["(bytes,address)[]", "bytes32[2]", "bytes[]", "uint256[2]"],
+        [[(b"ok\xff\x00", who)], [b"\x01" * 32, b"\x02" * 32], [b"\xc3\xa9", b"a\x00"], [1, 1 << 255]],
+    )
+    item = "0x" + "11" * 32
+    log = {
+        "topics": ["0x" + event_abi_to_log_topic(entry).hex(), item],  # type: ignore[arg-type]
+        "data": "0x" + data.hex(),
+        "blockNumber": "0x1",
+        "blockHash": "0x" + "00" * 32,
+        "transactionHash": "0x" + "22" * 32,
+        "logIndex": "0x0",
+    }
+    decoded = LogDecoder([entry]).decode(log, 0)
+    assert decoded.item_id == item
+    assert decoded.args == {
+        "itemId": item,
+        "parts": [["ok\ufffd\ufffd", Web3.to_checksum_address(who)]],
+        "pair": ["0x" + "01" * 32, "0x" + "02" * 32],
+        "notes": ["é", "a\ufffd"],
+        "big": [1, str(1 << 255)],
+    }
+    json.dumps(decoded.args)  # what the events table stores: every value is JSON

@@ -9,10 +9,14 @@ decoding function, so per-log cost is a dict lookup plus a few string slices.
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
-from eth_abi.abi import decode as abi_decode
-from eth_utils.abi import event_abi_to_log_topic
+from eth_abi.codec import ABICodec
+from eth_abi.decoding import StringDecoder
+from eth_abi.grammar import ABIType, BasicType, TupleType, parse
+from eth_abi.registry import BaseEquals
+from eth_abi.registry import registry as default_registry
+from eth_utils.abi import collapse_if_tuple, event_abi_to_log_topic
 from eth_utils.address import to_checksum_address
 
 
@@ -141,8 +145,33 @@ def _word_expression(abi_type: str, word: str) -> str | None:
     return None
 
 
-def _json_ready(abi_type: str, value: Any) -> Any:
-    if abi_type == "address":
+class _ChainTextDecoder(StringDecoder):
+    """eth_abi's `string` decoder with invalid UTF-8 as U+FFFD (`_json_ready` then replaces NUL),
+    as `chain_text` reads text: no string, however malformed, makes an event undecodable."""
+
+    def __init__(self) -> None:
+        super().__init__(handle_string_errors="replace")  # type: ignore[no-untyped-call]
+
+
+def _lenient_codec() -> ABICodec:
+    """eth_abi's codec with `_ChainTextDecoder` for strings (eth_abi's own registry untouched)."""
+    lenient = default_registry.copy()  # type: ignore[no-untyped-call]
+    lenient.unregister_decoder("string")
+    lenient.register_decoder(BaseEquals("string"), _ChainTextDecoder, label="string")  # type: ignore[no-untyped-call]
+    return ABICodec(lenient)
+
+
+_CODEC: Final = _lenient_codec()
+
+
+def _json_ready(abi_type: ABIType, value: Any) -> Any:
+    """An eth_abi value as the fast path gives it: arrays and tuples as lists, element by
+    element; addresses checksummed; bytes 0x-hex; ints outside JSON's range as strings."""
+    if abi_type.is_array:
+        return [_json_ready(abi_type.item_type, v) for v in value]
+    if isinstance(abi_type, TupleType):
+        return [_json_ready(c, v) for c, v in zip(abi_type.components, value, strict=True)]
+    if isinstance(abi_type, BasicType) and abi_type.base == "address":
         return to_checksum_address(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()
@@ -179,6 +208,7 @@ def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str,
             word = element and f"[{element} for w in _words(body, {at})]"
         expressions.append(word)
     size = 64 * len(data)
+    types = [collapse_if_tuple(i) for i in data]  # a struct's "tuple" as "(string,address)"
     if all(expressions):
         fields += [f"{item['name']!r}: {e}" for item, e in zip(data, expressions, strict=True)]
         source = (
@@ -192,7 +222,7 @@ def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str,
         source = (
             "def args(topics, data):\n"
             f"    result = {{{', '.join(fields)}}}\n"
-            "    values = _abi_decode(_types, bytes.fromhex(data[2:]))\n"
+            "    values = _CODEC.decode(_types, bytes.fromhex(data[2:]))\n"
             "    result.update((n, _json_ready(t, v)) for (n, t), v in zip(_named, values, strict=True))\n"
             "    return result\n"
         )
@@ -202,10 +232,10 @@ def _compile_args(entry: dict[str, Any]) -> Callable[[list[str], str], dict[str,
         "_json_int": _json_int,
         "_dynamic": _dynamic,
         "_words": _words,
-        "_abi_decode": abi_decode,
+        "_CODEC": _CODEC,
         "_json_ready": _json_ready,
-        "_types": [i["type"] for i in data],
-        "_named": [(i["name"], i["type"]) for i in data],
+        "_types": types,
+        "_named": [(i["name"], parse(t)) for i, t in zip(data, types, strict=True)],
     }
     exec(compile(source, f"<decoder {entry['name']}>", "exec"), namespace)
     function: Callable[[list[str], str], dict[str, Any]] = namespace["args"]
