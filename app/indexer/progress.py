@@ -27,8 +27,8 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def use_json_logs(level: int = logging.INFO, stream: TextIO = sys.stderr) -> None:
-    """Route every log record to `stream` as JSON lines."""
+def use_json_logs(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Route every log record to `stream` (the current sys.stderr by default) as JSON lines."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLogFormatter())
     root = logging.getLogger()
