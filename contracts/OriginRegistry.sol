@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Consortium} from "./governance/Consortium.sol";
 import {IOriginRegistry} from "./interfaces/IOriginRegistry.sol";
 import {ItemIds} from "./libraries/ItemIds.sol";
@@ -17,7 +18,9 @@ import {Units} from "./registry/Units.sol";
 /// @dev See {IOriginRegistry} for the events, errors and docs; {Status} for the state machine.
 /// All events come from this one address.
 contract OriginRegistry is Lots, Units, SignedHandoffs, Attestations {
-    mapping(bytes32 itemId => bytes32 codeHash) private _claimCodes;
+    bytes32 private constant CLAIM_TYPEHASH = keccak256("Claim(bytes32 id,address to)");
+
+    mapping(bytes32 itemId => address claimKey) private _claimKeys;
 
     /// @param admins The consortium's admins (DEFAULT_ADMIN_ROLE).
     /// @param threshold_ Admin approvals each governance action needs (1 lets an admin act alone).
@@ -111,21 +114,26 @@ contract OriginRegistry is Lots, Units, SignedHandoffs, Attestations {
     }
 
     /// @inheritdoc IOriginRegistry
-    function markSold(bytes32 id, bytes32 codeHash) external {
+    function markSold(bytes32 id, address claimKey) external {
+        if (claimKey == address(0)) revert RegistryZeroAddress(id);
         _markSold(id);
-        _claimCodes[id] = codeHash;
-        emit ClaimCodeSet(id, codeHash);
+        _claimKeys[id] = claimKey;
+        emit ClaimKeySet(id, claimKey);
     }
 
     /// @inheritdoc IOriginRegistry
-    function claim(bytes32 id, bytes32 code) external whenNotPaused {
+    function claim(bytes32 id, address to, bytes calldata signature) external whenNotPaused {
         Record storage record = _existing(id);
         _requireStatus(id, record.status, _bit(Status.Sold));
-        bytes32 expected = _claimCodes[id];
-        if (expected == bytes32(0) || claimCodeHash(id, code) != expected) revert RegistryInvalidClaimCode(id);
-        delete _claimCodes[id];
-        record.custodian = msg.sender;
-        _setStatus(id, record, Status.Claimed);
+        if (to == address(0)) revert RegistryZeroAddress(id);
+        address key = _claimKeys[id];
+        if (key == address(0) || !SignatureChecker.isValidSignatureNow(key, claimDigest(id, to), signature)) {
+            revert RegistryInvalidClaim(id);
+        }
+        delete _claimKeys[id];
+        record.custodian = to;
+        record.status = Status.Claimed;
+        emit StatusChanged(id, Status.Claimed, to);
     }
 
     /// @inheritdoc IOriginRegistry
@@ -164,8 +172,8 @@ contract OriginRegistry is Lots, Units, SignedHandoffs, Attestations {
     // ----------------------------------------------------------------- views
 
     /// @inheritdoc IOriginRegistry
-    function claimCodeHash(bytes32 id, bytes32 code) public pure returns (bytes32) {
-        return keccak256(abi.encode(id, code));
+    function claimDigest(bytes32 id, address to) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(CLAIM_TYPEHASH, id, to)));
     }
 
     /// @inheritdoc IOriginRegistry

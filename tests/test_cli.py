@@ -265,25 +265,18 @@ def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, c
     sold = run("items", "sell", sold_item.gtin, sold_item.serial, "--claim-code", "--account", "retailer")
     code = sold.output.split("(shown once): ")[1].split()[0]
     assert contract.functions.statusOf(sold_item.item_id).call() == 3
-    wrong = run(
-        "items",
-        "claim",
-        sold_item.gtin,
-        sold_item.serial,
-        "--code",
-        "0x" + "00" * 32,
-        "--account",
-        "shopper",
-        ok=False,
-    )
-    assert wrong.exit_code == 1 and "Registry" in wrong.output
-    run("items", "claim", sold_item.gtin, sold_item.serial, "--code", code, "--account", "shopper")
+    claim = ("items", "claim", sold_item.gtin, sold_item.serial, "--code")
+    wrong = run(*claim, "0x" + "11" * 32, "--account", "shopper", ok=False)  # a key, not this item's
+    assert wrong.exit_code == 1 and "RegistryInvalidClaim" in wrong.output
+    malformed = run(*claim, "0x" + "00" * 32, "--account", "shopper", ok=False)
+    assert malformed.exit_code == 2 and "--code: not a claim code" in malformed.output
+    # The retailer sends (and pays for) the claim the code signs for the shopper.
+    claimed = run(*claim, code, "--account", "retailer", "--to", shopper.address)
+    assert f"for {shopper.address}" in claimed.output
     assert contract.functions.statusOf(sold_item.item_id).call() == 5
     assert contract.functions.custodianOf(sold_item.item_id).call() == shopper.address
-    again = run(
-        "items", "claim", sold_item.gtin, sold_item.serial, "--code", code, "--account", "retailer", ok=False
-    )
-    assert again.exit_code == 1
+    again = run(*claim, code, "--account", "shopper", ok=False)
+    assert again.exit_code == 1 and "RegistryInvalidStatus" in again.output
 
     run("items", "recall", recalled_item.gtin, recalled_item.serial, "--account", "brand")
     assert contract.functions.statusOf(recalled_item.item_id).call() == 4

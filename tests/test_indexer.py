@@ -401,7 +401,10 @@ def test_layouts_the_fast_path_leaves_to_eth_abi_decode_to_json_ready_args() -> 
     from eth_abi.abi import encode
     from eth_utils.abi import event_abi_to_log_topic
 
-    part = {"type": "tuple", "components": [{"name": "note", "type": "string"}, {"name": "by", "type": "address"}]}
+    part = {
+        "type": "tuple",
+        "components": [{"name": "note", "type": "string"}, {"name": "by", "type": "address"}],
+    }
     entry = {
         "type": "event",
         "name": "Layouts",

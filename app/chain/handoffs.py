@@ -82,14 +82,18 @@ def handoff_typed_data(
         "toNonce": registry.functions.nonces(receiver).call(),
         "deadline": deadline,
     }
-    domain = {
+    types = {"EIP712Domain": TYPES["EIP712Domain"], primary: TYPES[primary]}
+    return {"types": types, "primaryType": primary, "domain": registry_domain(registry), "message": message}
+
+
+def registry_domain(registry: Contract) -> dict[str, Any]:
+    """The EIP-712 domain of `registry`'s signatures (handoffs and claims)."""
+    return {
         "name": DOMAIN_NAME,
         "version": DOMAIN_VERSION,
         "chainId": registry.w3.eth.chain_id,
         "verifyingContract": registry.address,
     }
-    types = {"EIP712Domain": TYPES["EIP712Domain"], primary: TYPES[primary]}
-    return {"types": types, "primaryType": primary, "domain": domain, "message": message}
 
 
 def request_typed_data(registry: Contract, request: HandoffRequest) -> dict[str, Any]:

@@ -1,22 +1,23 @@
 """`origintrace items`: register, attest and sell serialised items."""
 
 import json
-import secrets
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from eth_utils.crypto import keccak
 
+from app.chain.claims import InvalidClaimCode, claim_code, new_claim_code, sign_claim
 from app.chain.client import send
 from app.commands.context import (
     AccountOption,
     RegistryOption,
     RpcOption,
     clear_errors,
+    fail,
     item_key,
     open_chain,
-    parse_bytes32,
+    parse_address,
     report_tx,
     signer,
     transact,
@@ -94,35 +95,44 @@ def sell(
         key = item_key(gtin, serial)
         chain = open_chain(rpc, registry)
         functions = chain.registry.functions
-        if claim_code:
-            code = secrets.token_bytes(32)
-            call = functions.markSold(key.item_id, functions.claimCodeHash(key.item_id, code).call())
-        else:
-            call = functions.markSold(key.item_id)
+        code = new_claim_code() if claim_code else None
+        call = functions.markSold(key.item_id, code.address) if code else functions.markSold(key.item_id)
         receipt = send(chain.w3, signer(account), call)
     report_tx(f"sold {key.path}", receipt)
-    if claim_code:
-        typer.echo(f"claim code for the buyer (shown once): 0x{code.hex()}")
+    if code is not None:
+        typer.echo(f"claim code for the buyer (shown once): 0x{bytes(code.key).hex()}")
 
 
 @app.command()
 def claim(
     gtin: Gtin,
     serial: Serial,
-    code: Annotated[str, typer.Option(help="The one-time claim code from the seller")],
+    code: Annotated[str, typer.Option(help="The one-time claim code from the seller (0x and 64 hex digits)")],
     account: AccountOption,
     rpc: RpcOption,
+    to: Annotated[
+        str | None, typer.Option(help="Address that becomes the owner (default: the --account's own)")
+    ] = None,
     registry: RegistryOption = None,
 ) -> None:
-    """Claim ownership of an item you bought by revealing its one-time code (first claim wins)."""
-    key, secret = item_key(gtin, serial), parse_bytes32(code, "--code")
-    transact(
-        rpc,
-        registry,
-        account,
-        lambda c: c.registry.functions.claim(key.item_id, secret),
-        f"claimed {key.path}",
-    )
+    """Claim ownership of an item you bought with its one-time code (the first claim wins).
+
+    The code signs the claim for the new owner and never goes on chain, so nobody watching
+    the chain's pending transactions can claim the item first with it.
+    """
+    key = item_key(gtin, serial)
+    try:
+        code_key = claim_code(code)
+    except InvalidClaimCode as exc:
+        fail(f"--code: {exc}", code=2)
+    receiver = parse_address(to, "--to") if to is not None else None
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        sender = signer(account)
+        receiver = receiver or sender.address
+        signature = sign_claim(code_key, chain.registry, key.item_id, receiver)
+        receipt = send(chain.w3, sender, chain.registry.functions.claim(key.item_id, receiver, signature))
+    report_tx(f"claimed {key.path} for {receiver}", receipt)
 
 
 @app.command()

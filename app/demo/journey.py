@@ -5,11 +5,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 
+from app.chain.claims import sign_claim
 from app.chain.client import dev_account, send
 from app.chain.merkle import LotTree
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
@@ -115,6 +117,7 @@ RECALLED = SerialisedItem.parse(SKINCARE_GTIN, "GIFT-0002")
 CLAIMED = SerialisedItem.parse(SKINCARE_GTIN, "GIFT-0003")
 PALLET = LogisticUnit.parse("109506000000000016")
 CLAIM_CODE = keccak(text="demo claim code printed under the seal")
+"""The gift set's claim code (a private key; see app/chain/claims.py)."""
 SKINCARE_METADATA: dict[str, object] = {"name": "Hydrating serum 50 ml", "name_zh": "保湿精华 50 毫升"}
 
 
@@ -154,6 +157,8 @@ def seed_mass_market(w3: Web3, registry: Contract, lot_store: Path) -> None:
     hand_over(w3, registry, PALLET.item_id, brand, carrier)
     send(w3, brand, calls.recall(RECALLED.item_id))
     hand_over(w3, registry, CLAIMED.item_id, brand, retailer)
-    code_hash = calls.claimCodeHash(CLAIMED.item_id, CLAIM_CODE).call()
-    send(w3, retailer, calls.markSold(CLAIMED.item_id, code_hash))
-    send(w3, dev_account(6), calls.claim(CLAIMED.item_id, CLAIM_CODE))
+    code = Account.from_key(CLAIM_CODE)
+    send(w3, retailer, calls.markSold(CLAIMED.item_id, code.address))
+    shopper = dev_account(6)
+    signature = sign_claim(code, registry, CLAIMED.item_id, shopper.address)
+    send(w3, shopper, calls.claim(CLAIMED.item_id, shopper.address, signature))

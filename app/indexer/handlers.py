@@ -184,7 +184,7 @@ def on_item_sold(state: RangeState, log: DecodedLog) -> None:
     state.update_item(log, status="sold")
 
 
-def on_claim_code_set(state: RangeState, log: DecodedLog) -> None:
+def on_claim_key_set(state: RangeState, log: DecodedLog) -> None:
     state.update_item(log, claimable=True)
 
 
@@ -215,7 +215,7 @@ HANDLERS: dict[str, Handler] = {
     "CustodyOfferCancelled": on_custody_offer_cancelled,
     "CustodyTransferred": on_custody_transferred,
     "ItemSold": on_item_sold,
-    "ClaimCodeSet": on_claim_code_set,
+    "ClaimKeySet": on_claim_key_set,
     "StatusChanged": on_status_changed,
 }
 

@@ -44,8 +44,9 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
     /// @notice The retailer `retailer` sold `itemId` to a consumer (status Sold).
     event ItemSold(bytes32 indexed itemId, address indexed retailer);
 
-    /// @notice `itemId` can be claimed by revealing the code whose {claimCodeHash} is `claimCodeHash`.
-    event ClaimCodeSet(bytes32 indexed itemId, bytes32 claimCodeHash);
+    /// @notice `itemId` can be claimed once with a signature by `claimKey`: the address of the
+    /// one-time claim code (a private key) the retailer gave the buyer. See {claim}.
+    event ClaimKeySet(bytes32 indexed itemId, address claimKey);
 
     /// @notice `id` moved to `status` by `by`: recall (brand), claim (claimant), lost,
     /// found or destroyed (custodian). Every status change not covered by another event.
@@ -86,8 +87,12 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
     /// @notice `account` is not the brand that registered `id`.
     error RegistryNotBrand(bytes32 id, address account);
 
-    /// @notice The code does not open `itemId` (wrong code, or no claim code was set).
-    error RegistryInvalidClaimCode(bytes32 itemId);
+    /// @notice The signature is not the claim key's for `itemId` and that receiver (wrong code,
+    /// another receiver, or no claim key was set).
+    error RegistryInvalidClaim(bytes32 itemId);
+
+    /// @notice `to` cannot receive `itemId` (the zero address), or a claim key is the zero address.
+    error RegistryZeroAddress(bytes32 itemId);
 
     /// @notice Batch arrays must have equal lengths; they are `a` and `b`.
     error RegistryLengthMismatch(uint256 a, uint256 b);
@@ -134,14 +139,21 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
     /// packed; not paused. Emits {ItemSold}.
     function markSold(bytes32 itemId) external;
 
-    /// @notice Marks `itemId` sold; the shopper can later {claim} it with the code hashing to `claimCodeHash`.
-    /// @dev As {markSold}; `claimCodeHash` is {claimCodeHash}(itemId, code). Emits {ItemSold}, {ClaimCodeSet}.
-    function markSold(bytes32 itemId, bytes32 claimCodeHash) external;
+    /// @notice Marks `itemId` sold; the buyer can later {claim} it with the claim code whose
+    /// address is `claimKey`.
+    /// @dev As {markSold}. The claim code is a fresh secp256k1 private key handed to the buyer
+    /// (under the seal, on the receipt); only its address goes on chain. `claimKey` is not zero.
+    /// Emits {ItemSold}, {ClaimKeySet}.
+    function markSold(bytes32 itemId, address claimKey) external;
 
-    /// @notice Claims the sold item `itemId` for the caller by revealing its one-time `code`.
-    /// @dev Requirements: item is Sold with a claim code and `code` matches it; not paused. The
-    /// code is deleted: the first claim wins. Emits {StatusChanged} (Claimed, caller).
-    function claim(bytes32 itemId, bytes32 code) external;
+    /// @notice Claims the sold item `itemId` for `to` with the claim code's `signature` of
+    /// {claimDigest}(itemId, to).
+    /// @dev The code itself never goes on chain and the signature names `to`, so someone watching
+    /// pending transactions cannot take the claim for themselves; anyone may submit it (a
+    /// relayer paying the gas). Requirements: item is Sold with a claim key; `signature` is
+    /// that key's; `to` is not zero; not paused. The key is deleted: the first claim wins.
+    /// Emits {StatusChanged} (Claimed, by `to`), `to` becoming the custodian.
+    function claim(bytes32 itemId, address to, bytes calldata signature) external;
 
     /// @notice Recalls the item or lot `id`.
     /// @dev Requirements: caller is the brand that registered it and still has BRAND_ROLE; status
@@ -167,8 +179,9 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
     /// @notice Maximum entries of one batch call.
     function MAX_BATCH() external view returns (uint256);
 
-    /// @notice The hash to pass to {markSold} for claim code `code` of `itemId`.
-    function claimCodeHash(bytes32 itemId, bytes32 code) external pure returns (bytes32);
+    /// @notice The EIP-712 digest of `Claim(bytes32 id,address to)` that a claim code signs
+    /// to claim `itemId` for `to` (domain "OriginTrace", version "1", this chain and registry).
+    function claimDigest(bytes32 itemId, address to) external view returns (bytes32);
 
     /// @notice Effective custodian of `itemId`: for a packed record, the outermost unit's custodian.
     function custodianOf(bytes32 itemId) external view returns (address);

@@ -9,7 +9,9 @@ import {RegistryFixture} from "./RegistryFixture.sol";
 
 /// @notice Batch registration, recall, claim, lost/found/destroy, and attestation revocation.
 contract StatusAndBatchTest is RegistryFixture {
-    bytes32 internal constant CODE = keccak256("claim code printed inside the box");
+    /// @dev The claim code printed inside the box: a private key; the registry stores its address.
+    uint256 internal constant CODE = uint256(keccak256("claim code printed inside the box"));
+    uint256 internal constant SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
 
     function _batch(uint256 n) internal pure returns (bytes32[] memory ids, bytes32[] memory hashes) {
         ids = new bytes32[](n);
@@ -55,36 +57,75 @@ contract StatusAndBatchTest is RegistryFixture {
         registry.registerItems(ids, hashes, META_URI);
     }
 
-    function test_markSoldWithCode_thenFirstClaimWins() public {
-        _toRetailer();
-        bytes32 codeHash = registry.claimCodeHash(item, CODE);
-        vm.expectEmit(address(registry));
-        emit IOriginRegistry.ClaimCodeSet(item, codeHash);
-        vm.prank(retailer);
-        registry.markSold(item, codeHash);
+    /// @dev The claim code's signature claiming `item` for `to` (a call: make it before any expectRevert or prank).
+    function _claimSignature(uint256 code, address to) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(code, registry.claimDigest(item, to));
+        return abi.encodePacked(r, s, v);
+    }
 
-        vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaimCode.selector, item));
+    function _sellWithCode() internal {
+        _toRetailer();
+        vm.expectEmit(address(registry));
+        emit IOriginRegistry.ClaimKeySet(item, vm.addr(CODE));
+        vm.prank(retailer);
+        registry.markSold(item, vm.addr(CODE));
+    }
+
+    function test_markSoldWithCode_thenFirstClaimWins() public {
+        _sellWithCode();
+        bytes memory wrongCode = _claimSignature(CODE + 1, outsider);
+        bytes memory shoppers = _claimSignature(CODE, outsider);
+        bytes memory carriers = _claimSignature(CODE, carrier);
+        vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaim.selector, item));
         vm.prank(outsider);
-        registry.claim(item, keccak256("guess"));
+        registry.claim(item, outsider, wrongCode);
 
         vm.expectEmit(address(registry));
         emit IOriginRegistry.StatusChanged(item, Status.Claimed, outsider);
         vm.prank(outsider);
-        registry.claim(item, CODE);
+        registry.claim(item, outsider, shoppers);
         assertEq(registry.custodianOf(item), outsider, "the shopper holds it");
         vm.expectRevert(_errStatus(item, Status.Claimed));
         vm.prank(carrier);
-        registry.claim(item, CODE);
+        registry.claim(item, carrier, carriers);
     }
 
-    function test_claim_revertsWithoutCodeOrBeforeSale() public {
+    /// @dev A watcher of pending transactions copies the shopper's signature: it names the
+    /// shopper, so it cannot claim for the watcher; submitted as is, it claims for the shopper.
+    function test_claim_cannotBeFrontRunForAnotherReceiver() public {
+        _sellWithCode();
+        bytes memory shoppers = _claimSignature(CODE, outsider);
+        vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaim.selector, item));
+        vm.prank(carrier);
+        registry.claim(item, carrier, shoppers);
+
+        vm.prank(carrier); // a relayer (or the watcher) paying the gas
+        registry.claim(item, outsider, shoppers);
+        assertEq(registry.custodianOf(item), outsider, "claimed for the shopper, whoever sent it");
+        _assertStatus(item, Status.Claimed, "Claimed");
+    }
+
+    function test_claim_revertsWithoutCodeBeforeSaleOrForNobody() public {
         _toRetailer();
+        bytes memory signature = _claimSignature(CODE, outsider);
         vm.expectRevert(_errStatus(item, Status.Active));
-        registry.claim(item, CODE);
+        registry.claim(item, outsider, signature);
+        vm.expectRevert(_err(IOriginRegistry.RegistryZeroAddress.selector, item));
+        vm.prank(retailer);
+        registry.markSold(item, address(0));
         vm.prank(retailer);
         registry.markSold(item);
-        vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaimCode.selector, item));
-        registry.claim(item, bytes32(0));
+        vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaim.selector, item));
+        registry.claim(item, outsider, signature);
+        vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaim.selector, item));
+        registry.claim(item, outsider, hex"00");
+    }
+
+    function test_claim_toTheZeroAddressReverts() public {
+        _sellWithCode();
+        bytes memory signature = _claimSignature(CODE, address(0));
+        vm.expectRevert(_err(IOriginRegistry.RegistryZeroAddress.selector, item));
+        registry.claim(item, address(0), signature);
     }
 
     function test_recall_byBrandFromAnyLiveStatus() public {
@@ -235,13 +276,12 @@ contract StatusAndBatchTest is RegistryFixture {
         assertEq(registry.custodianOf(ids[n - 1]), brand, "last item registered");
     }
 
-    function testFuzz_claim_onlyTheRightCode(bytes32 guess) public {
+    function testFuzz_claim_onlyTheRightCode(uint256 guess) public {
+        guess = guess % (SECP256K1_ORDER - 1) + 1;
         vm.assume(guess != CODE);
-        _toRetailer();
-        bytes32 codeHash = registry.claimCodeHash(item, CODE);
-        vm.prank(retailer);
-        registry.markSold(item, codeHash);
-        vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaimCode.selector, item));
-        registry.claim(item, guess);
+        _sellWithCode();
+        bytes memory signature = _claimSignature(guess, outsider);
+        vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaim.selector, item));
+        registry.claim(item, outsider, signature);
     }
 }

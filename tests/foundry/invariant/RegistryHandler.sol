@@ -15,6 +15,7 @@ contract RegistryHandler is TestBase {
     uint256 public constant ITEMS = 10;
     uint256 public constant UNITS = 2;
     uint256 public constant ACTORS = 5;
+    uint256 private constant SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
 
     /// @dev Members with known keys: brand 2, carrier 4, customs 5, retailer 6; shopper 7 (not a member).
     uint256[ACTORS] internal keys = [uint256(2), 4, 5, 6, 7];
@@ -124,15 +125,21 @@ contract RegistryHandler is TestBase {
         _as(registry.custodianOf(id), abi.encodeCall(registry.cancelOffer, (id)));
     }
 
+    /// @dev The claim code (a private key) of `id`.
+    function _code(bytes32 id) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode("code", id))) % (SECP256K1_ORDER - 1) + 1;
+    }
+
     function sell(uint256 i) external {
         bytes32 id = _firstItemHeldBy(i, actor(3));
-        bytes32 codeHash = registry.claimCodeHash(id, keccak256(abi.encode("code", id)));
-        _as(registry.custodianOf(id), abi.encodeWithSignature("markSold(bytes32,bytes32)", id, codeHash));
+        _as(registry.custodianOf(id), abi.encodeWithSignature("markSold(bytes32,address)", id, vm.addr(_code(id))));
     }
 
     function claim(uint256 i, uint256 who) external {
         bytes32 id = _firstItemIn(i, Status.Sold);
-        _as(actor(who), abi.encodeCall(registry.claim, (id, keccak256(abi.encode("code", id)))));
+        address to = actor(who);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(_code(id), registry.claimDigest(id, to));
+        _as(to, abi.encodeCall(registry.claim, (id, to, abi.encodePacked(r, s, v))));
     }
 
     function recall(uint256 i) external {
