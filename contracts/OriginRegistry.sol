@@ -88,6 +88,7 @@ contract OriginRegistry is Lots, Units, SignedHandoffs, Attestations {
         Offer memory offer = _offers[id];
         if (record.status != Status.Offered) revert RegistryInvalidStatus(id, record.status);
         if (offer.to != msg.sender) revert RegistryNotOfferRecipient(id, msg.sender);
+        _requireMember(msg.sender); // admitted when offered, maybe removed since
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp > offer.expiresAt) revert RegistryOfferExpired(id, offer.expiresAt);
         address from = record.custodian;
@@ -142,11 +143,17 @@ contract OriginRegistry is Lots, Units, SignedHandoffs, Attestations {
         if (record.kind == Kind.Unit) revert RegistryInvalidKind(id, record.kind);
         if (record.brand != _memberIndex[msg.sender]) revert RegistryNotBrand(id, msg.sender);
         Status status = record.status;
-        _requireStatus(id, status, _bit(Status.Active) | _bit(Status.Offered) | _bit(Status.Sold) | _bit(Status.Lost));
+        _requireStatus(
+            id,
+            status,
+            _bit(Status.Active) | _bit(Status.Offered) | _bit(Status.Sold) | _bit(Status.Claimed) | _bit(Status.Lost)
+        );
         if (status == Status.Offered) {
             address to = _offers[id].to;
             delete _offers[id];
             emit CustodyOfferCancelled(id, record.custodian, to);
+        } else if (status == Status.Sold) {
+            delete _claimKeys[id]; // a recalled item cannot be claimed
         }
         _setStatus(id, record, Status.Recalled);
     }

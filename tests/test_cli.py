@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -234,6 +235,10 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
     )
     assert "1/2 approvals" in proposed.output and not contract.functions.isMember(carrier).call()
     numbers = [line.split("#")[1].split()[0] for line in proposed.output.splitlines() if "proposal #" in line]
+    for number in numbers:  # each line says until when the other admins can approve
+        _, _, expires_at = contract.functions.proposalState(int(number)).call()
+        until = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        assert f"approve {number}` before {until}" in proposed.output
     for number in numbers:
         assert "done" in run("members", "approve", number, "--account", "admin2").output
     assert contract.functions.isMember(carrier).call()

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from web3 import Web3
 
 from app.chain.artifacts import artifact
+from app.chain.claims import new_claim_code
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
 from app.db.engine import make_engine
@@ -35,10 +36,12 @@ from app.demo.journey import (
     SKINCARE_LOT_SIZE,
     admit_members,
     demo_members,
+    hand_over,
     seed_demo,
     seed_mass_market,
     skincare_tree,
 )
+from app.gs1.keys import SerialisedItem
 from app.indexer.decode import LogDecoder, UndecodableLog, record_ids
 from app.indexer.follow import Indexer
 from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, NEVER_EXPIRES, STATUS_NAMES, STORED_ONLY
@@ -144,6 +147,32 @@ def test_lots_units_status_claims_and_attestations_follow_the_chain(
     )
     assert certs == {"ipfs://cert": False, "ipfs://halal": True}
     assert gln == "9506000000008"
+
+
+def test_recalls_end_claimability_and_reach_claimed_items(
+    w3: Web3, seeded: Deployment, index_engine: Engine, tmp_path: Path
+) -> None:
+    contract = registry(w3, seeded.registry)
+    seed_mass_market(w3, contract, tmp_path / "lots")
+    calls = contract.functions
+    brand, retailer = (demo_members()[k].account for k in ("brand", "retailer"))
+    sold = SerialisedItem.parse(CLAIMED.gtin, "GIFT-0004")
+    send(w3, brand, calls.registerItem(sold.item_id, b"\1" * 32, "ipfs://gift-4"))
+    hand_over(w3, contract, sold.item_id, brand, retailer)
+    send(w3, retailer, calls.markSold(sold.item_id, new_claim_code().address))
+    indexer = Indexer(w3, index_engine, seeded)
+    indexer.backfill()
+
+    def record(key: SerialisedItem) -> Any:
+        with index_engine.connect() as conn:
+            return conn.execute(RECORD_ROWS.where(items.c.item_id == "0x" + key.item_id.hex())).one()
+
+    assert (record(sold).status, record(sold).claimable) == ("sold", True)
+    send(w3, brand, calls.recall(sold.item_id))
+    send(w3, brand, calls.recall(CLAIMED.item_id))
+    indexer.backfill()
+    assert (record(sold).status, record(sold).claimable) == ("recalled", False)
+    assert (record(CLAIMED).status, record(CLAIMED).custodian) == ("recalled", dev_account(6).address)
 
 
 def test_batch_registration_is_one_event_row_each_item_names_as_its_creation(

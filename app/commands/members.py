@@ -6,6 +6,7 @@ the same transaction.
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -72,9 +73,11 @@ def _report(chain: Chain, receipt: TxReceipt, what: str) -> None:
     if events.ProposalExecuted().process_receipt(receipt, errors=DISCARD):
         typer.echo(f"{what}: done (proposal #{proposal_id}, {approvals}/{threshold} approvals)")
     else:
+        _, _, expires_at = chain.registry.functions.proposalState(proposal_id).call()
+        until = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
         typer.echo(
             f"{what}: proposal #{proposal_id} has {approvals}/{threshold} approvals; other admins run "
-            f"`origintrace members approve {proposal_id}`"
+            f"`origintrace members approve {proposal_id}` before {until}"
         )
 
 

@@ -189,11 +189,12 @@ def on_claim_key_set(state: RangeState, log: DecodedLog) -> None:
 
 
 def on_status_changed(state: RangeState, log: DecodedLog) -> None:
+    """Only a Sold item is claimable, and every status change leaves Sold behind (claim, recall)."""
     status = STATUS_NAMES[log.args["status"]]
     if status == "claimed":
         state.update_item(log, status=status, custodian=log.args["by"], claimable=False)
     else:
-        state.update_item(log, status=status)
+        state.update_item(log, status=status, claimable=False)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -18,9 +18,13 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
     /// @notice Time between starting and accepting an admin handover.
     uint64 public constant ADMIN_HANDOVER_DELAY = 2 days;
 
+    /// @notice Time a proposal can gather approvals, from its creation.
+    uint64 public constant PROPOSAL_LIFETIME = 14 days;
+
     struct Proposal {
         bytes data;
         bool executed;
+        uint64 expiresAt;
         address[] approvers;
     }
 
@@ -132,11 +136,17 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
         if (granted && role == DEFAULT_ADMIN_ROLE) ++_adminCount;
     }
 
-    /// @dev Counts admins as DEFAULT_ADMIN_ROLE is revoked, never below the threshold.
+    /// @dev Counts admins as DEFAULT_ADMIN_ROLE is revoked, never below the threshold, and ends
+    /// the former admin's pending handover (it must not come back with a later re-grant).
     function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
         revoked = super._revokeRole(role, account);
         if (revoked && role == DEFAULT_ADMIN_ROLE) {
             if (--_adminCount < _threshold) revert ConsortiumInvalidThreshold(_threshold, _adminCount);
+            address to = _handovers[account].to;
+            if (to != address(0)) {
+                delete _handovers[account];
+                emit AdminHandoverCancelled(account, to);
+            }
         }
     }
 
@@ -163,8 +173,13 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
         bytes4 selector = data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
         if (!_isGovernanceAction(selector)) revert ConsortiumUnsupportedAction(selector);
         proposalId = ++_proposalCount;
-        _proposals[proposalId].data = data;
-        emit ProposalCreated(proposalId, msg.sender, data);
+        Proposal storage proposal = _proposals[proposalId];
+        proposal.data = data;
+        // Days-long lifetime: a validator's seconds of timestamp drift cannot matter.
+        // forge-lint: disable-next-line(block-timestamp)
+        uint64 expiresAt = uint64(block.timestamp) + PROPOSAL_LIFETIME;
+        proposal.expiresAt = expiresAt;
+        emit ProposalCreated(proposalId, msg.sender, data, expiresAt);
         _approve(proposalId);
     }
 
@@ -185,8 +200,13 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
     }
 
     /// @inheritdoc IConsortium
-    function proposalState(uint256 proposalId) external view returns (uint256 approvals, bool executed) {
-        return (_liveApprovals(proposalId), _proposals[proposalId].executed);
+    function proposalState(uint256 proposalId)
+        external
+        view
+        returns (uint256 approvals, bool executed, uint64 expiresAt)
+    {
+        Proposal storage proposal = _proposals[proposalId];
+        return (_liveApprovals(proposalId), proposal.executed, proposal.expiresAt);
     }
 
     // ----------------------------------------------------------------- admin handover
@@ -273,6 +293,8 @@ abstract contract Consortium is IConsortium, AccessControl, Pausable {
     function _approve(uint256 proposalId) private {
         Proposal storage proposal = _proposals[proposalId];
         if (proposal.executed) revert ConsortiumProposalExecuted(proposalId);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp > proposal.expiresAt) revert ConsortiumProposalExpired(proposalId, proposal.expiresAt);
         if (_approved[proposalId][msg.sender]) revert ConsortiumAlreadyApproved(proposalId, msg.sender);
         _approved[proposalId][msg.sender] = true;
         proposal.approvers.push(msg.sender);

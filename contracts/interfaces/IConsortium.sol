@@ -28,8 +28,9 @@ interface IConsortium {
     /// @notice The number of admin approvals a governance action needs changed to `threshold`.
     event ThresholdChanged(uint256 previous, uint256 threshold);
 
-    /// @notice Admin `proposer` proposed governance call `data` as proposal `proposalId`.
-    event ProposalCreated(uint256 indexed proposalId, address indexed proposer, bytes data);
+    /// @notice Admin `proposer` proposed governance call `data` as proposal `proposalId`,
+    /// approvable until `expiresAt`.
+    event ProposalCreated(uint256 indexed proposalId, address indexed proposer, bytes data, uint64 expiresAt);
 
     /// @notice Admin `admin` approved `proposalId`; it now has `approvals` approvals from current
     /// admins (an approval lapses when its admin loses the admin role).
@@ -79,6 +80,9 @@ interface IConsortium {
 
     /// @notice `proposalId` was already executed.
     error ConsortiumProposalExecuted(uint256 proposalId);
+
+    /// @notice `proposalId` expired at `expiresAt` without reaching the threshold: propose it again.
+    error ConsortiumProposalExpired(uint256 proposalId, uint64 expiresAt);
 
     /// @notice `admin` already approved `proposalId`.
     error ConsortiumAlreadyApproved(uint256 proposalId, address admin);
@@ -134,13 +138,15 @@ interface IConsortium {
     function propose(bytes calldata data) external returns (uint256 proposalId);
 
     /// @notice Approves `proposalId`; the approval that reaches the threshold executes it.
-    /// @dev Requirements: caller is an admin that has not approved it; not executed yet; the
+    /// @dev Requirements: caller is an admin that has not approved it; not executed yet; not
+    /// older than {PROPOSAL_LIFETIME} (so an old proposal cannot pass after the admins changed); the
     /// call must succeed (its revert is passed through). Emits {ProposalApproved}, maybe {ProposalExecuted}.
     function approve(uint256 proposalId) external;
 
     // ----------------------------------------------------------------- admin handover
 
     /// @notice Starts handing the caller's admin seat to `to`, acceptable after {ADMIN_HANDOVER_DELAY}.
+    /// A handover ends when its admin loses the admin role.
     /// @dev Requirements: caller is an admin; `to` is a non-zero non-admin. Replaces a pending
     /// handover of the caller. Emits {AdminHandoverStarted}.
     function beginAdminHandover(address to) external;
@@ -170,6 +176,10 @@ interface IConsortium {
     /// @notice Number of admins (holders of DEFAULT_ADMIN_ROLE).
     function adminCount() external view returns (uint256);
 
-    /// @notice Approvals of `proposalId` by current admins, and whether it was executed.
-    function proposalState(uint256 proposalId) external view returns (uint256 approvals, bool executed);
+    /// @notice Approvals of `proposalId` by current admins, whether it was executed, and until
+    /// when it can be approved.
+    function proposalState(uint256 proposalId)
+        external
+        view
+        returns (uint256 approvals, bool executed, uint64 expiresAt);
 }

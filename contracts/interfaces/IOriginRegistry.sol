@@ -124,8 +124,8 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
     function offerCustody(bytes32 itemId, address to, uint64 expiresAt) external;
 
     /// @notice Accepts the pending offer of `itemId`; the caller becomes custodian (of all it holds, for a unit).
-    /// @dev Requirements: record is Offered to the caller; the offer has not expired; not paused.
-    /// Emits {CustodyTransferred}.
+    /// @dev Requirements: record is Offered to the caller, who is still a member; the offer has
+    /// not expired; not paused. Emits {CustodyTransferred}.
     function acceptCustody(bytes32 itemId) external;
 
     /// @notice Withdraws the pending offer of `itemId`.
@@ -143,6 +143,7 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
     /// address is `claimKey`.
     /// @dev As {markSold}. The claim code is a fresh secp256k1 private key handed to the buyer
     /// (under the seal, on the receipt); only its address goes on chain. `claimKey` is not zero.
+    /// Use a fresh key for every item: a key given with several items claims them all.
     /// Emits {ItemSold}, {ClaimKeySet}.
     function markSold(bytes32 itemId, address claimKey) external;
 
@@ -155,9 +156,10 @@ interface IOriginRegistry is IConsortium, ILots, IUnits, ISignedHandoffs, IAttes
     /// Emits {StatusChanged} (Claimed, by `to`), `to` becoming the custodian.
     function claim(bytes32 itemId, address to, bytes calldata signature) external;
 
-    /// @notice Recalls the item or lot `id`.
+    /// @notice Recalls the item or lot `id`, also one a consumer has claimed (who stays its custodian).
     /// @dev Requirements: caller is the brand that registered it and still has BRAND_ROLE; status
-    /// Active, Offered, Sold or Lost (a pending offer is cancelled); not paused.
+    /// Active, Offered, Sold, Claimed or Lost (a pending offer is cancelled, an unused claim key
+    /// deleted); not paused.
     /// Emits {CustodyOfferCancelled} when an offer was pending, then {StatusChanged} (Recalled).
     function recall(bytes32 id) external;
 

@@ -26,13 +26,15 @@ interface IUnits {
     function createUnit(bytes32 unitId) external;
 
     /// @notice Packs the records `ids` into `unitId`.
-    /// @dev Requirements: caller is the unit's effective custodian and the unit is Active; each
+    /// @dev Requirements: caller is the unit's effective custodian; the unit and the outermost
+    /// unit holding it are Active (a unit on offer is frozen at every depth); each
     /// record is Active, top-level, held by the caller and not the unit or one containing it;
     /// 1 to MAX_BATCH ids; not paused. Emits {UnitPacked} per record.
     function pack(bytes32 unitId, bytes32[] calldata ids) external;
 
     /// @notice Unpacks the records `ids` from `unitId`; the caller holds them directly.
-    /// @dev Requirements: caller is the unit's effective custodian; each record is packed in
+    /// @dev Requirements: caller is the unit's effective custodian; the unit and the outermost
+    /// unit holding it are Active; each record is packed in
     /// `unitId`; 1 to MAX_BATCH ids; not paused. Emits {UnitUnpacked} per record.
     function unpack(bytes32 unitId, bytes32[] calldata ids) external;
 

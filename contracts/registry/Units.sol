@@ -19,9 +19,8 @@ abstract contract Units is Records {
 
     /// @inheritdoc IUnits
     function pack(bytes32 unitId, bytes32[] calldata ids) external whenNotPaused {
-        _checkUnit(unitId);
+        bytes32 outermost = _checkUnit(unitId);
         _checkBatch(ids.length);
-        bytes32 outermost = _outermost(unitId);
         for (uint256 i = 0; i < ids.length; ++i) {
             bytes32 id = ids[i];
             // A unit cannot contain itself, nor the unit that (transitively) contains it.
@@ -50,11 +49,16 @@ abstract contract Units is Records {
         return _containerOf[id];
     }
 
-    /// @dev `unitId` is an Active unit whose effective custodian is the caller.
-    function _checkUnit(bytes32 unitId) private view {
+    /// @dev `unitId` is an Active unit whose effective custodian is the caller, and so is the
+    /// outermost unit holding it: the contents of a unit on offer are frozen at every depth.
+    /// Returns that outermost unit (`unitId` itself when it is not packed).
+    function _checkUnit(bytes32 unitId) private view returns (bytes32 outermost) {
         Record storage unit = _existing(unitId);
         if (unit.kind != Kind.Unit) revert RegistryInvalidKind(unitId, unit.kind);
         if (unit.status != Status.Active) revert RegistryInvalidStatus(unitId, unit.status);
-        if (custodianOf(unitId) != msg.sender) revert RegistryNotCustodian(unitId, msg.sender);
+        outermost = _outermost(unitId);
+        Record storage top = _records[outermost];
+        if (top.status != Status.Active) revert RegistryInvalidStatus(outermost, top.status);
+        if (top.custodian != msg.sender) revert RegistryNotCustodian(unitId, msg.sender);
     }
 }

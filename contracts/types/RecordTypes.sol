@@ -8,14 +8,15 @@ pragma solidity ^0.8.24;
 ///   Active   -> Offered    offerCustody                      (custodian)
 ///   Offered  -> Active     acceptCustody (receiver) / cancelOffer (custodian)
 ///   Active   -> Sold       markSold                          (retailer custodian; items)
-///   Sold     -> Claimed    claim                             (anyone revealing the claim code)
+///   Sold     -> Claimed    claim                             (anyone, with the claim code's signature)
 ///   Active   -> Lost       reportLost  (lost or stolen)      (custodian; items and lots)
 ///   Lost     -> Active     reportFound                       (custodian)
-///   Active, Offered, Sold, Lost -> Recalled   recall         (the registering brand; items and lots)
+///   Active, Offered, Sold, Claimed, Lost -> Recalled  recall (the registering brand; items and lots)
 ///   Active, Lost, Recalled      -> Destroyed  destroy        (custodian; items and lots)
 ///
-/// Claimed and Destroyed are final; Recalled leads only to Destroyed, so a recalled or
-/// destroyed record never becomes Active again. Values 0-3 keep their original numbers.
+/// Destroyed is final; Claimed leads only to Recalled (a safety recall reaches goods already in
+/// consumers' hands); Recalled leads only to Destroyed, so a recalled or destroyed record never
+/// becomes Active again. Values 0-3 keep their original numbers.
 enum Status {
     None,
     Active,

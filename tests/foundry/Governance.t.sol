@@ -193,7 +193,7 @@ contract GovernanceSingleAdminTest is RegistryFixture {
     function test_propose_executesAtOnceWithThresholdOne() public {
         vm.prank(admin);
         uint256 id = registry.propose(abi.encodeWithSignature("admitMember(address,string)", newcomer, "N"));
-        (uint256 approvals, bool executed) = registry.proposalState(id);
+        (uint256 approvals, bool executed,) = registry.proposalState(id);
         assertEq(approvals, 1, "one approval");
         assertEq(executed, true, "executed");
         assertEq(registry.isMember(newcomer), true, "admitted by proposal");
@@ -252,7 +252,9 @@ contract GovernanceMultiAdminTest is RegistryFixture {
     function test_proposal_executesOnSecondApproval() public {
         bytes32 role = registry.CARRIER_ROLE();
         vm.expectEmit(address(registry));
-        emit IConsortium.ProposalCreated(1, admin, abi.encodeCall(registry.grantRole, (role, brand)));
+        emit IConsortium.ProposalCreated(
+            1, admin, abi.encodeCall(registry.grantRole, (role, brand)), uint64(block.timestamp) + 14 days
+        );
         vm.prank(admin);
         uint256 id = registry.propose(abi.encodeCall(registry.grantRole, (role, brand)));
         assertEq(registry.hasRole(role, brand), false, "not yet");
@@ -274,6 +276,41 @@ contract GovernanceMultiAdminTest is RegistryFixture {
         registry.approve(id);
     }
 
+    function test_proposal_expiresAfterItsLifetime() public {
+        bytes32 role = registry.CARRIER_ROLE();
+        vm.prank(admin);
+        uint256 id = registry.propose(abi.encodeCall(registry.grantRole, (role, brand)));
+        (,, uint64 expiresAt) = registry.proposalState(id);
+        assertEq(expiresAt, block.timestamp + registry.PROPOSAL_LIFETIME(), "lifetime from creation");
+        vm.warp(uint256(expiresAt) + 1);
+        vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumProposalExpired.selector, id, expiresAt));
+        vm.prank(admin2);
+        registry.approve(id);
+        assertEq(registry.hasRole(role, brand), false, "an expired proposal never executes");
+    }
+
+    /// @dev An admin removed by governance and later re-admitted does not bring back the
+    /// handover it had started: it would seat its taker at once, without a new delay.
+    function test_adminHandover_endsWhenItsAdminIsRevoked() public {
+        vm.prank(admin3);
+        registry.beginAdminHandover(newcomer);
+        vm.prank(admin);
+        uint256 revoke = registry.propose(abi.encodeCall(registry.revokeRole, (bytes32(0), admin3)));
+        vm.expectEmit(address(registry));
+        emit IConsortium.AdminHandoverCancelled(admin3, newcomer);
+        vm.prank(admin2);
+        registry.approve(revoke);
+        vm.prank(admin);
+        uint256 regrant = registry.propose(abi.encodeCall(registry.grantRole, (bytes32(0), admin3)));
+        vm.prank(admin2);
+        registry.approve(regrant);
+        assertEq(registry.hasRole(bytes32(0), admin3), true, "admin again");
+        vm.warp(block.timestamp + 3 days);
+        vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumNoHandover.selector, admin3));
+        vm.prank(newcomer);
+        registry.acceptAdminHandover(admin3);
+    }
+
     function test_approve_revertsForUnknownProposalOrNonAdmin() public {
         vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumUnknownProposal.selector, 7));
         vm.prank(admin);
@@ -291,7 +328,7 @@ contract GovernanceMultiAdminTest is RegistryFixture {
         vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumInvalidThreshold.selector, 4, 3));
         vm.prank(admin2);
         registry.approve(id);
-        (uint256 approvals, bool executed) = registry.proposalState(id);
+        (uint256 approvals, bool executed,) = registry.proposalState(id);
         assertEq(approvals, 1, "failed approval not counted");
         assertEq(executed, false, "not executed");
     }
@@ -317,7 +354,7 @@ contract GovernanceMultiAdminTest is RegistryFixture {
         uint256 removal = registry.propose(abi.encodeCall(registry.revokeRole, (bytes32(0), admin)));
         vm.prank(admin3);
         registry.approve(removal);
-        (uint256 approvals,) = registry.proposalState(grant);
+        (uint256 approvals,,) = registry.proposalState(grant);
         assertEq(approvals, 0, "the removed admin's approval lapsed");
         vm.prank(admin2);
         registry.approve(grant);

@@ -327,6 +327,16 @@ contract OriginRegistryCustodyTest is RegistryFixture {
         assertEq(registry.custodianOf(item), brand, "custody not moved");
     }
 
+    function test_acceptCustody_revertsForAMemberRemovedSinceTheOffer() public {
+        _offer(carrier);
+        vm.prank(admin);
+        registry.removeMember(carrier);
+        vm.expectRevert(abi.encodeWithSelector(IConsortium.RegistryNotMember.selector, carrier));
+        vm.prank(carrier);
+        registry.acceptCustody(item);
+        assertEq(registry.custodianOf(item), brand, "custody not moved");
+    }
+
     function test_acceptCustody_revertsWithoutOffer() public {
         vm.expectRevert(_errStatus(item, Status.Active));
         vm.prank(carrier);

@@ -59,8 +59,7 @@ contract StatusAndBatchTest is RegistryFixture {
 
     /// @dev The claim code's signature claiming `item` for `to` (a call: make it before any expectRevert or prank).
     function _claimSignature(uint256 code, address to) internal view returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(code, registry.claimDigest(item, to));
-        return abi.encodePacked(r, s, v);
+        return _sign(code, registry.claimDigest(item, to));
     }
 
     function _sellWithCode() internal {
@@ -119,6 +118,20 @@ contract StatusAndBatchTest is RegistryFixture {
         registry.claim(item, outsider, signature);
         vm.expectRevert(_err(IOriginRegistry.RegistryInvalidClaim.selector, item));
         registry.claim(item, outsider, hex"00");
+    }
+
+    /// @dev A safety recall reaches items consumers have claimed; they stay their custodians.
+    function test_recall_reachesClaimedItems() public {
+        _sellWithCode();
+        bytes memory signature = _claimSignature(CODE, outsider);
+        vm.prank(outsider);
+        registry.claim(item, outsider, signature);
+        vm.expectEmit(address(registry));
+        emit IOriginRegistry.StatusChanged(item, Status.Recalled, brand);
+        vm.prank(brand);
+        registry.recall(item);
+        _assertStatus(item, Status.Recalled, "a claimed item is recalled");
+        assertEq(registry.custodianOf(item), outsider, "the owner keeps it");
     }
 
     function test_claim_toTheZeroAddressReverts() public {

@@ -141,6 +141,23 @@ contract UnitsTest is RegistryFixture {
         vm.stopPrank();
     }
 
+    /// @dev While a pallet is on offer, nothing inside it moves, however deep: the receiver
+    /// accepts what was offered.
+    function test_packAndUnpack_revertInsideAnOfferedUnit() public {
+        vm.startPrank(brand);
+        registry.pack(CONTAINER, _ids(item));
+        registry.pack(PALLET, _ids(CONTAINER));
+        registry.offerCustody(PALLET, carrier, _expiry());
+        vm.expectRevert(_errStatus(PALLET, Status.Offered));
+        registry.unpack(CONTAINER, _ids(item));
+        vm.expectRevert(_errStatus(PALLET, Status.Offered));
+        registry.pack(CONTAINER, _ids(LOT));
+        vm.stopPrank();
+        vm.prank(carrier);
+        registry.acceptCustody(PALLET);
+        assertEq(registry.custodianOf(item), carrier, "the item came with the pallet");
+    }
+
     function test_unpack_revertsWhenNotInUnit() public {
         vm.expectRevert(abi.encodeWithSelector(IUnits.UnitNotPacked.selector, PALLET, item));
         vm.prank(brand);
