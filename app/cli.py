@@ -84,7 +84,12 @@ def index(
         Path | None,
         typer.Option(help="Deployment manifest; default: <ORIGINTRACE_DEPLOYMENTS_DIR>/<chain id>.json"),
     ] = None,
-    rpc_url: Annotated[str | None, typer.Option(help="JSON-RPC URL; default ORIGINTRACE_RPC_URL")] = None,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc", "--rpc-url", help="JSON-RPC URL (as every command's --rpc); default ORIGINTRACE_RPC_URL"
+        ),
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option(help="SQLAlchemy URL; default ORIGINTRACE_DATABASE_URL or SQLite in ./data")
     ] = None,

@@ -5,7 +5,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from app.chain.deploy import Deployment, write_manifest
 from app.chain.devnet import free_port
 from app.chain.roles import role_id
 from app.cli import cli
+from app.commands.context import utc_time
 from app.demo.journey import Member, admit_members
 from app.gs1.keys import SerialisedItem
 
@@ -237,8 +237,7 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
     numbers = [line.split("#")[1].split()[0] for line in proposed.output.splitlines() if "proposal #" in line]
     for number in numbers:  # each line says until when the other admins can approve
         _, _, expires_at = contract.functions.proposalState(int(number)).call()
-        until = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        assert f"approve {number}` before {until}" in proposed.output
+        assert f"approve {number}` before {utc_time(expires_at)}" in proposed.output
     for number in numbers:
         assert "done" in run("members", "approve", number, "--account", "admin2").output
     assert contract.functions.isMember(carrier).call()
@@ -274,7 +273,11 @@ def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, c
     wrong = run(*claim, "0x" + "11" * 32, "--account", "shopper", ok=False)  # a key, not this item's
     assert wrong.exit_code == 1 and "RegistryInvalidClaim" in wrong.output
     malformed = run(*claim, "0x" + "00" * 32, "--account", "shopper", ok=False)
-    assert malformed.exit_code == 2 and "--code: not a claim code" in malformed.output
+    assert malformed.exit_code == 2 and "--code: this is not a valid claim code" in malformed.output
+    short = run(*claim, "0x1234", "--account", "shopper", ok=False)
+    assert (
+        short.exit_code == 2 and "--code: a claim code is 0x and 64 hex digits, got '0x1234'" in short.output
+    )
     # The retailer sends (and pays for) the claim the code signs for the shopper.
     claimed = run(*claim, code, "--account", "retailer", "--to", shopper.address)
     assert f"for {shopper.address}" in claimed.output
@@ -328,6 +331,18 @@ def test_handoff_prepare_to_an_unwritable_file_names_it(  # type: ignore[no-unty
         "--out", "/nonexistent/h.json", ok=False,
     )  # fmt: skip
     _one_line_error(result, 2, "error: cannot write /nonexistent/h.json: No such file or directory")
+
+
+def test_handoff_prepare_to_the_holder_itself_is_refused(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, deployment: Deployment, tmp_path: Path
+) -> None:
+    brand = consortium["brand"].account
+    send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "x"))
+    out = tmp_path / "h.json"
+    args = ("--to", brand.address, "--registry", deployment.registry, "--out", str(out))
+    result = run("handoff", "prepare", ITEM.gtin, ITEM.serial, *args, ok=False)
+    _one_line_error(result, 2, f"error: {brand.address} already holds {ITEM.path}")
+    assert not out.exists()
 
 
 def test_deployments_list_skips_a_file_that_is_not_a_manifest(tmp_path: Path, deployment: Deployment) -> None:

@@ -40,7 +40,7 @@ def test_backfill_shows_progress_and_logs_json_lines(
     manifest = write_manifest(deployment, tmp_path)
     url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
     code, stderr = _run(
-        "--manifest", str(manifest), "--rpc-url", url, "--database-url", f"sqlite:///{tmp_path}/i.db"
+        "--manifest", str(manifest), "--rpc", url, "--database-url", f"sqlite:///{tmp_path}/i.db"
     )
     assert code == 0, stderr
     assert "block" in stderr and "events_per_s" in stderr  # the tqdm bar: blocks, rate, ETA
@@ -67,7 +67,7 @@ def test_missing_manifest_says_how_to_fix_it(w3: Web3, tmp_path: Path) -> None:
 def test_no_chain_configured_says_how_to_fix_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("ORIGINTRACE_RPC_URL", raising=False)
     code, stderr = _run()
-    assert code == 2 and "pass --rpc-url or set ORIGINTRACE_RPC_URL" in stderr
+    assert code == 2 and "pass --rpc or set ORIGINTRACE_RPC_URL" in stderr
 
 
 class FlakyThenCtrlC:

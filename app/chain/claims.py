@@ -31,10 +31,15 @@ def new_claim_code() -> LocalAccount:
 
 def claim_code(text: str) -> LocalAccount:
     """The claim code `text` as printed for the buyer (`0x` and 64 hex digits)."""
+    digits = text.strip().removeprefix("0x")
+    if len(digits) != 64 or not all(c in "0123456789abcdefABCDEF" for c in digits):
+        raise InvalidClaimCode(f"a claim code is 0x and 64 hex digits, got {text!r}")
     try:
-        account: LocalAccount = Account.from_key(text.strip())
-    except (ValueError, TypeError) as exc:  # eth_keys: bad hex, wrong length, zero or ≥ n
-        raise InvalidClaimCode(f"not a claim code (0x and 64 hex digits): {exc}") from exc
+        account: LocalAccount = Account.from_key("0x" + digits)
+    except (ValueError, TypeError):  # eth_keys refuses zero and values >= the curve order
+        raise InvalidClaimCode(
+            "this is not a valid claim code (check it against the one you were given)"
+        ) from None
     return account
 
 

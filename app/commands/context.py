@@ -5,6 +5,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -113,6 +114,11 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
 def hours_from_now(chain: Chain, hours: float) -> int:
     """Unix time `hours` after the chain's latest block (the clock expiries are checked against)."""
     return int(chain.w3.eth.get_block("latest")["timestamp"] + hours * 3600)
+
+
+def utc_time(timestamp: int) -> str:
+    """Unix time `timestamp` as a person reads it: 2026-12-11 21:30 UTC."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def parse_address(value: str, what: str) -> str:

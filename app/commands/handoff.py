@@ -28,6 +28,7 @@ from app.commands.context import (
     open_chain,
     parse_address,
     signer,
+    utc_time,
     writing,
 )
 from app.commands.gateway import gateway_json, reason
@@ -71,11 +72,15 @@ def prepare(
         sender = chain.registry.functions.custodianOf(key.item_id).call()
         if int(sender, 16) == 0:
             fail(f"no item {key.element_string} is registered on chain {chain.w3.eth.chain_id}")
+        if sender == receiver:
+            fail(f"{receiver} already holds {key.path}; --to names the member who takes it over", code=2)
         deadline = hours_from_now(chain, hours)
         data = handoff_typed_data(chain.registry, key.item_id, sender, receiver, deadline)
     with writing(out):
         out.write_text(json.dumps({"typedData": data, "signatures": {}}, indent=2) + "\n")
-    typer.echo(f"{out}: hand {key.path} from {sender} to {receiver}; both must sign before {deadline}")
+    typer.echo(
+        f"{out}: hand {key.path} from {sender} to {receiver}; both must sign before {utc_time(deadline)}"
+    )
 
 
 @app.command("sign")

@@ -6,7 +6,6 @@ the same transaction.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -28,6 +27,7 @@ from app.commands.context import (
     open_chain,
     parse_address,
     signer,
+    utc_time,
 )
 from app.gs1.keys import normalise_gln
 from app.indexer.decode import LogDecoder
@@ -74,10 +74,9 @@ def _report(chain: Chain, receipt: TxReceipt, what: str) -> None:
         typer.echo(f"{what}: done (proposal #{proposal_id}, {approvals}/{threshold} approvals)")
     else:
         _, _, expires_at = chain.registry.functions.proposalState(proposal_id).call()
-        until = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
         typer.echo(
             f"{what}: proposal #{proposal_id} has {approvals}/{threshold} approvals; other admins run "
-            f"`origintrace members approve {proposal_id}` before {until}"
+            f"`origintrace members approve {proposal_id}` before {utc_time(expires_at)}"
         )
 
 

@@ -35,7 +35,7 @@ def run_index(job: IndexJob, settings: Settings) -> None:
     """
     use_json_logs()
     if not job.rpc_url:
-        raise ValueError("no chain to index: pass --rpc-url or set ORIGINTRACE_RPC_URL")
+        raise ValueError("no chain to index: pass --rpc or set ORIGINTRACE_RPC_URL")
     rpc = RpcClient(job.rpc_url)
     try:
         chain_id = int(rpc.call("eth_chainId", []), 16)
