@@ -25,7 +25,7 @@ def write_manifest(path: Path, rows: list[tuple[str, str, str]]) -> list[tuple[b
         writer = csv.writer(handle)
         writer.writerow(["gtin", "lot", "serial", "metadata_hash"])
         for gtin, lot, serial in rows:
-            meta = keccak(text=f"{lot}/{serial}")
+            meta = keccak(text=f"metadata of {serial}")  # the item's data: the same in any lot
             writer.writerow([gtin, lot, serial, "0x" + meta.hex()])
             entries.append((SerialisedItem.parse(gtin, serial).item_id, meta))
     return entries
@@ -86,6 +86,14 @@ def test_anchor_split_pack_and_move(
 
     part = tmp_path / "part.csv"
     write_manifest(part, [(GTIN, "LOT-A1", serial) for _, _, serial in rows[:100]])
+    forged = tmp_path / "forged.csv"
+    forged.write_text(f"gtin,lot,serial,metadata_hash\n{GTIN},LOT-A2,A00150,0x{'09' * 32}\n")
+    refused = run(
+        "lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(forged), "--account", "brand", ok=False
+    )
+    assert refused.exit_code == 2
+    assert "lot LOT-A does not list serial A00150 with that metadata hash" in refused.output
+    assert contract.functions.lotOf(lot_id("LOT-A2")).call()[1] == 0  # nothing anchored
     run("lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(part), "--account", "brand")
     assert contract.functions.lotOf(lot_id("LOT-A")).call()[1] == 500
     assert contract.functions.lotOf(lot_id("LOT-A1")).call()[1:] == [100, lot_id("LOT-A")]

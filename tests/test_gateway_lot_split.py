@@ -139,6 +139,18 @@ def test_a_split_with_other_metadata_for_the_item_is_not_followed(client: TestCl
     assert body["metadata_hash"] == "0x" + METADATA.hex()
 
 
+def test_a_sub_lot_item_its_parent_lot_does_not_vouch_for_is_not_answered(client: TestClient) -> None:
+    """SPLIT-A2's file lists S030 with other metadata than SPLIT-A, which the brand anchored: asked
+    by the sub-lot's own label, it must not pass for the brand's item (its proof against the
+    sub-lot's root alone is valid, and the chain does not check what a split's root holds)."""
+    forged = client.get(f"{OTHER_METADATA_LOT.path}/21/S030", headers=JSON)
+    assert forged.status_code == 404
+    proof = f"/api/v1/lots/{GTIN}/{OTHER_METADATA_LOT.lot}/items/S030/proof"
+    assert client.get(proof, headers=JSON).status_code == 404
+    twice_split = client.get(f"{SUB_SUB_LOT.path}/21/S001", headers=JSON)  # vouched for by both parents
+    assert twice_split.status_code == 200 and twice_split.json()["merkle"]["valid"] is True
+
+
 def test_a_sub_lot_file_naming_another_lot_is_not_followed(client: TestClient) -> None:
     """The header of SPLIT-A3's file names SPLIT-A itself: followed, that was an endless loop."""
     response = client.get(f"{PARENT.path}/21/S035", headers=JSON)

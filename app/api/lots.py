@@ -229,12 +229,29 @@ def _split_off_to(
     return None
 
 
+def _vouched_by_parent_lots(
+    conn: Connection, store: Path, parent_id: str | None, item_id: bytes, metadata_hash: bytes
+) -> bool:
+    """Whether every lot above a sub-lot, up to the lot its brand anchored, lists the item with
+    `metadata_hash` in its stored file. A lot's holder may split it but cannot add items or
+    change their data, and the chain does not check what a sub-lot's root holds."""
+    for _ in range(MAX_NESTING + 1):
+        if parent_id is None:
+            return True
+        proved = _prove(store, parent_id, item_id)
+        if proved is None or proved.metadata_hash != metadata_hash:
+            return False
+        parent_id = conn.execute(select(items.c.parent_id).where(items.c.item_id == parent_id)).scalar()
+    return False
+
+
 def load_lot_item(
     conn: Connection, gtin: str, lot: str, serial: str, base_url: str, store: Path | None
 ) -> LotItemPublic | None:
     """An item of a lot with its Merkle proof checked against the anchored root, or None when
     the lot is unknown or its stored manifest does not list the serial.
 
+    An item of a sub-lot is answered only when its parent lots list it with the same metadata.
     An item split off into a sub-lot is answered as an item of the sub-lot (of the deepest,
     through further splits, at most MAX_NESTING): the sub-lot's record holds its custody and
     status now, and its root proves the item with the metadata hash the parent's did.
@@ -244,7 +261,9 @@ def load_lot_item(
         return None
     item_id = SerialisedItem(gtin, serial).item_id
     stored = _prove(store, found.id, item_id)
-    if stored is None:
+    if stored is None or not _vouched_by_parent_lots(
+        conn, store, found.parent_lot_id, item_id, stored.metadata_hash
+    ):
         return None
     for _ in range(MAX_NESTING):
         moved = _split_off_to(conn, store, found.id, item_id, stored.metadata_hash)

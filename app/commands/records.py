@@ -38,8 +38,9 @@ from app.commands.context import (
 from app.core.config import Settings, lot_store
 from app.gs1.digital_link import KeyKind, parse_path
 from app.gs1.keys import LogisticUnit
-from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, prepare
+from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_unvouched, prepare
 from app.scale.manifest import ManifestError, count_items, read_manifest
+from app.scale.store import LotReader, lot_path
 
 lots = typer.Typer(
     help="Lots anchored by a Merkle root: anchor from a manifest, split.", no_args_is_help=True
@@ -149,7 +150,20 @@ def split(
             fail(f"{manifest} must list exactly one lot (the sub-lot) of GTIN {link.gtin}", code=2)
         sub = blocks[0]
         chain = open_chain(rpc, registry)
-        ready = prepare(sub, _store(chain))
+        store = _store(chain)
+        parent_file = lot_path(store, record_id(link))
+        if not parent_file.exists():
+            fail(
+                f"lot {link.lot} is not in the lot store {store}: a split is checked against its file", code=2
+            )
+        stray = first_unvouched(sub, LotReader(parent_file))
+        if stray is not None:
+            fail(
+                f"{manifest}: lot {link.lot} does not list serial {stray} with that metadata hash;"
+                " a split moves items as their brand anchored them",
+                code=2,
+            )
+        ready = prepare(sub, store)
         call = chain.registry.functions.splitLot(
             record_id(link), sub.lot_id, ready.root, ready.count, ready.metadata_hash, uri
         )

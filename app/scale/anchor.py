@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
@@ -26,9 +27,10 @@ from web3 import Web3
 from web3.contract import Contract
 
 from app.chain.client import send
+from app.gs1.keys import SerialisedItem
 from app.scale.manifest import LotBlock
 from app.scale.native import build_lot
-from app.scale.store import lot_path, read_header, remove_stale_partials, write_lot
+from app.scale.store import LotReader, lot_path, read_header, remove_stale_partials, write_lot
 
 LOTS_PER_TX = 100
 """Lots per anchorLots transaction (the registry's batch cap is higher; this keeps a
@@ -38,6 +40,19 @@ PENDING_WAIT_S = 120.0
 
 class AnchorError(RuntimeError):
     """The manifest conflicts with the chain, or the chain cannot be used; the message says why."""
+
+
+def first_unvouched(sub_lot: LotBlock, parent: LotReader) -> str | None:
+    """The first serial of `sub_lot` that the parent lot's file does not list with the same
+    metadata hash, or None: a split moves items as their brand anchored them, nothing else."""
+    md_index = np.frombuffer(sub_lot.md_index, dtype="<u4")
+    for position in range(sub_lot.count):
+        serial = sub_lot.serial(position)
+        found = parent.find(SerialisedItem(sub_lot.gtin, serial).item_id)
+        start = 32 * int(md_index[position])
+        if found is None or parent.metadata_hash(found) != sub_lot.md_table[start : start + 32]:
+            return serial
+    return None
 
 
 def lot_metadata_hash(block: LotBlock) -> bytes:
