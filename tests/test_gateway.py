@@ -202,10 +202,11 @@ def test_shopper_page_speaks_chinese_and_shows_confirmations(client: TestClient,
     page = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
     assert page.status_code == 200
     assert 'lang="zh-Hans"' in page.text and "已售出" in page.text and "流转记录" in page.text
-    assert "圆形明亮式切工钻石" in page.text
+    assert "圆形明亮式切工钻石" in page.text and "商品资料与链上哈希一致。</p>" in page.text
     english = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en-GB"}).text
     head = w3.eth.block_number
-    assert f"block {head} · 1 confirmations (awaiting confirmation)" in english
+    assert f"block {head} · 1 confirmation (awaiting confirmation)" in english
+    assert f"block {head - 1} · 2 confirmations" in english and "matches its on-chain hash.</p>" in english
     assert len(english.encode()) < 100_000 and "<script" not in english
 
 

@@ -101,6 +101,7 @@ def test_lot_item_resolves_with_a_proof_the_registry_accepts(client: TestClient,
     assert verify(SKINCARE_LOT.item_id, item.item_id, bytes.fromhex(body["metadata_hash"][2:]), proof).call()
     page = client.get(f"{SKINCARE_LOT.path}/21/{item.serial}", headers=BROWSER)
     assert page.status_code == 200 and item.serial in page.text and merkle["root"] in page.text
+    assert f"<title>批号 {SKINCARE_LOT.lot} · 序列号 {item.serial} · OriginTrace</title>" in page.text
 
 
 def test_lot_item_proof_bundle_carries_the_lot_facts_and_the_merkle_proof(client: TestClient) -> None:
@@ -156,7 +157,8 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     assert contents[_hex(SKINCARE_LOT.item_id)]["kind"] == "lot"
     assert body["custodian_name"] == "SkyBridge Logistics"
     page = client.get(PALLET.path, headers=BROWSER)
-    assert page.status_code == 200 and PALLET.sscc in page.text
+    assert page.status_code == 200 and f"<title>物流单元 {PALLET.sscc} · OriginTrace</title>" in page.text
+    assert "<dt>装入记录数</dt>" in page.text
     assert (
         "SkyBridge Logistics" in page.text
         and f'href="{contents[_hex(GIFT_SET.item_id)]["url"]}"' in page.text

@@ -116,6 +116,11 @@ def hours_from_now(chain: Chain, hours: float) -> int:
     return int(chain.w3.eth.get_block("latest")["timestamp"] + hours * 3600)
 
 
+def counted(n: int, noun: str) -> str:
+    """`n` and `noun`, plural unless `n` is 1: "1 item", "1,000 items"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def utc_time(timestamp: int) -> str:
     """Unix time `timestamp` as a person reads it: 2026-12-11 21:30 UTC."""
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -24,7 +24,7 @@ from app.commands.context import (
 )
 from app.demo.journey import metadata_uri
 
-app = typer.Typer(help="Register, attest and sell items.", no_args_is_help=True)
+app = typer.Typer(help="Register, attest, sell, claim and recall items.", no_args_is_help=True)
 Gtin = Annotated[str, typer.Argument(help="GTIN-8/12/13/14 (check digit verified)")]
 Serial = Annotated[str, typer.Argument(help="Serial number (AI 21)")]
 

@@ -26,6 +26,7 @@ from app.commands.context import (
     RegistryOption,
     RpcOption,
     clear_errors,
+    counted,
     fail,
     hours_from_now,
     open_chain,
@@ -125,8 +126,9 @@ def anchor(
         typer.echo(f"tx {tx}")
     rate = report.items / max(report.seconds, 1e-9)
     typer.echo(
-        f"{report.lots} lots, {report.items:,} items anchored: {report.anchored_lots} lots now, "
-        f"{report.skipped_lots} already on chain ({rate:,.0f} items/s, {report.gas_used:,} gas)"
+        f"{counted(report.lots, 'lot')}, {counted(report.items, 'item')} anchored: "
+        f"{counted(report.anchored_lots, 'lot')} now, {report.skipped_lots:,} already on chain "
+        f"({rate:,.0f} items/s, {report.gas_used:,} gas)"
     )
 
 
@@ -168,7 +170,7 @@ def split(
             record_id(link), sub.lot_id, ready.root, ready.count, ready.metadata_hash, uri
         )
         receipt = send(chain.w3, signer(account), call)
-    report_tx(f"split {ready.count:,} items off {link.path} into lot {sub.lot}", receipt)
+    report_tx(f"split {counted(ready.count, 'item')} off {link.path} into lot {sub.lot}", receipt)
 
 
 def _unit_id(sscc: str) -> bytes:
