@@ -9,12 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from eth_abi.abi import encode
 from eth_account.signers.local import LocalAccount
+from eth_utils.abi import function_signature_to_4byte_selector
 from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
 
-from app.chain.client import dev_account, registry, send
+from app.chain.artifacts import artifact
+from app.chain.client import describe_revert, dev_account, registry, send
 from app.chain.deploy import Deployment, write_manifest
 from app.chain.devnet import free_port
 from app.chain.roles import role_id
@@ -284,7 +287,7 @@ def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, c
     assert contract.functions.statusOf(sold_item.item_id).call() == 5
     assert contract.functions.custodianOf(sold_item.item_id).call() == shopper.address
     again = run(*claim, code, "--account", "shopper", ok=False)
-    assert again.exit_code == 1 and "RegistryInvalidStatus" in again.output
+    assert again.exit_code == 1 and "status=claimed)" in again.output
 
     run("items", "recall", recalled_item.gtin, recalled_item.serial, "--account", "brand")
     assert contract.functions.statusOf(recalled_item.item_id).call() == 4
@@ -470,3 +473,18 @@ def test_a_server_that_is_not_the_gateway_is_a_one_line_error(
     _one_line_error(
         result, 1, f"error: {html_server}/", "did not answer with the gateway's JSON (it sent 502, text/html)"
     )
+
+
+def test_revert_reasons_name_statuses_and_roles() -> None:
+    abi = artifact("OriginRegistry").abi
+    item, account = b"\x11" * 32, "0x" + "ab" * 20
+    status = function_signature_to_4byte_selector("RegistryInvalidStatus(bytes32,uint8)")
+    assert describe_revert(abi, status + encode(["bytes32", "uint8"], [item, 5])) == (
+        f"RegistryInvalidStatus(itemId=0x{item.hex()}, status=claimed)"
+    )
+    role = function_signature_to_4byte_selector("AccessControlUnauthorizedAccount(address,bytes32)")
+    assert describe_revert(abi, role + encode(["address", "bytes32"], [account, role_id("brand")])) == (
+        f"AccessControlUnauthorizedAccount(account={account}, neededRole=brand)"
+    )
+    unknown_role = encode(["address", "bytes32"], [account, b"\x07" * 32])
+    assert f"neededRole=0x{'07' * 32})" in describe_revert(abi, role + unknown_role)

@@ -16,6 +16,7 @@ from app.chain.artifacts import artifact
 from app.chain.claims import new_claim_code
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment, deploy_registry
+from app.chain.record_types import STATUS_NAMES
 from app.db.engine import make_engine
 from app.db.schema import (
     RECORD_ROWS,
@@ -44,7 +45,7 @@ from app.demo.journey import (
 from app.gs1.keys import SerialisedItem
 from app.indexer.decode import LogDecoder, UndecodableLog, record_ids
 from app.indexer.follow import Indexer
-from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, NEVER_EXPIRES, STATUS_NAMES, STORED_ONLY
+from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, NEVER_EXPIRES, STORED_ONLY
 from app.indexer.rpc import RpcClient
 
 STATE_TABLES = ("events", "items", "unit_contents", "members", "attestations", "undecodable_logs")

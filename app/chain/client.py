@@ -16,6 +16,8 @@ from web3.types import TxReceipt
 
 from app.chain.artifacts import artifact
 from app.chain.devnet import DEV_MNEMONIC
+from app.chain.record_types import STATUS_NAMES
+from app.chain.roles import ROLES, role_id
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -43,15 +45,25 @@ def registry(w3: Web3, address: str) -> Contract:
     return w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifact("OriginRegistry").abi)
 
 
-def _error_selectors(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str, list[str], list[str]]]:
+def _error_selectors(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str, list[Mapping[str, Any]]]]:
     selectors = {}
     for entry in abi:
         if entry["type"] == "error":
-            types = [i["type"] for i in entry["inputs"]]
-            signature = f"{entry['name']}({','.join(types)})"
-            names = [i["name"] for i in entry["inputs"]]
-            selectors[function_signature_to_4byte_selector(signature)] = (entry["name"], types, names)
+            signature = f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
+            selectors[function_signature_to_4byte_selector(signature)] = (entry["name"], entry["inputs"])
     return selectors
+
+
+_ROLE_NAMES = {role_id(name): name for name in ROLES} | {b"\0" * 32: "admin"}
+
+
+def _shown(abi_input: Mapping[str, Any], value: Any) -> str:
+    """One revert argument as a person reads it: a status by name, a role by name, bytes as hex."""
+    if abi_input.get("internalType") == "enum Status" and value < len(STATUS_NAMES):
+        return STATUS_NAMES[value]
+    if isinstance(value, bytes) and abi_input["name"] in ("role", "neededRole") and value in _ROLE_NAMES:
+        return _ROLE_NAMES[value]
+    return f"0x{value.hex()}" if isinstance(value, bytes) else str(value)
 
 
 def describe_revert(abi: Sequence[Mapping[str, Any]], data: bytes) -> str:
@@ -59,11 +71,9 @@ def describe_revert(abi: Sequence[Mapping[str, Any]], data: bytes) -> str:
     known = _error_selectors(abi)
     if len(data) < 4 or data[:4] not in known:
         return f"reverted with unknown data 0x{data.hex()}"
-    name, types, names = known[data[:4]]
-    values = abi_decode(types, data[4:])
-    shown = [
-        f"{n}=0x{v.hex()}" if isinstance(v, bytes) else f"{n}={v}" for n, v in zip(names, values, strict=True)
-    ]
+    name, inputs = known[data[:4]]
+    values = abi_decode([i["type"] for i in inputs], data[4:])
+    shown = [f"{i['name']}={_shown(i, v)}" for i, v in zip(inputs, values, strict=True)]
     return f"{name}({', '.join(shown)})"
 
 

@@ -18,12 +18,12 @@ from app.api.lots import MAX_NESTING
 from app.chain.artifacts import artifact
 from app.chain.client import connect
 from app.chain.merkle import leaf_hash
+from app.chain.record_types import STATUS_NAMES
 from app.commands.context import clear_errors, fail
 from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
 from app.indexer.decode import LogDecoder, UndecodableLog
 
-STATUS_NAMES = ("none", "active", "offered", "sold", "recalled", "claimed", "lost", "destroyed")
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
+from app.chain.record_types import STATUS_NAMES
 from app.indexer.decode import DecodedLog, chain_text
 from app.indexer.state import RangeState
 
@@ -32,7 +33,6 @@ NEVER_EXPIRES = (1 << 63) - 1
 `uint64 expiresAt` may be larger (type(uint64).max reads as "never"); such an offer is stored
 as expiring at this time, some 292 billion years away, and its event keeps the exact value."""
 
-STATUS_NAMES = ("none", "active", "offered", "sold", "recalled", "claimed", "lost", "destroyed")
 """`Status` of contracts/types/RecordTypes.sol, by number."""
 
 
