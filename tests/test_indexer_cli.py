@@ -55,6 +55,7 @@ def test_unreachable_node_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert code == 2
     assert "error: no Ethereum JSON-RPC node answers at" in stderr and "Traceback" not in stderr
+    assert "did not answer" in stderr and "HTTPConnectionPool" not in stderr  # one short line
 
 
 def test_missing_manifest_says_how_to_fix_it(w3: Web3, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from app.chain.deploy import load_manifest, manifest_path
 from app.core.config import Settings
 from app.db.engine import make_engine
-from app.indexer.follow import Indexer
+from app.indexer.follow import Indexer, public_reason
 from app.indexer.progress import BackfillProgress, use_json_logs
 from app.indexer.rpc import RpcClient
 
@@ -40,7 +40,9 @@ def run_index(job: IndexJob, settings: Settings) -> None:
     try:
         chain_id = int(rpc.call("eth_chainId", []), 16)
     except Exception as exc:
-        raise ConnectionError(f"no Ethereum JSON-RPC node answers at {job.rpc_url}: {exc}") from None
+        raise ConnectionError(
+            f"no Ethereum JSON-RPC node answers at {job.rpc_url} ({public_reason(exc)})"
+        ) from None
     deployment = load_manifest(job.manifest or manifest_path(chain_id, settings.deployments_dir))
     if deployment.chain_id != chain_id:
         raise ValueError(
