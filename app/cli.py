@@ -2,7 +2,6 @@
 
 import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -31,8 +30,9 @@ def _checked_database_url(url: str) -> str:
 
 
 def _terminate_on_sigterm() -> None:
-    # SIGTERM unwinds like Ctrl-C so every `finally` (stopping the devnet, the indexer) runs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    # SIGTERM is a stop like Ctrl-C: every `finally` (stopping the devnet, the indexer) runs,
+    # the command says "stopped" and exits 0, as service managers expect of a clean stop.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 @cli.callback()

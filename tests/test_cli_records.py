@@ -97,6 +97,12 @@ def test_anchor_split_pack_and_move(
     run("lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(part), "--account", "brand")
     assert contract.functions.lotOf(lot_id("LOT-A")).call()[1] == 500
     assert contract.functions.lotOf(lot_id("LOT-A1")).call()[1:] == [100, lot_id("LOT-A")]
+    rest = tmp_path / "rest.csv"
+    write_manifest(rest, [(GTIN, "LOT-A3", serial) for _, _, serial in rows[100:600]])
+    emptying = run(
+        "lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(rest), "--account", "brand", ok=False
+    )
+    assert emptying.exit_code == 2 and "lot LOT-A holds 500 items: a split takes fewer" in emptying.output
 
     run("units", "create", SSCC, "--account", "brand")
     run("units", "pack", SSCC, f"/01/{GTIN}/10/LOT-B", "--account", "brand")

@@ -142,7 +142,7 @@ def test_demo_stops_every_process_on_signal(tmp_path: Path, signum: int) -> None
     assert demo.children, "the demo should have started anvil"
     assert Web3(Web3.HTTPProvider(demo.rpc_url)).is_connected()
     demo.process.send_signal(signum)
-    assert demo.process.wait(timeout=20) in (0, 128 + signal.SIGTERM)
+    assert demo.process.wait(timeout=20) == 0  # a clean stop, also on SIGTERM
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(_alive(pid) for pid in demo.children):
         time.sleep(0.05)

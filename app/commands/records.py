@@ -158,6 +158,9 @@ def split(
             fail(
                 f"lot {link.lot} is not in the lot store {store}: a split is checked against its file", code=2
             )
+        _, held, _ = chain.registry.functions.lotOf(record_id(link)).call()
+        if sub.count >= held:
+            fail(f"lot {link.lot} holds {counted(held, 'item')}: a split takes fewer, so some stay", code=2)
         stray = first_unvouched(sub, LotReader(parent_file))
         if stray is not None:
             fail(
