@@ -154,7 +154,8 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     contents = {c["id"]: c for c in body["contents"]}
     assert set(contents) == {_hex(SKINCARE_LOT.item_id), _hex(GIFT_SET.item_id)}
     assert contents[_hex(GIFT_SET.item_id)]["url"].endswith(GIFT_SET.path)
-    assert contents[_hex(SKINCARE_LOT.item_id)]["kind"] == "lot"
+    lot = contents[_hex(SKINCARE_LOT.item_id)]
+    assert lot["kind"] == "lot" and lot["url"].endswith(SKINCARE_LOT.path)  # from the lot store's file
     assert body["custodian_name"] == "SkyBridge Logistics"
     page = client.get(PALLET.path, headers=BROWSER)
     assert page.status_code == 200 and f"<title>物流单元 {PALLET.sscc} · OriginTrace</title>" in page.text

@@ -290,8 +290,19 @@ def load_lot_item(
     )
 
 
-def load_unit(conn: Connection, sscc: str, base_url: str) -> UnitPublic | None:
-    """The logistic unit with SSCC `sscc` and what is packed in it."""
+def _lot_link(store: Path | None, lot_id: str) -> str | None:
+    """The Digital Link path of the lot `lot_id`, read from its file in `store` (the chain keeps
+    only the lot's hash), or None when the file is not there or names another lot."""
+    lot_file = _stored_lot(store, lot_id) if store is not None else None
+    header = read_header(lot_file[0]) if lot_file is not None else None
+    if header is None or "0x" + Lot(header.gtin, header.lot).item_id.hex() != lot_id:
+        return None
+    return DigitalLink(gtin=header.gtin, lot=header.lot).path
+
+
+def load_unit(conn: Connection, sscc: str, base_url: str, store: Path | None = None) -> UnitPublic | None:
+    """The logistic unit with SSCC `sscc` and what is packed in it (linked where the path is
+    known: records scanned before, lots whose file is in the lot `store`)."""
     found = _record(conn, LogisticUnit(sscc).item_id, "unit")
     if found is None:
         return None
@@ -304,6 +315,10 @@ def load_unit(conn: Connection, sscc: str, base_url: str) -> UnitPublic | None:
     ).all()
     custodian = effective_custodian(conn, row)
     paths = known_paths(conn, [p.item_id for p in packed])
+    for p in packed:
+        link = _lot_link(store, p.item_id) if p.kind == "lot" and p.item_id not in paths else None
+        if link is not None:
+            paths[p.item_id] = link
     return UnitPublic(
         id=row.item_id,
         sscc=sscc,

@@ -113,8 +113,8 @@ def _resolve(
         entity = reader.load(item_id, key, state.recorder, scan_region=region)
         if entity is None:
             item_id = None
+    store = lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
     if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
-        store = lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
         entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url, store)
         if entity is not None:
             if entity.lot.lot != key.lot:  # split off into a sub-lot: its canonical URL names that lot
@@ -126,7 +126,7 @@ def _resolve(
     elif key.kind == KeyKind.LOT:
         entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
     elif key.kind == KeyKind.UNIT:
-        entity = load_unit(conn, str(key.sscc), settings.base_url)
+        entity = load_unit(conn, str(key.sscc), settings.base_url, store)
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
     if lot_item and load_lot(conn, str(key.gtin), str(key.lot), settings.base_url) is not None:
         detail = f"serial {key.serial} is not in the stored manifest of lot {key.lot}"
