@@ -52,7 +52,10 @@ interface ILots {
     /// @notice Splits `count` items off lot `parentLotId` into the new lot `subLotId` with its own `root`.
     /// @dev Requirements: caller is the parent's custodian; parent Active and not packed;
     /// 1 <= `count` < parent's count; `subLotId` new; not paused. The sub-lot keeps the
-    /// parent's brand, the caller holds it. Emits {LotAnchored} (with parent) and {LotSplit}.
+    /// parent's brand, the caller holds it. The registry cannot see which items `root` holds:
+    /// a holder could put items in it that the brand never anchored, so a sub-lot's items are
+    /// only the brand's when each parent lot also proves them (see {verifyLotItem}).
+    /// Emits {LotAnchored} (with parent) and {LotSplit}.
     function splitLot(
         bytes32 parentLotId,
         bytes32 subLotId,
@@ -63,6 +66,9 @@ interface ILots {
     ) external;
 
     /// @notice Whether item `itemId` with `metadataHash` is in lot `lotId`, by Merkle `proof`.
+    /// @dev For a sub-lot this proves membership of the root its splitter chose; to attribute
+    /// the item to the brand, also verify it in each parent lot ({lotOf} names the parent), as
+    /// the gateway and `origintrace lots split` do against the lot files.
     function verifyLotItem(bytes32 lotId, bytes32 itemId, bytes32 metadataHash, bytes32[] calldata proof)
         external
         view
