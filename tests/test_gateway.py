@@ -167,7 +167,11 @@ def test_linktype_redirects_with_307_to_its_target(
             f"/api/v1/items/{ITEM_ID}/epcis"
         )
         missing = test_client.get(DIAMOND.path, params={"linkType": "gs1:smpc"}, headers=JSON)
-        assert missing.status_code == 404 and "gs1:recallStatus" in missing.json()["detail"]
+        detail = missing.json()["detail"]
+        assert missing.status_code == 404 and "gs1:recallStatus" in detail
+        assert "gs1:verificationService" in detail and "https://" not in detail  # short names only
+        default = test_client.get(DIAMOND.path, params={"linkType": "gs1:defaultLink"}, headers=JSON)
+        assert default.status_code == 200 and default.json()["id"] == ITEM_ID  # the product page itself
 
 
 @pytest.mark.parametrize(

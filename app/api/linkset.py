@@ -35,12 +35,12 @@ def links_for(key: DigitalLink, item_id: str | None, settings: Settings) -> list
             Link(
                 "gs1:certificationInfo", api + "/certifications", "Certifier attestations", "application/json"
             ),
-            Link(f"{GS1_VOC}verificationService", api + "/proof", "Proof bundle", "application/json"),
+            Link("gs1:verificationService", api + "/proof", "Proof bundle", "application/json"),
         ]
     elif key.lot is not None and key.serial is not None:  # an item of an anchored lot
         lot, serial = quote(key.lot, safe=""), quote(key.serial, safe="")
         proof = f"{base}/api/v1/lots/{key.gtin}/{lot}/items/{serial}/proof"
-        links.append(Link(f"{GS1_VOC}verificationService", proof, "Proof bundle", "application/json"))
+        links.append(Link("gs1:verificationService", proof, "Proof bundle", "application/json"))
     values = {name: quote(getattr(key, name) or "", safe="") for name in LINK_PLACEHOLDERS}
     values["path"] = key.path  # percent-encoded already, its slashes kept
     for link_type, template in settings.link_targets.items():
@@ -60,5 +60,8 @@ def linkset(key: DigitalLink, links: list[Link], settings: Settings) -> dict[str
 
 
 def find_link(links: list[Link], link_type: str) -> Link | None:
+    """The link of `link_type` (short gs1: or full form); gs1:defaultLink is the first link."""
     wanted = full_rel(link_type)
+    if wanted == GS1_VOC + "defaultLink":
+        return links[0]
     return next((link for link in links if full_rel(link.rel) == wanted), None)

@@ -137,7 +137,7 @@ def _resolve(
     if link_type is not None and link_type != "all":
         link = find_link(links, link_type)
         if link is None:
-            available = ", ".join(["all", *(link.rel for link in links)])
+            available = ", ".join(["all", "gs1:defaultLink", *(link.rel for link in links)])
             raise ApiError(404, "link_type_unavailable", f"no {link_type!r} link; available: {available}")
         if link.href != settings.base_url + key.path:
             return Response(status_code=307, headers={"Location": link.href, "Vary": "Accept"})
