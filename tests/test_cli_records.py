@@ -94,6 +94,12 @@ def test_anchor_split_pack_and_move(
     assert refused.exit_code == 2
     assert "lot LOT-A does not list serial A00150 with that metadata hash" in refused.output
     assert contract.functions.lotOf(lot_id("LOT-A2")).call()[1] == 0  # nothing anchored
+    own_number = tmp_path / "own.csv"  # the parent's own number would overwrite its stored tree
+    write_manifest(own_number, [(GTIN, "LOT-A", serial) for _, _, serial in rows[:10]])
+    reused = run(
+        "lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(own_number), "--account", "brand", ok=False
+    )
+    assert reused.exit_code == 2 and "lot LOT-A is anchored already" in reused.output
     run("lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(part), "--account", "brand")
     assert contract.functions.lotOf(lot_id("LOT-A")).call()[1] == 500
     assert contract.functions.lotOf(lot_id("LOT-A1")).call()[1:] == [100, lot_id("LOT-A")]

@@ -25,6 +25,9 @@ SUB_LOT = Lot.parse(GTIN, "SPLIT-A1")
 SUB_SUB_LOT = Lot.parse(GTIN, "SPLIT-A1X")
 OTHER_METADATA_LOT = Lot.parse(GTIN, "SPLIT-A2")
 MISLABELLED_LOT = Lot.parse(GTIN, "SPLIT-A3")
+SECOND_SPLIT_LOT = Lot.parse(GTIN, "SPLIT-A4")
+TAMPERED_PARENT = Lot.parse(GTIN, "SPLIT-T")
+TAMPERED_SUB = Lot.parse(GTIN, "SPLIT-T1")
 METADATA = b"\x42" * 32
 HEADER_LOT_AT = 86  # app/scale/store.py _HEADER: lot length (1 byte), then the lot number
 JSON = {"Accept": "application/json"}
@@ -38,7 +41,9 @@ def _serials(first: int, last: int) -> list[str]:
 @pytest.fixture(scope="module")
 def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     """A lot of 40; 10 of them split into a sub-lot handed to the carrier; 3 of those split
-    again. S030 is split off with other metadata, S035 into a lot whose file names another lot."""
+    again. S030 is split off with other metadata, S035 into a lot whose file names another lot,
+    S005 a second time (into SPLIT-A4). SPLIT-T's stored file is rewritten after a split that
+    changed T001's metadata, so that it would vouch for the split."""
     data = tmp_path_factory.mktemp("split")
     settings = Settings(data_dir=data, deployments_dir=data)
     deployment = deploy_registry(w3, operator)
@@ -64,6 +69,11 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     anchor(SUB_SUB_LOT, _serials(0, 3), SUB_LOT, carrier)
     anchor(OTHER_METADATA_LOT, ["S030"], PARENT, brand, metadata=b"\x66" * 32)
     anchor(MISLABELLED_LOT, ["S035"], PARENT, brand)
+    anchor(SECOND_SPLIT_LOT, ["S005"], PARENT, brand)  # the parent's root still lists S005
+    anchor(TAMPERED_PARENT, [f"T{n:03d}" for n in range(10)], None, brand)
+    anchor(TAMPERED_SUB, ["T001"], TAMPERED_PARENT, brand, metadata=b"\x77" * 32)
+    rewritten = [(f"T{n:03d}", b"\x77" * 32 if n == 1 else METADATA) for n in range(10)]
+    prepare(lot_block(GTIN, TAMPERED_PARENT.lot, rewritten), store)  # no longer the anchored tree
     with lot_path(store, MISLABELLED_LOT.item_id).open("r+b") as lot_file:  # its header names the parent
         lot_file.seek(HEADER_LOT_AT)
         lot_file.write(bytes([len(PARENT.lot)]) + PARENT.lot.encode().ljust(20, b"\0"))
@@ -149,6 +159,24 @@ def test_a_sub_lot_item_its_parent_lot_does_not_vouch_for_is_not_answered(client
     assert client.get(proof, headers=JSON).status_code == 404
     twice_split = client.get(f"{SUB_SUB_LOT.path}/21/S001", headers=JSON)  # vouched for by both parents
     assert twice_split.status_code == 200 and twice_split.json()["merkle"]["valid"] is True
+
+
+def test_an_item_split_off_twice_stays_with_its_first_sub_lot(client: TestClient) -> None:
+    """A split lowers the parent's count, not its root: SPLIT-A4 could list S005 again, but took
+    nothing; the item and its custody stay with SPLIT-A1, also by SPLIT-A4's label."""
+    body = client.get(f"{PARENT.path}/21/S005", headers=JSON).json()
+    assert body["lot"]["id"] == "0x" + SUB_LOT.item_id.hex()
+    assert client.get(f"{SECOND_SPLIT_LOT.path}/21/S005", headers=JSON).status_code == 404
+
+
+def test_a_parent_lot_file_that_is_not_the_anchored_tree_vouches_for_nothing(client: TestClient) -> None:
+    """SPLIT-T's file lists T001 with the metadata SPLIT-T1 gave it, but its proof does not
+    reach SPLIT-T's root on chain: the sub-lot's item is not the brand's."""
+    response = client.get(f"{TAMPERED_SUB.path}/21/T001", headers=JSON)
+    assert (
+        response.status_code == 404
+        and "not as the lot it was split from lists it" in response.json()["detail"]
+    )
 
 
 def test_a_sub_lot_file_naming_another_lot_is_not_followed(client: TestClient) -> None:

@@ -191,9 +191,9 @@ def _open_lot(path: Path, mtime_ns: int) -> LotReader:
 LOT_SPLITS = PreparedRead(
     select(events.c.args)
     .where(events.c.item_id == bindparam("lot_id"), events.c.name == "LotSplit")
-    .order_by(events.c.block_number.desc(), events.c.log_index.desc())
+    .order_by(events.c.block_number, events.c.log_index)
 )
-"""The sub-lots split off a lot, latest first (LotSplit is indexed under the parent lot)."""
+"""The sub-lots split off a lot, earliest first (LotSplit is indexed under the parent lot)."""
 
 
 def _stored_lot(store: Path, lot_id: str) -> tuple[Path, LotReader] | None:
@@ -203,6 +203,15 @@ def _stored_lot(store: Path, lot_id: str) -> tuple[Path, LotReader] | None:
         return path, _open_lot(path, path.stat().st_mtime_ns)
     except FileNotFoundError:
         return None
+
+
+def _header_naming(path: Path, lot_id: str) -> StoredLot | None:
+    """The header of the lot file at `path` if it names the lot `lot_id` (its GTIN and lot
+    number hash to that id), else None: a file renamed or mislabelled is not that lot's."""
+    header = read_header(path)
+    if header is None or "0x" + Lot(header.gtin, header.lot).item_id.hex() != lot_id:
+        return None
+    return header
 
 
 def _prove(store: Path, lot_id: str, item_id: bytes) -> ItemProof | None:
@@ -215,33 +224,50 @@ def _split_off_to(
     conn: Connection, store: Path, lot_id: str, item_id: bytes, metadata_hash: bytes
 ) -> tuple[StoredLot, ItemProof] | None:
     """The sub-lot of `lot_id` the item was split off into, with the item's proof in it: the
-    latest split whose stored file lists the item with the same metadata hash (whoever holds a
-    lot may split it, but not change what its brand vouched for) and names the sub-lot the
-    chain recorded."""
+    earliest split whose stored file lists the item with the same metadata hash (whoever holds
+    a lot may split it, but not change what its brand vouched for) and names the sub-lot the
+    chain recorded. A parent's root still holds the items split off, so a later split may list
+    one again; it took nothing, the first split did."""
     for split in LOT_SPLITS.rows(conn, lot_id=lot_id):
         lot_file = _stored_lot(store, split.args["subLotId"])
         proved = lot_file[1].prove(item_id) if lot_file is not None else None
         if lot_file is None or proved is None or proved.metadata_hash != metadata_hash:
             continue
-        header = read_header(lot_file[0])
-        if header is not None and "0x" + Lot(header.gtin, header.lot).item_id.hex() == split.args["subLotId"]:
+        header = _header_naming(lot_file[0], split.args["subLotId"])
+        if header is not None:
             return header, proved
     return None
 
 
+PARENT_LOT = PreparedRead(
+    select(items.c.lot_root, items.c.parent_id).where(items.c.item_id == bindparam("lot_id"))
+)
+"""The anchored root of a lot and the lot it was split from."""
+
+
 def _vouched_by_parent_lots(
-    conn: Connection, store: Path, parent_id: str | None, item_id: bytes, metadata_hash: bytes
+    conn: Connection, store: Path, lot_id: str, parent_id: str | None, item_id: bytes, metadata_hash: bytes
 ) -> bool:
-    """Whether every lot above a sub-lot, up to the lot its brand anchored, lists the item with
-    `metadata_hash` in its stored file. A lot's holder may split it but cannot add items or
-    change their data, and the chain does not check what a sub-lot's root holds."""
+    """Whether the item of the sub-lot `lot_id` came down from the lot its brand anchored: each
+    lot above lists it with `metadata_hash` (proved against that lot's root on chain), and its
+    first split of the item is the lot below. A lot's holder may split it but cannot add items
+    or change their data, and the chain does not check what a sub-lot's root holds."""
+    child = lot_id
     for _ in range(MAX_NESTING + 1):
         if parent_id is None:
             return True
+        rows = PARENT_LOT.rows(conn, lot_id=parent_id)
+        parent = rows[0] if rows and rows[0].lot_root is not None else None
         proved = _prove(store, parent_id, item_id)
-        if proved is None or proved.metadata_hash != metadata_hash:
+        if parent is None or proved is None or proved.metadata_hash != metadata_hash:
             return False
-        parent_id = conn.execute(select(items.c.parent_id).where(items.c.item_id == parent_id)).scalar()
+        root = bytes.fromhex(parent.lot_root.removeprefix("0x"))
+        if not verify(list(proved.proof), root, leaf_hash(item_id, metadata_hash)):
+            return False  # the stored file is not the one anchored
+        moved = _split_off_to(conn, store, parent_id, item_id, metadata_hash)
+        if moved is None or "0x" + Lot(moved[0].gtin, moved[0].lot).item_id.hex() != child:
+            return False
+        child, parent_id = parent_id, parent.parent_id
     return False
 
 
@@ -262,7 +288,7 @@ def load_lot_item(
     item_id = SerialisedItem(gtin, serial).item_id
     stored = _prove(store, found.id, item_id)
     if stored is None or not _vouched_by_parent_lots(
-        conn, store, found.parent_lot_id, item_id, stored.metadata_hash
+        conn, store, found.id, found.parent_lot_id, item_id, stored.metadata_hash
     ):
         return None
     for _ in range(MAX_NESTING):
@@ -294,10 +320,8 @@ def _lot_link(store: Path | None, lot_id: str) -> str | None:
     """The Digital Link path of the lot `lot_id`, read from its file in `store` (the chain keeps
     only the lot's hash), or None when the file is not there or names another lot."""
     lot_file = _stored_lot(store, lot_id) if store is not None else None
-    header = read_header(lot_file[0]) if lot_file is not None else None
-    if header is None or "0x" + Lot(header.gtin, header.lot).item_id.hex() != lot_id:
-        return None
-    return DigitalLink(gtin=header.gtin, lot=header.lot).path
+    header = _header_naming(lot_file[0], lot_id) if lot_file is not None else None
+    return DigitalLink(gtin=header.gtin, lot=header.lot).path if header is not None else None
 
 
 def load_unit(conn: Connection, sscc: str, base_url: str, store: Path | None = None) -> UnitPublic | None:

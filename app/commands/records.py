@@ -152,16 +152,24 @@ def split(
             fail(f"{manifest} must list exactly one lot (the sub-lot) of GTIN {link.gtin}", code=2)
         sub = blocks[0]
         chain = open_chain(rpc, registry)
-        store = _store(chain)
+        store, lot_of = _store(chain), chain.registry.functions.lotOf
+        if sub.lot_id == record_id(link) or lot_of(sub.lot_id).call()[0] != bytes(32):
+            fail(f"lot {sub.lot} is anchored already: a split creates a new lot number", code=2)
         parent_file = lot_path(store, record_id(link))
         if not parent_file.exists():
             fail(
                 f"lot {link.lot} is not in the lot store {store}: a split is checked against its file", code=2
             )
-        _, held, _ = chain.registry.functions.lotOf(record_id(link)).call()
+        root, held, _ = lot_of(record_id(link)).call()
         if sub.count >= held:
             fail(f"lot {link.lot} holds {counted(held, 'item')}: a split takes fewer, so some stay", code=2)
-        stray = first_unvouched(sub, LotReader(parent_file))
+        tree = LotReader(parent_file)
+        try:
+            if tree.root != root:
+                fail(f"{parent_file} is not the tree lot {link.lot} anchored (its root differs)", code=2)
+            stray = first_unvouched(sub, tree)
+        finally:
+            tree.close()
         if stray is not None:
             fail(
                 f"{manifest}: lot {link.lot} does not list serial {stray} with that metadata hash;"

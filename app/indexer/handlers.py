@@ -33,8 +33,6 @@ NEVER_EXPIRES = (1 << 63) - 1
 `uint64 expiresAt` may be larger (type(uint64).max reads as "never"); such an offer is stored
 as expiring at this time, some 292 billion years away, and its event keeps the exact value."""
 
-"""`Status` of contracts/types/RecordTypes.sol, by number."""
-
 
 def on_member_admitted(state: RangeState, log: DecodedLog) -> None:
     state.member(log.args["account"]).update(name=log.args["name"], active=True)

@@ -129,7 +129,10 @@ def _resolve(
         entity = load_unit(conn, str(key.sscc), settings.base_url, store)
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
     if lot_item and load_lot(conn, str(key.gtin), str(key.lot), settings.base_url) is not None:
-        detail = f"serial {key.serial} is not in the stored manifest of lot {key.lot}"
+        detail = (
+            f"serial {key.serial} is not in the stored manifest of lot {key.lot}"
+            " (or, for a sub-lot, not as the lot it was split from lists it)"
+        )
         raise ApiError(404, "not_found", detail)
     if entity is None:
         raise ApiError(404, "not_found", f"nothing is registered under {key.path}")
