@@ -19,7 +19,7 @@ from app.chain.devnet import Devnet
 from app.core.config import Settings, lot_store
 from app.demo.journey import Member, admit_members
 from app.scale.manifest import LotBlock, write_otm
-from app.scale.store import read_header
+from app.scale.store import lot_path, read_header
 
 CLI = Path(sys.executable).parent / "origintrace"
 LOTS = 12
@@ -125,6 +125,28 @@ def test_a_lot_already_anchored_with_another_root_stops_the_run(
     assert result.returncode == 1
     assert f"lot RUN-01 of {lots[1].gtin} is already anchored with root 0x{'01' * 32}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_changed_lot_leaves_the_anchored_lots_file_as_it_was(
+    tmp_path: Path, env: dict[str, str], contract: Contract, deployment: Deployment
+) -> None:
+    """The stored tree of an anchored lot is what the gateway proves its items from: a rerun
+    with that lot changed stops before replacing it."""
+    first, changed = tmp_path / "first.otm", tmp_path / "changed.otm"
+    write_otm(first, [make_block(40, lot="RUN-01")])
+    write_otm(changed, [make_block(41, lot="RUN-01")])
+    assert subprocess.run(anchor_command(first, deployment), env=env, capture_output=True).returncode == 0
+    result = subprocess.run(anchor_command(changed, deployment), env=env, capture_output=True, text=True)
+    assert (
+        result.returncode == 1 and "lot RUN-01 of" in result.stderr and "is already anchored" in result.stderr
+    )
+    store = lot_store(
+        Settings(data_dir=Path(env["ORIGINTRACE_DATA_DIR"])), deployment.chain_id, deployment.registry
+    )
+    lot_id = make_block(40, lot="RUN-01").lot_id
+    stored = read_header(lot_path(store, lot_id))
+    assert stored is not None and stored.count == 40
+    assert stored.root == bytes(contract.functions.lotOf(lot_id).call()[0])
 
 
 def test_a_bad_manifest_is_refused_before_anything_is_sent(

@@ -84,8 +84,21 @@ class AnchorReport:
     seconds: float = 0.0
 
 
-def prepare(block: LotBlock, store: Path) -> ReadyLot:
-    """Build and store the tree of `block`, or reuse its lot file when it came from the same block."""
+def root_conflict(gtin: str, lot: str, anchored: bytes, root: bytes) -> AnchorError:
+    """The error for a manifest whose lot differs from the one anchored under its number."""
+    return AnchorError(
+        f"lot {lot} of {gtin} is already anchored with root 0x{anchored.hex()}, "
+        f"but the manifest gives 0x{root.hex()}; anchor changed lots under a new lot number"
+    )
+
+
+def prepare(block: LotBlock, store: Path, anchored_root: Callable[[bytes], bytes] | None = None) -> ReadyLot:
+    """Build and store the tree of `block`, or reuse its lot file when it came from the same block.
+
+    A stored file from another block is replaced, unless `anchored_root` (the root on chain of a
+    lot id, zero when not anchored) shows that lot anchored with another root than the new one:
+    then the file is the anchored tree, which the gateway proves items from, and stays.
+    """
     digest = block.digest()
     stored = read_header(lot_path(store, block.lot_id))
     meta = lot_metadata_hash(block)
@@ -95,17 +108,26 @@ def prepare(block: LotBlock, store: Path) -> ReadyLot:
         built = build_lot(block.gtin, block.serials, block.offsets, block.md_table, block.md_index)
     except ValueError as exc:
         raise AnchorError(f"lot {block.lot} of {block.gtin}: {exc}") from None
+    if stored is not None and anchored_root is not None:
+        anchored = anchored_root(block.lot_id)
+        if anchored not in (bytes(32), built.root):
+            raise root_conflict(block.gtin, block.lot, anchored, built.root)
     write_lot(store, block.lot_id, block.gtin, block.lot, digest, built, block.md_table)
     return ReadyLot(block.lot_id, block.gtin, block.lot, built.root, block.count, meta)
 
 
-def prepared(blocks: Iterable[LotBlock], store: Path, workers: int) -> Iterator[ReadyLot]:
+def prepared(
+    blocks: Iterable[LotBlock],
+    store: Path,
+    workers: int,
+    anchored_root: Callable[[bytes], bytes] | None = None,
+) -> Iterator[ReadyLot]:
     """`prepare` over `blocks` on `workers` threads, in manifest order, at most 2 x workers in flight."""
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lot-tree") as pool:
         in_flight: deque[Future[ReadyLot]] = deque()
         try:
             for block in blocks:
-                in_flight.append(pool.submit(prepare, block, store))
+                in_flight.append(pool.submit(prepare, block, store, anchored_root))
                 if len(in_flight) >= 2 * workers:
                     yield in_flight.popleft().result()
             while in_flight:
@@ -133,10 +155,7 @@ def _not_yet_anchored(registry: Contract, lots: list[ReadyLot]) -> list[ReadyLot
         if root == b"\0" * 32:
             todo.append(lot)
         elif bytes(root) != lot.root:
-            raise AnchorError(
-                f"lot {lot.lot} of {lot.gtin} is already anchored with root 0x{bytes(root).hex()}, "
-                f"but the manifest gives 0x{lot.root.hex()}; anchor changed lots under a new lot number"
-            )
+            raise root_conflict(lot.gtin, lot.lot, bytes(root), lot.root)
     return todo
 
 
@@ -177,7 +196,10 @@ def anchor_manifest(
             report.anchored_lots += len(todo)
         batch.clear()
 
-    for lot in prepared(blocks, store, workers or os.cpu_count() or 1):
+    def anchored_root(lot_id: bytes) -> bytes:
+        return bytes(registry.functions.lotOf(lot_id).call()[0])
+
+    for lot in prepared(blocks, store, workers or os.cpu_count() or 1, anchored_root):
         report.lots += 1
         report.items += lot.count
         on_items(lot.count)
