@@ -112,11 +112,17 @@ def test_quiet_scans_carry_no_risk() -> None:
     assert risk.level == "none" and risk.reasons == [] and risk.scans_24h == 3 and risk.regions_24h == ["CN"]
 
 
-def test_scans_after_the_consumer_claim_are_flagged() -> None:
+def test_scans_after_the_consumer_claim_are_flagged_beyond_the_owners_checks() -> None:
     claimed_at = int(NOW) - 600
-    risk = assess(_counts((20, "CN", 1), (2, "CN", 1)), claimed_at, NOW, Settings())
+    owner_checks = _counts((20, "CN", 1), (2, "CN", 3))  # the claim 10 minutes ago, then 3 scans
+    assert assess(owner_checks, claimed_at, NOW, Settings()).reasons == []
+    risk = assess(_counts((20, "CN", 1), (2, "CN", 3), (1, "CN", 1)), claimed_at, NOW, Settings())
     assert [r.code for r in risk.reasons] == ["scanned_after_claim"]
-    assert "1 times" in risk.reasons[0].detail
+    assert "scanned 4 times after its owner claimed it" in risk.reasons[0].detail
+    strict = assess(
+        _counts((20, "CN", 1), (2, "CN", 1)), claimed_at, NOW, Settings(clone_scans_after_claim=0)
+    )
+    assert "scanned once after its owner claimed it" in strict.reasons[0].detail
 
 
 def test_too_many_regions_and_bursts_are_flagged() -> None:

@@ -155,11 +155,12 @@ def assess(counts: Iterable[ScanCount], claimed_at: int | None, now: float, sett
     reasons = []
     if claimed_at is not None:
         after = sum(c.count for c in recent if c.minute > claimed_at // 60)
-        if after:
+        if after > settings.clone_scans_after_claim:
+            times = "once" if after == 1 else f"{after} times"
             reasons.append(
                 RiskReason(
                     code="scanned_after_claim",
-                    detail=f"scanned {after} times after its owner claimed it; this code may be a copy",
+                    detail=f"scanned {times} after its owner claimed it; this code may be a copy",
                 )
             )
     regions = sorted({c.region for c in recent if c.region != UNKNOWN_REGION})

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     cache is dropped when the checkpoint moves; only scan counts lag); 0 disables it."""
     scan_flush_interval: float = 1.0
     """Seconds between writes of buffered scan counts to the database."""
+    clone_scans_after_claim: int = 3
+    """Scans after the consumer's claim (within 24 hours) that pass as the owner's own checks;
+    more flag the item. 0 flags the first."""
     clone_max_regions: int = 3
     """Distinct regions within 24 hours above which an item is flagged as a likely clone."""
     clone_burst_per_minute: int = 30
