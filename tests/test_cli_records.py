@@ -88,26 +88,25 @@ def test_anchor_split_pack_and_move(
     write_manifest(part, [(GTIN, "LOT-A1", serial) for _, _, serial in rows[:100]])
     forged = tmp_path / "forged.csv"
     forged.write_text(f"gtin,lot,serial,metadata_hash\n{GTIN},LOT-A2,A00150,0x{'09' * 32}\n")
-    refused = run(
-        "lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(forged), "--account", "brand", ok=False
-    )
+    split = ("lots", "split", f"/01/{GTIN}/10/LOT-A", "--account", "brand", "--manifest")
+    refused = run(*split, str(forged), ok=False)
     assert refused.exit_code == 2
     assert "lot LOT-A does not list serial A00150 with that metadata hash" in refused.output
     assert contract.functions.lotOf(lot_id("LOT-A2")).call()[1] == 0  # nothing anchored
     own_number = tmp_path / "own.csv"  # the parent's own number would overwrite its stored tree
     write_manifest(own_number, [(GTIN, "LOT-A", serial) for _, _, serial in rows[:10]])
-    reused = run(
-        "lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(own_number), "--account", "brand", ok=False
-    )
+    reused = run(*split, str(own_number), ok=False)
     assert reused.exit_code == 2 and "lot LOT-A is anchored already" in reused.output
-    run("lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(part), "--account", "brand")
+    run(*split, str(part))
     assert contract.functions.lotOf(lot_id("LOT-A")).call()[1] == 500
     assert contract.functions.lotOf(lot_id("LOT-A1")).call()[1:] == [100, lot_id("LOT-A")]
+    again = tmp_path / "again.csv"  # A00050 left in LOT-A1; LOT-A's root still lists it
+    write_manifest(again, [(GTIN, "LOT-A4", serial) for _, _, serial in rows[50:51]])
+    twice = run(*split, str(again), ok=False)
+    assert twice.exit_code == 2 and "serial A00050 left lot LOT-A before, in sub-lot LOT-A1" in twice.output
     rest = tmp_path / "rest.csv"
     write_manifest(rest, [(GTIN, "LOT-A3", serial) for _, _, serial in rows[100:600]])
-    emptying = run(
-        "lots", "split", f"/01/{GTIN}/10/LOT-A", "--manifest", str(rest), "--account", "brand", ok=False
-    )
+    emptying = run(*split, str(rest), ok=False)
     assert emptying.exit_code == 2 and "lot LOT-A holds 500 items: a split takes fewer" in emptying.output
 
     run("units", "create", SSCC, "--account", "brand")

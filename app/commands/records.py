@@ -19,6 +19,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.chain.client import send
+from app.chain.deploy import ManifestError as DeploymentManifestError
+from app.chain.deploy import load_manifest, manifest_path
 from app.commands.context import (
     AccountOption,
     Chain,
@@ -37,11 +39,11 @@ from app.commands.context import (
     transact,
 )
 from app.core.config import Settings, lot_store
-from app.gs1.digital_link import KeyKind, parse_path
-from app.gs1.keys import LogisticUnit
+from app.gs1.digital_link import DigitalLink, KeyKind, parse_path
+from app.gs1.keys import LogisticUnit, SerialisedItem
 from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_unvouched, prepare
-from app.scale.manifest import ManifestError, count_items, read_manifest
-from app.scale.store import LotReader, lot_path
+from app.scale.manifest import LotBlock, ManifestError, count_items, read_manifest
+from app.scale.store import LotReader, lot_path, read_header
 
 lots = typer.Typer(
     help="Lots anchored by a Merkle root: anchor from a manifest, split.", no_args_is_help=True
@@ -152,36 +154,76 @@ def split(
             fail(f"{manifest} must list exactly one lot (the sub-lot) of GTIN {link.gtin}", code=2)
         sub = blocks[0]
         chain = open_chain(rpc, registry)
-        store, lot_of = _store(chain), chain.registry.functions.lotOf
-        if sub.lot_id == record_id(link) or lot_of(sub.lot_id).call()[0] != bytes(32):
-            fail(f"lot {sub.lot} is anchored already: a split creates a new lot number", code=2)
-        parent_file = lot_path(store, record_id(link))
-        if not parent_file.exists():
-            fail(
-                f"lot {link.lot} is not in the lot store {store}: a split is checked against its file", code=2
-            )
-        root, held, _ = lot_of(record_id(link)).call()
-        if sub.count >= held:
-            fail(f"lot {link.lot} holds {counted(held, 'item')}: a split takes fewer, so some stay", code=2)
-        tree = LotReader(parent_file)
-        try:
-            if tree.root != root:
-                fail(f"{parent_file} is not the tree lot {link.lot} anchored (its root differs)", code=2)
-            stray = first_unvouched(sub, tree)
-        finally:
-            tree.close()
-        if stray is not None:
-            fail(
-                f"{manifest}: lot {link.lot} does not list serial {stray} with that metadata hash;"
-                " a split moves items as their brand anchored them",
-                code=2,
-            )
+        store = _store(chain)
+        _check_split(chain, store, link, sub, manifest)
         ready = prepare(sub, store)
         call = chain.registry.functions.splitLot(
             record_id(link), sub.lot_id, ready.root, ready.count, ready.metadata_hash, uri
         )
         receipt = send(chain.w3, signer(account), call)
     report_tx(f"split {counted(ready.count, 'item')} off {link.path} into lot {sub.lot}", receipt)
+
+
+def _check_split(chain: Chain, store: Path, link: DigitalLink, sub: LotBlock, manifest: Path) -> None:
+    """Refuse (one line, exit 2) a split that would not move items as the brand anchored them:
+    a sub-lot number in use, a parent not in `store` as anchored, all the parent's items, an
+    item or metadata hash the parent does not list, or an item an earlier split took."""
+    lot_of, parent_id = chain.registry.functions.lotOf, record_id(link)
+    if sub.lot_id == parent_id or lot_of(sub.lot_id).call()[0] != bytes(32):
+        fail(f"lot {sub.lot} is anchored already: a split creates a new lot number", code=2)
+    parent_file = lot_path(store, parent_id)
+    if not parent_file.exists():
+        fail(f"lot {link.lot} is not in the lot store {store}: a split is checked against its file", code=2)
+    root, held, _ = lot_of(parent_id).call()
+    if sub.count >= held:
+        fail(f"lot {link.lot} holds {counted(held, 'item')}: a split takes fewer, so some stay", code=2)
+    tree = LotReader(parent_file)
+    try:
+        if tree.root != root:
+            fail(f"{parent_file} is not the tree lot {link.lot} anchored (its root differs)", code=2)
+        stray = first_unvouched(sub, tree)
+    finally:
+        tree.close()
+    if stray is not None:
+        fail(
+            f"{manifest}: lot {link.lot} does not list serial {stray} with that metadata hash;"
+            " a split moves items as their brand anchored them",
+            code=2,
+        )
+    for earlier in _earlier_sub_lots(chain, parent_id):
+        taken = _split_off_already(sub, store, earlier)
+        if taken is not None:
+            fail(f"{manifest}: serial {taken[0]} left lot {link.lot} before, in sub-lot {taken[1]}", code=2)
+
+
+def _earlier_sub_lots(chain: Chain, parent_id: bytes) -> list[str]:
+    """The sub-lots split off `parent_id` so far (0x ids), from its LotSplit events: the parent's
+    root still lists the items that left it, so only these tell what was split off."""
+    try:
+        start = load_manifest(manifest_path(chain.w3.eth.chain_id)).deploy_block
+    except (FileNotFoundError, DeploymentManifestError):
+        start = 0
+    splits = chain.registry.events.LotSplit().get_logs(
+        argument_filters={"parentLotId": parent_id}, from_block=start
+    )
+    return ["0x" + bytes(split["args"]["subLotId"]).hex() for split in splits]
+
+
+def _split_off_already(sub: LotBlock, store: Path, earlier: str) -> tuple[str, str] | None:
+    """(serial, lot number) of the first item of `sub` that the earlier sub-lot `earlier` took."""
+    path = lot_path(store, bytes.fromhex(earlier[2:]))
+    header = read_header(path)
+    if header is None:
+        fail(f"the earlier sub-lot {earlier} is not in the lot store {store}: cannot check the split", code=2)
+    tree = LotReader(path)
+    try:
+        for position in range(sub.count):
+            serial = sub.serial(position)
+            if tree.find(SerialisedItem(sub.gtin, serial).item_id) is not None:
+                return serial, header.lot
+        return None
+    finally:
+        tree.close()
 
 
 def _unit_id(sscc: str) -> bytes:
