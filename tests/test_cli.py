@@ -486,5 +486,9 @@ def test_revert_reasons_name_statuses_and_roles() -> None:
     assert describe_revert(abi, role + encode(["address", "bytes32"], [account, role_id("brand")])) == (
         f"AccessControlUnauthorizedAccount(account={account}, neededRole=brand)"
     )
+    expired = function_signature_to_4byte_selector("ConsortiumProposalExpired(uint256,uint64)")
+    assert describe_revert(abi, expired + encode(["uint256", "uint64"], [7, 1_796_000_000])) == (
+        "ConsortiumProposalExpired(proposalId=7, expiresAt=1796000000 (2026-11-30 00:53 UTC))"
+    )
     unknown_role = encode(["address", "bytes32"], [account, b"\x07" * 32])
     assert f"neededRole=0x{'07' * 32})" in describe_revert(abi, role + unknown_role)

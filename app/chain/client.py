@@ -1,6 +1,7 @@
 """The one chain client: a Web3 connection plus signed, receipt-checked transactions."""
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from eth_abi.abi import decode as abi_decode
@@ -54,6 +55,8 @@ def _error_selectors(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str,
     return selectors
 
 
+_TIMES = ("expiresAt", "readyAt", "deadline")
+"""Revert arguments that are unix times, shown with their date too."""
 _ROLE_NAMES = {role_id(name): name for name in ROLES} | {b"\0" * 32: "admin"}
 
 
@@ -63,6 +66,8 @@ def _shown(abi_input: Mapping[str, Any], value: Any) -> str:
         return STATUS_NAMES[value]
     if isinstance(value, bytes) and abi_input["name"] in ("role", "neededRole") and value in _ROLE_NAMES:
         return _ROLE_NAMES[value]
+    if abi_input["name"] in _TIMES and 0 < value < 1 << 40:
+        return f"{value} ({datetime.fromtimestamp(value, UTC):%Y-%m-%d %H:%M UTC})"
     return f"0x{value.hex()}" if isinstance(value, bytes) else str(value)
 
 
