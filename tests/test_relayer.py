@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -19,13 +20,14 @@ from web3 import Web3
 from web3.contract import Contract
 
 from app.api.main import create_app
+from app.chain.claims import new_claim_code, sign_claim
 from app.chain.client import dev_account, send
 from app.chain.deploy import Deployment
 from app.chain.devnet import Devnet, free_port
 from app.cli import cli
 from app.core.config import Settings
 from app.db.engine import make_engine
-from app.demo.journey import Member, admit_members
+from app.demo.journey import Member, admit_members, hand_over
 from app.gs1.keys import SerialisedItem
 from app.relayer.service import Relayer
 
@@ -114,6 +116,52 @@ def test_relayed_handoff_moves_custody_once_and_is_idempotent(
     assert w3.eth.get_transaction_count(relayer_account.address) == sent
     status = client.get(f"/api/v1/relay/handoffs/{first.json()['request_id']}").json()
     assert status["status"] == "mined" and status["block"] == receipt["blockNumber"]
+
+
+def test_a_shopper_without_gas_claims_through_the_relayer(
+    client: TestClient,
+    parties,
+    w3: Web3,
+    contract: Contract,
+    members: dict[str, Member],
+    relayer_account: LocalAccount,
+) -> None:  # type: ignore[no-untyped-def]
+    brand, _ = parties
+    retailer, shopper = members["retailer"].account, Account.create()  # the shopper has no ETH
+    hand_over(w3, contract, ITEM.item_id, brand, retailer)
+    code = new_claim_code()
+    send(w3, retailer, contract.functions.markSold(ITEM.item_id, code.address))
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    for wrong, status, error in [
+        (
+            sign_claim(code, contract, ITEM.item_id, retailer.address),
+            409,
+            "would_revert",
+        ),  # names another owner
+        (
+            sign_claim(Account.create(), contract, ITEM.item_id, shopper.address),
+            409,
+            "would_revert",
+        ),  # not the code
+    ]:
+        body = {"id": "0x" + ITEM.item_id.hex(), "to": shopper.address, "signature": "0x" + wrong.hex()}
+        refused = client.post("/api/v1/relay/claims", json=body)
+        assert refused.status_code == status and refused.json()["error"] == error
+        assert "RegistryInvalidClaim" in refused.json()["detail"]
+    unknown = {"id": "0x" + "11" * 32, "to": shopper.address, "signature": "0x" + "00" * 65}
+    assert client.post("/api/v1/relay/claims", json=unknown).status_code == 404
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent  # nothing refused was sent
+
+    signature = sign_claim(code, contract, ITEM.item_id, shopper.address)
+    body = {"id": "0x" + ITEM.item_id.hex(), "to": shopper.address, "signature": "0x" + signature.hex()}
+    first = client.post("/api/v1/relay/claims", json=body)
+    assert first.status_code == 202, first.text
+    assert w3.eth.wait_for_transaction_receipt(first.json()["tx_hash"])["status"] == 1
+    assert contract.functions.custodianOf(ITEM.item_id).call() == shopper.address
+    again = client.post("/api/v1/relay/claims", json=body)
+    assert again.status_code == 200 and again.json()["tx_hash"] == first.json()["tx_hash"]
+    status = client.get(f"/api/v1/relay/claims/{first.json()['request_id']}").json()
+    assert status["status"] == "mined"
 
 
 def test_a_used_nonce_is_refused_before_submission(

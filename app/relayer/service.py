@@ -1,9 +1,10 @@
-"""Check a signed handoff completely, then submit it once from the relayer's funded key."""
+"""Check a signed handoff or consumer claim, then submit it once from the relayer's funded key."""
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 
 from app.chain.client import describe_revert
@@ -58,21 +60,52 @@ class Relayer:
 
     def relay(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> RelayReceipt:
         rid = request_id(request, from_signature, to_signature)
+
+        def submit() -> str:
+            self._check(request, from_signature, to_signature)
+            return self._submit(self._call(request, from_signature, to_signature))
+
+        return self._once(rid, submit, request.sender, request.receiver, request.ids)
+
+    def relay_claim(self, item_id: bytes, to: str, signature: bytes) -> RelayReceipt:
+        """Submit a consumer claim (`claim(item_id, to, signature)`, the claim code's signature
+        naming `to`) for a shopper without gas; the registry checks the signature, and a claim
+        it would refuse is not submitted."""
+        rid = (
+            "0x"
+            + keccak(
+                abi_encode(["string", "bytes32", "address", "bytes"], ["claim", item_id, to, signature])
+            ).hex()
+        )
+        functions = self.registry.functions
+        custodian = functions.custodianOf(item_id).call()
+
+        def submit() -> str:
+            if int(custodian, 16) == 0:
+                raise RelayRejected(404, "unknown_item", f"no record 0x{item_id.hex()} is registered")
+            return self._submit(functions.claim(item_id, to, signature))
+
+        return self._once(rid, submit, custodian, to, (item_id,))
+
+    def _once(
+        self, rid: str, submit: Callable[[], str], sender: str, receiver: str, ids: Sequence[bytes]
+    ) -> RelayReceipt:
+        """Submit (with `submit`, which checks first) the request `rid` unless it was submitted
+        before; remembered in the database so every gateway replica submits it once."""
         with self._lock:
             known = self._known(rid)
             if known is not None:
                 return known
-            self._check(request, from_signature, to_signature)
-            tx_hash = self._submit(request, from_signature, to_signature)
+            tx_hash = submit()
             try:
                 with self.engine.begin() as conn:
                     conn.execute(
                         relay_requests.insert().values(
                             request_id=rid,
                             tx_hash=tx_hash,
-                            sender=request.sender,
-                            receiver=request.receiver,
-                            ids=["0x" + i.hex() for i in request.ids],
+                            sender=sender,
+                            receiver=receiver,
+                            ids=["0x" + i.hex() for i in ids],
                             created_at=int(time.time()),
                         )
                     )
@@ -135,8 +168,8 @@ class Relayer:
             return functions.handoffSignedBatch(list(request.ids), *tail)
         return functions.handoffSigned(request.ids[0], *tail)
 
-    def _submit(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> str:
-        call = self._call(request, from_signature, to_signature)
+    def _submit(self, call: ContractFunction) -> str:
+        """Send `call` from the relayer's key; a call the registry would refuse is a 409, unsent."""
         try:
             tx = call.build_transaction(
                 {
@@ -147,5 +180,5 @@ class Relayer:
         except (ContractCustomError, ContractLogicError) as exc:
             data = HexBytes(exc.data) if isinstance(exc.data, str) else b""
             raise RelayRejected(409, "would_revert", describe_revert(self.registry.abi, data)) from None
-        signed = self.account.sign_transaction(tx)
+        signed = self.account.sign_transaction(cast(dict[str, Any], tx))
         return "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()

@@ -1,5 +1,7 @@
-"""Gasless handoffs: the EIP-712 typed data to sign, and the relayer that submits it."""
+"""Gasless handoffs and claims: the EIP-712 typed data to sign, and the relayer that submits them."""
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -46,6 +48,14 @@ class HandoffBody(BaseModel):
             receiver=Web3.to_checksum_address(self.receiver),
             deadline=self.deadline,
         )
+
+
+class ClaimBody(BaseModel):
+    """A consumer claim: the claim code's signature of Claim(id, to) (see app/chain/claims.py)."""
+
+    item_id: str = Field(alias="id", pattern=HEX32)
+    to: str = Field(pattern=ADDRESS, description="The new owner the signature names")
+    signature: str = Field(pattern=SIGNATURE)
 
 
 class RelayStatus(BaseModel):
@@ -97,27 +107,47 @@ def handoff_typed_data(
     return request_typed_data(_relayer(request).registry, body.request())
 
 
-@router.post(
-    "/relay/handoffs",
-    status_code=202,
-    response_model=RelayStatus,
-    responses=ERRORS,
-    summary="Submit a handoff signed by both parties; the relayer pays the gas",
-)
+relay_route = partial(router.post, status_code=202, response_model=RelayStatus, responses=ERRORS)
+"""A POST that hands a signed request to the relayer: 202 once submitted, 200 when it was before."""
+
+
+@relay_route("/relay/handoffs", summary="Submit a handoff signed by both parties; the relayer pays the gas")
 def relay_handoff(body: HandoffBody, request: Request) -> JSONResponse:
+    from_signature, to_signature = (
+        bytes.fromhex(body.from_signature[2:]),
+        bytes.fromhex(body.to_signature[2:]),
+    )
+    return _relayed(request, lambda relayer: relayer.relay(body.request(), from_signature, to_signature))
+
+
+@relay_route(
+    "/relay/claims", summary="Submit a consumer claim signed with its claim code; the relayer pays the gas"
+)
+def relay_claim(body: ClaimBody, request: Request) -> JSONResponse:
+    item_id, to = bytes.fromhex(body.item_id[2:]), Web3.to_checksum_address(body.to)
+    signature = bytes.fromhex(body.signature[2:])
+    return _relayed(request, lambda relayer: relayer.relay_claim(item_id, to, signature))
+
+
+def _relayed(request: Request, submit: Callable[[Relayer], RelayReceipt]) -> JSONResponse:
+    """202 with the status of what `submit` relayed (200 when it was relayed before), after the
+    client's rate limit; a request the relayer refuses is its 4xx, with the reason."""
     relayer = _relayer(request)
     client = request.client.host if request.client else "unknown"
     request.app.state.relay_limiter.enforce(client, "too many relay requests; retry in a minute")
     try:
-        receipt = relayer.relay(
-            body.request(), bytes.fromhex(body.from_signature[2:]), bytes.fromhex(body.to_signature[2:])
-        )
+        receipt = submit(relayer)
     except RelayRejected as exc:
         raise ApiError(exc.status, exc.error, exc.detail) from None
-    status = 200 if receipt.duplicate else 202
-    return JSONResponse(_status(receipt).model_dump(), status_code=status)
+    return JSONResponse(_status(receipt).model_dump(), status_code=200 if receipt.duplicate else 202)
 
 
+@router.get(
+    "/relay/claims/{request_id}",
+    response_model=RelayStatus,
+    responses=ERRORS,
+    summary="Status of a relayed claim",
+)
 @router.get(
     "/relay/handoffs/{request_id}",
     response_model=RelayStatus,
@@ -127,5 +157,5 @@ def relay_handoff(body: HandoffBody, request: Request) -> JSONResponse:
 def relay_status(request_id: Annotated[str, Field(pattern=HEX32)], request: Request) -> RelayStatus:
     receipt = _relayer(request).status(request_id.lower())
     if receipt is None:
-        raise ApiError(404, "not_found", f"no relayed handoff {request_id}")
+        raise ApiError(404, "not_found", f"no relayed request {request_id}")
     return _status(receipt)
