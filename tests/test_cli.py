@@ -277,6 +277,8 @@ def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, c
     assert wrong.exit_code == 1 and "RegistryInvalidClaim" in wrong.output
     malformed = run(*claim, "0x" + "00" * 32, "--account", "shopper", ok=False)
     assert malformed.exit_code == 2 and "--code: this is not a valid claim code" in malformed.output
+    nobody = run(*claim, "0x" + "11" * 32, ok=False)
+    assert nobody.exit_code == 2 and "give --account to send the claim, or --relay --to" in nobody.output
     short = run(*claim, "0x1234", "--account", "shopper", ok=False)
     assert (
         short.exit_code == 2 and "--code: a claim code is 0x and 64 hex digits, got '0x1234'" in short.output

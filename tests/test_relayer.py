@@ -118,19 +118,25 @@ def test_relayed_handoff_moves_custody_once_and_is_idempotent(
     assert status["status"] == "mined" and status["block"] == receipt["blockNumber"]
 
 
+@pytest.fixture
+def claim_code(parties, w3: Web3, contract: Contract, members: dict[str, Member]) -> LocalAccount:  # type: ignore[no-untyped-def]
+    """The code of ITEM, sold by the retailer with a fresh claim code."""
+    retailer = members["retailer"].account
+    hand_over(w3, contract, ITEM.item_id, parties[0], retailer)
+    code = new_claim_code()
+    send(w3, retailer, contract.functions.markSold(ITEM.item_id, code.address))
+    return code
+
+
 def test_a_shopper_without_gas_claims_through_the_relayer(
     client: TestClient,
-    parties,
+    claim_code: LocalAccount,
     w3: Web3,
     contract: Contract,
     members: dict[str, Member],
     relayer_account: LocalAccount,
-) -> None:  # type: ignore[no-untyped-def]
-    brand, _ = parties
-    retailer, shopper = members["retailer"].account, Account.create()  # the shopper has no ETH
-    hand_over(w3, contract, ITEM.item_id, brand, retailer)
-    code = new_claim_code()
-    send(w3, retailer, contract.functions.markSold(ITEM.item_id, code.address))
+) -> None:
+    code, retailer, shopper = claim_code, members["retailer"].account, Account.create()  # no ETH
     sent = w3.eth.get_transaction_count(relayer_account.address)
     for wrong, status, error in [
         (
@@ -312,3 +318,27 @@ def test_handoff_commands_end_to_end(
     request_id = relayed.split("request ")[1].split(",")[0]
     assert "mined in block" in run("handoff", "status", request_id, "--gateway", live_gateway)
     assert contract.functions.custodianOf(ITEM.item_id).call() == carrier.address
+
+
+def test_items_claim_relay_end_to_end(
+    claim_code: LocalAccount,
+    live_gateway: str,
+    devnet: Devnet,
+    deployment: Deployment,
+    contract: Contract,
+    w3: Web3,
+) -> None:
+    """A shopper with no account and no ETH claims with the code alone; the relayer pays."""
+    code, owner = claim_code, Account.create()
+    args = ["items", "claim", ITEM.gtin, ITEM.serial, "--code", "0x" + bytes(code.key).hex()]
+    args += ["--rpc", devnet.rpc_url, "--registry", deployment.registry, "--gateway", live_gateway]
+    runner = CliRunner()
+    no_owner = runner.invoke(cli, [*args, "--relay"])
+    assert no_owner.exit_code == 2 and "--relay needs --to" in no_owner.output
+    claimed = runner.invoke(cli, [*args, "--relay", "--to", owner.address])
+    assert claimed.exit_code == 0, claimed.output
+    assert f"claimed {ITEM.path} for {owner.address} through the relayer" in claimed.output
+    w3.eth.wait_for_transaction_receipt(claimed.output.split("tx ")[1].split()[0])
+    assert contract.functions.custodianOf(ITEM.item_id).call() == owner.address
+    again = runner.invoke(cli, [*args, "--relay", "--to", owner.address])
+    assert again.exit_code == 0  # the same signed claim: the relayer answers with the same transaction

@@ -32,16 +32,16 @@ RegistryOption = Annotated[
     str | None,
     typer.Option("--registry", help="Registry address (default: from deployments/<chainId>.json)"),
 ]
-AccountOption = Annotated[
-    str,
-    typer.Option(
-        "--account",
-        "-a",
-        envvar="ORIGINTRACE_ACCOUNT",
-        show_envvar=True,
-        help="Keystore account name that signs (see `origintrace accounts list`)",
-    ),
-]
+_ACCOUNT = typer.Option(
+    "--account",
+    "-a",
+    envvar="ORIGINTRACE_ACCOUNT",
+    show_envvar=True,
+    help="Keystore account name that signs (see `origintrace accounts list`)",
+)
+AccountOption = Annotated[str, _ACCOUNT]
+OptionalAccountOption = Annotated[str | None, _ACCOUNT]
+"""For commands that can do without a signer (e.g. when a relayer sends the transaction)."""
 
 
 ReceiverOption = Annotated[str, typer.Option("--to", help="Address of the receiving member")]

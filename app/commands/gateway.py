@@ -1,10 +1,22 @@
 """Talking to an OriginTrace gateway from the CLI: one JSON request, or a one-line error."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
 
 from app.commands.context import fail
+from app.core.config import get_settings
+
+GatewayOption = Annotated[
+    str | None, typer.Option(help="Gateway base URL (default: ORIGINTRACE_PUBLIC_URL or the local gateway)")
+]
+
+
+def gateway_url(gateway: str | None, path: str) -> str:
+    """`path` (/api/v1/...) on the `--gateway` given, else on the configured one."""
+    return (gateway or get_settings().base_url).rstrip("/") + path
+
 
 _ACCEPT_JSON = {"Accept": "application/json"}
 

@@ -31,15 +31,11 @@ from app.commands.context import (
     utc_time,
     writing,
 )
-from app.commands.gateway import gateway_json, reason
+from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
 from app.commands.items import Gtin, Serial
-from app.core.config import get_settings
 
 app = typer.Typer(help="Gasless handoffs: prepare, sign by both parties, relay.", no_args_is_help=True)
 HandoffFile = Annotated[Path, typer.Argument(help="The handoff JSON file (from `handoff prepare`)")]
-GatewayOption = Annotated[
-    str | None, typer.Option(help="Gateway base URL (default: ORIGINTRACE_PUBLIC_URL or the local gateway)")
-]
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -120,7 +116,7 @@ def relay(path: HandoffFile, gateway: GatewayOption = None) -> None:
     }
     if not body["from_signature"] or not body["to_signature"]:
         fail("both the sender and the receiver must sign first (`origintrace handoff sign`)", code=2)
-    url = (gateway or get_settings().base_url).rstrip("/") + "/api/v1/relay/handoffs"
+    url = gateway_url(gateway, "/api/v1/relay/handoffs")
     code, result = gateway_json("POST", url, body=body, timeout=30)
     if code >= 400:
         fail(f"the relayer refused the handoff ({code}): {reason(result)}")
@@ -133,7 +129,7 @@ def status(
     gateway: GatewayOption = None,
 ) -> None:
     """Show whether a relayed handoff was mined."""
-    url = (gateway or get_settings().base_url).rstrip("/") + f"/api/v1/relay/handoffs/{request_id}"
+    url = gateway_url(gateway, f"/api/v1/relay/handoffs/{request_id}")
     code, result = gateway_json("GET", url, timeout=10)
     if code >= 400:
         fail(f"the relayer answered {code}: {reason(result)}")

@@ -11,6 +11,7 @@ from app.chain.claims import InvalidClaimCode, claim_code, new_claim_code, sign_
 from app.chain.client import send
 from app.commands.context import (
     AccountOption,
+    OptionalAccountOption,
     RegistryOption,
     RpcOption,
     clear_errors,
@@ -22,6 +23,7 @@ from app.commands.context import (
     signer,
     transact,
 )
+from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
 from app.demo.journey import metadata_uri
 
 app = typer.Typer(help="Register, attest, sell, claim and recall items.", no_args_is_help=True)
@@ -108,17 +110,22 @@ def claim(
     gtin: Gtin,
     serial: Serial,
     code: Annotated[str, typer.Option(help="The one-time claim code from the seller (0x and 64 hex digits)")],
-    account: AccountOption,
     rpc: RpcOption,
+    account: OptionalAccountOption = None,
     to: Annotated[
         str | None, typer.Option(help="Address that becomes the owner (default: the --account's own)")
     ] = None,
+    relay: Annotated[
+        bool, typer.Option("--relay", help="Have the gateway's relayer send the claim and pay the gas")
+    ] = False,
+    gateway: GatewayOption = None,
     registry: RegistryOption = None,
 ) -> None:
     """Claim ownership of an item you bought with its one-time code (the first claim wins).
 
     The code signs the claim for the new owner and never goes on chain, so nobody watching
-    the chain's pending transactions can claim the item first with it.
+    the chain's pending transactions can claim the item first with it. The claim is sent from
+    --account, or with --relay by the gateway's relayer (then --to names the owner).
     """
     key = item_key(gtin, serial)
     try:
@@ -126,13 +133,31 @@ def claim(
     except InvalidClaimCode as exc:
         fail(f"--code: {exc}", code=2)
     receiver = parse_address(to, "--to") if to is not None else None
+    if relay:
+        if receiver is None:
+            fail("--relay needs --to: the address of the new owner", code=2)
+        with clear_errors():
+            signature = sign_claim(code_key, open_chain(rpc, registry).registry, key.item_id, receiver)
+        _relay_claim(key.item_id, receiver, signature, gateway)
+        typer.echo(f"claimed {key.path} for {receiver} through the relayer")
+        return
+    if account is None:
+        fail("give --account to send the claim, or --relay --to ADDRESS to have the gateway send it", code=2)
     with clear_errors():
-        chain = open_chain(rpc, registry)
-        sender = signer(account)
-        receiver = receiver or sender.address
-        signature = sign_claim(code_key, chain.registry, key.item_id, receiver)
-        receipt = send(chain.w3, sender, chain.registry.functions.claim(key.item_id, receiver, signature))
-    report_tx(f"claimed {key.path} for {receiver}", receipt)
+        chain, sender = open_chain(rpc, registry), signer(account)
+        owner = receiver or sender.address
+        signature = sign_claim(code_key, chain.registry, key.item_id, owner)
+        receipt = send(chain.w3, sender, chain.registry.functions.claim(key.item_id, owner, signature))
+    report_tx(f"claimed {key.path} for {owner}", receipt)
+
+
+def _relay_claim(item_id: bytes, owner: str, signature: bytes, gateway: str | None) -> None:
+    """Hand the signed claim to the gateway's relayer; exits with its reason if it refuses."""
+    body = {"id": "0x" + item_id.hex(), "to": owner, "signature": "0x" + signature.hex()}
+    status, result = gateway_json("POST", gateway_url(gateway, "/api/v1/relay/claims"), body=body, timeout=30)
+    if status >= 400:
+        fail(f"the relayer refused the claim ({status}): {reason(result)}")
+    typer.echo(f"relayed: tx {result['tx_hash']} (request {result['request_id']}, {result['status']})")
 
 
 @app.command()
