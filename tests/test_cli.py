@@ -17,12 +17,11 @@ from web3 import Web3
 from web3.contract import Contract
 
 from app.chain.artifacts import artifact
-from app.chain.client import describe_revert, dev_account, registry, send
+from app.chain.client import describe_revert, dev_account, registry, send, utc_time
 from app.chain.deploy import Deployment, write_manifest
 from app.chain.devnet import free_port
 from app.chain.roles import role_id
 from app.cli import cli
-from app.commands.context import utc_time
 from app.demo.journey import Member, admit_members
 from app.gs1.keys import SerialisedItem
 

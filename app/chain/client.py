@@ -55,6 +55,11 @@ def _error_selectors(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str,
     return selectors
 
 
+def utc_time(timestamp: int) -> str:
+    """Unix time `timestamp` as a person reads it: 2026-12-11 21:30 UTC."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 _TIMES = ("expiresAt", "readyAt", "deadline")
 """Revert arguments that are unix times, shown with their date too."""
 _ROLE_NAMES = {role_id(name): name for name in ROLES} | {b"\0" * 32: "admin"}
@@ -67,7 +72,7 @@ def _shown(abi_input: Mapping[str, Any], value: Any) -> str:
     if isinstance(value, bytes) and abi_input["name"] in ("role", "neededRole") and value in _ROLE_NAMES:
         return _ROLE_NAMES[value]
     if abi_input["name"] in _TIMES and 0 < value < 1 << 40:
-        return f"{value} ({datetime.fromtimestamp(value, UTC):%Y-%m-%d %H:%M UTC})"
+        return f"{value} ({utc_time(value)})"
     return f"0x{value.hex()}" if isinstance(value, bytes) else str(value)
 
 

@@ -5,7 +5,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -119,11 +118,6 @@ def hours_from_now(chain: Chain, hours: float) -> int:
 def counted(n: int, noun: str) -> str:
     """`n` and `noun`, plural unless `n` is 1: "1 item", "1,000 items"."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def utc_time(timestamp: int) -> str:
-    """Unix time `timestamp` as a person reads it: 2026-12-11 21:30 UTC."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def parse_address(value: str, what: str) -> str:

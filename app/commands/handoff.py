@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from web3 import Web3
 
+from app.chain.client import utc_time
 from app.chain.handoffs import handoff_typed_data, sign_handoff
 from app.commands.context import (
     AccountOption,
@@ -28,7 +29,6 @@ from app.commands.context import (
     open_chain,
     parse_address,
     signer,
-    utc_time,
     writing,
 )
 from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason

@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 from web3.types import RPCEndpoint, TxReceipt
 
 from app.chain.artifacts import artifact
-from app.chain.client import send
+from app.chain.client import send, utc_time
 from app.chain.deploy import load_manifest, manifest_path
 from app.chain.roles import role_id
 from app.commands.context import (
@@ -27,7 +27,6 @@ from app.commands.context import (
     open_chain,
     parse_address,
     signer,
-    utc_time,
 )
 from app.gs1.keys import normalise_gln
 from app.indexer.decode import LogDecoder

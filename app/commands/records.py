@@ -40,8 +40,8 @@ from app.commands.context import (
 )
 from app.core.config import Settings, lot_store
 from app.gs1.digital_link import DigitalLink, KeyKind, parse_path
-from app.gs1.keys import LogisticUnit, SerialisedItem
-from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_unvouched, prepare
+from app.gs1.keys import LogisticUnit
+from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_listed, first_unvouched, prepare
 from app.scale.manifest import LotBlock, ManifestError, count_items, read_manifest
 from app.scale.store import LotReader, lot_path, read_header
 
@@ -177,13 +177,10 @@ def _check_split(chain: Chain, store: Path, link: DigitalLink, sub: LotBlock, ma
     root, held, _ = lot_of(parent_id).call()
     if sub.count >= held:
         fail(f"lot {link.lot} holds {counted(held, 'item')}: a split takes fewer, so some stay", code=2)
-    tree = LotReader(parent_file)
-    try:
+    with LotReader(parent_file) as tree:
         if tree.root != root:
             fail(f"{parent_file} is not the tree lot {link.lot} anchored (its root differs)", code=2)
         stray = first_unvouched(sub, tree)
-    finally:
-        tree.close()
     if stray is not None:
         fail(
             f"{manifest}: lot {link.lot} does not list serial {stray} with that metadata hash;"
@@ -215,15 +212,9 @@ def _split_off_already(sub: LotBlock, store: Path, earlier: str) -> tuple[str, s
     header = read_header(path)
     if header is None:
         fail(f"the earlier sub-lot {earlier} is not in the lot store {store}: cannot check the split", code=2)
-    tree = LotReader(path)
-    try:
-        for position in range(sub.count):
-            serial = sub.serial(position)
-            if tree.find(SerialisedItem(sub.gtin, serial).item_id) is not None:
-                return serial, header.lot
-        return None
-    finally:
-        tree.close()
+    with LotReader(path) as tree:
+        serial = first_listed(sub, tree)
+    return (serial, header.lot) if serial is not None else None
 
 
 def _unit_id(sscc: str) -> bytes:

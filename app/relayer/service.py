@@ -61,11 +61,11 @@ class Relayer:
     def relay(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> RelayReceipt:
         rid = request_id(request, from_signature, to_signature)
 
-        def submit() -> str:
+        def submit() -> tuple[str, str]:
             self._check(request, from_signature, to_signature)
-            return self._submit(self._call(request, from_signature, to_signature))
+            return self._submit(self._call(request, from_signature, to_signature)), request.sender
 
-        return self._once(rid, submit, request.sender, request.receiver, request.ids)
+        return self._once(rid, submit, request.receiver, request.ids)
 
     def relay_claim(self, item_id: bytes, to: str, signature: bytes) -> RelayReceipt:
         """Submit a consumer claim (`claim(item_id, to, signature)`, the claim code's signature
@@ -78,25 +78,26 @@ class Relayer:
             ).hex()
         )
         functions = self.registry.functions
-        custodian = functions.custodianOf(item_id).call()
 
-        def submit() -> str:
+        def submit() -> tuple[str, str]:
+            custodian: str = functions.custodianOf(item_id).call()
             if int(custodian, 16) == 0:
                 raise RelayRejected(404, "unknown_item", f"no record 0x{item_id.hex()} is registered")
-            return self._submit(functions.claim(item_id, to, signature))
+            return self._submit(functions.claim(item_id, to, signature)), custodian
 
-        return self._once(rid, submit, custodian, to, (item_id,))
+        return self._once(rid, submit, to, (item_id,))
 
     def _once(
-        self, rid: str, submit: Callable[[], str], sender: str, receiver: str, ids: Sequence[bytes]
+        self, rid: str, submit: Callable[[], tuple[str, str]], receiver: str, ids: Sequence[bytes]
     ) -> RelayReceipt:
-        """Submit (with `submit`, which checks first) the request `rid` unless it was submitted
-        before; remembered in the database so every gateway replica submits it once."""
+        """Submit the request `rid` unless it was submitted before, with `submit` (which checks
+        first, and returns the transaction and the records' holder); remembered in the database
+        so every gateway replica submits it once."""
         with self._lock:
             known = self._known(rid)
             if known is not None:
                 return known
-            tx_hash = submit()
+            tx_hash, sender = submit()
             try:
                 with self.engine.begin() as conn:
                     conn.execute(

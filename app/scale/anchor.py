@@ -42,17 +42,30 @@ class AnchorError(RuntimeError):
     """The manifest conflicts with the chain, or the chain cannot be used; the message says why."""
 
 
-def first_unvouched(sub_lot: LotBlock, parent: LotReader) -> str | None:
-    """The first serial of `sub_lot` that the parent lot's file does not list with the same
-    metadata hash, or None: a split moves items as their brand anchored them, nothing else."""
+def _found_in(sub_lot: LotBlock, tree: LotReader) -> Iterator[tuple[str, bytes, int | None]]:
+    """Each item of `sub_lot` as (serial, metadata hash, its position in `tree` or None)."""
     md_index = np.frombuffer(sub_lot.md_index, dtype="<u4")
     for position in range(sub_lot.count):
         serial = sub_lot.serial(position)
-        found = parent.find(SerialisedItem(sub_lot.gtin, serial).item_id)
         start = 32 * int(md_index[position])
-        if found is None or parent.metadata_hash(found) != sub_lot.md_table[start : start + 32]:
-            return serial
-    return None
+        yield (
+            serial,
+            sub_lot.md_table[start : start + 32],
+            tree.find(SerialisedItem(sub_lot.gtin, serial).item_id),
+        )
+
+
+def first_unvouched(sub_lot: LotBlock, parent: LotReader) -> str | None:
+    """The first serial of `sub_lot` that the parent lot's file does not list with the same
+    metadata hash, or None: a split moves items as their brand anchored them, nothing else."""
+    return next(
+        (s for s, md, at in _found_in(sub_lot, parent) if at is None or parent.metadata_hash(at) != md), None
+    )
+
+
+def first_listed(sub_lot: LotBlock, other: LotReader) -> str | None:
+    """The first serial of `sub_lot` that the lot file `other` lists too, or None."""
+    return next((s for s, _, at in _found_in(sub_lot, other) if at is not None), None)
 
 
 def lot_metadata_hash(block: LotBlock) -> bytes:

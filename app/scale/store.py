@@ -134,6 +134,12 @@ class LotReader:
     def close(self) -> None:
         self._map.close()
 
+    def __enter__(self) -> "LotReader":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def item_id(self, position: int) -> bytes:
         start = self._ids + 32 * position
         return self._map[start : start + 32]

@@ -1,6 +1,7 @@
 """GS1 Digital Link resolver: items, lots and logistic units as JSON, linkset or shopper page."""
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -113,9 +114,12 @@ def _resolve(
         entity = reader.load(item_id, key, state.recorder, scan_region=region)
         if entity is None:
             item_id = None
-    store = lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
+
+    def lot_files() -> Path | None:
+        return lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
+
     if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
-        entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url, store)
+        entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url, lot_files())
         if entity is not None:
             if entity.lot.lot != key.lot:  # split off into a sub-lot: its canonical URL names that lot
                 key = replace(key, lot=entity.lot.lot)
@@ -126,7 +130,7 @@ def _resolve(
     elif key.kind == KeyKind.LOT:
         entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
     elif key.kind == KeyKind.UNIT:
-        entity = load_unit(conn, str(key.sscc), settings.base_url, store)
+        entity = load_unit(conn, str(key.sscc), settings.base_url, lot_files())
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
     if lot_item and load_lot(conn, str(key.gtin), str(key.lot), settings.base_url) is not None:
         detail = (
