@@ -23,6 +23,7 @@ from app.chain.handoffs import handoff_typed_data, sign_handoff
 from app.chain.merkle import LotTree
 from app.core.config import PROJECT_ROOT
 from app.demo.journey import Member, admit_members, demo_members
+from app.gs1.keys import LogisticUnit
 
 RESULT = PROJECT_ROOT / "bench" / "results" / "gas.json"
 BASELINE_DIR = PROJECT_ROOT / "bench" / "contracts"
@@ -102,8 +103,9 @@ class Bench:
 
     def unit_move(self) -> tuple[float, float]:
         """(offer gas, accept gas) of moving a container holding UNIT_CONTENTS items."""
-        unit = keccak(text="00095060001000000017")
-        self.gas(self.brand, self.registry.functions.createUnit(unit))
+        pallet = LogisticUnit.parse("095060001000000012")
+        unit = pallet.item_id
+        self.gas(self.brand, self.registry.functions.createUnit(pallet.sscc))
         ids = _ids("unit-item", UNIT_CONTENTS)
         for start in range(0, UNIT_CONTENTS, 250):
             chunk = ids[start : start + 250]

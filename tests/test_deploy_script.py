@@ -26,10 +26,20 @@ def ape_deploy(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 
 def test_ape_run_deploy_writes_a_complete_manifest(tmp_path: Path) -> None:
+    from app.chain.devnet import free_port
+
+    # ape-foundry starts its anvil on a port it draws at random without checking that it is
+    # free; when a busy suite holds that port the anvil exits and ape waits out its fixed
+    # 20 s start timeout. APE_FOUNDRY_HOST gives it a port that is free: ape still starts
+    # and stops the node itself.
     result = ape_deploy(
         "--network",
         "ethereum:local:foundry",
-        env={**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)},
+        env={
+            **os.environ,
+            "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path),
+            "APE_FOUNDRY_HOST": f"http://127.0.0.1:{free_port()}",
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     manifest = json.loads((tmp_path / "31337.json").read_text())

@@ -58,9 +58,7 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
         if parent is None:
             call = calls.anchorLot(lot.item_id, ready.root, ready.count, ready.metadata_hash, "")
         else:
-            call = calls.splitLot(
-                parent.item_id, lot.item_id, ready.root, ready.count, ready.metadata_hash, ""
-            )
+            call = calls.splitLot(GTIN, parent.lot, lot.lot, ready.root, ready.count, ready.metadata_hash, "")
         send(w3, signer, call)
 
     anchor(PARENT, _serials(0, 40), None, brand)

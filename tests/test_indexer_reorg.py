@@ -18,6 +18,7 @@ from app.chain.devnet import running_devnet
 from app.db.engine import make_engine
 from app.db.schema import blocks, events, items, members, unit_contents
 from app.demo.journey import Member, admit_members, demo_members, hand_over
+from app.gs1.keys import LogisticUnit
 from app.indexer.follow import Indexer
 from app.indexer.rpc import RpcClient
 
@@ -146,8 +147,9 @@ def test_reorg_rebuilds_units_containers_and_status(
 ) -> None:
     w3, contract, deployment, _ = chain
     indexer, snapshot, (brand, carrier, _customs) = _indexed_then_snapshot(chain, index_engine)
-    unit = keccak(text="reorg pallet")
-    send(w3, brand, contract.functions.createUnit(unit))
+    pallet = LogisticUnit.parse("095060001000000012")
+    unit = pallet.item_id
+    send(w3, brand, contract.functions.createUnit(pallet.sscc))
     send(w3, brand, contract.functions.pack(unit, [ITEM_A]))
     send(w3, brand, contract.functions.recall(ITEM_B))
     indexer.backfill()

@@ -158,7 +158,7 @@ def split(
         _check_split(chain, store, link, sub, manifest)
         ready = prepare(sub, store)
         call = chain.registry.functions.splitLot(
-            record_id(link), sub.lot_id, ready.root, ready.count, ready.metadata_hash, uri
+            link.gtin, link.lot, sub.lot, ready.root, ready.count, ready.metadata_hash, uri
         )
         receipt = send(chain.w3, signer(account), call)
     report_tx(f"split {counted(ready.count, 'item')} off {link.path} into lot {sub.lot}", receipt)
@@ -217,9 +217,13 @@ def _split_off_already(sub: LotBlock, store: Path, earlier: str) -> tuple[str, s
     return (serial, header.lot) if serial is not None else None
 
 
-def _unit_id(sscc: str) -> bytes:
+def _unit(sscc: str) -> LogisticUnit:
     with clear_errors():
-        return LogisticUnit.parse(sscc).item_id
+        return LogisticUnit.parse(sscc)
+
+
+def _unit_id(sscc: str) -> bytes:
+    return _unit(sscc).item_id
 
 
 def _contents(paths: list[str]) -> list[bytes]:
@@ -239,8 +243,8 @@ Contents = Annotated[list[str], typer.Argument(help="Digital Link paths of items
 @units.command()
 def create(sscc: Sscc, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
     """Create an empty logistic unit that you hold."""
-    unit = _unit_id(sscc)
-    transact(rpc, registry, account, lambda c: c.registry.functions.createUnit(unit), f"created unit {sscc}")
+    unit = _unit(sscc).sscc
+    transact(rpc, registry, account, lambda c: c.registry.functions.createUnit(unit), f"created unit {unit}")
 
 
 @units.command()

@@ -152,7 +152,7 @@ def seed_mass_market(w3: Web3, registry: Contract, lot_store: Path) -> None:
     send(w3, brand, calls.anchorLot(lot_id, lot.root, lot.count, lot.metadata_hash, uri))
     gift_sets = [item.item_id for item in (GIFT_SET, RECALLED, CLAIMED)]
     send(w3, brand, calls.registerItems(gift_sets, [metadata_hash] * len(gift_sets), uri))
-    send(w3, brand, calls.createUnit(PALLET.item_id))
+    send(w3, brand, calls.createUnit(PALLET.sscc))
     send(w3, brand, calls.pack(PALLET.item_id, [lot_id, GIFT_SET.item_id]))
     hand_over(w3, registry, PALLET.item_id, brand, carrier)
     send(w3, brand, calls.recall(RECALLED.item_id))

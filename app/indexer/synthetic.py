@@ -256,8 +256,8 @@ def generate_history(
 
         # Aggregation: each registration batch goes onto a pallet of its own.
         units = [unit_id(u) for u in range(plan.units)]
-        for unit in units:
-            sender.tx(brand, _call("createUnit(bytes32)", ["bytes32"], [unit]))
+        for u in range(plan.units):
+            sender.tx(brand, _call("createUnit(string)", ["string"], [unit_sscc(u)]))
         sender.settle(per_block=one_per_block)
         packing = ["bytes32", "bytes32[]"]
         for unit, ids in zip(units, batches, strict=True):

@@ -23,6 +23,10 @@ interface ILots {
     /// @notice Sub-lot `subLotId` was split off `parentLotId`, which keeps `parentCount` items.
     event LotSplit(bytes32 indexed parentLotId, bytes32 indexed subLotId, uint64 parentCount);
 
+    /// @notice `gtin14` is not a GTIN-14 (14 digits, the last the check digit of the others)
+    /// or `lotNumber` not a GS1 lot number (1 to 20 characters).
+    error LotInvalidKey(string gtin14, string lotNumber);
+
     /// @notice A lot needs a non-zero root and 1 to {MAX_LOT_COUNT} items (fewer than its
     /// parent's, for a sub-lot).
     error LotInvalid(bytes32 lotId, bytes32 root, uint64 count);
@@ -49,21 +53,27 @@ interface ILots {
         string calldata metadataURI
     ) external;
 
-    /// @notice Splits `count` items off lot `parentLotId` into the new lot `subLotId` with its own `root`.
-    /// @dev Requirements: caller is the parent's custodian; parent Active and not packed;
-    /// 1 <= `count` < parent's count; `subLotId` new; not paused. The sub-lot keeps the
-    /// parent's brand, the caller holds it. The registry cannot see which items `root` holds:
-    /// a holder could put items in it that the brand never anchored, so a sub-lot's items are
-    /// only the brand's when each parent lot also proves them (see {verifyLotItem}).
-    /// Emits {LotAnchored} (with parent) and {LotSplit}.
+    /// @notice Splits `count` items off the lot `lotNumber` of GTIN `gtin14` into its new
+    /// sub-lot `subLotNumber` with its own `root`, and returns the sub-lot's id.
+    /// @dev Both ids are {ItemIds.lot} of `gtin14`: the registry derives them so that a split
+    /// can only create a lot of the parent's product, never take the id of an item or unit
+    /// (it would block a brand's registration). Requirements: `gtin14` is 14 digits with a
+    /// valid check digit and `subLotNumber` 1 to 20 characters (else {LotInvalidKey}); the
+    /// caller is the parent's custodian; parent Active and not packed; 1 <= `count` < parent's
+    /// count; the sub-lot new; not paused. The sub-lot keeps the parent's brand, the caller
+    /// holds it. The registry cannot see which items `root` holds: a holder could put items in
+    /// it that the brand never anchored, so a sub-lot's items are only the brand's when each
+    /// parent lot also proves them (see {verifyLotItem}). Emits {LotAnchored} (with parent)
+    /// and {LotSplit}.
     function splitLot(
-        bytes32 parentLotId,
-        bytes32 subLotId,
+        string calldata gtin14,
+        string calldata lotNumber,
+        string calldata subLotNumber,
         bytes32 root,
         uint64 count,
         bytes32 metadataHash,
         string calldata metadataURI
-    ) external;
+    ) external returns (bytes32 subLotId);
 
     /// @notice Whether item `itemId` with `metadataHash` is in lot `lotId`, by Merkle `proof`.
     /// @dev For a sub-lot this proves membership of the root its splitter chose; to attribute

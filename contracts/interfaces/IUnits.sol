@@ -21,9 +21,16 @@ interface IUnits {
     /// @notice `id` is not packed in `unitId`.
     error UnitNotPacked(bytes32 unitId, bytes32 id);
 
-    /// @notice Creates the logistic unit `unitId` (see {ItemIds.logisticUnit}), held by the caller.
-    /// @dev Requirements: caller is a member; `unitId` is new; not paused. Emits {UnitCreated}.
-    function createUnit(bytes32 unitId) external;
+    /// @notice `sscc` is not an SSCC: 18 digits, the last the GS1 check digit of the others.
+    error UnitInvalidSscc(string sscc);
+
+    /// @notice Creates the logistic unit with SSCC `sscc`, held by the caller, and returns its
+    /// id {ItemIds.logisticUnit}(`sscc`).
+    /// @dev The registry derives the id so that a unit can only take a unit's id, never that of
+    /// an item or lot a brand is about to register. Requirements: caller is a member; `sscc` is
+    /// 18 digits with a valid check digit (else {UnitInvalidSscc}); the unit is new; not
+    /// paused. Emits {UnitCreated}.
+    function createUnit(string calldata sscc) external returns (bytes32 unitId);
 
     /// @notice Packs the records `ids` into `unitId`.
     /// @dev Requirements: caller is the unit's effective custodian; the unit and the outermost

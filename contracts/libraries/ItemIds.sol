@@ -11,6 +11,9 @@ pragma solidity ^0.8.24;
 /// The GTIN is always the 14-digit form (GTIN-8/12/13 left-padded with zeros). Because
 /// AI 01 has a fixed length and the serial is last, the encoding is unambiguous.
 /// Test vectors: tests/vectors/item_ids.json (checked by forge and pytest).
+/// The registry derives the ids of the records any member may create (units, sub-lots) here,
+/// from checked keys, so they can only be ids of their own kind: a unit cannot take an id a
+/// brand is about to register (that would block its whole batch).
 library ItemIds {
     /// @notice Id of the serialised item GTIN `gtin14` + serial `serial`.
     function serialised(string memory gtin14, string memory serial) internal pure returns (bytes32) {
@@ -25,5 +28,28 @@ library ItemIds {
     /// @notice Id of the logistic unit with 18-digit SSCC `sscc18`.
     function logisticUnit(string memory sscc18) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked("00", sscc18));
+    }
+
+    /// @notice Whether `key` is a GS1 key of `length` digits (a GTIN-14 has 14, an SSCC 18)
+    /// whose last digit is the check digit of the others.
+    /// @dev Check digit: from the right, the digits before it weigh 3, 1, 3, ...; the check
+    /// digit brings the weighted sum up to a multiple of 10.
+    function isKey(string memory key, uint256 length) internal pure returns (bool) {
+        bytes memory digits = bytes(key);
+        if (digits.length != length) return false;
+        uint256 sum = 0;
+        for (uint256 i = 0; i < length; ++i) {
+            uint8 c = uint8(digits[i]);
+            if (c < 0x30 || c > 0x39) return false;
+            // Position from the right: the check digit is 0 (weight 1), the one before it 1 (3).
+            sum += (c - 0x30) * ((length - 1 - i) % 2 == 1 ? 3 : 1);
+        }
+        return sum % 10 == 0;
+    }
+
+    /// @notice Whether `lotNumber` is a GS1 batch/lot number (AI 10): 1 to 20 characters.
+    function isLotNumber(string memory lotNumber) internal pure returns (bool) {
+        uint256 size = bytes(lotNumber).length;
+        return size >= 1 && size <= 20;
     }
 }

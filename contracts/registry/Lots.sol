@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ILots} from "../interfaces/ILots.sol";
+import {ItemIds} from "../libraries/ItemIds.sol";
 import {LotLeaves} from "../libraries/LotLeaves.sol";
 import {Status, Kind} from "../types/RecordTypes.sol";
 import {Records} from "./Records.sol";
@@ -52,13 +53,19 @@ abstract contract Lots is Records {
 
     /// @inheritdoc ILots
     function splitLot(
-        bytes32 parentLotId,
-        bytes32 subLotId,
+        string calldata gtin14,
+        string calldata lotNumber,
+        string calldata subLotNumber,
         bytes32 root,
         uint64 count,
         bytes32 metadataHash,
         string calldata metadataURI
-    ) external whenNotPaused {
+    ) external whenNotPaused returns (bytes32 subLotId) {
+        if (!ItemIds.isKey(gtin14, 14) || !ItemIds.isLotNumber(subLotNumber)) {
+            revert LotInvalidKey(gtin14, subLotNumber);
+        }
+        bytes32 parentLotId = ItemIds.lot(gtin14, lotNumber);
+        subLotId = ItemIds.lot(gtin14, subLotNumber);
         Record storage parent = _held(parentLotId, msg.sender, Status.Active);
         if (parent.kind != Kind.Lot) revert RegistryInvalidKind(parentLotId, parent.kind);
         uint48 parentCount = parent.lotCount;

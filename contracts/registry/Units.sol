@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IUnits} from "../interfaces/IUnits.sol";
+import {ItemIds} from "../libraries/ItemIds.sol";
 import {Status, Kind} from "../types/RecordTypes.sol";
 import {Records} from "./Records.sol";
 
@@ -11,8 +12,10 @@ import {Records} from "./Records.sol";
 /// to the outermost unit, so moving a unit is one write whatever it holds.
 abstract contract Units is Records {
     /// @inheritdoc IUnits
-    function createUnit(bytes32 unitId) external whenNotPaused {
+    function createUnit(string calldata sscc) external whenNotPaused returns (bytes32 unitId) {
         _requireMember(msg.sender);
+        if (!ItemIds.isKey(sscc, 18)) revert UnitInvalidSscc(sscc);
+        unitId = ItemIds.logisticUnit(sscc);
         _create(unitId, Kind.Unit, 0);
         emit UnitCreated(unitId, msg.sender);
     }

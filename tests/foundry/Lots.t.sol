@@ -11,6 +11,9 @@ import {RegistryFixture} from "./RegistryFixture.sol";
 
 /// @notice Lots: anchorLot, anchorLots, splitLot, verifyLotItem, lotOf, and the shared Merkle vectors.
 contract LotsTest is RegistryFixture {
+    string internal constant LOT_NUMBER = "24-0042";
+    string internal constant SUB_NUMBER = "24-0042-A";
+    /// @dev Their ids: keccak256 of the element strings "01" ++ GTIN14 ++ "10" ++ lot (see ItemIds).
     bytes32 internal constant LOT = keccak256("01095060001343521024-0042");
     bytes32 internal constant SUB = keccak256("01095060001343521024-0042-A");
     bytes32 internal constant ROOT = keccak256("root");
@@ -64,7 +67,7 @@ contract LotsTest is RegistryFixture {
         vm.expectEmit(address(registry));
         emit ILots.LotSplit(LOT, SUB, 70);
         vm.prank(carrier);
-        registry.splitLot(LOT, SUB, SUB_ROOT, 30, META_HASH, META_URI);
+        assertEq(registry.splitLot(GTIN14, LOT_NUMBER, SUB_NUMBER, SUB_ROOT, 30, META_HASH, META_URI), SUB, "sub id");
 
         (, uint64 parentCount,) = registry.lotOf(LOT);
         (bytes32 root, uint64 count, bytes32 parent) = registry.lotOf(SUB);
@@ -80,16 +83,49 @@ contract LotsTest is RegistryFixture {
         _anchor(ROOT, 100);
         vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryNotCustodian.selector, LOT, carrier));
         vm.prank(carrier);
-        registry.splitLot(LOT, SUB, SUB_ROOT, 30, META_HASH, META_URI);
+        registry.splitLot(GTIN14, LOT_NUMBER, SUB_NUMBER, SUB_ROOT, 30, META_HASH, META_URI);
 
         vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalid.selector, SUB, SUB_ROOT, uint64(100)));
         vm.prank(brand);
-        registry.splitLot(LOT, SUB, SUB_ROOT, 100, META_HASH, META_URI);
+        registry.splitLot(GTIN14, LOT_NUMBER, SUB_NUMBER, SUB_ROOT, 100, META_HASH, META_URI);
 
-        _register();
-        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryInvalidKind.selector, item, Kind.Item));
+        // Only a brand's bare-id registration can put another kind under a lot's id.
+        bytes32 odd = keccak256("01095060001343521024-ODD");
+        bytes32[] memory ids = new bytes32[](1);
+        ids[0] = odd;
+        vm.startPrank(brand);
+        registry.registerItems(ids, ids, META_URI);
+        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryInvalidKind.selector, odd, Kind.Item));
+        registry.splitLot(GTIN14, "24-ODD", SUB_NUMBER, SUB_ROOT, 1, META_HASH, META_URI);
+        vm.stopPrank();
+    }
+
+    function test_splitLot_revertsForAnythingButAGtinAndLotNumber() public {
+        _anchor(ROOT, 100);
+        string[4] memory gtins = ["09506000134353", "9506000134352", "0950600013435X", GTIN14];
+        string[4] memory subs = [SUB_NUMBER, SUB_NUMBER, SUB_NUMBER, "123456789012345678901"];
+        for (uint256 i = 0; i < gtins.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalidKey.selector, gtins[i], subs[i]));
+            vm.prank(brand);
+            registry.splitLot(gtins[i], LOT_NUMBER, subs[i], SUB_ROOT, 1, META_HASH, META_URI);
+        }
+        vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalidKey.selector, GTIN14, ""));
         vm.prank(brand);
-        registry.splitLot(item, SUB, SUB_ROOT, 1, META_HASH, META_URI);
+        registry.splitLot(GTIN14, LOT_NUMBER, "", SUB_ROOT, 1, META_HASH, META_URI);
+        vm.prank(brand);
+        registry.splitLot(GTIN14, LOT_NUMBER, "12345678901234567890", SUB_ROOT, 1, META_HASH, META_URI);
+    }
+
+    /// @dev The squatting the derived ids stop: a lot's holder used to split off a "sub-lot"
+    /// under the id of an item its brand was about to register, which reverted the whole batch.
+    function test_splitLot_cannotTakeAnItemId() public {
+        _anchor(ROOT, 100);
+        _handLot(LOT, carrier);
+        bytes32 upcoming = registry.itemId(GTIN14, "NEXT-1");
+        bytes memory squat = abi.encodeWithSignature(
+            "splitLot(bytes32,bytes32,bytes32,uint64,bytes32,string)", LOT, upcoming, SUB_ROOT, 1, META_HASH, ""
+        );
+        _assertCannotSquat(carrier, squat, upcoming);
     }
 
     function test_splitLot_revertsWhenParentNotActive() public {
@@ -98,7 +134,7 @@ contract LotsTest is RegistryFixture {
         registry.recall(LOT);
         vm.expectRevert(_errStatus(LOT, Status.Recalled));
         vm.prank(brand);
-        registry.splitLot(LOT, SUB, SUB_ROOT, 1, META_HASH, META_URI);
+        registry.splitLot(GTIN14, LOT_NUMBER, SUB_NUMBER, SUB_ROOT, 1, META_HASH, META_URI);
     }
 
     /// @dev tests/vectors/merkle.json: leaves match {LotLeaves}, proofs verify against roots with
@@ -190,9 +226,10 @@ contract LotsTest is RegistryFixture {
 
     function test_anchorLots_lotsSplitLikeSingleAnchors() public {
         (bytes32[] memory ids, bytes32[] memory roots, uint64[] memory counts, bytes32[] memory hashes) = _lots(2);
+        ids[1] = LOT;
         vm.startPrank(brand);
         registry.anchorLots(ids, roots, counts, hashes, META_URI);
-        registry.splitLot(ids[1], SUB, SUB_ROOT, 1_000, META_HASH, META_URI);
+        registry.splitLot(GTIN14, LOT_NUMBER, SUB_NUMBER, SUB_ROOT, 1_000, META_HASH, META_URI);
         vm.stopPrank();
         (, uint64 parentCount,) = registry.lotOf(ids[1]);
         (, uint64 subCount, bytes32 parent) = registry.lotOf(SUB);

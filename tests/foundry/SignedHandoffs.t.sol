@@ -126,8 +126,7 @@ contract SignedHandoffsTest is RegistryFixture {
         ids[0] = item;
         vm.startPrank(brand);
         for (uint256 i = 1; i < 3; ++i) {
-            ids[i] = keccak256(abi.encode("unit", i));
-            registry.createUnit(ids[i]);
+            ids[i] = registry.createUnit(i == 1 ? SSCC : "095060001000000029");
         }
         vm.stopPrank();
         uint256 deadline = _deadline();

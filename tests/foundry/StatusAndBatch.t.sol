@@ -173,10 +173,10 @@ contract StatusAndBatchTest is RegistryFixture {
         vm.prank(otherBrand);
         registry.recall(item);
         vm.prank(brand);
-        registry.createUnit(keccak256("u"));
-        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryInvalidKind.selector, keccak256("u"), Kind.Unit));
+        bytes32 unit = registry.createUnit(SSCC);
+        vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryInvalidKind.selector, unit, Kind.Unit));
         vm.prank(brand);
-        registry.recall(keccak256("u"));
+        registry.recall(unit);
         vm.expectRevert(_err(IOriginRegistry.RegistryUnknownItem.selector, keccak256("none")));
         vm.prank(brand);
         registry.recall(keccak256("none"));
@@ -251,9 +251,8 @@ contract StatusAndBatchTest is RegistryFixture {
     }
 
     function test_attest_revertsForUnits() public {
-        bytes32 unit = keccak256("u");
         vm.prank(brand);
-        registry.createUnit(unit);
+        bytes32 unit = registry.createUnit(SSCC);
         vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryInvalidKind.selector, unit, Kind.Unit));
         vm.prank(certifier);
         registry.attest(unit, KIND, DATA_HASH);
@@ -266,7 +265,7 @@ contract StatusAndBatchTest is RegistryFixture {
         bytes[] memory calls = new bytes[](8);
         calls[0] = abi.encodeCall(registry.offerCustody, (item, carrier, _expiry()));
         calls[1] = abi.encodeCall(registry.anchorLot, (item, item, 1, META_HASH, META_URI));
-        calls[2] = abi.encodeCall(registry.createUnit, (item));
+        calls[2] = abi.encodeCall(registry.createUnit, (SSCC));
         calls[3] = abi.encodeCall(registry.recall, (item));
         calls[4] = abi.encodeCall(registry.reportLost, (item));
         calls[5] = abi.encodeWithSignature("attest(bytes32,bytes32,bytes32)", item, KIND, DATA_HASH);

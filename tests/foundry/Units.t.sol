@@ -8,8 +8,11 @@ import {RegistryFixture} from "./RegistryFixture.sol";
 
 /// @notice Logistic units: createUnit, pack, unpack, containerOf, and moving a unit moves its contents.
 contract UnitsTest is RegistryFixture {
-    bytes32 internal constant PALLET = keccak256("00095060001000000017");
-    bytes32 internal constant CONTAINER = keccak256("00095060001000000024");
+    string internal constant PALLET_SSCC = "095060001000000012";
+    string internal constant CONTAINER_SSCC = "095060001000000029";
+    /// @dev Their ids: keccak256 of the element strings "00" ++ SSCC (see ItemIds).
+    bytes32 internal constant PALLET = keccak256("00095060001000000012");
+    bytes32 internal constant CONTAINER = keccak256("00095060001000000029");
     bytes32 internal constant LOT = keccak256("lot");
 
     function setUp() public override {
@@ -17,8 +20,8 @@ contract UnitsTest is RegistryFixture {
         _register();
         vm.startPrank(brand);
         registry.anchorLot(LOT, keccak256("root"), 500, META_HASH, META_URI);
-        registry.createUnit(PALLET);
-        registry.createUnit(CONTAINER);
+        registry.createUnit(PALLET_SSCC);
+        registry.createUnit(CONTAINER_SSCC);
         vm.stopPrank();
     }
 
@@ -41,11 +44,11 @@ contract UnitsTest is RegistryFixture {
     }
 
     function test_createUnit_createsAndEmits() public {
-        bytes32 unit = keccak256("another");
+        bytes32 unit = keccak256("00095060001000000036");
         vm.expectEmit(address(registry));
         emit IUnits.UnitCreated(unit, carrier);
         vm.prank(carrier);
-        registry.createUnit(unit);
+        assertEq(registry.createUnit("095060001000000036"), unit, "returns the SSCC's id");
         assertEq(registry.custodianOf(unit), carrier, "creator holds it");
         assertEq(uint256(registry.kindOf(unit)), uint256(Kind.Unit), "kind");
         assertEq(registry.brandOf(unit), address(0), "units have no brand");
@@ -54,10 +57,32 @@ contract UnitsTest is RegistryFixture {
     function test_createUnit_revertsForNonMemberOrExisting() public {
         vm.expectRevert(abi.encodeWithSignature("RegistryNotMember(address)", outsider));
         vm.prank(outsider);
-        registry.createUnit(keccak256("x"));
+        registry.createUnit("095060001000000036");
         vm.expectRevert(_err(IOriginRegistry.RegistryItemExists.selector, PALLET));
         vm.prank(brand);
-        registry.createUnit(PALLET);
+        registry.createUnit(PALLET_SSCC);
+    }
+
+    function test_createUnit_revertsForAnythingButAnSscc() public {
+        string[5] memory wrong = [
+            "095060001000000013", // check digit
+            "09506000100000001", // 17 digits
+            "0950600010000000120", // 19 digits
+            "09506000100000001A",
+            ""
+        ];
+        for (uint256 i = 0; i < wrong.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(IUnits.UnitInvalidSscc.selector, wrong[i]));
+            vm.prank(carrier);
+            registry.createUnit(wrong[i]);
+        }
+    }
+
+    /// @dev The squatting the derived ids stop: a member used to create a unit under the id of an
+    /// item a brand was about to register, which reverted the brand's whole batch.
+    function test_createUnit_cannotTakeAnItemId() public {
+        bytes32 upcoming = registry.itemId(GTIN14, "NEXT-1");
+        _assertCannotSquat(carrier, abi.encodeWithSignature("createUnit(bytes32)", upcoming), upcoming);
     }
 
     function test_pack_nestedUnitsFollowOutermostCustodian() public {
@@ -101,10 +126,10 @@ contract UnitsTest is RegistryFixture {
 
     function test_pack_revertsForForeignPackedOrInactiveContents() public {
         vm.prank(carrier);
-        registry.createUnit(keccak256("carrier pallet"));
+        bytes32 carrierPallet = registry.createUnit("095060001000000043");
         vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryNotCustodian.selector, item, carrier));
         vm.prank(carrier);
-        registry.pack(keccak256("carrier pallet"), _ids(item));
+        registry.pack(carrierPallet, _ids(item));
 
         vm.startPrank(brand);
         registry.pack(PALLET, _ids(item));

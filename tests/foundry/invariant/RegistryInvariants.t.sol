@@ -34,6 +34,15 @@ contract RegistryInvariantsTest is TestBase {
         handler = new RegistryHandler(registry, admin1, admin2);
     }
 
+    /// @dev The handler's unit pool is made of ids its createUnit calls can create; otherwise
+    /// the unit paths of every invariant would be vacuous.
+    function test_handlerCreatesThePoolUnits() public {
+        for (uint256 u = 0; u < handler.UNITS(); ++u) {
+            handler.createUnit(u, 1);
+            assertEq(uint256(registry.statusOf(handler.unitAt(u))), uint256(Status.Active), "pool unit created");
+        }
+    }
+
     /// @dev Only the handler is fuzzed (forge reads this like forge-std's StdInvariant).
     function targetContracts() public view returns (address[] memory targets) {
         targets = new address[](1);
