@@ -207,7 +207,9 @@ def test_shopper_page_speaks_chinese_and_shows_confirmations(client: TestClient,
     assert page.status_code == 200
     assert 'lang="zh-Hans"' in page.text and "已售出" in page.text and "流转记录" in page.text
     assert "圆形明亮式切工钻石" in page.text and "商品资料与链上哈希一致。</p>" in page.text
+    assert "· 分级报告" in page.text and "grading" not in page.text.lower()
     english = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en-GB"}).text
+    assert "· grading report" in english
     head = w3.eth.block_number
     assert f"block {head} · 1 confirmation (awaiting confirmation)" in english
     assert f"block {head - 1} · 2 confirmations" in english and "matches its on-chain hash.</p>" in english

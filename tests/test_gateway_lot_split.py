@@ -9,12 +9,14 @@ from web3 import Web3
 from app.api.main import create_app
 from app.chain.client import registry, send
 from app.chain.deploy import deploy_registry
+from app.chain.devnet import Devnet
 from app.commands.verify import Report, check_facts, lot_lineage
 from app.core.config import Settings, lot_store
 from app.db.engine import make_engine
 from app.demo.journey import DIAMOND, demo_members, hand_over, seed_demo
 from app.gs1.keys import Lot
 from app.indexer.follow import Indexer
+from app.indexer.rpc import RpcClient
 from app.scale.anchor import prepare
 from app.scale.manifest import lot_block
 from app.scale.store import lot_path
@@ -124,19 +126,21 @@ def test_the_proof_bundle_of_a_split_item_proves_it_against_the_sub_lot(client: 
     assert blocks == sorted(blocks)
 
 
-def test_origintrace_verify_accepts_the_lineage_facts_on_chain(client: TestClient, w3: Web3) -> None:
+def test_origintrace_verify_accepts_the_lineage_facts_on_chain(
+    client: TestClient, w3: Web3, devnet: Devnet
+) -> None:
     """`origintrace verify` checks each fact on the user's node: about the sub-lot or a parent
     lot the registry links it to; a fact about another record is refused."""
     bundle = client.get(f"/api/v1/lots/{GTIN}/{PARENT.lot}/items/S005/proof").json()
     contract = registry(w3, bundle["registry"])
     lineage = lot_lineage(contract, SUB_LOT.item_id)
     assert lineage == ["0x" + SUB_LOT.item_id.hex(), "0x" + PARENT.item_id.hex()]
-    report = Report()
-    check_facts(report, w3, contract.address, lineage, bundle["facts"])
+    report, rpc = Report(), RpcClient(devnet.rpc_url)
+    check_facts(report, w3, rpc, contract.address, lineage, bundle["facts"])
     assert report.verified and len(report.checks) == len(bundle["facts"]) + 1
     unrelated = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/proof").json()["facts"][0]
     lying = Report()
-    check_facts(lying, w3, contract.address, lineage, [*bundle["facts"], unrelated])
+    check_facts(lying, w3, rpc, contract.address, lineage, [*bundle["facts"], unrelated])
     assert not lying.verified
 
 

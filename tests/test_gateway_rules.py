@@ -7,7 +7,7 @@ from eth_utils.crypto import keccak
 
 from app.api.cache import Cached, ResponseCache, variant
 from app.api.clone import ScanCount, assess, coarse_region
-from app.api.i18n import pick_language
+from app.api.i18n import CERTIFICATIONS, certification_label, pick_language
 from app.api.linkset import find_link, links_for
 from app.api.lots import verify_merkle_proof
 from app.api.ratelimit import RateLimiter
@@ -72,6 +72,14 @@ def test_invalid_digital_link_paths_say_why(path: str, reason: str) -> None:
 )
 def test_language_follows_accept_language(header: str | None, lang: str) -> None:
     assert pick_language(header) == lang
+
+
+def test_certification_kinds_are_named_in_each_language() -> None:
+    assert CERTIFICATIONS["en"].keys() == CERTIFICATIONS["zh"].keys()
+    assert certification_label("KIMBERLEY_PROCESS", "zh") == "金伯利进程证书"
+    assert certification_label("KIMBERLEY_PROCESS", "en") == "Kimberley Process certificate"
+    # A certifier's own kind is shown as written, in either language.
+    assert certification_label("ECO_LABEL_B", "zh") == "eco label b"
 
 
 @pytest.mark.parametrize(

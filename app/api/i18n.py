@@ -66,6 +66,37 @@ EVENTS = {
     },
 }
 
+CERTIFICATIONS = {
+    "en": {
+        "GRADING_REPORT": "grading report",
+        "RESALE_CHECK": "resale check",
+        "KIMBERLEY_PROCESS": "Kimberley Process certificate",
+        "CERTIFICATE_OF_ORIGIN": "certificate of origin",
+        "CUSTOMS_CLEARANCE": "customs clearance",
+        "QUALITY_INSPECTION": "quality inspection",
+        "LAB_TEST": "laboratory test",
+        "ORGANIC": "organic certification",
+    },
+    "zh": {
+        "GRADING_REPORT": "分级报告",
+        "RESALE_CHECK": "转售检验",
+        "KIMBERLEY_PROCESS": "金伯利进程证书",
+        "CERTIFICATE_OF_ORIGIN": "原产地证书",
+        "CUSTOMS_CLEARANCE": "海关放行",
+        "QUALITY_INSPECTION": "质量检验",
+        "LAB_TEST": "实验室检测",
+        "ORGANIC": "有机认证",
+    },
+}
+"""Attestation kinds the shopper page names in each language. A kind is any 32-byte label
+the certifier chose; one not listed here is shown as written, underscores as spaces."""
+
+
+def certification_label(kind: str, lang: str) -> str:
+    """The shopper's name for the attestation kind `kind` in `lang`."""
+    return CERTIFICATIONS[lang].get(kind) or kind.replace("_", " ").lower()
+
+
 TEXT = {
     "en": {
         "origin": "Origin",

@@ -4,7 +4,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from app.api.i18n import EVENTS, STATUS, TEXT
+from app.api.i18n import EVENTS, STATUS, TEXT, certification_label
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic
 from app.api.models import ItemPublic
 
@@ -23,6 +23,7 @@ def _render(template: str, lang: str, status: str, **context: Any) -> str:
         labels=EVENTS[lang],
         status_key=key,
         status_label=STATUS[lang].get(key, status),
+        certification=lambda kind: certification_label(kind, lang),
         **context,
     )
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from eth_account.signers.local import LocalAccount
@@ -18,8 +18,10 @@ from web3.types import TxReceipt
 from app.chain.client import TransactionFailed, connect, registry, send
 from app.chain.deploy import ManifestError, load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
+from app.chain.logs import LogsUnavailable, Topics, raw_logs
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import InvalidKey, SerialisedItem
+from app.indexer.rpc import RpcClient
 
 PASSPHRASE_ENV = "ORIGINTRACE_PASSPHRASE"
 
@@ -62,7 +64,7 @@ def clear_errors() -> Iterator[None]:
         fail(str(exc), code=2)
     except ConnectionError as exc:
         fail(f"{exc}; check --rpc / ORIGINTRACE_RPC_URL")
-    except (FileNotFoundError, ManifestError) as exc:
+    except (FileNotFoundError, ManifestError, LogsUnavailable) as exc:
         fail(str(exc))
 
 
@@ -97,6 +99,7 @@ class Chain:
 
     w3: Web3
     registry: Contract
+    rpc_url: str
 
 
 def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | None = None) -> Chain:
@@ -107,7 +110,18 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
         fail(f"--registry {registry_address!r} is not an address", code=2)
     if not w3.eth.get_code(Web3.to_checksum_address(registry_address)):
         fail(f"no contract at {registry_address} on chain {w3.eth.chain_id}")
-    return Chain(w3, registry(w3, registry_address))
+    return Chain(w3, registry(w3, registry_address), rpc)
+
+
+def registry_logs(chain: Chain, topics: Topics) -> list[dict[str, Any]]:
+    """Raw logs of the chain's registry matching `topics`, from its deployment block (when its
+    manifest names this registry; else block 0) to the head, in ranges the node accepts."""
+    try:
+        manifest = load_manifest(manifest_path(chain.w3.eth.chain_id))
+        start = manifest.deploy_block if manifest.registry.lower() == chain.registry.address.lower() else 0
+    except (FileNotFoundError, ManifestError):
+        start = 0
+    return raw_logs(RpcClient(chain.rpc_url), chain.registry.address, topics, start)
 
 
 def hours_from_now(chain: Chain, hours: float) -> int:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from eth_utils.crypto import keccak
 
+from app.api.i18n import CERTIFICATIONS
 from app.chain.claims import InvalidClaimCode, claim_code, new_claim_code, sign_claim
 from app.chain.client import send
 from app.commands.context import (
@@ -55,11 +56,18 @@ def register(
     report_tx(f"registered {key.path} as 0x{key.item_id.hex()}", receipt)
 
 
+KIND_HELP = (
+    "What is attested, at most 32 bytes. Shopper pages name these in their languages: "
+    + ", ".join(CERTIFICATIONS["en"])
+    + "; any other kind is shown as written."
+)
+
+
 @app.command()
 def attest(
     gtin: Gtin,
     serial: Serial,
-    kind: Annotated[str, typer.Option(help="What is attested, e.g. GRADING_REPORT (at most 32 bytes)")],
+    kind: Annotated[str, typer.Option(help=KIND_HELP)],
     document: Annotated[
         Path, typer.Option(exists=True, dir_okay=False, help="Evidence file; its keccak256 is recorded")
     ],

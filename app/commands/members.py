@@ -12,11 +12,10 @@ from typing import Annotated
 import typer
 from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
-from web3.types import RPCEndpoint, TxReceipt
+from web3.types import TxReceipt
 
 from app.chain.artifacts import artifact
 from app.chain.client import send, utc_time
-from app.chain.deploy import load_manifest, manifest_path
 from app.chain.roles import role_id
 from app.commands.context import (
     AccountOption,
@@ -26,6 +25,7 @@ from app.commands.context import (
     clear_errors,
     open_chain,
     parse_address,
+    registry_logs,
     signer,
 )
 from app.gs1.keys import normalise_gln
@@ -177,11 +177,15 @@ def list_(rpc: RpcOption, registry: RegistryOption = None) -> None:
     """List the members, their roles and GLN, read from the registry's events on chain."""
     with clear_errors():
         chain = open_chain(rpc, registry)
-        start = 0
-        if registry is None:
-            start = load_manifest(manifest_path(chain.w3.eth.chain_id)).deploy_block
-        query = {"address": chain.registry.address, "fromBlock": hex(start), "toBlock": "latest"}
-        raw = chain.w3.provider.make_request(RPCEndpoint("eth_getLogs"), [query])["result"]
+        events = chain.registry.events
+        kinds = [
+            events.MemberAdmitted,
+            events.MemberRemoved,
+            events.MemberGlnSet,
+            events.RoleGranted,
+            events.RoleRevoked,
+        ]
+        raw = registry_logs(chain, [[kind.topic for kind in kinds]])
     decoder = LogDecoder(artifact("OriginRegistry").abi)
     role_names = {"0x" + r.id.hex(): r.value for r in Role}
     members: dict[str, _Member] = {}

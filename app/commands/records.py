@@ -19,8 +19,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.chain.client import send
-from app.chain.deploy import ManifestError as DeploymentManifestError
-from app.chain.deploy import load_manifest, manifest_path
 from app.commands.context import (
     AccountOption,
     Chain,
@@ -34,6 +32,7 @@ from app.commands.context import (
     open_chain,
     parse_address,
     record_id,
+    registry_logs,
     report_tx,
     signer,
     transact,
@@ -196,14 +195,8 @@ def _check_split(chain: Chain, store: Path, link: DigitalLink, sub: LotBlock, ma
 def _earlier_sub_lots(chain: Chain, parent_id: bytes) -> list[str]:
     """The sub-lots split off `parent_id` so far (0x ids), from its LotSplit events: the parent's
     root still lists the items that left it, so only these tell what was split off."""
-    try:
-        start = load_manifest(manifest_path(chain.w3.eth.chain_id)).deploy_block
-    except (FileNotFoundError, DeploymentManifestError):
-        start = 0
-    splits = chain.registry.events.LotSplit().get_logs(
-        argument_filters={"parentLotId": parent_id}, from_block=start
-    )
-    return ["0x" + bytes(split["args"]["subLotId"]).hex() for split in splits]
+    splits = registry_logs(chain, [chain.registry.events.LotSplit.topic, "0x" + parent_id.hex()])
+    return [str(split["topics"][2]).lower() for split in splits]
 
 
 def _split_off_already(sub: LotBlock, store: Path, earlier: str) -> tuple[str, str] | None:

@@ -17,12 +17,14 @@ from web3 import Web3
 from app.api.lots import MAX_NESTING
 from app.chain.artifacts import artifact
 from app.chain.client import connect
+from app.chain.logs import raw_logs
 from app.chain.merkle import leaf_hash
 from app.chain.record_types import STATUS_NAMES
 from app.commands.context import clear_errors, fail
 from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
 from app.indexer.decode import LogDecoder, UndecodableLog
+from app.indexer.rpc import RpcClient
 
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
 
@@ -125,7 +127,7 @@ def verify(
     if link.lot is not None:
         _check_merkle(report, contract, key.item_id, record_id, bundle["merkle"])
         lineage = lot_lineage(contract, record_id)
-    check_facts(report, w3, registry, lineage, bundle["facts"])
+    check_facts(report, w3, RpcClient(rpc), registry, lineage, bundle["facts"])
     custodian = contract.functions.custodianOf(record_id).call()
     report.check(custodian == _address(shown["custodian"]), f"current custodian {custodian}")
     status = STATUS_NAMES[contract.functions.statusOf(record_id).call()]
@@ -177,7 +179,12 @@ def lot_lineage(contract: Any, lot: bytes) -> list[str]:
 
 
 def check_facts(
-    report: Report, w3: Web3, registry: ChecksumAddress, lineage: list[str], facts: list[dict[str, Any]]
+    report: Report,
+    w3: Web3,
+    rpc: RpcClient,
+    registry: ChecksumAddress,
+    lineage: list[str],
+    facts: list[dict[str, Any]],
 ) -> None:
     """Each stated fact is on chain as stated and about the record (`lineage[0]`) or its parent
     lots, and no registry log about the record is left out."""
@@ -188,14 +195,15 @@ def check_facts(
         report.check(
             problem is None, problem or f"{fact['event']} in block {fact['block']} (tx {fact['tx'][:12]}…)"
         )
-    on_chain_logs = w3.eth.get_logs(
-        {"address": registry, "fromBlock": 0, "toBlock": "latest", "topics": [None, record_id]}
-    )
+    # No log names a record before the one that created it, and each stated fact was just
+    # checked on chain: the search starts at the earliest of them.
+    start = min((int(f["block"]) for f in facts), default=0)
+    on_chain_logs = raw_logs(rpc, registry, [None, record_id], start)
     stated = {(f["tx"], f["log_index"]) for f in facts}
     omitted = [
         log
         for log in on_chain_logs
-        if ("0x" + bytes(log["transactionHash"]).hex(), log["logIndex"]) not in stated
+        if (log["transactionHash"].lower(), int(log["logIndex"], 16)) not in stated
     ]
     report.check(
         not omitted, f"the gateway left out none of the {len(on_chain_logs)} registry logs about the item"
