@@ -136,6 +136,7 @@ def test_members_list_reads_behind_a_capped_provider(
     result = CliRunner().invoke(cli, ["members", "list", "--rpc", capped.url, "--registry", contract.address])
     assert result.exit_code == 0, result.output
     listed = result.output.splitlines()
+    assert listed[0].split() == ["address", "name", "roles", "GLN"] and len(listed) == 1 + len(members)
     for member in members.values():
         role = member.role.removesuffix("_ROLE").lower()
         assert any(member.name in line and role in line and member.gln in line for line in listed), (

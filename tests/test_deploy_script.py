@@ -108,7 +108,7 @@ def test_deploy_bootstraps_the_consortium_from_yaml(tmp_path: Path) -> None:
         f"admins: ['{dev_account(0).address}', '{second_admin.address}']\n"
         "threshold: 2\n"
         "members:\n"
-        f"  - {{address: '{brand.address}', name: Lumière Diamonds, gln: '9506000000015', roles: [brand]}}\n"
+        f"  - {{address: '{brand.address}', name: Maison Lumière, gln: '9506000000015', roles: [brand]}}\n"
         f"  - {{address: '{customs.address}', name: Hangzhou Customs, roles: [customs, carrier]}}\n"
     )
     env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
@@ -124,7 +124,7 @@ def test_deploy_bootstraps_the_consortium_from_yaml(tmp_path: Path) -> None:
         )
         functions = contract.functions
         assert functions.threshold().call() == 2 and functions.adminCount().call() == 2
-        assert functions.memberName(brand.address).call() == "Lumière Diamonds"
+        assert functions.memberName(brand.address).call() == "Maison Lumière"
         assert functions.memberGln(brand.address).call() == "9506000000015"
         assert functions.hasRole(role_id("customs"), customs.address).call()
         assert functions.hasRole(role_id("carrier"), customs.address).call()

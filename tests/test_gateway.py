@@ -41,7 +41,7 @@ def test_item_json_shows_the_whole_journey(client: TestClient, w3: Web3, deploym
     assert body["attestations"][0]["kind"] == "GRADING_REPORT"
     handovers = [(h["from"]["name"], h["to"]["name"]) for h in body["history"] if h["type"] == "handed_over"]
     assert handovers == [
-        ("Lumière Diamonds", "SkyBridge Logistics"),
+        ("Maison Lumière", "SkyBridge Logistics"),
         ("SkyBridge Logistics", "Hangzhou Customs"),
         ("Hangzhou Customs", "TianMall Global"),
     ]

@@ -4,7 +4,7 @@
     threshold: 2                     # approvals each governance action needs (default 1)
     members:
       - address: 0xBrand
-        name: Lumière Diamonds
+        name: Maison Lumière
         gln: "9506000000015"          # optional GS1 Global Location Number (check digit checked)
         roles: [brand]                # brand, certifier, carrier, customs, retailer
 

@@ -206,5 +206,8 @@ def list_(rpc: RpcOption, registry: RegistryOption = None) -> None:
                 members[account].roles.discard(role)
     if not members:
         typer.echo("no members yet")
+        return
+    typer.echo(f"{'address':<42}  {'name':<40} {'roles':<20} GLN")
     for address, member in sorted(members.items(), key=lambda kv: kv[1].name):
-        typer.echo(f"{address}  {member.name:<40} {','.join(sorted(member.roles)) or '-':<20} {member.gln}")
+        roles = ",".join(sorted(member.roles)) or "-"
+        typer.echo(f"{address}  {member.name:<40} {roles:<20} {member.gln or '-'}")

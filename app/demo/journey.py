@@ -35,7 +35,7 @@ class Member:
 def demo_members() -> dict[str, Member]:
     """The consortium of the demo, on the devnet's funded accounts 1-5 (0 is the operator)."""
     return {
-        "brand": Member("Lumière Diamonds", "BRAND_ROLE", dev_account(1), "3760123400015"),
+        "brand": Member("Maison Lumière", "BRAND_ROLE", dev_account(1), "3760123400015"),
         "certifier": Member(
             "Antwerp World Diamond Centre (AWDC)", "CERTIFIER_ROLE", dev_account(2), "5414567000017"
         ),
@@ -46,7 +46,7 @@ def demo_members() -> dict[str, Member]:
 
 
 DEMO_PLACES: dict[str, dict[str, str]] = {
-    "brand": {"name": "Lumière Diamonds atelier", "city": "Paris", "country": "FR"},
+    "brand": {"name": "Maison Lumière atelier", "city": "Paris", "country": "FR"},
     "certifier": {"name": "AWDC Diamond Office", "city": "Antwerp", "country": "BE"},
     "carrier": {"name": "SkyBridge Hong Kong air hub", "city": "Hong Kong", "country": "HK"},
     "customs": {"name": "Xiaoshan Airport customs hall", "city": "Hangzhou", "country": "CN"},
@@ -70,7 +70,7 @@ def metadata_uri(metadata: dict[str, object]) -> tuple[bytes, str]:
 DIAMOND_METADATA: dict[str, object] = {
     "name": "Round brilliant diamond, 1.01 ct, D colour, VVS1",
     "name_zh": "圆形明亮式切工钻石，1.01 克拉，D 色，VVS1",
-    "brand": "Lumière Diamonds",
+    "brand": "Maison Lumière",
     "origin": "Botswana",
     "cut": "Excellent",
     "image": None,
