@@ -1,5 +1,6 @@
 """The `origintrace` command line."""
 
+import inspect
 import logging
 import signal
 from pathlib import Path
@@ -181,7 +182,19 @@ def _register_groups() -> None:
     cli.command("verify")(verify.verify)
 
 
+def _reflow_help(app: typer.Typer) -> None:
+    """Join the lines of each paragraph of every command's help: Typer's rich help keeps a
+    docstring's line breaks, which then break mid-sentence wherever the terminal wraps."""
+    for info in app.registered_commands:
+        doc = info.help or inspect.getdoc(info.callback) or ""
+        info.help = "\n\n".join(" ".join(paragraph.split()) for paragraph in doc.split("\n\n"))
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
 _register_groups()
+_reflow_help(cli)
 
 
 def main() -> None:

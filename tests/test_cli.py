@@ -493,3 +493,24 @@ def test_revert_reasons_name_statuses_and_roles() -> None:
     )
     unknown_role = encode(["address", "bytes32"], [account, b"\x07" * 32])
     assert f"neededRole=0x{'07' * 32})" in describe_revert(abi, role + unknown_role)
+
+
+def test_help_paragraphs_wrap_where_the_terminal_ends() -> None:
+    """Typer's rich help keeps a docstring's line breaks; every command's help has none inside
+    a paragraph, so a help screen never breaks a sentence in two."""
+    import inspect
+
+    import typer
+
+    def helps(app: typer.Typer) -> list[str]:
+        texts = [info.help or inspect.getdoc(info.callback) or "" for info in app.registered_commands]
+        for group in app.registered_groups:
+            assert group.typer_instance is not None
+            texts += helps(group.typer_instance)
+        return texts
+
+    texts = helps(cli)
+    assert len(texts) > 30 and all(texts)
+    assert [t for t in texts if any("\n" in paragraph for paragraph in t.split("\n\n"))] == []
+    claim = _cli("items", "claim", "--help", COLUMNS="200").output
+    assert "so nobody watching the chain's pending transactions can claim" in claim
