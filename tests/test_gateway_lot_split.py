@@ -137,11 +137,18 @@ def test_origintrace_verify_accepts_the_lineage_facts_on_chain(
     assert lineage == ["0x" + SUB_LOT.item_id.hex(), "0x" + PARENT.item_id.hex()]
     report, rpc = Report(), RpcClient(devnet.rpc_url)
     check_facts(report, w3, rpc, contract.address, lineage, bundle["facts"])
-    assert report.verified and len(report.checks) == len(bundle["facts"]) + 1
+    assert report.verified and len(report.checks) == len(bundle["facts"]) + 2
     unrelated = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/proof").json()["facts"][0]
     lying = Report()
     check_facts(lying, w3, rpc, contract.address, lineage, [*bundle["facts"], unrelated])
     assert not lying.verified
+    # A gateway that states only the latest fact has left out the record's start: the search
+    # for left-out logs cannot start at a block the gateway chose.
+    late = Report()
+    check_facts(late, w3, rpc, contract.address, lineage, bundle["facts"][-1:])
+    failed = [text for ok, text in late.checks if not ok]
+    assert failed[0] == f"the gateway does not state the creation of record {lineage[0]}"
+    assert failed[1].startswith("the gateway left out")
 
 
 def test_a_split_with_other_metadata_for_the_item_is_not_followed(client: TestClient) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import requests
 import typer
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -21,7 +22,7 @@ from app.chain.keystore import KeystoreError, load_account
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import InvalidKey, SerialisedItem
-from app.indexer.rpc import RpcClient
+from app.indexer.rpc import RpcClient, RpcError
 
 PASSPHRASE_ENV = "ORIGINTRACE_PASSPHRASE"
 
@@ -62,7 +63,7 @@ def clear_errors() -> Iterator[None]:
         fail(f"the registry refused the transaction: {exc}")
     except (KeystoreError, InvalidKey) as exc:
         fail(str(exc), code=2)
-    except ConnectionError as exc:
+    except (ConnectionError, requests.RequestException, RpcError) as exc:
         fail(f"{exc}; check --rpc / ORIGINTRACE_RPC_URL")
     except (FileNotFoundError, ManifestError, LogsUnavailable) as exc:
         fail(str(exc))

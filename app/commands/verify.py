@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 
 import typer
 from eth_typing import ChecksumAddress
+from eth_utils.crypto import keccak
 from web3 import Web3
 
 from app.api.lots import MAX_NESTING
@@ -23,10 +24,12 @@ from app.chain.record_types import STATUS_NAMES
 from app.commands.context import clear_errors, fail
 from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
-from app.indexer.decode import LogDecoder, UndecodableLog
+from app.indexer.decode import RECORD_ARGS, RECORD_LIST_ARGS, LogDecoder, UndecodableLog
 from app.indexer.rpc import RpcClient
 
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
+CREATIONS = {"ItemRegistered", "ItemsRegistered", "LotAnchored", "UnitCreated"}
+"""Events that create a record."""
 
 
 @dataclass
@@ -76,12 +79,49 @@ def _check_fact(
         decoded = decoder.decode(raw, 0)
     except UndecodableLog as exc:
         return str(exc)
-    if not set(lineage) & set(raw["topics"][1:]):
-        return f"{decoded.name} in {fact['tx']} is not about record {lineage[0]} or its parent lots"
     if decoded.name != fact["event"] or decoded.args != fact["args"]:
         stated = f"{fact['event']} {fact['args']}"
         return f"{fact['tx']} holds {decoded.name} {decoded.args}, the gateway says {stated}"
+    if not set(lineage) & ({*raw["topics"][1:]} | {_listed(fact)} - {None}):
+        return f"{decoded.name} in {fact['tx']} is not about record {lineage[0]} or its parent lots"
     return None
+
+
+def _listed(fact: dict[str, Any]) -> str | None:
+    """The record a batch event's `record_index` points at in its list (None for other events)."""
+    ids = fact["args"].get(RECORD_LIST_ARGS.get(fact["event"], ""))
+    index = fact.get("record_index")
+    if not isinstance(ids, list) or not isinstance(index, int) or not 0 <= index < len(ids):
+        return None
+    return str(ids[index]).lower()
+
+
+def _creates(fact: dict[str, Any], record: str) -> bool:
+    """Whether `fact` is the creation of `record` (which happens once, before any other log)."""
+    if fact["event"] not in CREATIONS:
+        return False
+    named = (
+        _listed(fact) if fact["event"] in RECORD_LIST_ARGS else fact["args"].get(_record_arg(fact["event"]))
+    )
+    return str(named).lower() == record
+
+
+def _record_arg(event: str) -> str:
+    return RECORD_ARGS.get(event, "itemId")
+
+
+def _record_topics() -> dict[int, list[str]]:
+    """Topic position (1 to 3) -> topic0 of the registry events whose record is indexed there."""
+    positions: dict[int, list[str]] = {}
+    for entry in artifact("OriginRegistry").abi:
+        if entry.get("type") != "event":
+            continue
+        indexed = [i["name"] for i in entry["inputs"] if i.get("indexed")]
+        if _record_arg(entry["name"]) in indexed:
+            signature = f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
+            topic0 = "0x" + keccak(text=signature).hex()
+            positions.setdefault(indexed.index(_record_arg(entry["name"])) + 1, []).append(topic0)
+    return positions
 
 
 def verify(
@@ -127,7 +167,8 @@ def verify(
     if link.lot is not None:
         _check_merkle(report, contract, key.item_id, record_id, bundle["merkle"])
         lineage = lot_lineage(contract, record_id)
-    check_facts(report, w3, RpcClient(rpc), registry, lineage, bundle["facts"])
+    with clear_errors():
+        check_facts(report, w3, RpcClient(rpc), registry, lineage, bundle["facts"])
     custodian = contract.functions.custodianOf(record_id).call()
     report.check(custodian == _address(shown["custodian"]), f"current custodian {custodian}")
     status = STATUS_NAMES[contract.functions.statusOf(record_id).call()]
@@ -190,15 +231,28 @@ def check_facts(
     lots, and no registry log about the record is left out."""
     record_id = lineage[0]
     decoder = LogDecoder(artifact("OriginRegistry").abi)
+    # A record is created once, and no log can name it before that: a stated creation that
+    # checks out on chain is where the search for left-out logs starts (else at block 0).
+    creation: dict[str, Any] | None = None
     for fact in facts:
         problem = _check_fact(w3, decoder, registry, lineage, fact)
         report.check(
             problem is None, problem or f"{fact['event']} in block {fact['block']} (tx {fact['tx'][:12]}…)"
         )
-    # No log names a record before the one that created it, and each stated fact was just
-    # checked on chain: the search starts at the earliest of them.
-    start = min((int(f["block"]) for f in facts), default=0)
-    on_chain_logs = raw_logs(rpc, registry, [None, record_id], start)
+        if problem is None and creation is None and _creates(fact, record_id):
+            creation = fact
+    report.check(
+        creation is not None,
+        f"the gateway states the record's creation ({creation['event']} in block {creation['block']})"
+        if creation
+        else f"the gateway does not state the creation of record {record_id}",
+    )
+    start = int(creation["block"]) if creation else 0
+    on_chain_logs = [
+        log
+        for position, topic0s in _record_topics().items()
+        for log in raw_logs(rpc, registry, [topic0s, *[None] * (position - 1), record_id], start)
+    ]
     stated = {(f["tx"], f["log_index"]) for f in facts}
     omitted = [
         log
