@@ -32,6 +32,7 @@ class CappedNode(ThreadingHTTPServer):
         self.upstream, self.max_blocks, self.max_logs = upstream, max_blocks, max_logs
         self.refused: list[str] = []
         self.slow_over: int | None = None  # blocks past which a query answers only after 0.5 s
+        self.http_status = 200  # of eth_getLogs answers (429: rate limited)
 
     @property
     def url(self) -> str:
@@ -65,7 +66,10 @@ class _Forward(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         body = json.dumps(self.server.answer(request)).encode()
-        self.send_response(200)
+        limited = request.get("method") == "eth_getLogs" and self.server.http_status != 200
+        if limited:
+            self.server.refused.append(str(self.server.http_status))
+        self.send_response(self.server.http_status if limited else 200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -121,10 +125,17 @@ def test_raw_logs_halves_a_range_that_timed_out(
     assert capped.refused[0] == "slow"
 
 
+def test_a_rate_limit_is_not_answered_by_smaller_ranges(contract: Contract, capped: CappedNode) -> None:
+    capped.http_status, capped.max_blocks = 429, 10**9
+    with pytest.raises(LogsUnavailable, match="eth_getLogs failed for blocks 1-500: 429"):
+        raw_logs(RpcClient(capped.url), contract.address, [], 1, 500)
+    assert capped.refused == ["429"]
+
+
 def test_a_node_that_refuses_even_one_block_is_a_clear_error(w3: Web3, contract: Contract, capped) -> None:  # type: ignore[no-untyped-def]
     capped.max_blocks = 0
     with pytest.raises(
-        LogsUnavailable, match="refused eth_getLogs for block 5: exceed maximum block range: 0"
+        LogsUnavailable, match="eth_getLogs failed for blocks 5-5: exceed maximum block range: 0"
     ):
         raw_logs(RpcClient(capped.url), contract.address, [], 5, 9)
 
@@ -147,4 +158,4 @@ def test_members_list_reads_behind_a_capped_provider(
     refused = CliRunner().invoke(
         cli, ["members", "list", "--rpc", capped.url, "--registry", contract.address]
     )
-    assert refused.exit_code == 1 and "error: the node refused eth_getLogs" in refused.output
+    assert refused.exit_code == 1 and "error: eth_getLogs failed for blocks" in refused.output

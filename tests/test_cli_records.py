@@ -96,8 +96,16 @@ def test_anchor_split_pack_and_move(
     own_number = tmp_path / "own.csv"  # the parent's own number would overwrite its stored tree
     write_manifest(own_number, [(GTIN, "LOT-A", serial) for _, _, serial in rows[:10]])
     reused = run(*split, str(own_number), ok=False)
-    assert reused.exit_code == 2 and "lot LOT-A is anchored already" in reused.output
+    assert (
+        reused.exit_code == 2 and "sub-lot LOT-A must extend the parent's lot number LOT-A" in reused.output
+    )
+    elsewhere = tmp_path / "elsewhere.csv"  # the brand's next lot, not one under LOT-A
+    write_manifest(elsewhere, [(GTIN, "LOT-B", serial) for _, _, serial in rows[:10]])
+    squat = run(*split, str(elsewhere), ok=False)
+    assert squat.exit_code == 2 and "sub-lot LOT-B must extend the parent's lot number LOT-A" in squat.output
     run(*split, str(part))
+    reused = run(*split, str(part), ok=False)
+    assert reused.exit_code == 2 and "lot LOT-A1 is anchored already" in reused.output
     assert contract.functions.lotOf(lot_id("LOT-A")).call()[1] == 500
     assert contract.functions.lotOf(lot_id("LOT-A1")).call()[1:] == [100, lot_id("LOT-A")]
     again = tmp_path / "again.csv"  # A00050 left in LOT-A1; LOT-A's root still lists it

@@ -167,8 +167,14 @@ def _check_split(chain: Chain, store: Path, link: DigitalLink, sub: LotBlock, ma
     """Refuse (one line, exit 2) a split that would not move items as the brand anchored them:
     a sub-lot number in use, a parent not in `store` as anchored, all the parent's items, an
     item or metadata hash the parent does not list, or an item an earlier split took."""
+    if not (sub.lot.startswith(str(link.lot)) and len(sub.lot) > len(str(link.lot))):
+        fail(
+            f"{manifest}: sub-lot {sub.lot} must extend the parent's lot number {link.lot}"
+            f" (e.g. {link.lot}-A): the registry numbers a split under its lot",
+            code=2,
+        )
     lot_of, parent_id = chain.registry.functions.lotOf, record_id(link)
-    if sub.lot_id == parent_id or lot_of(sub.lot_id).call()[0] != bytes(32):
+    if lot_of(sub.lot_id).call()[0] != bytes(32):
         fail(f"lot {sub.lot} is anchored already: a split creates a new lot number", code=2)
     parent_file = lot_path(store, parent_id)
     if not parent_file.exists():

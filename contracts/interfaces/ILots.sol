@@ -24,8 +24,8 @@ interface ILots {
     event LotSplit(bytes32 indexed parentLotId, bytes32 indexed subLotId, uint64 parentCount);
 
     /// @notice `gtin14` is not a GTIN-14 (14 digits, the last the check digit of the others)
-    /// or `lotNumber` not a GS1 lot number (1 to 20 characters).
-    error LotInvalidKey(string gtin14, string lotNumber);
+    /// or `subLotNumber` does not extend its parent's lot number (at most 20 bytes in all).
+    error LotInvalidKey(string gtin14, string subLotNumber);
 
     /// @notice A lot needs a non-zero root and 1 to {MAX_LOT_COUNT} items (fewer than its
     /// parent's, for a sub-lot).
@@ -56,10 +56,12 @@ interface ILots {
     /// @notice Splits `count` items off the lot `lotNumber` of GTIN `gtin14` into its new
     /// sub-lot `subLotNumber` with its own `root`, and returns the sub-lot's id.
     /// @dev Both ids are {ItemIds.lot} of `gtin14`: the registry derives them so that a split
-    /// can only create a lot of the parent's product, never take the id of an item or unit
-    /// (it would block a brand's registration). Requirements: `gtin14` is 14 digits with a
-    /// valid check digit and `subLotNumber` 1 to 20 characters (else {LotInvalidKey}); the
-    /// caller is the parent's custodian; parent Active and not packed; 1 <= `count` < parent's
+    /// creates a lot of the parent's product numbered under the parent's number, never the id
+    /// of an item, a unit or a lot its brand may anchor next (any of which would revert the
+    /// brand's batch). Only a lot anchored under that derived id can be split. Requirements:
+    /// `gtin14` is 14 digits with a valid check digit and `subLotNumber` extends `lotNumber`
+    /// (e.g. "24-0042" -> "24-0042-A"), at most 20 bytes (else {LotInvalidKey}); the caller is
+    /// the parent's custodian; parent Active and not packed; 1 <= `count` < parent's
     /// count; the sub-lot new; not paused. The sub-lot keeps the parent's brand, the caller
     /// holds it. The registry cannot see which items `root` holds: a holder could put items in
     /// it that the brand never anchored, so a sub-lot's items are only the brand's when each

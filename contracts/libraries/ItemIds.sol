@@ -12,8 +12,8 @@ pragma solidity ^0.8.24;
 /// AI 01 has a fixed length and the serial is last, the encoding is unambiguous.
 /// Test vectors: tests/vectors/item_ids.json (checked by forge and pytest).
 /// The registry derives the ids of the records any member may create (units, sub-lots) here,
-/// from checked keys, so they can only be ids of their own kind: a unit cannot take an id a
-/// brand is about to register (that would block its whole batch).
+/// from checked keys: a unit or sub-lot cannot take the id of an item, and a sub-lot only a
+/// number under its parent's, so neither can block a brand's batch.
 library ItemIds {
     /// @notice Id of the serialised item GTIN `gtin14` + serial `serial`.
     function serialised(string memory gtin14, string memory serial) internal pure returns (bytes32) {
@@ -47,9 +47,16 @@ library ItemIds {
         return sum % 10 == 0;
     }
 
-    /// @notice Whether `lotNumber` is a GS1 batch/lot number (AI 10): 1 to 20 characters.
-    function isLotNumber(string memory lotNumber) internal pure returns (bool) {
-        uint256 size = bytes(lotNumber).length;
-        return size >= 1 && size <= 20;
+    /// @notice Whether `subLotNumber` can number a sub-lot of the lot `lotNumber`: it extends
+    /// `lotNumber` by at least one byte, up to the 20 of a GS1 lot number (AI 10). A lot's
+    /// holder can then only create numbers under the lot it holds, never the brand's next lot.
+    function isSubLotNumber(string memory lotNumber, string memory subLotNumber) internal pure returns (bool) {
+        bytes memory parent = bytes(lotNumber);
+        bytes memory sub = bytes(subLotNumber);
+        if (sub.length <= parent.length || sub.length > 20) return false;
+        for (uint256 i = 0; i < parent.length; ++i) {
+            if (sub[i] != parent[i]) return false;
+        }
+        return true;
     }
 }

@@ -61,7 +61,7 @@ abstract contract Lots is Records {
         bytes32 metadataHash,
         string calldata metadataURI
     ) external whenNotPaused returns (bytes32 subLotId) {
-        if (!ItemIds.isKey(gtin14, 14) || !ItemIds.isLotNumber(subLotNumber)) {
+        if (!ItemIds.isKey(gtin14, 14) || !ItemIds.isSubLotNumber(lotNumber, subLotNumber)) {
             revert LotInvalidKey(gtin14, subLotNumber);
         }
         bytes32 parentLotId = ItemIds.lot(gtin14, lotNumber);

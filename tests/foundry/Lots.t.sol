@@ -96,36 +96,45 @@ contract LotsTest is RegistryFixture {
         vm.startPrank(brand);
         registry.registerItems(ids, ids, META_URI);
         vm.expectRevert(abi.encodeWithSelector(IOriginRegistry.RegistryInvalidKind.selector, odd, Kind.Item));
-        registry.splitLot(GTIN14, "24-ODD", SUB_NUMBER, SUB_ROOT, 1, META_HASH, META_URI);
+        registry.splitLot(GTIN14, "24-ODD", "24-ODD-A", SUB_ROOT, 1, META_HASH, META_URI);
         vm.stopPrank();
     }
 
-    function test_splitLot_revertsForAnythingButAGtinAndLotNumber() public {
+    function test_splitLot_revertsForAnythingButAGtinAndASubLotNumber() public {
         _anchor(ROOT, 100);
-        string[4] memory gtins = ["09506000134353", "9506000134352", "0950600013435X", GTIN14];
-        string[4] memory subs = [SUB_NUMBER, SUB_NUMBER, SUB_NUMBER, "123456789012345678901"];
+        string[7] memory gtins =
+            ["09506000134353", "9506000134352", "0950600013435X", GTIN14, GTIN14, GTIN14, GTIN14];
+        string[7] memory subs = [
+            SUB_NUMBER,
+            SUB_NUMBER,
+            SUB_NUMBER,
+            "24-0042-ABCDEFGHIJKLM", // 21 bytes
+            "24-0043", // the brand's next lot, not one under 24-0042
+            LOT_NUMBER,
+            ""
+        ];
         for (uint256 i = 0; i < gtins.length; ++i) {
             vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalidKey.selector, gtins[i], subs[i]));
             vm.prank(brand);
             registry.splitLot(gtins[i], LOT_NUMBER, subs[i], SUB_ROOT, 1, META_HASH, META_URI);
         }
-        vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalidKey.selector, GTIN14, ""));
         vm.prank(brand);
-        registry.splitLot(GTIN14, LOT_NUMBER, "", SUB_ROOT, 1, META_HASH, META_URI);
-        vm.prank(brand);
-        registry.splitLot(GTIN14, LOT_NUMBER, "12345678901234567890", SUB_ROOT, 1, META_HASH, META_URI);
+        registry.splitLot(GTIN14, LOT_NUMBER, "24-0042-ABCDEFGHIJKL", SUB_ROOT, 1, META_HASH, META_URI);
     }
 
     /// @dev The squatting the derived ids stop: a lot's holder used to split off a "sub-lot"
-    /// under the id of an item its brand was about to register, which reverted the whole batch.
-    function test_splitLot_cannotTakeAnItemId() public {
+    /// under any id, e.g. the brand's next lot, which reverted the brand's whole batch.
+    function test_splitLot_cannotTakeTheBrandsNextLot() public {
         _anchor(ROOT, 100);
         _handLot(LOT, carrier);
-        bytes32 upcoming = registry.itemId(GTIN14, "NEXT-1");
-        bytes memory squat = abi.encodeWithSignature(
-            "splitLot(bytes32,bytes32,bytes32,uint64,bytes32,string)", LOT, upcoming, SUB_ROOT, 1, META_HASH, ""
-        );
-        _assertCannotSquat(carrier, squat, upcoming);
+        vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalidKey.selector, GTIN14, "24-0043"));
+        vm.prank(carrier);
+        registry.splitLot(GTIN14, LOT_NUMBER, "24-0043", SUB_ROOT, 1, META_HASH, META_URI);
+        vm.prank(brand);
+        registry.anchorLot(keccak256("01095060001343521024-0043"), ROOT, 10, META_HASH, META_URI);
+        vm.prank(carrier);
+        registry.splitLot(GTIN14, LOT_NUMBER, SUB_NUMBER, SUB_ROOT, 1, META_HASH, META_URI);
+        assertEq(registry.custodianOf(SUB), carrier, "a number under the held lot is the holder's to take");
     }
 
     function test_splitLot_revertsWhenParentNotActive() public {

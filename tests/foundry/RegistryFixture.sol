@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {OriginRegistry} from "../../contracts/OriginRegistry.sol";
 import {IOriginRegistry} from "../../contracts/interfaces/IOriginRegistry.sol";
-import {Status, Kind} from "../../contracts/types/RecordTypes.sol";
+import {Status} from "../../contracts/types/RecordTypes.sol";
 import {TestBase} from "./utils/Test.sol";
 
 /// @title RegistryFixture
@@ -66,19 +66,6 @@ abstract contract RegistryFixture is TestBase {
     function _register() internal {
         vm.prank(brand);
         registry.registerItem(item, META_HASH, META_URI);
-    }
-
-    /// @dev A member's call `squat` (the old bare-id API) under the id of item `upcoming` fails,
-    /// and the brand's registration of `upcoming` goes through.
-    function _assertCannotSquat(address member, bytes memory squat, bytes32 upcoming) internal {
-        vm.prank(member);
-        (bool squatted,) = address(registry).call(squat);
-        assertEq(squatted, false, "no record under a bare id");
-        bytes32[] memory ids = new bytes32[](1);
-        ids[0] = upcoming;
-        vm.prank(brand);
-        registry.registerItems(ids, ids, META_URI);
-        assertEq(uint256(registry.kindOf(upcoming)), uint256(Kind.Item), "the brand registered it");
     }
 
     /// @dev The current custodian offers the fixture item to `to` for `TTL`; returns the expiry.

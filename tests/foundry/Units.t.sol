@@ -79,10 +79,21 @@ contract UnitsTest is RegistryFixture {
     }
 
     /// @dev The squatting the derived ids stop: a member used to create a unit under the id of an
-    /// item a brand was about to register, which reverted the brand's whole batch.
+    /// item a brand was about to register, which reverted the brand's whole batch. The item's
+    /// own element string is no SSCC, and an SSCC's id hashes "00" first.
     function test_createUnit_cannotTakeAnItemId() public {
         bytes32 upcoming = registry.itemId(GTIN14, "NEXT-1");
-        _assertCannotSquat(carrier, abi.encodeWithSignature("createUnit(bytes32)", upcoming), upcoming);
+        vm.expectRevert(abi.encodeWithSelector(IUnits.UnitInvalidSscc.selector, "010950600013435221NEXT-1"));
+        vm.prank(carrier);
+        registry.createUnit("010950600013435221NEXT-1");
+        vm.prank(carrier);
+        bytes32 unit = registry.createUnit("095060001000000050");
+        assertEq(unit, keccak256(abi.encodePacked("00", "095060001000000050")), "an SSCC's id");
+        bytes32[] memory ids = new bytes32[](1);
+        ids[0] = upcoming;
+        vm.prank(brand);
+        registry.registerItems(ids, ids, META_URI);
+        assertEq(uint256(registry.kindOf(upcoming)), uint256(Kind.Item), "the brand registered it");
     }
 
     function test_pack_nestedUnitsFollowOutermostCustodian() public {
