@@ -120,7 +120,12 @@ def test_a_member_without_gln_has_no_place_even_after_a_cached_answer(
     while (body := client.get(DIAMOND.path, headers=JSON).json())["custodian"]["place"] is not None:
         assert time.monotonic() < deadline, "the cached answer outlived the indexed GLN change"
         time.sleep(0.1)
-    assert body["custodian"] == {"address": retailer, "name": "TianMall Global", "place": None}
+    assert body["custodian"] == {
+        "address": retailer,
+        "name": "TianMall Global",
+        "place": None,
+        "member": True,
+    }
     sold = body["history"][-1]
     assert sold["type"] == "sold" and sold["from"]["place"] is None
     document = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/epcis").json()
@@ -185,3 +190,27 @@ def test_a_large_consortium_changes_no_item_view(client: TestClient, engine: Eng
     epcis_after = client.get(f"{item}/epcis").json()["epcisBody"]["queryResults"]["resultsBody"]
     assert epcis_after == epcis_before
     assert any("readPoint" in event for event in epcis_after["eventList"])
+
+
+def test_a_removed_member_keeps_its_name_and_place_in_the_history(
+    client: TestClient, w3: Web3, deployment: Deployment, operator, engine: Engine, members: dict[str, Member]
+) -> None:  # type: ignore[no-untyped-def]
+    carrier = members["carrier"].account.address
+    send(w3, operator, registry(w3, deployment.registry).functions.removeMember(carrier))
+    Indexer(w3, engine, deployment).backfill()
+    deadline = time.monotonic() + 3
+    while (body := client.get(DIAMOND.path, headers=JSON).json())["history"][3]["to"]["member"]:
+        assert time.monotonic() < deadline, "the cached answer outlived the removal"
+        time.sleep(0.1)
+    handed = [entry["to"] for entry in body["history"] if entry["type"] == "handed_over"]
+    assert handed[0] == {
+        "address": carrier,
+        "name": "SkyBridge Logistics",
+        "place": {**DEMO_PLACES["carrier"], "gln": members["carrier"].gln, "source": "directory"},
+        "member": False,
+    }
+    assert body["custodian"]["member"] and body["brand"]["member"]
+    page = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en"}).text
+    assert "SkyBridge Logistics (former member)" in page
+    zh = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh"}).text
+    assert "SkyBridge Logistics (前成员)" in zh

@@ -104,7 +104,7 @@ SIGNED_HANDOFFS = PreparedRead(
     )
 )
 MEMBERS_BY_ADDRESS = PreparedRead(
-    select(members.c.address, members.c.name, members.c.gln).where(
+    select(members.c.address, members.c.name, members.c.gln, members.c.active).where(
         members.c.address.in_(bindparam("addresses", expanding=True))
     )
 )
@@ -139,7 +139,9 @@ class ItemReader:
     def _remember(self, rows: Iterable[Any]) -> None:
         for row in rows:
             place = self.places.place(row.gln)
-            self._parties[row.address] = Party(address=row.address, name=row.name or None, place=place)
+            self._parties[row.address] = Party(
+                address=row.address, name=row.name or None, place=place, member=bool(row.active)
+            )
 
     def load_parties(self, addresses: Iterable[str | None]) -> None:
         """Look up, in one query, the members among `addresses` not looked up yet."""
@@ -149,9 +151,10 @@ class ItemReader:
         self._looked_up.update(missing)
 
     def party(self, address: str) -> Party:
-        """The member at `address` with its name and place, or a nameless non-member."""
+        """The member (or former member) at `address` with its name and place, or a nameless
+        non-member."""
         self.load_parties([address])
-        return self._parties.get(address) or Party(address=address, name=None, place=None)
+        return self._parties.get(address) or Party(address=address, name=None, place=None, member=False)
 
     def glns(self, addresses: Iterable[str]) -> dict[str, str]:
         """Address -> GLN of those of `addresses` that are members with a valid GLN."""

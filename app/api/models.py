@@ -23,9 +23,15 @@ class Place(BaseModel):
 
 class Party(BaseModel):
     address: str
-    name: str | None = Field(None, description="Consortium member name; null for non-members")
+    name: str | None = Field(
+        None, description="Consortium member name (kept after a member's removal); null for non-members"
+    )
     place: Place | None = Field(
         None, description="The member's place; null without a GLN (or with one whose check digit is wrong)"
+    )
+    member: bool = Field(
+        description="Whether the party is a consortium member now: false for a former member, which "
+        "keeps the name it acted under, and for a non-member"
     )
 
 

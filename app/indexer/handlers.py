@@ -39,7 +39,8 @@ def on_member_admitted(state: RangeState, log: DecodedLog) -> None:
 
 
 def on_member_removed(state: RangeState, log: DecodedLog) -> None:
-    state.member(log.args["account"]).update(name="", gln="", active=False)
+    # The name and GLN stay: the history still names who did what while a member.
+    state.member(log.args["account"])["active"] = False
 
 
 def on_member_gln_set(state: RangeState, log: DecodedLog) -> None:
