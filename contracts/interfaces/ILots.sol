@@ -78,7 +78,8 @@ interface ILots {
     ) external returns (bytes32 subLotId);
 
     /// @notice Whether item `itemId` with `metadataHash` is in lot `lotId`, by Merkle `proof`.
-    /// @dev For a sub-lot this proves membership of the root its splitter chose; to attribute
+    /// @dev Membership only: a recalled or destroyed lot still proves its items; read the lot's
+    /// status with {IOriginRegistry-statusOf}, as the gateway and `origintrace verify` do. For a sub-lot this proves membership of the root its splitter chose; to attribute
     /// the item to the brand, also verify it in each parent lot ({lotOf} names the parent), as
     /// the gateway and `origintrace lots split` do against the lot files.
     function verifyLotItem(bytes32 lotId, bytes32 itemId, bytes32 metadataHash, bytes32[] calldata proof)
