@@ -4,7 +4,7 @@ import inspect
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -28,6 +28,12 @@ def _checked_database_url(url: str) -> str:
     except (ArgumentError, ImportError) as exc:
         fail(f"cannot use the database URL {url!r}: {exc}", code=2)
     return url
+
+
+def _database_unavailable(exc: Exception, source: str) -> NoReturn:
+    """Stop with one line (exit 2) for a database that cannot be opened, e.g. one not created."""
+    typer.echo(f"error: cannot open the database ({source}): {getattr(exc, 'orig', exc)}", err=True)
+    raise typer.Exit(2) from None
 
 
 def _terminate_on_sigterm() -> None:
@@ -102,10 +108,13 @@ def index(
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr")] = True,
 ) -> None:
     """Backfill the registry's events into the database (JSON-lines logs), optionally following the head."""
+    from sqlalchemy.exc import OperationalError
+
     from app.indexer.run import IndexJob, run_index
 
     _terminate_on_sigterm()
     settings = get_settings()
+    source = "--database-url" if database_url else "ORIGINTRACE_DATABASE_URL"
     database_url = _checked_database_url(database_url or settings.resolved_database_url)
     try:
         run_index(
@@ -123,6 +132,8 @@ def index(
     except (FileNotFoundError, ConnectionError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OperationalError as exc:
+        _database_unavailable(exc, source)
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
 
@@ -160,8 +171,7 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OperationalError as exc:
-        typer.echo(f"error: cannot open the database (ORIGINTRACE_DATABASE_URL): {exc.orig}", err=True)
-        raise typer.Exit(2) from None
+        _database_unavailable(exc, "ORIGINTRACE_DATABASE_URL")
     if code:
         typer.echo("error: a gateway worker died; see the log above", err=True)
         raise typer.Exit(code)

@@ -8,7 +8,6 @@ On a local network the first test account deploys unless --account names another
 The same code is `app.chain.deploy.deploy_registry` from Python.
 """
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -28,7 +27,14 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
         return accounts.test_accounts[0]
     if alias.startswith("TEST::"):
         return accounts.test_accounts[int(alias.removeprefix("TEST::"))]
-    return accounts.load(alias)
+    try:
+        return accounts.load(alias)
+    except KeyError:
+        raise click.BadParameter(
+            f"no ape account {alias!r}; see `ape accounts list` or import one with"
+            " `origintrace accounts import NAME`",
+            param_hint="--account",
+        ) from None
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy the OriginRegistry and write its manifest")
@@ -47,7 +53,10 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
     "--salt", default=None, help="Deploy through the CREATE2 factory with this salt (text or 0x-hex)"
 )
 def cli(network, provider, alias, admin, other_admins, threshold, consortium, salt):  # type: ignore[no-untyped-def]
-    deployer = local_account(_ape_account(alias, network.name))
+    try:
+        deployer = local_account(_ape_account(alias, network.name))
+    except ValueError as exc:  # a wrong passphrase, or an account that cannot sign locally
+        raise click.ClickException(f"{exc} (--account {alias})") from None
     plan = None
     if consortium is not None:
         try:
@@ -68,8 +77,9 @@ def cli(network, provider, alias, admin, other_admins, threshold, consortium, sa
     except DeploymentError as exc:
         raise click.ClickException(str(exc)) from None
     if plan is not None:
+        # The manifest keeps the constructor's arguments (source verification needs them); the
+        # file's threshold is the registry's now, set through governance.
         apply_plan(provider.web3, registry(provider.web3, deployment.registry), deployer, plan)
-        deployment = replace(deployment, threshold=plan.threshold)
         click.echo(f"bootstrapped {len(plan.members)} members, threshold {plan.threshold}")
     path = write_manifest(deployment)
     click.echo(f"OriginRegistry deployed at {deployment.registry} on chain {deployment.chain_id}")

@@ -58,6 +58,16 @@ def test_unreachable_node_is_a_clear_error(tmp_path: Path) -> None:
     assert "did not answer" in stderr and "HTTPConnectionPool" not in stderr  # one short line
 
 
+def test_a_database_not_created_yet_is_one_line(w3: Web3, deployment: Deployment, tmp_path: Path) -> None:
+    manifest = write_manifest(deployment, tmp_path)
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    missing = "postgresql+psycopg://postgres@127.0.0.1:5432/origintrace_never_created"
+    code, stderr = _run("--manifest", str(manifest), "--rpc", url, "--database-url", missing)
+    assert code == 2, stderr
+    assert stderr.startswith("error: cannot open the database (--database-url): ")
+    assert "Traceback" not in stderr and len(stderr.splitlines()) <= 3
+
+
 def test_missing_manifest_says_how_to_fix_it(w3: Web3, tmp_path: Path) -> None:
     url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
     code, stderr = _run("--manifest", str(tmp_path / "none.json"), "--rpc-url", url)
