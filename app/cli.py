@@ -9,7 +9,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from app.commands.context import fail
-from app.core.config import InvalidSettings, get_settings
+from app.core.config import InvalidSettings, Settings, get_settings
 
 cli = typer.Typer(
     help="OriginTrace: provenance of physical goods on an Ethereum-compatible chain.",
@@ -147,10 +147,19 @@ def serve(
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Port; default ORIGINTRACE_PORT (8000)")
     ] = None,
+    relayer: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ORIGINTRACE_RELAYER_ACCOUNT",
+            help="Keystore account that relays signed handoffs and claims and pays their gas"
+            " (passphrase: ORIGINTRACE_PASSPHRASE or a prompt); needs ORIGINTRACE_RPC_URL",
+        ),
+    ] = None,
 ) -> None:
     """Serve the gateway over the indexed database (ORIGINTRACE_DATABASE_URL) until Ctrl-C or SIGTERM.
 
-    Run `origintrace index --follow` beside it to keep the database at the chain head.
+    Run `origintrace index --follow` beside it to keep the database at the chain head. Without
+    --relayer, the relay endpoints answer 503 no_relayer.
     """
     from sqlalchemy.exc import OperationalError
 
@@ -162,10 +171,14 @@ def serve(
     overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
     settings = settings.model_copy(update=overrides)
     _checked_database_url(settings.resolved_database_url)
+    relayer_key = _relayer_key(settings, relayer) if relayer else None
     url = settings.base_url
     try:
         code = run_serve(
-            settings, workers, lambda: typer.echo(f"gateway on {url} ({workers} workers)", err=True)
+            settings,
+            workers,
+            lambda: typer.echo(f"gateway on {url} ({workers} workers)", err=True),
+            relayer_key,
         )
     except (PortInUse, PlaceDirectoryError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -175,6 +188,23 @@ def serve(
     if code:
         typer.echo("error: a gateway worker died; see the log above", err=True)
         raise typer.Exit(code)
+
+
+def _relayer_key(settings: Settings, name: str) -> bytes:
+    """The key of the relayer account `name`, after checking it can relay on the configured chain
+    (one line, exit 2, when not)."""
+    from app.chain.deploy import ManifestError
+    from app.chain.keystore import KeystoreError
+    from app.commands.context import signer
+    from app.relayer.service import relay_target
+
+    try:
+        account = signer(name)
+        target = relay_target(settings)
+    except (KeystoreError, ConnectionError, FileNotFoundError, ManifestError) as exc:
+        fail(f"cannot relay from {name!r}: {exc}", code=2)
+    typer.echo(f"relaying from {account.address} to registry {target.address}", err=True)
+    return bytes(account.key)
 
 
 def _register_groups() -> None:

@@ -8,28 +8,39 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from eth_utils.crypto import keccak
+from web3 import Web3
 
 from app.api.server import COALESCE_LIMIT, CoalescedWrites, PortInUse, check_port_free
-from app.chain.devnet import free_port
+from app.chain.client import dev_account, registry, send
+from app.chain.deploy import Deployment, write_manifest
+from app.chain.devnet import Devnet, free_port
+from app.chain.handoffs import handoff_typed_data, sign_handoff
+from app.chain.keystore import save_account
+from app.demo.journey import Member, admit_members, hand_over
 
 CLI = Path(sys.executable).parent / "origintrace"
 
 
 @contextmanager
-def serving(tmp_path: Path, workers: int, port: int) -> Iterator[subprocess.Popen[str]]:
-    """`origintrace serve` over a fresh SQLite database, answering; stopped (also on failure)."""
+def serving(
+    tmp_path: Path, workers: int, port: int, *args: str, **env_vars: str
+) -> Iterator[subprocess.Popen[str]]:
+    """`origintrace serve ARGS` over a fresh SQLite database, answering; stopped (also on failure)."""
     env = {
         **os.environ,
         "ORIGINTRACE_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
         "ORIGINTRACE_PORT": str(port),
+        **env_vars,
     }
     process = subprocess.Popen(
-        [str(CLI), "serve", "--workers", str(workers)],
+        [str(CLI), "serve", "--workers", str(workers), *args],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
@@ -258,3 +269,72 @@ def test_an_address_not_of_this_machine_is_not_called_a_taken_port() -> None:
         check_port_free("192.0.2.1", port)  # TEST-NET-1: never an address of this machine
     assert "192.0.2.1 is not an address of this machine" in str(raised.value)
     assert "already in use" not in str(raised.value)
+
+
+def test_serve_relays_from_a_keystore_account_in_every_worker(
+    tmp_path: Path,
+    devnet: Devnet,
+    w3: Web3,
+    deployment: Deployment,
+    operator,
+    members: dict[str, Member],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]
+    """Two handoffs relayed at once, over two connections to a two-worker gateway: both are sent,
+    each with its own nonce of the relayer (the workers take turns through a lock file)."""
+    contract = registry(w3, deployment.registry)
+    admit_members(w3, contract, operator, members)
+    brand, carrier, customs, retailer = (
+        members[r].account for r in ("brand", "carrier", "customs", "retailer")
+    )
+    items = [keccak(text=f"served relay {n}") for n in range(2)]
+    send(w3, brand, contract.functions.registerItems(items, items, "ipfs://served"))
+    hand_over(w3, contract, items[1], brand, customs)
+    write_manifest(deployment, tmp_path)
+    env = {
+        "APE_DATA_FOLDER": str(tmp_path / "ape"),
+        "ORIGINTRACE_PASSPHRASE": "relayer passphrase",
+        "ORIGINTRACE_RPC_URL": devnet.rpc_url,
+        "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path),
+        "ORIGINTRACE_DATA_DIR": str(tmp_path / "data"),
+    }
+    relayer = dev_account(9)
+    monkeypatch.setenv("APE_DATA_FOLDER", env["APE_DATA_FOLDER"])
+    save_account("relayer", relayer, env["ORIGINTRACE_PASSPHRASE"])
+    missing = subprocess.run(
+        [str(CLI), "serve", "--relayer", "nobody", "--port", str(free_port())],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "cannot relay from 'nobody': no account named" in missing.stderr
+    port = free_port()
+    deadline = w3.eth.get_block("latest")["timestamp"] + 3600
+    bodies = []
+    for item, giver, taker in ((items[0], brand, carrier), (items[1], customs, retailer)):
+        typed = handoff_typed_data(contract, item, giver.address, taker.address, deadline)
+        bodies.append(
+            {
+                "ids": ["0x" + item.hex()],
+                "from": giver.address,
+                "to": taker.address,
+                "deadline": deadline,
+                "from_signature": "0x" + sign_handoff(giver, typed).hex(),
+                "to_signature": "0x" + sign_handoff(taker, typed).hex(),
+            }
+        )
+    with serving(tmp_path, 2, port, "--relayer", "relayer", **env):
+
+        def relay(body: dict[str, object]) -> httpx.Response:
+            with httpx.Client() as client:  # a connection of its own: the kernel picks the worker
+                return client.post(f"http://127.0.0.1:{port}/api/v1/relay/handoffs", json=body, timeout=30)
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(relay, bodies))
+    assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
+    receipts = [w3.eth.wait_for_transaction_receipt(a.json()["tx_hash"]) for a in answers]
+    assert all(r["status"] == 1 and r["from"] == relayer.address for r in receipts)
+    nonces = {w3.eth.get_transaction(a.json()["tx_hash"])["nonce"] for a in answers}
+    assert len(nonces) == 2
+    assert [contract.functions.custodianOf(i).call() for i in items] == [carrier.address, retailer.address]

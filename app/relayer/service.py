@@ -1,9 +1,12 @@
 """Check a signed handoff or consumer claim, then submit it once from the relayer's funded key."""
 
+import fcntl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 from eth_abi.abi import encode as abi_encode
@@ -17,11 +20,28 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 
-from app.chain.client import describe_revert
+from app.chain.client import connect, describe_revert, registry
+from app.chain.deploy import load_manifest, manifest_path
 from app.chain.handoffs import HandoffRequest, onchain_digest, signature_valid
+from app.core.config import Settings
 from app.db.schema import relay_requests
 
 MAX_IDS = 100
+
+
+@contextmanager
+def _machine_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive lock on `path` across processes (none when None)."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class RelayRejected(Exception):
@@ -54,9 +74,19 @@ def request_id(request: HandoffRequest, from_signature: bytes, to_signature: byt
 class Relayer:
     """Validates signed handoffs against the chain and submits each distinct one exactly once."""
 
-    def __init__(self, w3: Web3, registry: Contract, account: LocalAccount, engine: Engine) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        registry: Contract,
+        account: LocalAccount,
+        engine: Engine,
+        lock_file: Path | None = None,
+    ) -> None:
+        """`lock_file` serialises submissions across the processes of one machine that relay from
+        `account` (the workers of `origintrace serve`): each takes the account's next nonce."""
         self.w3, self.registry, self.account, self.engine = w3, registry, account, engine
         self._lock = threading.Lock()
+        self._lock_file = lock_file
 
     def relay(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> RelayReceipt:
         rid = request_id(request, from_signature, to_signature)
@@ -93,7 +123,7 @@ class Relayer:
         """Submit the request `rid` unless it was submitted before, with `submit` (which checks
         first, and returns the transaction and the records' holder); remembered in the database
         so every gateway replica submits it once."""
-        with self._lock:
+        with self._lock, _machine_lock(self._lock_file):
             known = self._known(rid)
             if known is not None:
                 return known
@@ -183,3 +213,19 @@ class Relayer:
             raise RelayRejected(409, "would_revert", describe_revert(self.registry.abi, data)) from None
         signed = self.account.sign_transaction(cast(dict[str, Any], tx))
         return "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
+
+
+def relay_target(settings: Settings) -> Contract:
+    """The registry a gateway's relayer sends to: the deployment manifest's, on the chain of
+    ORIGINTRACE_RPC_URL."""
+    if not settings.rpc_url:
+        raise ConnectionError("a relayer needs ORIGINTRACE_RPC_URL: the chain it sends to")
+    w3 = connect(settings.rpc_url)
+    return registry(w3, load_manifest(manifest_path(w3.eth.chain_id, settings.deployments_dir)).registry)
+
+
+def configured_relayer(settings: Settings, account: LocalAccount, engine: Engine) -> Relayer:
+    """The relayer of a gateway process: `account` at the {relay_target}, locked with the other
+    processes of the machine that relay from it."""
+    contract = relay_target(settings)
+    return Relayer(contract.w3, contract, account, engine, settings.data_dir / "relayer.lock")
