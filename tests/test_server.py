@@ -173,7 +173,10 @@ def test_a_taken_port_is_an_error_saying_what_to_do(tmp_path: Path) -> None:
             timeout=60,
         )
     assert result.returncode == 2
-    assert f"127.0.0.1:{port} is already in use" in result.stderr
+    assert (
+        f"127.0.0.1:{port} is already in use; choose a free port (--port or ORIGINTRACE_PORT)"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 

@@ -61,7 +61,7 @@ class PortInUse(RuntimeError):
 
 def _cannot_listen(host: str, port: int, exc: OSError) -> PortInUse:
     if exc.errno == errno.EADDRINUSE:
-        return PortInUse(f"{host}:{port} is already in use; set ORIGINTRACE_PORT to a free port")
+        return PortInUse(f"{host}:{port} is already in use; choose a free port (--port or ORIGINTRACE_PORT)")
     if exc.errno == errno.EADDRNOTAVAIL:
         return PortInUse(
             f"{host} is not an address of this machine; set ORIGINTRACE_HOST (or --host) to one of its"
