@@ -214,3 +214,30 @@ def test_a_removed_member_keeps_its_name_and_place_in_the_history(
     assert "SkyBridge Logistics (former member)" in page
     zh = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh"}).text
     assert "SkyBridge Logistics (前成员)" in zh
+
+    # Admitted again without a GLN: the chain holds none for it now, so neither does the index.
+    admit = registry(w3, deployment.registry).get_function_by_signature("admitMember(address,string)")
+    send(w3, operator, admit(carrier, "SkyBridge Logistics"))
+    Indexer(w3, engine, deployment).backfill()
+    deadline = time.monotonic() + 3
+    while not (body := client.get(DIAMOND.path, headers=JSON).json())["history"][3]["to"]["member"]:
+        assert time.monotonic() < deadline, "the cached answer outlived the admission"
+        time.sleep(0.1)
+    handed = [entry["to"] for entry in body["history"] if entry["type"] == "handed_over"]
+    assert handed[0] == {"address": carrier, "name": "SkyBridge Logistics", "place": None, "member": True}
+
+
+def test_lot_and_unit_json_name_current_members_only(engine: Engine) -> None:
+    from app.api.lots import member_name
+
+    with engine.begin() as conn:
+        conn.execute(
+            insert(members_table),
+            [
+                {"address": "0x" + "11" * 20, "name": "Current", "roles": [], "gln": "", "active": True},
+                {"address": "0x" + "22" * 20, "name": "Former", "roles": [], "gln": "", "active": False},
+            ],
+        )
+        assert member_name(conn, "0x" + "11" * 20) == "Current"
+        assert member_name(conn, "0x" + "22" * 20) is None
+        assert member_name(conn, "0x" + "33" * 20) is None

@@ -364,6 +364,9 @@ def load_unit(conn: Connection, sscc: str, base_url: str, store: Path | None = N
 
 
 def member_name(conn: Connection, address: str) -> str | None:
-    """The consortium name of `address`, or None for a non-member."""
-    name = conn.execute(select(members.c.name).where(members.c.address == address)).scalar()
+    """The consortium name of `address`, or None for a non-member (also a former member: lot and
+    unit JSON name current parties only)."""
+    name = conn.execute(
+        select(members.c.name).where(members.c.address == address, members.c.active.is_(True))
+    ).scalar()
     return name or None

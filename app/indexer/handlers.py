@@ -35,7 +35,9 @@ as expiring at this time, some 292 billion years away, and its event keeps the e
 
 
 def on_member_admitted(state: RangeState, log: DecodedLog) -> None:
-    state.member(log.args["account"]).update(name=log.args["name"], active=True)
+    # A new admission starts without a GLN (a removed member's is kept for its history); an
+    # admission with one emits MemberGlnSet right after.
+    state.member(log.args["account"]).update(name=log.args["name"], gln="", active=True)
 
 
 def on_member_removed(state: RangeState, log: DecodedLog) -> None:

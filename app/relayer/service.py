@@ -123,7 +123,7 @@ class Relayer:
         """Submit the request `rid` unless it was submitted before, with `submit` (which checks
         first, and returns the transaction and the records' holder); remembered in the database
         so every gateway replica submits it once."""
-        with self._lock, _machine_lock(self._lock_file):
+        with self._lock:
             known = self._known(rid)
             if known is not None:
                 return known
@@ -202,17 +202,15 @@ class Relayer:
     def _submit(self, call: ContractFunction) -> str:
         """Send `call` from the relayer's key; a call the registry would refuse is a 409, unsent."""
         try:
-            tx = call.build_transaction(
-                {
-                    "from": self.account.address,
-                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
-                }
-            )
+            tx = call.build_transaction({"from": self.account.address})  # simulated, gas estimated
         except (ContractCustomError, ContractLogicError) as exc:
             data = HexBytes(exc.data) if isinstance(exc.data, str) else b""
             raise RelayRejected(409, "would_revert", describe_revert(self.registry.abi, data)) from None
-        signed = self.account.sign_transaction(cast(dict[str, Any], tx))
-        return "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
+        # Only taking the next nonce and sending wait for the other processes of the machine.
+        with _machine_lock(self._lock_file):
+            tx["nonce"] = self.w3.eth.get_transaction_count(self.account.address, "pending")
+            signed = self.account.sign_transaction(cast(dict[str, Any], tx))
+            return "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
 
 
 def relay_target(settings: Settings) -> Contract:
