@@ -1,5 +1,6 @@
 """End to end: `origintrace up` (what `make demo` runs) on a fresh anvil, queried over HTTP."""
 
+import json
 import os
 import re
 import signal
@@ -152,13 +153,20 @@ def test_demo_stops_every_process_on_signal(tmp_path: Path, signum: int) -> None
         httpx.get(demo.url, timeout=2)
 
 
-def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) -> None:
+def _verify(demo: Demo, tmp_path: Path, url: str, registry: str | None = None):  # type: ignore[no-untyped-def]
+    """`origintrace verify URL` against the demo's node, trusting `registry` (default: the demo's)."""
     from typer.testing import CliRunner
 
     from app.cli import cli
 
-    runner = CliRunner()
-    honest = runner.invoke(cli, ["verify", demo.url, "--rpc", demo.rpc_url])
+    if registry is None:
+        (manifest,) = (tmp_path / "deployments").glob("*.json")
+        registry = json.loads(manifest.read_text())["contracts"]["OriginRegistry"]["address"]
+    return CliRunner().invoke(cli, ["verify", url, "--rpc", demo.rpc_url, "--registry", registry])
+
+
+def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) -> None:
+    honest = _verify(demo, tmp_path, demo.url)
     assert honest.exit_code == 0, honest.output
     assert "VERIFIED" in honest.output and "✗" not in honest.output
     assert "left out none of the 10 registry logs" in honest.output, (
@@ -167,16 +175,21 @@ def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) 
     # A gift set of the demo was registered in a batch: its ItemsRegistered names it in its
     # data, not in a topic.
     gift = urlsplit(demo.url)._replace(path=GIFT_SET.path).geturl()
-    batch = runner.invoke(cli, ["verify", gift, "--rpc", demo.rpc_url])
+    batch = _verify(demo, tmp_path, gift)
     assert batch.exit_code == 0, batch.output
     assert "ItemsRegistered" in batch.output and "✗" not in batch.output
+    # Anyone can deploy a registry and write a history for this item id into it: the gateway's
+    # registry must be the one the user trusts.
+    elsewhere = _verify(demo, tmp_path, demo.url, "0x" + "de" * 20)
+    assert elsewhere.exit_code == 1 and "NOT VERIFIED" in elsewhere.output
+    assert "is not the one you trust (--registry)" in elsewhere.output
 
     # The gateway's database loses the sale: the chain still has it, and verify says so.
     database = sqlite3.connect(tmp_path / "data" / "origintrace.db")
     with database:
         database.execute("DELETE FROM events WHERE name = 'ItemSold'")
     database.close()
-    lying = runner.invoke(cli, ["verify", demo.url, "--rpc", demo.rpc_url])
+    lying = _verify(demo, tmp_path, demo.url)
     assert lying.exit_code == 1
     assert "✗ the gateway left out" in lying.output and "NOT VERIFIED" in lying.output
     # A log that names the item second (UnitPacked(unit, id)) is searched for too.
@@ -184,23 +197,19 @@ def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) 
     with database:
         database.execute("DELETE FROM events WHERE name = 'UnitPacked'")
     database.close()
-    unpacked = runner.invoke(cli, ["verify", gift, "--rpc", demo.rpc_url])
+    unpacked = _verify(demo, tmp_path, gift)
     assert unpacked.exit_code == 1 and "✗ the gateway left out" in unpacked.output, unpacked.output
 
 
 def test_verify_proves_a_lot_item_through_the_registry(demo: Demo, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from app.cli import cli
-
     line = next(line for line in demo.output if "One item of the lot:" in line)
     url = line.split()[-1]
     assert url.endswith(f"{SKINCARE_LOT.path}/21/SK-0001")
-    runner = CliRunner()
-    honest = runner.invoke(cli, ["verify", url, "--rpc", demo.rpc_url])
+    honest = _verify(demo, tmp_path, url)
     assert honest.exit_code == 0, honest.output
     assert "the registry accepts the item's 10-step Merkle proof" in honest.output
     assert "LotAnchored" in honest.output and "✗" not in honest.output
+    assert f"is lot {SKINCARE_LOT.lot} of the label" in honest.output
 
     # The gateway's lot file is damaged: its proof no longer reaches the root on chain.
     (lot_file,) = (tmp_path / "data" / "lots").glob(f"*/{SKINCARE_LOT.item_id.hex()}.otl")
@@ -208,5 +217,5 @@ def test_verify_proves_a_lot_item_through_the_registry(demo: Demo, tmp_path: Pat
     data[-40] ^= 0xFF
     lot_file.write_bytes(bytes(data))
     time.sleep(0.01)
-    lying = runner.invoke(cli, ["verify", url, "--rpc", demo.rpc_url])
+    lying = _verify(demo, tmp_path, url)
     assert lying.exit_code == 1 and "✗ the registry accepts" in lying.output, lying.output

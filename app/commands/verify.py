@@ -18,12 +18,14 @@ from web3 import Web3
 from app.api.lots import MAX_NESTING
 from app.chain.artifacts import artifact
 from app.chain.client import connect
+from app.chain.deploy import ManifestError, load_manifest, manifest_path
 from app.chain.logs import raw_logs
 from app.chain.merkle import leaf_hash
 from app.chain.record_types import STATUS_NAMES
 from app.commands.context import clear_errors, fail
 from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
+from app.gs1.keys import Lot
 from app.indexer.decode import RECORD_ARGS, RECORD_LIST_ARGS, LogDecoder, UndecodableLog
 from app.indexer.rpc import RpcClient
 
@@ -44,6 +46,20 @@ class Report:
     @property
     def verified(self) -> bool:
         return all(ok for ok, _ in self.checks)
+
+
+def _trusted_registry(given: str | None, chain_id: int) -> tuple[str | None, str]:
+    """The registry the user trusts on `chain_id` and where that came from: --registry, else
+    the deployment manifest of the chain, else none."""
+    if given is not None:
+        if not Web3.is_address(given):
+            fail(f"--registry {given!r} is not an address", code=2)
+        return given, "--registry"
+    path = manifest_path(chain_id)
+    try:
+        return load_manifest(path).registry, str(path)
+    except (FileNotFoundError, ManifestError):
+        return None, f"no --registry and no manifest {path}: pass the address your consortium publishes"
 
 
 def _get_json(url: str) -> Any:
@@ -127,6 +143,13 @@ def _record_topics() -> dict[int, list[str]]:
 def verify(
     url: Annotated[str, typer.Argument(help="The item's Digital Link URL, as in its QR code")],
     rpc: Annotated[str, typer.Option("--rpc", envvar="ORIGINTRACE_RPC_URL", help="A node you trust")],
+    trusted_registry: Annotated[
+        str | None,
+        typer.Option(
+            "--registry",
+            help="The registry address your consortium publishes (default: deployments/<chainId>.json)",
+        ),
+    ] = None,
 ) -> None:
     """Verify an item's origin and custody facts against your own node, not the gateway's word.
 
@@ -161,12 +184,26 @@ def verify(
         w3.eth.chain_id == bundle["chain_id"], f"your node serves chain {bundle['chain_id']}"
     ):
         raise typer.Exit(1)
+    # Anyone can deploy a registry and write any history for an item id into it: the gateway's
+    # registry must be the one the user trusts, not just any contract.
+    trusted, source = _trusted_registry(trusted_registry, w3.eth.chain_id)
+    report.check(
+        trusted is not None and trusted.lower() == registry.lower(),
+        f"the gateway's registry {registry} is the one you trust ({source})"
+        if trusted is not None and trusted.lower() == registry.lower()
+        else f"the gateway's registry {registry} is not the one you trust ({source})",
+    )
     report.check(bool(w3.eth.get_code(registry)), f"the registry {registry} has code on your node")
     contract = w3.eth.contract(address=registry, abi=artifact("OriginRegistry").abi)
     lineage = ["0x" + record_id.hex()]
     if link.lot is not None:
         _check_merkle(report, contract, key.item_id, record_id, bundle["merkle"])
         lineage = lot_lineage(contract, record_id)
+        labelled = "0x" + Lot(key.gtin, link.lot).item_id.hex()
+        report.check(
+            labelled in lineage,
+            f"the proof's lot {lineage[0]} is lot {link.lot} of the label or was split from it",
+        )
     with clear_errors():
         check_facts(report, w3, RpcClient(rpc), registry, lineage, bundle["facts"])
     custodian = contract.functions.custodianOf(record_id).call()
