@@ -149,6 +149,14 @@ def test_origintrace_verify_accepts_the_lineage_facts_on_chain(
     failed = [text for ok, text in late.checks if not ok]
     assert failed[0] == f"the gateway does not state the creation of record {lineage[0]}"
     assert failed[1].startswith("the gateway left out")
+    # The parent lot's facts before the split are searched for too: leaving out its anchoring
+    # (or custody it had before the split) is caught.
+    no_parent_start = [f for f in bundle["facts"] if f["args"].get("lotId") != lineage[1]]
+    assert len(no_parent_start) == len(bundle["facts"]) - 1
+    partial = Report()
+    check_facts(partial, w3, rpc, contract.address, lineage, no_parent_start)
+    (failure,) = [text for ok, text in partial.checks if not ok]
+    assert failure.startswith("the gateway left out none of the")
 
 
 def test_a_split_with_other_metadata_for_the_item_is_not_followed(client: TestClient) -> None:

@@ -126,6 +126,23 @@ def _record_arg(event: str) -> str:
     return RECORD_ARGS.get(event, "itemId")
 
 
+def _logs_about(
+    rpc: RpcClient,
+    registry: ChecksumAddress,
+    record: str,
+    creation: dict[str, Any] | None,
+    end: int | None = None,
+) -> list[dict[str, Any]]:
+    """The registry's logs that name `record` as the record they change, from its `creation`'s
+    block (block 0 without one) to `end` (the head when None)."""
+    start = int(creation["block"]) if creation else 0
+    return [
+        log
+        for position, topic0s in _record_topics().items()
+        for log in raw_logs(rpc, registry, [topic0s, *[None] * (position - 1), record], start, end)
+    ]
+
+
 def _record_topics() -> dict[int, list[str]]:
     """Topic position (1 to 3) -> topic0 of the registry events whose record is indexed there."""
     positions: dict[int, list[str]] = {}
@@ -265,32 +282,40 @@ def check_facts(
     facts: list[dict[str, Any]],
 ) -> None:
     """Each stated fact is on chain as stated and about the record (`lineage[0]`) or its parent
-    lots, and no registry log about the record is left out."""
+    lots, the record's creation is stated, and no registry log is left out: none about the
+    record, and none about a parent lot before the split that created the lot below it."""
     record_id = lineage[0]
     decoder = LogDecoder(artifact("OriginRegistry").abi)
     # A record is created once, and no log can name it before that: a stated creation that
     # checks out on chain is where the search for left-out logs starts (else at block 0).
-    creation: dict[str, Any] | None = None
+    creations: dict[str, dict[str, Any]] = {}
     for fact in facts:
         problem = _check_fact(w3, decoder, registry, lineage, fact)
         report.check(
             problem is None, problem or f"{fact['event']} in block {fact['block']} (tx {fact['tx'][:12]}…)"
         )
-        if problem is None and creation is None and _creates(fact, record_id):
-            creation = fact
+        for record in lineage:
+            if problem is None and record not in creations and _creates(fact, record):
+                creations[record] = fact
+    creation = creations.get(record_id)
     report.check(
         creation is not None,
         f"the gateway states the record's creation ({creation['event']} in block {creation['block']})"
         if creation
         else f"the gateway does not state the creation of record {record_id}",
     )
-    start = int(creation["block"]) if creation else 0
-    on_chain_logs = [
-        log
-        for position, topic0s in _record_topics().items()
-        for log in raw_logs(rpc, registry, [topic0s, *[None] * (position - 1), record_id], start)
-    ]
-    stated = {(f["tx"], f["log_index"]) for f in facts}
+    on_chain_logs = _logs_about(rpc, registry, record_id, creations.get(record_id))
+    for parent, child in zip(lineage[1:], lineage, strict=False):
+        split = creations.get(child)  # the child lot's LotAnchored: where the parent's facts end
+        if split is None:
+            break
+        split_at = (int(split["block"]), int(split["log_index"]))
+        on_chain_logs += [
+            log
+            for log in _logs_about(rpc, registry, parent, creations.get(parent), split_at[0])
+            if (int(log["blockNumber"], 16), int(log["logIndex"], 16)) < split_at
+        ]
+    stated = {(str(f["tx"]).lower(), f["log_index"]) for f in facts}
     omitted = [
         log
         for log in on_chain_logs
