@@ -31,8 +31,8 @@ def _checked_database_url(url: str) -> str:
 
 
 def _database_unavailable(exc: Exception, source: str) -> NoReturn:
-    """Stop with one line (exit 2) for a database that cannot be opened, e.g. one not created."""
-    typer.echo(f"error: cannot open the database ({source}): {getattr(exc, 'orig', exc)}", err=True)
+    """Stop with one line (exit 2) for a database that cannot be used, e.g. one not created."""
+    typer.echo(f"error: cannot open or write the database ({source}): {getattr(exc, 'orig', exc)}", err=True)
     raise typer.Exit(2) from None
 
 
@@ -114,7 +114,13 @@ def index(
 
     _terminate_on_sigterm()
     settings = get_settings()
-    source = "--database-url" if database_url else "ORIGINTRACE_DATABASE_URL"
+    source = (
+        "--database-url"
+        if database_url
+        else "ORIGINTRACE_DATABASE_URL"
+        if settings.database_url
+        else "the default SQLite file in ORIGINTRACE_DATA_DIR"
+    )
     database_url = _checked_database_url(database_url or settings.resolved_database_url)
     try:
         run_index(

@@ -26,7 +26,10 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
             raise click.UsageError("--account is required outside local networks (an ape account alias)")
         return accounts.test_accounts[0]
     if alias.startswith("TEST::"):
-        return accounts.test_accounts[int(alias.removeprefix("TEST::"))]
+        try:
+            return accounts.test_accounts[int(alias.removeprefix("TEST::"))]
+        except (ValueError, IndexError):
+            raise click.BadParameter(f"{alias!r}: no such test account", param_hint="--account") from None
     try:
         return accounts.load(alias)
     except KeyError:

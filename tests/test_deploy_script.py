@@ -147,6 +147,8 @@ def test_a_wrong_account_or_passphrase_is_one_line(
     unknown = ape_deploy("--network", devnet.rpc_url, "--account", "nosuch", env=env)
     assert unknown.returncode == 2 and "no ape account 'nosuch'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+    no_test_account = ape_deploy("--network", devnet.rpc_url, "--account", "TEST::99", env=env)
+    assert no_test_account.returncode == 2 and "'TEST::99': no such test account" in no_test_account.stderr
     monkeypatch.setenv("APE_DATA_FOLDER", env["APE_DATA_FOLDER"])
     save_account("deployer", dev_account(7), "right passphrase")
     wrong = ape_deploy(

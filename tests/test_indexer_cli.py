@@ -64,7 +64,7 @@ def test_a_database_not_created_yet_is_one_line(w3: Web3, deployment: Deployment
     missing = "postgresql+psycopg://postgres@127.0.0.1:5432/origintrace_never_created"
     code, stderr = _run("--manifest", str(manifest), "--rpc", url, "--database-url", missing)
     assert code == 2, stderr
-    assert stderr.startswith("error: cannot open the database (--database-url): ")
+    assert stderr.startswith("error: cannot open or write the database (--database-url): ")
     assert "Traceback" not in stderr and len(stderr.splitlines()) <= 3
 
 

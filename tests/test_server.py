@@ -262,7 +262,7 @@ def test_an_unreachable_database_is_an_error_saying_which_setting() -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "cannot open the database (ORIGINTRACE_DATABASE_URL)" in result.stderr
+    assert "cannot open or write the database (ORIGINTRACE_DATABASE_URL)" in result.stderr
     assert "Traceback" not in result.stderr
 
 
