@@ -172,6 +172,10 @@ def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) 
     assert "left out none of the 10 registry logs" in honest.output, (
         honest.output
     )  # AttestationRecorded names it second
+    assert (
+        "the certification GRADING_REPORT shown is recorded on chain as shown, and in force" in honest.output
+    )
+    assert "each of the 9 history steps the gateway shows is a checked fact" in honest.output, honest.output
     # A gift set of the demo was registered in a batch: its ItemsRegistered names it in its
     # data, not in a topic.
     gift = urlsplit(demo.url)._replace(path=GIFT_SET.path).geturl()

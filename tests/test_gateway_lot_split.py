@@ -209,3 +209,37 @@ def test_a_split_item_is_cached_under_its_printed_label(client: TestClient) -> N
     cached = client.app.state.cache.get(label, "json")
     assert cached is not None and cached.body == first.content
     assert cached.path == f"{SUB_LOT.path}/21/S006"  # its scans count under the sub-lot path
+
+
+def test_verify_checks_what_the_gateway_shows_against_the_checked_facts(
+    client: TestClient, w3: Web3, devnet: Devnet
+) -> None:
+    """The page's history and certifications must stand on facts that checked out on chain."""
+    from app.commands.verify import check_shown
+
+    item = client.get(DIAMOND.path, headers=JSON).json()
+    bundle = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/proof").json()
+    contract = registry(w3, bundle["registry"])
+    checked = check_facts(
+        Report(), w3, RpcClient(devnet.rpc_url), contract.address, [item["id"]], bundle["facts"]
+    )
+    honest = Report()
+    check_shown(honest, item, checked)
+    assert honest.verified and len(honest.checks) == 1 + len(item["attestations"]) == 2
+    forged = {**item, "attestations": [{**item["attestations"][0], "data_hash": "0x" + "00" * 32}]}
+    invented = {**item, "history": [*item["history"], {**item["history"][-1], "log_index": 999}]}
+    revoked = {
+        **checked,
+        ("0xrevocation", 0): {
+            "event": "AttestationRevoked",
+            "args": {
+                "attestationId": checked[
+                    (item["attestations"][0]["tx"], item["attestations"][0]["log_index"])
+                ]["args"]["attestationId"]
+            },
+        },
+    }
+    for shown, facts in ((forged, checked), (invented, checked), (item, revoked)):
+        lying = Report()
+        check_shown(lying, shown, facts)
+        assert not lying.verified

@@ -222,7 +222,9 @@ def verify(
             f"the proof's lot {lineage[0]} is lot {link.lot} of the label or was split from it",
         )
     with clear_errors():
-        check_facts(report, w3, RpcClient(rpc), registry, lineage, bundle["facts"])
+        checked = check_facts(report, w3, RpcClient(rpc), registry, lineage, bundle["facts"])
+    if link.lot is None:
+        check_shown(report, item, checked)
     custodian = contract.functions.custodianOf(record_id).call()
     report.check(custodian == _address(shown["custodian"]), f"current custodian {custodian}")
     status = STATUS_NAMES[contract.functions.statusOf(record_id).call()]
@@ -280,20 +282,24 @@ def check_facts(
     registry: ChecksumAddress,
     lineage: list[str],
     facts: list[dict[str, Any]],
-) -> None:
+) -> dict[tuple[str, int], dict[str, Any]]:
     """Each stated fact is on chain as stated and about the record (`lineage[0]`) or its parent
     lots, the record's creation is stated, and no registry log is left out: none about the
-    record, and none about a parent lot before the split that created the lot below it."""
+    record, and none about a parent lot before the split that created the lot below it.
+    Returns the facts that checked out, by (tx, log index)."""
     record_id = lineage[0]
     decoder = LogDecoder(artifact("OriginRegistry").abi)
     # A record is created once, and no log can name it before that: a stated creation that
     # checks out on chain is where the search for left-out logs starts (else at block 0).
     creations: dict[str, dict[str, Any]] = {}
+    checked: dict[tuple[str, int], dict[str, Any]] = {}
     for fact in facts:
         problem = _check_fact(w3, decoder, registry, lineage, fact)
         report.check(
             problem is None, problem or f"{fact['event']} in block {fact['block']} (tx {fact['tx'][:12]}…)"
         )
+        if problem is None:
+            checked[(str(fact["tx"]).lower(), int(fact["log_index"]))] = fact
         for record in lineage:
             if problem is None and record not in creations and _creates(fact, record):
                 creations[record] = fact
@@ -324,3 +330,32 @@ def check_facts(
     report.check(
         not omitted, f"the gateway left out none of the {len(on_chain_logs)} registry logs about the item"
     )
+    return checked
+
+
+def check_shown(report: Report, item: dict[str, Any], checked: dict[tuple[str, int], dict[str, Any]]) -> None:
+    """What the gateway shows of a serialised item stands on the facts that checked out: each
+    history step is one of them, and each certification is a recorded attestation, with the
+    kind and document hash shown, that no checked fact revokes."""
+    steps = [(str(h["tx"]).lower(), int(h["log_index"])) for h in item.get("history", [])]
+    report.check(
+        all(step in checked for step in steps),
+        f"each of the {len(steps)} history steps the gateway shows is a checked fact",
+    )
+    revoked = {f["args"].get("attestationId") for f in checked.values() if f["event"] == "AttestationRevoked"}
+    for shown in item.get("attestations", []):
+        fact = checked.get((str(shown["tx"]).lower(), int(shown["log_index"])))
+        args = fact["args"] if fact is not None and fact["event"] == "AttestationRecorded" else None
+        report.check(
+            args is not None
+            and _text(args.get("kind")) == shown["kind"]
+            and str(args.get("dataHash")).lower() == str(shown["data_hash"]).lower()
+            and args.get("attestationId") not in revoked,
+            f"the certification {shown['kind']} shown is recorded on chain as shown, and in force",
+        )
+
+
+def _text(value: Any) -> str:
+    """A bytes32 label (0x-hex, NUL-padded) as text."""
+    raw = bytes.fromhex(str(value).removeprefix("0x")) if isinstance(value, str) else b""
+    return raw.rstrip(b"\0").decode("utf-8", "replace")
