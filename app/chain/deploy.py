@@ -111,6 +111,14 @@ def load_manifest(path: Path) -> Deployment:
         raise ManifestError(f"{not_one}: {exc}") from None
 
 
+def known_deployment(chain_id: int) -> Deployment | None:
+    """The deployment the local manifest of `chain_id` records, or None without a readable one."""
+    try:
+        return load_manifest(manifest_path(chain_id))
+    except (FileNotFoundError, ManifestError):
+        return None
+
+
 CREATE2_FACTORY = Web3.to_checksum_address("0x4e59b44847b379578588920cA78FbF26c0B4956C")
 """The deterministic deployment proxy found on anvil, most testnets and mainnets: it deploys
 `init code` sent after a 32-byte salt with CREATE2, so the address depends only on both."""

@@ -17,7 +17,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from app.chain.client import TransactionFailed, connect, registry, send
-from app.chain.deploy import ManifestError, load_manifest, manifest_path
+from app.chain.deploy import ManifestError, known_deployment, load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
 from app.gs1.digital_link import DigitalLink
@@ -117,11 +117,8 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
 def registry_logs(chain: Chain, topics: Topics) -> list[dict[str, Any]]:
     """Raw logs of the chain's registry matching `topics`, from its deployment block (when its
     manifest names this registry; else block 0) to the head, in ranges the node accepts."""
-    try:
-        manifest = load_manifest(manifest_path(chain.w3.eth.chain_id))
-        start = manifest.deploy_block if manifest.registry.lower() == chain.registry.address.lower() else 0
-    except (FileNotFoundError, ManifestError):
-        start = 0
+    known = known_deployment(chain.w3.eth.chain_id)
+    start = known.deploy_block if known and known.registry.lower() == chain.registry.address.lower() else 0
     return raw_logs(RpcClient(chain.rpc_url), chain.registry.address, topics, start)
 
 

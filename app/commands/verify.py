@@ -12,13 +12,12 @@ from urllib.parse import quote, urlsplit
 
 import typer
 from eth_typing import ChecksumAddress
-from eth_utils.crypto import keccak
 from web3 import Web3
 
 from app.api.lots import MAX_NESTING
 from app.chain.artifacts import artifact
 from app.chain.client import connect
-from app.chain.deploy import ManifestError, load_manifest, manifest_path
+from app.chain.deploy import known_deployment, manifest_path
 from app.chain.logs import raw_logs
 from app.chain.merkle import leaf_hash
 from app.chain.record_types import STATUS_NAMES
@@ -26,7 +25,7 @@ from app.commands.context import clear_errors, fail
 from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import Lot
-from app.indexer.decode import RECORD_ARGS, RECORD_LIST_ARGS, LogDecoder, UndecodableLog
+from app.indexer.decode import RECORD_LIST_ARGS, LogDecoder, UndecodableLog, label_text, record_arg
 from app.indexer.rpc import RpcClient
 
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
@@ -55,11 +54,10 @@ def _trusted_registry(given: str | None, chain_id: int) -> tuple[str | None, str
         if not Web3.is_address(given):
             fail(f"--registry {given!r} is not an address", code=2)
         return given, "--registry"
-    path = manifest_path(chain_id)
-    try:
-        return load_manifest(path).registry, str(path)
-    except (FileNotFoundError, ManifestError):
+    known, path = known_deployment(chain_id), manifest_path(chain_id)
+    if known is None:
         return None, f"no --registry and no manifest {path}: pass the address your consortium publishes"
+    return known.registry, str(path)
 
 
 def _get_json(url: str) -> Any:
@@ -117,44 +115,28 @@ def _creates(fact: dict[str, Any], record: str) -> bool:
     if fact["event"] not in CREATIONS:
         return False
     named = (
-        _listed(fact) if fact["event"] in RECORD_LIST_ARGS else fact["args"].get(_record_arg(fact["event"]))
+        _listed(fact) if fact["event"] in RECORD_LIST_ARGS else fact["args"].get(record_arg(fact["event"]))
     )
     return str(named).lower() == record
-
-
-def _record_arg(event: str) -> str:
-    return RECORD_ARGS.get(event, "itemId")
 
 
 def _logs_about(
     rpc: RpcClient,
     registry: ChecksumAddress,
+    positions: dict[int, list[str]],
     record: str,
     creation: dict[str, Any] | None,
     end: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The registry's logs that name `record` as the record they change, from its `creation`'s
-    block (block 0 without one) to `end` (the head when None)."""
+    """The registry's logs that name `record` as the record they change (in the topic
+    `positions` gives per event, LogDecoder.record_topics), from its `creation`'s block (block 0
+    without one) to `end` (the head when None)."""
     start = int(creation["block"]) if creation else 0
     return [
         log
-        for position, topic0s in _record_topics().items()
+        for position, topic0s in positions.items()
         for log in raw_logs(rpc, registry, [topic0s, *[None] * (position - 1), record], start, end)
     ]
-
-
-def _record_topics() -> dict[int, list[str]]:
-    """Topic position (1 to 3) -> topic0 of the registry events whose record is indexed there."""
-    positions: dict[int, list[str]] = {}
-    for entry in artifact("OriginRegistry").abi:
-        if entry.get("type") != "event":
-            continue
-        indexed = [i["name"] for i in entry["inputs"] if i.get("indexed")]
-        if _record_arg(entry["name"]) in indexed:
-            signature = f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
-            topic0 = "0x" + keccak(text=signature).hex()
-            positions.setdefault(indexed.index(_record_arg(entry["name"])) + 1, []).append(topic0)
-    return positions
 
 
 def verify(
@@ -204,11 +186,10 @@ def verify(
     # Anyone can deploy a registry and write any history for an item id into it: the gateway's
     # registry must be the one the user trusts, not just any contract.
     trusted, source = _trusted_registry(trusted_registry, w3.eth.chain_id)
+    is_trusted = trusted is not None and trusted.lower() == registry.lower()
     report.check(
-        trusted is not None and trusted.lower() == registry.lower(),
-        f"the gateway's registry {registry} is the one you trust ({source})"
-        if trusted is not None and trusted.lower() == registry.lower()
-        else f"the gateway's registry {registry} is not the one you trust ({source})",
+        is_trusted,
+        f"the gateway's registry {registry} is {'' if is_trusted else 'not '}the one you trust ({source})",
     )
     report.check(bool(w3.eth.get_code(registry)), f"the registry {registry} has code on your node")
     contract = w3.eth.contract(address=registry, abi=artifact("OriginRegistry").abi)
@@ -310,7 +291,8 @@ def check_facts(
         if creation
         else f"the gateway does not state the creation of record {record_id}",
     )
-    on_chain_logs = _logs_about(rpc, registry, record_id, creations.get(record_id))
+    positions = decoder.record_topics()
+    on_chain_logs = _logs_about(rpc, registry, positions, record_id, creations.get(record_id))
     for parent, child in zip(lineage[1:], lineage, strict=False):
         split = creations.get(child)  # the child lot's LotAnchored: where the parent's facts end
         if split is None:
@@ -318,7 +300,7 @@ def check_facts(
         split_at = (int(split["block"]), int(split["log_index"]))
         on_chain_logs += [
             log
-            for log in _logs_about(rpc, registry, parent, creations.get(parent), split_at[0])
+            for log in _logs_about(rpc, registry, positions, parent, creations.get(parent), split_at[0])
             if (int(log["blockNumber"], 16), int(log["logIndex"], 16)) < split_at
         ]
     stated = {(str(f["tx"]).lower(), f["log_index"]) for f in facts}
@@ -348,14 +330,8 @@ def check_shown(report: Report, item: dict[str, Any], checked: dict[tuple[str, i
         args = fact["args"] if fact is not None and fact["event"] == "AttestationRecorded" else None
         report.check(
             args is not None
-            and _text(args.get("kind")) == shown["kind"]
+            and label_text(str(args.get("kind"))) == shown["kind"]
             and str(args.get("dataHash")).lower() == str(shown["data_hash"]).lower()
             and args.get("attestationId") not in revoked,
             f"the certification {shown['kind']} shown is recorded on chain as shown, and in force",
         )
-
-
-def _text(value: Any) -> str:
-    """A bytes32 label (0x-hex, NUL-padded) as text."""
-    raw = bytes.fromhex(str(value).removeprefix("0x")) if isinstance(value, str) else b""
-    return raw.rstrip(b"\0").decode("utf-8", "replace")

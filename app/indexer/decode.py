@@ -65,6 +65,11 @@ RECORD_ARGS = {
 """The argument naming the record an event changes, where it is not `itemId`."""
 
 
+def record_arg(event: str) -> str:
+    """The argument naming the record `event` changes."""
+    return RECORD_ARGS.get(event, "itemId")
+
+
 def record_ids(log: DecodedLog) -> list[str]:
     """Ids of every record `log` changes: its `item_id`, or the list a batch event carries."""
     if log.item_id is not None:
@@ -105,6 +110,11 @@ def chain_text(raw: bytes) -> str:
     refuses, stopping the index at that range) become U+FFFD.
     """
     return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def label_text(word: str) -> str:
+    """A bytes32 label (0x-hex, NUL-padded, e.g. an attestation kind) as text."""
+    return chain_text(bytes.fromhex(word.removeprefix("0x")).rstrip(b"\0"))
 
 
 def _dynamic(body: str, at: int, text: bool) -> Any:
@@ -249,7 +259,10 @@ class _EventSpec:
         self.name: str = entry["name"]
         self.topics = 1 + sum(1 for i in entry["inputs"] if i["indexed"])
         self.args = _compile_args(entry)
-        self.record_arg = RECORD_ARGS.get(self.name, "itemId")
+        self.record_arg = record_arg(self.name)
+        indexed = [i["name"] for i in entry["inputs"] if i["indexed"]]
+        self.record_topic = indexed.index(self.record_arg) + 1 if self.record_arg in indexed else None
+        """The topic (1-3) that names the record, None when it is in the data or absent."""
 
 
 class LogDecoder:
@@ -266,6 +279,14 @@ class LogDecoder:
     @property
     def event_names(self) -> set[str]:
         return {spec.name for spec in self._specs.values()}
+
+    def record_topics(self) -> dict[int, list[str]]:
+        """Topic position (1-3) -> topic0 of the events that name their record there."""
+        positions: dict[int, list[str]] = {}
+        for topic0, spec in self._specs.items():
+            if spec.record_topic is not None:
+                positions.setdefault(spec.record_topic, []).append(topic0)
+        return positions
 
     def decode(self, log: dict[str, Any], timestamp: int) -> DecodedLog:
         """Decode one raw JSON-RPC log (hex strings, as eth_getLogs returns them)."""

@@ -13,7 +13,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from app.chain.record_types import STATUS_NAMES
-from app.indexer.decode import DecodedLog, chain_text
+from app.indexer.decode import DecodedLog, label_text
 from app.indexer.state import RangeState
 
 ROLE_NAMES = {
@@ -147,7 +147,7 @@ def on_unit_unpacked(state: RangeState, log: DecodedLog) -> None:
 
 
 def on_attestation_recorded(state: RangeState, log: DecodedLog) -> None:
-    kind = chain_text(bytes.fromhex(log.args["kind"][2:]).rstrip(b"\0"))
+    kind = label_text(log.args["kind"])
     state.put_attestation(
         {
             "attestation_id": log.args["attestationId"],
