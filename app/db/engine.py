@@ -12,8 +12,20 @@ from sqlalchemy.engine import URL, make_url
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+SQLITE_PAGE_SIZE = 16_384
+"""Bytes per page of a new SQLite database (SQLite's default is 4,096). A backfill writes
+hundreds of MB of index and table pages, each through the WAL and again at the checkpoint;
+with 16 KiB pages the 200,000-event backfill of bench-index took 6.4-7.2 s against 7.4-8.2 s
+in five alternating pairs (fewer pages, frames and B-tree splits; a 500-item batch event
+spans 5 overflow pages, not 18). Existing databases keep the size they were created with."""
+WAL_CHECKPOINT_BYTES = 200 * 2**20
+"""WAL size at which a checkpoint is taken (SQLite's default: 1,000 pages)."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # Takes effect only while the file is still empty (before WAL mode is set on it).
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash may
     # lose the last commits, never corrupt the database.
@@ -21,7 +33,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     # Checkpoints fsync; on a bulk backfill, letting the WAL reach ~200 MB before one is taken
     # (instead of 4 MB) makes them rare, and the size limit shrinks the file back afterwards.
-    cursor.execute("PRAGMA wal_autocheckpoint=50000")
+    page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
     cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
