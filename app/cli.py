@@ -4,12 +4,15 @@ import inspect
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from app.commands.context import fail
 from app.core.config import InvalidSettings, Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.relayer.service import RelayerSetup
 
 cli = typer.Typer(
     help="OriginTrace: provenance of physical goods on an Ethereum-compatible chain.",
@@ -177,14 +180,14 @@ def serve(
     overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
     settings = settings.model_copy(update=overrides)
     _checked_database_url(settings.resolved_database_url)
-    relayer_key = _relayer_key(settings, relayer) if relayer else None
+    relayer_setup = _relayer_setup(settings, relayer) if relayer else None
     url = settings.base_url
     try:
         code = run_serve(
             settings,
             workers,
             lambda: typer.echo(f"gateway on {url} ({workers} workers)", err=True),
-            relayer_key,
+            relayer_setup,
         )
     except (PortInUse, PlaceDirectoryError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -196,13 +199,13 @@ def serve(
         raise typer.Exit(code)
 
 
-def _relayer_key(settings: Settings, name: str) -> bytes:
-    """The key of the relayer account `name`, after checking it can relay on the configured chain
+def _relayer_setup(settings: Settings, name: str) -> "RelayerSetup":
+    """Relaying from account `name`, after checking it can relay on the configured chain
     (one line, exit 2, when not)."""
     from app.chain.deploy import ManifestError
     from app.chain.keystore import KeystoreError
     from app.commands.context import signer
-    from app.relayer.service import relay_target
+    from app.relayer.service import RelayerSetup, relay_target
 
     try:
         account = signer(name)
@@ -210,7 +213,7 @@ def _relayer_key(settings: Settings, name: str) -> bytes:
     except (KeystoreError, ConnectionError, FileNotFoundError, ManifestError) as exc:
         fail(f"cannot relay from {name!r}: {exc}", code=2)
     typer.echo(f"relaying from {account.address} to registry {target.address}", err=True)
-    return bytes(account.key)
+    return RelayerSetup(bytes(account.key), target.address)
 
 
 def _register_groups() -> None:

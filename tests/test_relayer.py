@@ -29,7 +29,7 @@ from app.core.config import Settings
 from app.db.engine import make_engine
 from app.demo.journey import Member, admit_members, hand_over
 from app.gs1.keys import SerialisedItem
-from app.relayer.service import Relayer
+from app.relayer.service import Relayer, RelayerSetup
 
 ITEM = SerialisedItem.parse("09506000134352", "RELAY-1")
 
@@ -246,6 +246,40 @@ def test_relay_is_rate_limited(
         responses = [test_client.post("/api/v1/relay/handoffs", json=body) for _ in range(3)]
     assert [r.status_code for r in responses] == [404, 404, 429]
     assert 1 <= int(responses[-1].headers["retry-after"]) <= 60
+
+
+def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
+    client: TestClient,
+    parties,
+    contract: Contract,
+    engine: Engine,
+    relayer_account: LocalAccount,
+    w3: Web3,
+    tmp_path: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    """A gateway process builds its relayer without calling the node (a worker used to die when
+    the node was down as it started, stopping the gateway): reads still answer, relay requests
+    get 503 node_unavailable with Retry-After, and nothing is sent."""
+    brand, carrier = parties
+    body = signed_body(client, brand, carrier, tmp_path)  # signed while the node answers
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    dead_node = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(data_dir=tmp_path / "down", rpc_url=dead_node)
+    setup = RelayerSetup(bytes(relayer_account.key), contract.address)
+    app = create_app(settings, engine, setup.relayer(settings, engine))
+    with TestClient(app) as down:
+        assert down.get("/healthz").status_code in (200, 503)  # answers; the index is not synced here
+        assert down.get("/api/v1/items").status_code == 200
+        relayed = down.post("/api/v1/relay/handoffs", json=body)
+        query = {"id": body["ids"][0], "from": brand.address, "to": carrier.address, "deadline": 2**40}
+        typed = down.get("/api/v1/typed-data/handoff", params=query, headers={"Accept": "application/json"})
+    for response in (relayed, typed):
+        assert response.status_code == 503, response.text
+        answer = response.json()
+        assert answer["error"] == "node_unavailable" and "nothing was sent" in answer["detail"]
+        assert response.headers["retry-after"] == "5"
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent
+    assert contract.functions.custodianOf(ITEM.item_id).call() == brand.address
 
 
 @pytest.fixture

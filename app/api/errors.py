@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+import requests
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -66,6 +67,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return error_response(request, ApiError(422, "invalid_request", reasons))
+
+    @app.exception_handler(requests.RequestException)
+    async def node_unavailable(request: Request, exc: requests.RequestException) -> Response:
+        # Only the relayer's endpoints call the chain's node; everything else reads the index.
+        log.warning("the chain's node did not answer: %s", type(exc).__name__)
+        detail = "the chain's node did not answer; nothing was sent, try again shortly"
+        return error_response(request, ApiError(503, "node_unavailable", detail, {"Retry-After": "5"}))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

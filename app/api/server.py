@@ -34,14 +34,13 @@ from multiprocessing.connection import wait
 from typing import Any
 
 import uvicorn
-from eth_account import Account
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.api.main import create_app
 from app.api.places import PlaceDirectory
 from app.core.config import Settings
 from app.db.engine import make_engine
-from app.relayer.service import configured_relayer
+from app.relayer.service import RelayerSetup
 
 log = logging.getLogger(__name__)
 
@@ -200,18 +199,18 @@ def run_server(app: Any, sockets: list[socket.socket], on_started: Callable[[], 
     server.run(sockets=sockets)
 
 
-def _app(settings: Settings, relayer_key: bytes | None) -> Any:
-    """The gateway app of one process; with `relayer_key`, it relays from that account."""
-    if relayer_key is None:
+def _app(settings: Settings, relayer: RelayerSetup | None) -> Any:
+    """The gateway app of one process; with `relayer`, it relays from that account."""
+    if relayer is None:
         return create_app(settings)
     engine = make_engine(settings.resolved_database_url)
-    return create_app(settings, engine, configured_relayer(settings, Account.from_key(relayer_key), engine))
+    return create_app(settings, engine, relayer.relayer(settings, engine))
 
 
-def _worker(settings: Settings, sock: socket.socket, parent: int, relayer_key: bytes | None) -> None:
+def _worker(settings: Settings, sock: socket.socket, parent: int, relayer: RelayerSetup | None) -> None:
     _stop_with_parent(parent)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches workers too; uvicorn re-raises it
-        run_server(_app(settings, relayer_key), [sock])
+        run_server(_app(settings, relayer), [sock])
 
 
 def _stop_with_parent(parent: int) -> None:
@@ -227,10 +226,10 @@ def serve(
     settings: Settings,
     workers: int,
     on_started: Callable[[], None] | None = None,
-    relayer_key: bytes | None = None,
+    relayer: RelayerSetup | None = None,
 ) -> int:
     """Serve the gateway of `settings` with `workers` processes (1: in this process) until
-    SIGINT/SIGTERM; 0 when stopped that way, 1 when a worker died. With `relayer_key` every
+    SIGINT/SIGTERM; 0 when stopped that way, 1 when a worker died. With `relayer` every
     process relays from that account (a lock file in the data folder orders their nonces)."""
     sockets = bind_sockets(settings.host, settings.port, workers)
     if workers == 1:
@@ -238,7 +237,7 @@ def serve(
         # a no-op for SIGTERM (and KeyboardInterrupt caught for SIGINT) makes that a clean exit.
         previous = signal.signal(signal.SIGTERM, lambda *_: None)
         try:
-            run_server(_app(settings, relayer_key), sockets, on_started)
+            run_server(_app(settings, relayer), sockets, on_started)
         except KeyboardInterrupt:
             pass
         finally:
@@ -259,7 +258,7 @@ def serve(
     try:
         for sock in sockets:
             process = context.Process(
-                target=_worker, args=(settings, sock, os.getpid(), relayer_key), name="gateway-worker"
+                target=_worker, args=(settings, sock, os.getpid(), relayer), name="gateway-worker"
             )
             process.start()
             processes.append(process)

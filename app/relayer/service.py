@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from eth_abi.abi import encode as abi_encode
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
@@ -222,8 +223,19 @@ def relay_target(settings: Settings) -> Contract:
     return registry(w3, load_manifest(manifest_path(w3.eth.chain_id, settings.deployments_dir)).registry)
 
 
-def configured_relayer(settings: Settings, account: LocalAccount, engine: Engine) -> Relayer:
-    """The relayer of a gateway process: `account` at the {relay_target}, locked with the other
-    processes of the machine that relay from it."""
-    contract = relay_target(settings)
-    return Relayer(contract.w3, contract, account, engine, settings.data_dir / "relayer.lock")
+@dataclass(frozen=True)
+class RelayerSetup:
+    """What every process of a gateway needs to relay: the account's key and the registry
+    address, checked against the chain once, at start (`relay_target`)."""
+
+    key: bytes
+    registry: str
+
+    def relayer(self, settings: Settings, engine: Engine) -> Relayer:
+        """The relayer of one gateway process, locked with the other processes of the machine
+        that relay from the same account. It does not call the node: a node that is down when
+        a process starts costs only the relay requests (503 until it answers), not the gateway."""
+        w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+        account: LocalAccount = Account.from_key(self.key)
+        lock_file = settings.data_dir / "relayer.lock"
+        return Relayer(w3, registry(w3, self.registry), account, engine, lock_file)

@@ -26,7 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         404: "Unknown item",
         409: "The registry would refuse it (custodian, membership, status)",
         429: "Too many relay requests from this client",
-        503: "This gateway has no relayer",
+        503: "This gateway has no relayer, or the chain's node did not answer (Retry-After)",
     }.items()
 }
 
