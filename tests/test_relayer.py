@@ -6,6 +6,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,33 @@ def test_relay_is_rate_limited(
     assert 1 <= int(responses[-1].headers["retry-after"]) <= 60
 
 
+class BadGatewayNode:
+    """A node behind a proxy that has lost it: every JSON-RPC request gets HTTP 502, counted."""
+
+    def __init__(self) -> None:
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                node.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_error(502, "Bad Gateway")
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.requests = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
 def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
     client: TestClient,
     parties,
@@ -258,26 +286,33 @@ def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
     tmp_path: Path,
 ) -> None:  # type: ignore[no-untyped-def]
     """A gateway process builds its relayer without calling the node (a worker used to die when
-    the node was down as it started, stopping the gateway): reads still answer, relay requests
-    get 503 node_unavailable with Retry-After, and nothing is sent."""
+    the node was down as it started, stopping the gateway): reads still answer, and a relay
+    request asks the node once, then gets 503 node_unavailable with Retry-After; nothing is sent."""
     brand, carrier = parties
     body = signed_body(client, brand, carrier, tmp_path)  # signed while the node answers
     sent = w3.eth.get_transaction_count(relayer_account.address)
-    dead_node = f"http://127.0.0.1:{free_port()}"
-    settings = Settings(data_dir=tmp_path / "down", rpc_url=dead_node)
-    setup = RelayerSetup(bytes(relayer_account.key), contract.address)
-    app = create_app(settings, engine, setup.relayer(settings, engine))
-    with TestClient(app) as down:
-        assert down.get("/healthz").status_code in (200, 503)  # answers; the index is not synced here
-        assert down.get("/api/v1/items").status_code == 200
-        relayed = down.post("/api/v1/relay/handoffs", json=body)
-        query = {"id": body["ids"][0], "from": brand.address, "to": carrier.address, "deadline": 2**40}
-        typed = down.get("/api/v1/typed-data/handoff", params=query, headers={"Accept": "application/json"})
+    node = BadGatewayNode()
+    try:
+        settings = Settings(data_dir=tmp_path / "down", rpc_url=node.url)
+        setup = RelayerSetup(bytes(relayer_account.key), contract.address)
+        app = create_app(settings, engine, setup.relayer(settings, engine))
+        assert node.requests == 0
+        with TestClient(app) as down:
+            assert down.get("/healthz").status_code in (200, 503)  # answers (the index is not synced)
+            assert down.get("/api/v1/items").status_code == 200
+            relayed = down.post("/api/v1/relay/handoffs", json=body)
+            asked = [node.requests]
+            query = {"id": body["ids"][0], "from": brand.address, "to": carrier.address, "deadline": 2**40}
+            typed = down.get("/api/v1/typed-data/handoff", params=query)
+            asked.append(node.requests - asked[0])
+    finally:
+        node.close()
     for response in (relayed, typed):
         assert response.status_code == 503, response.text
         answer = response.json()
         assert answer["error"] == "node_unavailable" and "nothing was sent" in answer["detail"]
         assert response.headers["retry-after"] == "5"
+    assert asked == [1, 1]  # web3's default tries each read five times, with backoff
     assert w3.eth.get_transaction_count(relayer_account.address) == sent
     assert contract.functions.custodianOf(ITEM.item_id).call() == brand.address
 

@@ -28,6 +28,8 @@ from app.core.config import Settings
 from app.db.schema import relay_requests
 
 MAX_IDS = 100
+NODE_TIMEOUT_S = 10
+"""Seconds a gateway's relayer waits for one answer of the node."""
 
 
 @contextmanager
@@ -234,8 +236,15 @@ class RelayerSetup:
     def relayer(self, settings: Settings, engine: Engine) -> Relayer:
         """The relayer of one gateway process, locked with the other processes of the machine
         that relay from the same account. It does not call the node: a node that is down when
-        a process starts costs only the relay requests (503 until it answers), not the gateway."""
-        w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+        a process starts costs only the relay requests (503 until it answers), not the gateway.
+        Each node call is tried once, for up to NODE_TIMEOUT_S: web3 by default tries a read
+        five times on a timeout or an HTTP error, which with a 30 s timeout held a relay
+        request (and its thread) for two and a half minutes on a node that hangs; the client
+        retries instead (Retry-After)."""
+        provider = Web3.HTTPProvider(
+            settings.rpc_url, request_kwargs={"timeout": NODE_TIMEOUT_S}, exception_retry_configuration=None
+        )
+        w3 = Web3(provider)
         account: LocalAccount = Account.from_key(self.key)
         lock_file = settings.data_dir / "relayer.lock"
         return Relayer(w3, registry(w3, self.registry), account, engine, lock_file)
