@@ -310,7 +310,7 @@ def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
     for response in (relayed, typed):
         assert response.status_code == 503, response.text
         answer = response.json()
-        assert answer["error"] == "node_unavailable" and "nothing was sent" in answer["detail"]
+        assert answer["error"] == "node_unavailable" and "did not answer" in answer["detail"]
         assert response.headers["retry-after"] == "5"
     assert asked == [1, 1]  # web3's default tries each read five times, with backoff
     assert w3.eth.get_transaction_count(relayer_account.address) == sent

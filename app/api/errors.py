@@ -72,7 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def node_unavailable(request: Request, exc: requests.RequestException) -> Response:
         # Only the relayer's endpoints call the chain's node; everything else reads the index.
         log.warning("the chain's node did not answer: %s", type(exc).__name__)
-        detail = "the chain's node did not answer; nothing was sent, try again shortly"
+        detail = "the chain's node did not answer; try again shortly"
         return error_response(request, ApiError(503, "node_unavailable", detail, {"Retry-After": "5"}))
 
     @app.exception_handler(Exception)
