@@ -30,25 +30,34 @@ log = logging.getLogger(__name__)
 CHECKPOINT_POLL_S = 0.25
 
 
+def _observe_checkpoint(app: FastAPI) -> None:
+    """Show the response cache the indexer's checkpoint: a new one drops every entry."""
+    with app.state.engine.connect() as conn:
+        app.state.cache.observe_checkpoint(
+            conn.execute(select(func.max(indexer_state.c.last_block))).scalar()
+        )
+
+
 def _housekeeping(app: FastAPI, stop: threading.Event) -> None:
     """Off the event loop: follow the indexer's checkpoint for the cache; flush scan counts."""
-    engine, flushed = app.state.engine, time.monotonic()
+    flushed = time.monotonic()
     while not stop.wait(CHECKPOINT_POLL_S):
         try:
-            with engine.connect() as conn:
-                app.state.cache.observe_checkpoint(
-                    conn.execute(select(func.max(indexer_state.c.last_block))).scalar()
-                )
+            _observe_checkpoint(app)
             if time.monotonic() - flushed >= app.state.settings.scan_flush_interval:
                 flushed = time.monotonic()
-                app.state.recorder.flush(engine)
+                app.state.recorder.flush(app.state.engine)
         except Exception:
             log.exception("gateway housekeeping failed; scan counts stay buffered")
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the housekeeping thread; flush buffered scan counts once more at shutdown."""
+    """Run the housekeeping thread; flush buffered scan counts once more at shutdown.
+
+    The checkpoint is observed once before the first request: otherwise the thread's first
+    look, a poll later, would drop what those requests cached although nothing moved."""
+    _observe_checkpoint(app)
     stop = threading.Event()
     thread = threading.Thread(target=_housekeeping, args=(app, stop), name="housekeeping", daemon=True)
     thread.start()
