@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -249,22 +250,46 @@ def test_relay_is_rate_limited(
     assert 1 <= int(responses[-1].headers["retry-after"]) <= 60
 
 
-class BadGatewayNode:
-    """A node behind a proxy that has lost it: every JSON-RPC request gets HTTP 502, counted."""
+class ProxyNode:
+    """A proxy in front of the node at `upstream`, counting JSON-RPC requests. Without an
+    upstream it has lost the node: every request gets HTTP 502. `send_fault` spoils
+    eth_sendRawTransaction: "lost" answers 502 without passing it on, "502" passes it on and
+    answers 502, "refused" answers a JSON-RPC error without passing it on."""
 
-    def __init__(self) -> None:
+    def __init__(self, upstream: str | None = None) -> None:
         node = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 node.requests += 1
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_error(502, "Bad Gateway")
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                call = json.loads(body)
+                method = call.get("method")
+                fault = node.send_fault if method == "eth_sendRawTransaction" else None
+                if method == "eth_sendRawTransaction":
+                    node.sends += 1
+                if fault == "refused":
+                    error = {"code": -32003, "message": "insufficient funds for gas * price + value"}
+                    return self._answer(200, json.dumps({"jsonrpc": "2.0", "id": call["id"], "error": error}))
+                if upstream is None or fault == "lost":
+                    return self.send_error(502, "Bad Gateway")
+                answer = requests.post(upstream, data=body, headers={"Content-Type": "application/json"})
+                if fault == "502":
+                    return self.send_error(502, "Bad Gateway")
+                self._answer(answer.status_code, answer.text)
+
+            def _answer(self, status: int, text: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(text.encode())))
+                self.end_headers()
+                self.wfile.write(text.encode())
 
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.requests = 0
+        self.requests = self.sends = 0
+        self.send_fault: str | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -291,7 +316,7 @@ def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
     brand, carrier = parties
     body = signed_body(client, brand, carrier, tmp_path)  # signed while the node answers
     sent = w3.eth.get_transaction_count(relayer_account.address)
-    node = BadGatewayNode()
+    node = ProxyNode()
     try:
         settings = Settings(data_dir=tmp_path / "down", rpc_url=node.url)
         setup = RelayerSetup(bytes(relayer_account.key), contract.address)
@@ -315,6 +340,87 @@ def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
     assert asked == [1, 1]  # web3's default tries each read five times, with backoff
     assert w3.eth.get_transaction_count(relayer_account.address) == sent
     assert contract.functions.custodianOf(ITEM.item_id).call() == brand.address
+
+
+def test_a_relayer_without_a_node_url_is_refused(contract: Contract, engine: Engine, tmp_path: Path) -> None:
+    """Not a web3 provider's default of localhost:8545, some other chain's node maybe."""
+    setup = RelayerSetup(b"\1" * 32, contract.address)
+    with pytest.raises(ConnectionError, match="ORIGINTRACE_RPC_URL"):
+        setup.relayer(Settings(data_dir=tmp_path, rpc_url=None), engine)
+
+
+@pytest.fixture
+def proxied(
+    devnet: Devnet, contract: Contract, engine: Engine, relayer_account: LocalAccount, tmp_path: Path
+):  # type: ignore[no-untyped-def]
+    """A gateway whose relayer reaches anvil through a ProxyNode, as a deployed one does."""
+    node = ProxyNode(devnet.rpc_url)
+    settings = Settings(data_dir=tmp_path / "proxied", rpc_url=node.url)
+    setup = RelayerSetup(bytes(relayer_account.key), contract.address)
+    try:
+        with TestClient(create_app(settings, engine, setup.relayer(settings, engine))) as gateway:
+            yield gateway, node
+    finally:
+        node.close()
+
+
+def relay_with_send_fault(proxied, parties, tmp_path: Path, fault: str):  # type: ignore[no-untyped-def]
+    """Relay a signed handoff of ITEM from brand to carrier with the proxy's `fault` on the send,
+    then clear the fault: the gateway, the proxy, the body and the first answer."""
+    gateway, node = proxied
+    body = signed_body(gateway, *parties, tmp_path)
+    node.send_fault = fault
+    first = gateway.post("/api/v1/relay/handoffs", json=body)
+    node.send_fault = None
+    return gateway, node, body, first
+
+
+def test_a_send_the_node_took_but_did_not_answer_is_never_sent_twice(
+    proxied, parties, w3: Web3, contract: Contract, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The node mines the transaction, but the proxy answers 502: the request was not recorded,
+    and the client's retry was checked and refused (its signatures' nonce spent), so it never
+    learnt the transaction."""
+    gateway, node, body, first = relay_with_send_fault(proxied, parties, tmp_path, "502")
+    assert first.status_code == 202, first.text
+    tx_hash = first.json()["tx_hash"]
+    assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+    assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
+    again = gateway.post("/api/v1/relay/handoffs", json=body)
+    assert again.status_code == 200 and again.json()["tx_hash"] == tx_hash
+    assert node.sends == 1
+    status = gateway.get(f"/api/v1/relay/handoffs/{first.json()['request_id']}").json()
+    assert status["status"] == "mined"
+
+
+def test_a_send_that_never_reached_the_node_is_dropped_then_sent_again(
+    proxied, parties, w3: Web3, contract: Contract, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    brand, carrier = parties
+    gateway, _, body, first = relay_with_send_fault(proxied, parties, tmp_path, "lost")
+    assert first.status_code == 202, first.text
+    rid, lost = first.json()["request_id"], first.json()["tx_hash"]
+    status = gateway.get(f"/api/v1/relay/handoffs/{rid}").json()
+    assert status == {"request_id": rid, "tx_hash": lost, "status": "dropped", "block": None}
+    assert contract.functions.custodianOf(ITEM.item_id).call() == brand.address
+    again = gateway.post("/api/v1/relay/handoffs", json=body)
+    assert again.status_code == 202, again.text  # the same transaction, if the nonce is still free
+    assert w3.eth.wait_for_transaction_receipt(again.json()["tx_hash"])["status"] == 1
+    assert contract.functions.custodianOf(ITEM.item_id).call() == carrier.address
+    assert gateway.get(f"/api/v1/relay/handoffs/{rid}").json()["status"] == "mined"
+
+
+def test_a_send_the_node_refuses_is_a_502_with_its_reason_and_not_recorded(
+    proxied, parties, w3: Web3, relayer_account: LocalAccount, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    gateway, _, body, refused = relay_with_send_fault(proxied, parties, tmp_path, "refused")
+    assert refused.status_code == 502, refused.text
+    assert refused.json()["error"] == "node_refused" and "insufficient funds" in refused.json()["detail"]
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    retried = gateway.post("/api/v1/relay/handoffs", json=body)
+    assert retried.status_code == 202, retried.text  # not answered from a record of the refused one
+    assert w3.eth.wait_for_transaction_receipt(retried.json()["tx_hash"])["status"] == 1
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent + 1
 
 
 @pytest.fixture

@@ -135,3 +135,5 @@ def status(
         fail(f"the relayer answered {code}: {reason(result)}")
     block = f" in block {result['block']}" if result.get("block") is not None else ""
     typer.echo(f"{result['status']}{block}: tx {result['tx_hash']}")
+    if result["status"] == "dropped":
+        typer.echo("the node has no such transaction: run `origintrace handoff relay` again to resend it")

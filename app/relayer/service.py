@@ -1,6 +1,7 @@
 """Check a signed handoff or consumer claim, then submit it once from the relayer's funded key."""
 
 import fcntl
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import requests
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -19,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from app.chain.client import connect, describe_revert, registry
 from app.chain.deploy import load_manifest, manifest_path
@@ -27,7 +29,11 @@ from app.chain.handoffs import HandoffRequest, onchain_digest, signature_valid
 from app.core.config import Settings
 from app.db.schema import relay_requests
 
+log = logging.getLogger(__name__)
+
 MAX_IDS = 100
+DROPPED = "dropped"
+"""Status of a recorded request whose transaction the node knows nothing of: send it again."""
 NODE_TIMEOUT_S = 10
 """Seconds a gateway's relayer waits for one answer of the node."""
 
@@ -60,7 +66,7 @@ class RelayReceipt:
     request_id: str
     tx_hash: str
     status: str
-    """submitted, mined or failed"""
+    """submitted, mined, failed or dropped"""
     block: int | None = None
     duplicate: bool = False
 
@@ -94,11 +100,11 @@ class Relayer:
     def relay(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> RelayReceipt:
         rid = request_id(request, from_signature, to_signature)
 
-        def submit() -> tuple[str, str]:
+        def prepare() -> tuple[ContractFunction, str]:
             self._check(request, from_signature, to_signature)
-            return self._submit(self._call(request, from_signature, to_signature)), request.sender
+            return self._call(request, from_signature, to_signature), request.sender
 
-        return self._once(rid, submit, request.receiver, request.ids)
+        return self._once(rid, prepare, request.receiver, request.ids)
 
     def relay_claim(self, item_id: bytes, to: str, signature: bytes) -> RelayReceipt:
         """Submit a consumer claim (`claim(item_id, to, signature)`, the claim code's signature
@@ -112,40 +118,37 @@ class Relayer:
         )
         functions = self.registry.functions
 
-        def submit() -> tuple[str, str]:
+        def prepare() -> tuple[ContractFunction, str]:
             custodian: str = functions.custodianOf(item_id).call()
             if int(custodian, 16) == 0:
                 raise RelayRejected(404, "unknown_item", f"no record 0x{item_id.hex()} is registered")
-            return self._submit(functions.claim(item_id, to, signature)), custodian
+            return functions.claim(item_id, to, signature), custodian
 
-        return self._once(rid, submit, to, (item_id,))
+        return self._once(rid, prepare, to, (item_id,))
 
     def _once(
-        self, rid: str, submit: Callable[[], tuple[str, str]], receiver: str, ids: Sequence[bytes]
+        self,
+        rid: str,
+        prepare: Callable[[], tuple[ContractFunction, str]],
+        receiver: str,
+        ids: Sequence[bytes],
     ) -> RelayReceipt:
-        """Submit the request `rid` unless it was submitted before, with `submit` (which checks
-        first, and returns the transaction and the records' holder); remembered in the database
-        so every gateway replica submits it once."""
+        """Submit the request `rid` unless it was submitted before, remembered in the database so
+        every gateway replica submits it once. `prepare` checks it and returns the call and the
+        records' holder. A request whose transaction the node has never seen (`dropped`: lost on
+        the way, or the gateway stopped before sending it) is checked and submitted again."""
         with self._lock:
             known = self._known(rid)
-            if known is not None:
+            if known is not None and known.status != DROPPED:
                 return known
-            tx_hash, sender = submit()
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        relay_requests.insert().values(
-                            request_id=rid,
-                            tx_hash=tx_hash,
-                            sender=sender,
-                            receiver=receiver,
-                            ids=["0x" + i.hex() for i in ids],
-                            created_at=int(time.time()),
-                        )
-                    )
-            except IntegrityError:  # another gateway replica relayed it first
-                pass
-        return RelayReceipt(rid, tx_hash, "submitted")
+            call, sender = prepare()
+            row = {
+                "request_id": rid,
+                "sender": sender,
+                "receiver": receiver,
+                "ids": ["0x" + i.hex() for i in ids],
+            }
+            return self._submit(call, row, replaces=known)
 
     def status(self, rid: str) -> RelayReceipt | None:
         """The request `rid` with its transaction's current state, or None if unknown."""
@@ -156,6 +159,10 @@ class Relayer:
         try:
             receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
         except TransactionNotFound:
+            try:
+                self.w3.eth.get_transaction(row.tx_hash)
+            except TransactionNotFound:
+                return RelayReceipt(rid, row.tx_hash, DROPPED)
             return RelayReceipt(rid, row.tx_hash, "submitted")
         state = "mined" if receipt["status"] == 1 else "failed"
         return RelayReceipt(rid, row.tx_hash, state, block=receipt["blockNumber"])
@@ -202,26 +209,64 @@ class Relayer:
             return functions.handoffSignedBatch(list(request.ids), *tail)
         return functions.handoffSigned(request.ids[0], *tail)
 
-    def _submit(self, call: ContractFunction) -> str:
-        """Send `call` from the relayer's key; a call the registry would refuse is a 409, unsent."""
+    def _submit(
+        self, call: ContractFunction, row: dict[str, Any], replaces: RelayReceipt | None
+    ) -> RelayReceipt:
+        """Send `call` from the relayer's key, recorded as `row` (in place of the dropped request
+        `replaces`); a call the registry would refuse is a 409, unsent.
+
+        The transaction is recorded under its hash before it goes out. A send that gets no
+        answer from the node (a timeout, a dropped connection, a proxy's 502) may still have
+        reached it, so the request stays recorded: a retry is answered with that transaction,
+        never sent twice. If the node never got it, its status turns `dropped`, and a retry
+        submits it again. A send the node answers with an error (no funds, nonce taken) is
+        forgotten and a 502."""
         try:
             tx = call.build_transaction({"from": self.account.address})  # simulated, gas estimated
         except (ContractCustomError, ContractLogicError) as exc:
             data = HexBytes(exc.data) if isinstance(exc.data, str) else b""
             raise RelayRejected(409, "would_revert", describe_revert(self.registry.abi, data)) from None
-        # Only taking the next nonce and sending wait for the other processes of the machine.
+        rid = row["request_id"]
+        # Taking the next nonce, recording and sending wait for the other processes of the machine.
         with _machine_lock(self._lock_file):
             tx["nonce"] = self.w3.eth.get_transaction_count(self.account.address, "pending")
             signed = self.account.sign_transaction(cast(dict[str, Any], tx))
-            return "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
+            tx_hash = "0x" + bytes(signed.hash).hex()
+            try:
+                with self.engine.begin() as conn:
+                    if replaces is not None:
+                        conn.execute(relay_requests.delete().where(relay_requests.c.request_id == rid))
+                    conn.execute(
+                        relay_requests.insert().values(tx_hash=tx_hash, created_at=int(time.time()), **row)
+                    )
+            except IntegrityError:  # another gateway replica is relaying it
+                return self._known(rid) or RelayReceipt(rid, tx_hash, "submitted", duplicate=True)
+            try:
+                self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except requests.RequestException as exc:
+                log.warning(
+                    "relay transaction %s: the node did not answer (%s); kept as submitted", tx_hash, exc
+                )
+            except Web3RPCError as exc:
+                with self.engine.begin() as conn:
+                    conn.execute(relay_requests.delete().where(relay_requests.c.tx_hash == tx_hash))
+                error = (exc.rpc_response or {}).get("error")
+                said = error.get("message") if isinstance(error, dict) else None
+                detail = f"the chain's node refused the relayer's transaction: {said or exc.message}"
+                raise RelayRejected(502, "node_refused", detail) from None
+        return RelayReceipt(rid, tx_hash, "submitted")
+
+
+def _rpc_url(settings: Settings) -> str:
+    if not settings.rpc_url:
+        raise ConnectionError("a relayer needs ORIGINTRACE_RPC_URL: the chain it sends to")
+    return settings.rpc_url
 
 
 def relay_target(settings: Settings) -> Contract:
     """The registry a gateway's relayer sends to: the deployment manifest's, on the chain of
     ORIGINTRACE_RPC_URL."""
-    if not settings.rpc_url:
-        raise ConnectionError("a relayer needs ORIGINTRACE_RPC_URL: the chain it sends to")
-    w3 = connect(settings.rpc_url)
+    w3 = connect(_rpc_url(settings))
     return registry(w3, load_manifest(manifest_path(w3.eth.chain_id, settings.deployments_dir)).registry)
 
 
@@ -240,9 +285,9 @@ class RelayerSetup:
         Each node call is tried once, for up to NODE_TIMEOUT_S: web3 by default tries a read
         five times on a timeout or an HTTP error, which with a 30 s timeout held a relay
         request (and its thread) for two and a half minutes on a node that hangs; the client
-        retries instead (Retry-After)."""
+        retries instead (Retry-After). Raises ConnectionError without ORIGINTRACE_RPC_URL."""
         provider = Web3.HTTPProvider(
-            settings.rpc_url, request_kwargs={"timeout": NODE_TIMEOUT_S}, exception_retry_configuration=None
+            _rpc_url(settings), request_kwargs={"timeout": NODE_TIMEOUT_S}, exception_retry_configuration=None
         )
         w3 = Web3(provider)
         account: LocalAccount = Account.from_key(self.key)

@@ -26,6 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         404: "Unknown item",
         409: "The registry would refuse it (custodian, membership, status)",
         429: "Too many relay requests from this client",
+        502: "The chain's node refused the relayer's transaction (the relayer's funds, say); not recorded",
         503: "This gateway has no relayer, or the chain's node did not answer (Retry-After)",
     }.items()
 }
@@ -61,7 +62,10 @@ class ClaimBody(BaseModel):
 class RelayStatus(BaseModel):
     request_id: str
     tx_hash: str
-    status: str = Field(description="submitted, mined or failed")
+    status: str = Field(
+        description="submitted, mined, failed, or dropped: the node knows no such transaction "
+        "(it never reached the node); send the request again"
+    )
     block: int | None = None
 
 
