@@ -85,8 +85,8 @@ def _settle(pid: int, quiet_s: int = 3, limit_s: float = 60.0) -> float:
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run of median duration (the lower middle one of an even number)."""
-    return sorted(runs, key=lambda report: float(report["seconds"]))[(len(runs) - 1) // 2]
+    """The run of median duration (of an even number, the slower of the middle two)."""
+    return sorted(runs, key=lambda report: float(report["seconds"]))[len(runs) // 2]
 
 
 def _postgres_database() -> tuple[str, str]:
@@ -154,6 +154,8 @@ def main() -> None:
         help="backfills into each database (the median is reported); the baseline runs once",
     )
     args = parser.parse_args()
+    if args.runs < 1 or args.events < 1:
+        parser.error("--runs and --events must be at least 1")
     work = PROJECT_ROOT / "data" / "bench-index"
     work.mkdir(parents=True, exist_ok=True)
     with running_devnet("anvil", log_file=work / "anvil.log", extra_args=ANVIL_ARGS) as node:
