@@ -5,6 +5,7 @@ idempotency, status, and the `origintrace handoff` commands end to end."""
 import json
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -250,11 +251,15 @@ def test_relay_is_rate_limited(
     assert 1 <= int(responses[-1].headers["retry-after"]) <= 60
 
 
+SLOW_SEND_S = 1.0
+
+
 class ProxyNode:
     """A proxy in front of the node at `upstream`, counting JSON-RPC requests. Without an
     upstream it has lost the node: every request gets HTTP 502. `send_fault` spoils
     eth_sendRawTransaction: "lost" answers 502 without passing it on, "502" passes it on and
-    answers 502, "refused" answers a JSON-RPC error without passing it on."""
+    answers 502, "refused" answers a JSON-RPC error without passing it on, "slow" passes it on
+    after SLOW_SEND_S."""
 
     def __init__(self, upstream: str | None = None) -> None:
         node = self
@@ -273,6 +278,8 @@ class ProxyNode:
                     return self._answer(200, json.dumps({"jsonrpc": "2.0", "id": call["id"], "error": error}))
                 if upstream is None or fault == "lost":
                     return self.send_error(502, "Bad Gateway")
+                if fault == "slow":
+                    time.sleep(SLOW_SEND_S)
                 answer = requests.post(upstream, data=body, headers={"Content-Type": "application/json"})
                 if fault == "502":
                     return self.send_error(502, "Bad Gateway")
@@ -378,9 +385,9 @@ def relay_with_send_fault(proxied, parties, tmp_path: Path, fault: str):  # type
 def test_a_send_the_node_took_but_did_not_answer_is_never_sent_twice(
     proxied, parties, w3: Web3, contract: Contract, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """The node mines the transaction, but the proxy answers 502: the request was not recorded,
-    and the client's retry was checked and refused (its signatures' nonce spent), so it never
-    learnt the transaction."""
+    """The node mines the transaction, but the proxy answers 502. The request used to be
+    forgotten: the client got a 503, and its retry was checked and refused (the signatures'
+    nonce spent), so it never learnt the transaction."""
     gateway, node, body, first = relay_with_send_fault(proxied, parties, tmp_path, "502")
     assert first.status_code == 202, first.text
     tx_hash = first.json()["tx_hash"]
@@ -393,34 +400,92 @@ def test_a_send_the_node_took_but_did_not_answer_is_never_sent_twice(
     assert status["status"] == "mined"
 
 
-def test_a_send_that_never_reached_the_node_is_dropped_then_sent_again(
-    proxied, parties, w3: Web3, contract: Contract, tmp_path: Path
+def test_a_send_that_never_reached_the_node_is_sent_again_as_the_same_transaction(
+    proxied, parties, w3: Web3, contract: Contract, relayer_account: LocalAccount, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    """As after a gateway stopped between recording a transaction and sending it."""
     brand, carrier = parties
-    gateway, _, body, first = relay_with_send_fault(proxied, parties, tmp_path, "lost")
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    gateway, node, body, first = relay_with_send_fault(proxied, parties, tmp_path, "lost")
     assert first.status_code == 202, first.text
-    rid, lost = first.json()["request_id"], first.json()["tx_hash"]
+    rid, tx_hash = first.json()["request_id"], first.json()["tx_hash"]
     status = gateway.get(f"/api/v1/relay/handoffs/{rid}").json()
-    assert status == {"request_id": rid, "tx_hash": lost, "status": "dropped", "block": None}
+    assert status == {"request_id": rid, "tx_hash": tx_hash, "status": "submitted", "block": None}
     assert contract.functions.custodianOf(ITEM.item_id).call() == brand.address
     again = gateway.post("/api/v1/relay/handoffs", json=body)
-    assert again.status_code == 202, again.text  # the same transaction, if the nonce is still free
-    assert w3.eth.wait_for_transaction_receipt(again.json()["tx_hash"])["status"] == 1
+    assert again.status_code == 202 and again.json()["tx_hash"] == tx_hash, again.text
+    assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
     assert contract.functions.custodianOf(ITEM.item_id).call() == carrier.address
+    assert node.sends == 2 and w3.eth.get_transaction_count(relayer_account.address) == sent + 1
     assert gateway.get(f"/api/v1/relay/handoffs/{rid}").json()["status"] == "mined"
 
 
-def test_a_send_the_node_refuses_is_a_502_with_its_reason_and_not_recorded(
+def test_a_request_whose_nonce_went_to_another_transaction_is_dropped_then_submitted_anew(
+    proxied, parties, w3: Web3, contract: Contract, relayer_account: LocalAccount, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    gateway, _, body, first = relay_with_send_fault(proxied, parties, tmp_path, "lost")
+    rid, lost = first.json()["request_id"], first.json()["tx_hash"]
+    send(w3, relayer_account, contract.functions.isMember(relayer_account.address))  # takes the nonce
+    status = gateway.get(f"/api/v1/relay/handoffs/{rid}").json()
+    assert status["status"] == "dropped" and status["tx_hash"] == lost
+    again = gateway.post("/api/v1/relay/handoffs", json=body)
+    assert again.status_code == 202 and again.json()["tx_hash"] != lost, again.text
+    assert w3.eth.wait_for_transaction_receipt(again.json()["tx_hash"])["status"] == 1
+    assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
+    assert gateway.get(f"/api/v1/relay/handoffs/{rid}").json()["tx_hash"] == again.json()["tx_hash"]
+
+
+def test_a_send_the_node_refuses_is_a_502_with_its_reason_and_sent_again_on_retry(
     proxied, parties, w3: Web3, relayer_account: LocalAccount, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    sent = w3.eth.get_transaction_count(relayer_account.address)
     gateway, _, body, refused = relay_with_send_fault(proxied, parties, tmp_path, "refused")
     assert refused.status_code == 502, refused.text
     assert refused.json()["error"] == "node_refused" and "insufficient funds" in refused.json()["detail"]
-    sent = w3.eth.get_transaction_count(relayer_account.address)
     retried = gateway.post("/api/v1/relay/handoffs", json=body)
-    assert retried.status_code == 202, retried.text  # not answered from a record of the refused one
+    assert retried.status_code == 202, retried.text
     assert w3.eth.wait_for_transaction_receipt(retried.json()["tx_hash"])["status"] == 1
     assert w3.eth.get_transaction_count(relayer_account.address) == sent + 1
+
+
+def test_a_retry_while_the_first_send_is_in_flight_sends_nothing_new(
+    devnet: Devnet,
+    parties,
+    w3: Web3,
+    contract: Contract,
+    engine: Engine,
+    relayer_account: LocalAccount,
+    tmp_path: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    """Two workers of one gateway; the second gets the client's retry while the node has not
+    yet seen the first one's transaction. Found by review: it was taken for dropped, checked
+    (the handoff not yet done) and submitted with the next nonce, and reverted."""
+    node = ProxyNode(devnet.rpc_url)
+    settings = Settings(data_dir=tmp_path / "workers", rpc_url=node.url)
+    setup = RelayerSetup(bytes(relayer_account.key), contract.address)
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    answers: dict[str, Any] = {}
+    try:
+        with (
+            TestClient(create_app(settings, engine, setup.relayer(settings, engine))) as one,
+            TestClient(create_app(settings, engine, setup.relayer(settings, engine))) as two,
+        ):
+            body = signed_body(one, *parties, tmp_path)
+            node.send_fault = "slow"
+            first = threading.Thread(
+                target=lambda: answers.update(one=one.post("/api/v1/relay/handoffs", json=body))
+            )
+            first.start()
+            time.sleep(SLOW_SEND_S / 3)
+            answers["two"] = two.post("/api/v1/relay/handoffs", json=body)
+            first.join()
+    finally:
+        node.close()
+    hashes = {answer.json()["tx_hash"] for answer in answers.values()}
+    assert [answer.status_code for answer in answers.values()] == [202, 202] and len(hashes) == 1
+    assert w3.eth.wait_for_transaction_receipt(hashes.pop())["status"] == 1
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent + 1
+    assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
 
 
 @pytest.fixture

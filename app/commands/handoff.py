@@ -136,4 +136,4 @@ def status(
     block = f" in block {result['block']}" if result.get("block") is not None else ""
     typer.echo(f"{result['status']}{block}: tx {result['tx_hash']}")
     if result["status"] == "dropped":
-        typer.echo("the node has no such transaction: run `origintrace handoff relay` again to resend it")
+        typer.echo("it can never be mined: `origintrace handoff relay HANDOFF_FILE` submits it anew")

@@ -17,7 +17,8 @@ SQLITE_PAGE_SIZE = 16_384
 hundreds of MB of index and table pages, each through the WAL and again at the checkpoint;
 with 16 KiB pages a scratch copy of bench-index's 200,000-event chain was backfilled in
 6.4-7.2 s against 7.4-8.2 s, in five alternating pairs (fewer pages, frames and B-tree
-splits; a 500-item batch event spans 5 overflow pages, not 18). Existing databases keep the size they were created with."""
+splits; a 500-item batch event spans 5 overflow pages, not 18). Existing databases keep the
+size they were created with."""
 WAL_CHECKPOINT_BYTES = 200 * 2**20
 """WAL size at which a checkpoint is taken (SQLite's default: 1,000 pages)."""
 

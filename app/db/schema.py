@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -212,5 +213,9 @@ relay_requests = Table(
     Column("receiver", ADDRESS, nullable=False),
     Column("ids", JSON, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("nonce", BigInteger),
+    Column("raw_tx", LargeBinary),
 )
-"""Signed handoffs the relayer submitted: one row per distinct signed message (idempotency)."""
+"""Signed handoffs and claims the relayer submitted: one row per distinct signed message
+(idempotency), with the transaction it signed for it (its nonce and bytes), recorded before
+it was sent; rows recorded before migration 0008 have neither."""

@@ -6,22 +6,28 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-import requests
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, select
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    RequestTimedOut,
+    TransactionNotFound,
+    Web3RPCError,
+)
 
 from app.chain.client import connect, describe_revert, registry
 from app.chain.deploy import load_manifest, manifest_path
@@ -33,7 +39,8 @@ log = logging.getLogger(__name__)
 
 MAX_IDS = 100
 DROPPED = "dropped"
-"""Status of a recorded request whose transaction the node knows nothing of: send it again."""
+"""Status of a request whose transaction can never be mined (its nonce was used by another):
+sending the request again submits it anew."""
 NODE_TIMEOUT_S = 10
 """Seconds a gateway's relayer waits for one answer of the node."""
 
@@ -69,6 +76,17 @@ class RelayReceipt:
     """submitted, mined, failed or dropped"""
     block: int | None = None
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class RelayRow:
+    """What a relay request records besides its transaction."""
+
+    request_id: str
+    sender: str
+    """The records' holder."""
+    receiver: str
+    ids: tuple[str, ...]
 
 
 def request_id(request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> str:
@@ -133,45 +151,86 @@ class Relayer:
         receiver: str,
         ids: Sequence[bytes],
     ) -> RelayReceipt:
-        """Submit the request `rid` unless it was submitted before, remembered in the database so
-        every gateway replica submits it once. `prepare` checks it and returns the call and the
-        records' holder. A request whose transaction the node has never seen (`dropped`: lost on
-        the way, or the gateway stopped before sending it) is checked and submitted again."""
+        """Submit the request `rid` once, remembered in the database so every gateway replica
+        submits it once; `prepare` checks it and returns the call and the records' holder.
+
+        A request submitted before is answered with its transaction, which is sent again (the
+        same signed bytes: executed at most once) if the node does not have it: a send that got
+        no answer, or a gateway stopped before sending. One whose transaction can no longer be
+        mined (`dropped`: its nonce went to another transaction) is checked and submitted anew.
+        """
         with self._lock:
-            known = self._known(rid)
-            if known is not None and known.status != DROPPED:
-                return known
+            row = self._row(rid)
+            if row is not None:
+                known = self._state(row)
+                if known.status == "submitted" and row.raw_tx is not None:
+                    return self._resend(row)
+                if known.status != DROPPED:
+                    return replace(known, duplicate=True)
             call, sender = prepare()
-            row = {
-                "request_id": rid,
-                "sender": sender,
-                "receiver": receiver,
-                "ids": ["0x" + i.hex() for i in ids],
-            }
-            return self._submit(call, row, replaces=known)
+            request = RelayRow(rid, sender, receiver, tuple("0x" + i.hex() for i in ids))
+            return self._submit(call, request, replaces=None if row is None else row.tx_hash)
 
     def status(self, rid: str) -> RelayReceipt | None:
         """The request `rid` with its transaction's current state, or None if unknown."""
+        row = self._row(rid)
+        return None if row is None else self._state(row)
+
+    def _row(self, rid: str) -> Row[Any] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(relay_requests).where(relay_requests.c.request_id == rid)).first()
-        if row is None:
-            return None
+            return conn.execute(select(relay_requests).where(relay_requests.c.request_id == rid)).first()
+
+    def _state(self, row: Row[Any]) -> RelayReceipt:
+        """Mined or failed (with its block); else `dropped` if the relayer's account has used the
+        transaction's nonce (it can never be mined), else `submitted`. The nonce is read before
+        the receipt: a transaction mined between the two reads is found mined."""
+        used = False
+        if row.raw_tx is not None:
+            relayer = Account.recover_transaction(row.raw_tx)
+            used = self.w3.eth.get_transaction_count(relayer, "latest") > row.nonce
         try:
             receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
         except TransactionNotFound:
-            try:
-                self.w3.eth.get_transaction(row.tx_hash)
-            except TransactionNotFound:
-                return RelayReceipt(rid, row.tx_hash, DROPPED)
-            return RelayReceipt(rid, row.tx_hash, "submitted")
+            return RelayReceipt(row.request_id, row.tx_hash, DROPPED if used else "submitted")
         state = "mined" if receipt["status"] == 1 else "failed"
-        return RelayReceipt(rid, row.tx_hash, state, block=receipt["blockNumber"])
+        return RelayReceipt(row.request_id, row.tx_hash, state, block=receipt["blockNumber"])
 
-    def _known(self, rid: str) -> RelayReceipt | None:
-        found = self.status(rid)
-        if found is None:
-            return None
-        return RelayReceipt(found.request_id, found.tx_hash, found.status, found.block, duplicate=True)
+    def _resend(self, row: Row[Any]) -> RelayReceipt:
+        """Send the recorded transaction of `row` again unless the node has it (202 if sent)."""
+        if self._node_has(row.tx_hash):
+            return RelayReceipt(row.request_id, row.tx_hash, "submitted", duplicate=True)
+        log.info("relay transaction %s: not on the node, sent again", row.tx_hash)
+        self._send(row.raw_tx, row.tx_hash)
+        return RelayReceipt(row.request_id, row.tx_hash, "submitted")
+
+    def _node_has(self, tx_hash: str) -> bool:
+        try:
+            self.w3.eth.get_transaction(HexStr(tx_hash))
+        except TransactionNotFound:
+            return False
+        return True
+
+    def _send(self, raw_tx: bytes, tx_hash: str) -> None:
+        """Send a recorded transaction. Without an answer (a timeout, a dropped connection, a
+        proxy's 502 or garbled reply) it may have reached the node: nothing to do but wait for
+        the client's retry, which sends it again. A node that answers with an error and does
+        not have it is a 502 with the node's reason; the request stays recorded."""
+        try:
+            self.w3.eth.send_raw_transaction(raw_tx)
+        except Web3RPCError as exc:
+            if not isinstance(exc, RequestTimedOut) and not self._node_has(tx_hash):
+                error = (exc.rpc_response or {}).get("error")
+                said = error.get("message") if isinstance(error, dict) else None
+                detail = (
+                    f"the chain's node refused the relayer's transaction: {said or exc.message}; "
+                    "send the request again later to send the same transaction again"
+                )
+                raise RelayRejected(502, "node_refused", detail) from None
+            log.warning("relay transaction %s: the node answered %s", tx_hash, exc)
+        except Exception as exc:  # no answer, or none that says
+            log.warning(
+                "relay transaction %s: no answer from the node (%s); sent again on retry", tx_hash, exc
+            )
 
     def _check(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> None:
         if not 1 <= len(request.ids) <= MAX_IDS:
@@ -209,52 +268,56 @@ class Relayer:
             return functions.handoffSignedBatch(list(request.ids), *tail)
         return functions.handoffSigned(request.ids[0], *tail)
 
-    def _submit(
-        self, call: ContractFunction, row: dict[str, Any], replaces: RelayReceipt | None
-    ) -> RelayReceipt:
-        """Send `call` from the relayer's key, recorded as `row` (in place of the dropped request
-        `replaces`); a call the registry would refuse is a 409, unsent.
-
-        The transaction is recorded under its hash before it goes out. A send that gets no
-        answer from the node (a timeout, a dropped connection, a proxy's 502) may still have
-        reached it, so the request stays recorded: a retry is answered with that transaction,
-        never sent twice. If the node never got it, its status turns `dropped`, and a retry
-        submits it again. A send the node answers with an error (no funds, nonce taken) is
-        forgotten and a 502."""
+    def _submit(self, call: ContractFunction, request: RelayRow, replaces: str | None) -> RelayReceipt:
+        """Sign `call` from the relayer's key, record it for `request` (in place of the dropped
+        transaction `replaces`), then send it; a call the registry would refuse is a 409, unsent.
+        Recorded first, a transaction is never lost track of: see `_once` and `_send`."""
         try:
             tx = call.build_transaction({"from": self.account.address})  # simulated, gas estimated
         except (ContractCustomError, ContractLogicError) as exc:
             data = HexBytes(exc.data) if isinstance(exc.data, str) else b""
             raise RelayRejected(409, "would_revert", describe_revert(self.registry.abi, data)) from None
-        rid = row["request_id"]
         # Taking the next nonce, recording and sending wait for the other processes of the machine.
         with _machine_lock(self._lock_file):
             tx["nonce"] = self.w3.eth.get_transaction_count(self.account.address, "pending")
             signed = self.account.sign_transaction(cast(dict[str, Any], tx))
-            tx_hash = "0x" + bytes(signed.hash).hex()
-            try:
-                with self.engine.begin() as conn:
-                    if replaces is not None:
-                        conn.execute(relay_requests.delete().where(relay_requests.c.request_id == rid))
-                    conn.execute(
-                        relay_requests.insert().values(tx_hash=tx_hash, created_at=int(time.time()), **row)
+            tx_hash, raw_tx = "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
+            if not self._record(request, tx_hash, tx["nonce"], raw_tx, replaces):
+                known = self.status(request.request_id)
+                if known is None:
+                    raise RelayRejected(503, "relay_busy", "another gateway is relaying this request")
+                return replace(known, duplicate=True)
+            self._send(raw_tx, tx_hash)
+        return RelayReceipt(request.request_id, tx_hash, "submitted")
+
+    def _record(
+        self, request: RelayRow, tx_hash: str, nonce: int, raw_tx: bytes, replaces: str | None
+    ) -> bool:
+        """Record the transaction of `request`; False if another replica recorded one first."""
+        c = relay_requests.c
+        try:
+            with self.engine.begin() as conn:
+                if replaces is not None:
+                    old = relay_requests.delete().where(
+                        c.request_id == request.request_id, c.tx_hash == replaces
                     )
-            except IntegrityError:  # another gateway replica is relaying it
-                return self._known(rid) or RelayReceipt(rid, tx_hash, "submitted", duplicate=True)
-            try:
-                self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            except requests.RequestException as exc:
-                log.warning(
-                    "relay transaction %s: the node did not answer (%s); kept as submitted", tx_hash, exc
+                    if conn.execute(old).rowcount != 1:
+                        return False
+                conn.execute(
+                    relay_requests.insert().values(
+                        request_id=request.request_id,
+                        sender=request.sender,
+                        receiver=request.receiver,
+                        ids=list(request.ids),
+                        tx_hash=tx_hash,
+                        nonce=nonce,
+                        raw_tx=raw_tx,
+                        created_at=int(time.time()),
+                    )
                 )
-            except Web3RPCError as exc:
-                with self.engine.begin() as conn:
-                    conn.execute(relay_requests.delete().where(relay_requests.c.tx_hash == tx_hash))
-                error = (exc.rpc_response or {}).get("error")
-                said = error.get("message") if isinstance(error, dict) else None
-                detail = f"the chain's node refused the relayer's transaction: {said or exc.message}"
-                raise RelayRejected(502, "node_refused", detail) from None
-        return RelayReceipt(rid, tx_hash, "submitted")
+        except IntegrityError:
+            return False
+        return True
 
 
 def _rpc_url(settings: Settings) -> str:

@@ -26,7 +26,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         404: "Unknown item",
         409: "The registry would refuse it (custodian, membership, status)",
         429: "Too many relay requests from this client",
-        502: "The chain's node refused the relayer's transaction (the relayer's funds, say); not recorded",
+        502: "The chain's node refused the relayer's transaction (the relayer's funds, say); "
+        "sending the request again sends the same transaction again",
         503: "This gateway has no relayer, or the chain's node did not answer (Retry-After)",
     }.items()
 }
@@ -63,8 +64,9 @@ class RelayStatus(BaseModel):
     request_id: str
     tx_hash: str
     status: str = Field(
-        description="submitted, mined, failed, or dropped: the node knows no such transaction "
-        "(it never reached the node); send the request again"
+        description="submitted, mined, failed, or dropped: the relayer's account used the "
+        "transaction's nonce for another, so it can never be mined; sending the request again "
+        "submits it anew"
     )
     block: int | None = None
 
