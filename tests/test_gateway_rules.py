@@ -168,7 +168,7 @@ def test_rate_limiter_counts_per_client_and_window() -> None:
 
 def test_an_expired_cache_entry_is_rebuilt_by_one_request_only() -> None:
     cache = ResponseCache(ttl=0.05)
-    cache.put("/01/x", "json", Cached(200, [], b"old", None, "/01/x"))
+    cache.put("/01/x", "json", Cached(200, [], b"old", None, "/01/x"), cache.generation)
     assert cache.get("/01/x", "json") is not None
     time.sleep(0.06)
     assert cache.get("/01/x", "json") is None  # this request rebuilds it
@@ -176,6 +176,20 @@ def test_an_expired_cache_entry_is_rebuilt_by_one_request_only() -> None:
     assert stale is not None and stale.body == b"old"  # the others get the stale answer
     cache.observe_checkpoint(42)
     assert cache.get("/01/x", "json") is None  # a new checkpoint drops everything
+
+
+def test_an_answer_read_before_the_checkpoint_moved_is_not_cached_after() -> None:
+    """Review: a resolution reading checkpoint N stored its answer after the housekeeping thread
+    had seen N+1 and dropped the cache, and it was served for up to twice the ttl."""
+    cache = ResponseCache(ttl=60)
+    cache.observe_checkpoint(1)
+    read_at = cache.generation  # the resolution starts reading
+    cache.observe_checkpoint(2)  # the indexer commits meanwhile
+    cache.put("/01/x", "json", Cached(200, [], b"at 1", None, "/01/x"), read_at)
+    assert cache.get("/01/x", "json") is None
+    cache.put("/01/x", "json", Cached(200, [], b"at 2", None, "/01/x"), cache.generation)
+    fresh = cache.get("/01/x", "json")
+    assert fresh is not None and fresh.body == b"at 2"
 
 
 def test_link_targets_get_each_value_percent_encoded() -> None:

@@ -1,12 +1,14 @@
 """Pre-serialised resolver responses, served by the ASGI fast path (app/api/fastpath.py).
 
 The whole cache is dropped when the gateway's housekeeping thread sees the indexer's
-checkpoint move (it polls every 0.25 s), so chain facts are never served stale. Scan
+checkpoint move (it polls every 0.25 s), and an answer read before that is not stored after
+it, so chain facts are never served stale. Scan
 counts (the `risk` object) can lag: an entry is fresh for `cache_ttl` seconds, then
 served stale for at most as long again while one request rebuilds it. The fast path
 never touches the database; cache hits still pass the rate limit and count as scans.
 """
 
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -90,8 +92,12 @@ class Cached:
 @dataclass
 class ResponseCache:
     ttl: float
+    generation: int = 0
+    """How many times the entries were dropped: read before an answer's database reads, and
+    given to `put`, it keeps an answer read before a drop from being stored after it."""
     _entries: dict[tuple[str, str], Cached] = field(default_factory=dict)
     _checkpoint: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def enabled(self) -> bool:
@@ -100,7 +106,9 @@ class ResponseCache:
     def observe_checkpoint(self, checkpoint: Any) -> None:
         """Drop every entry when the indexer's checkpoint differs from the last one seen."""
         if checkpoint != self._checkpoint:
-            self._checkpoint, self._entries = checkpoint, {}
+            with self._lock:
+                self._checkpoint, self._entries = checkpoint, {}
+                self.generation += 1
 
     def get(self, path: str, kind: str) -> Cached | None:
         """A fresh entry; or, once expired, the stale one to all but the one request that
@@ -115,7 +123,10 @@ class ResponseCache:
         entry.refreshing = True
         return None
 
-    def put(self, path: str, kind: str, entry: Cached) -> None:
+    def put(self, path: str, kind: str, entry: Cached, generation: int) -> None:
+        """Store `entry`, read when the cache was at `generation`, unless it was dropped since."""
         if self.enabled:
             entry.expires = time.monotonic() + self.ttl
-            self._entries[(path, kind)] = entry
+            with self._lock:
+                if generation == self.generation:
+                    self._entries[(path, kind)] = entry

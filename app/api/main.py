@@ -56,7 +56,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the housekeeping thread; flush buffered scan counts once more at shutdown.
 
     The checkpoint is observed once before the first request: otherwise the thread's first
-    look, a poll later, would drop what those requests cached although nothing moved."""
+    look, a poll later, would drop what those requests cached although nothing moved. So the
+    gateway needs its database to start, as `make_engine` (which migrates it) does anyway."""
     _observe_checkpoint(app)
     stop = threading.Event()
     thread = threading.Thread(target=_housekeeping, args=(app, stop), name="housekeeping", daemon=True)

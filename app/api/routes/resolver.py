@@ -64,10 +64,12 @@ def _send(
     settings: Settings,
     requested: DigitalLink,
     kind: str,
+    generation: int,
 ) -> Response:
     """The response, naming `key`'s canonical URL; cached by the canonical form of the path
     `requested` (the printed label: for an item split off into a sub-lot, the parent lot's
-    path) and the negotiated variant `kind`, when it has no query. Cached scans count under `key`."""
+    path) and the negotiated variant `kind`, when it has no query and the cache is still at
+    `generation`. Cached scans count under `key`."""
     canonical = settings.base_url + key.path
     headers = {
         "Link": f'<{canonical}>; rel="canonical"',
@@ -77,7 +79,8 @@ def _send(
     response = Response(body, status_code=status, media_type=media, headers=headers)
     if not request.scope["query_string"] and request_path(request.scope) == requested.path:
         cache = request.app.state.cache
-        cache.put(requested.path, kind, Cached(status, response.raw_headers, body, item_id, key.path))
+        entry = Cached(status, response.raw_headers, body, item_id, key.path)
+        cache.put(requested.path, kind, entry, generation)
     return response
 
 
@@ -93,12 +96,18 @@ def resolve(key: DigitalLink, request: Request, link_type: str | None) -> Respon
             400, "invalid_link_type", "linkType is empty; give all, or a link type such as gs1:pip"
         )
     state = request.app.state
+    generation = state.cache.generation  # before the reads: see ResponseCache.put
     with state.reads.read() as conn:
-        return _resolve(key, request, conn, state.settings, link_type)
+        return _resolve(key, request, conn, state.settings, link_type, generation)
 
 
 def _resolve(
-    key: DigitalLink, request: Request, conn: Connection, settings: Settings, link_type: str | None
+    key: DigitalLink,
+    request: Request,
+    conn: Connection,
+    settings: Settings,
+    link_type: str | None,
+    generation: int,
 ) -> Response:
     state = request.app.state
     client = request.client.host if request.client else "-"
@@ -162,7 +171,7 @@ def _resolve(
     else:
         body = orjson.dumps(entity.model_dump(mode="json", by_alias=True))
         media = "application/json"
-    return _send(request, key, 200, media, body, item_id, settings, requested, kind)
+    return _send(request, key, 200, media, body, item_id, settings, requested, kind, generation)
 
 
 @router.get(
