@@ -476,13 +476,16 @@ def test_a_retry_while_the_first_send_is_in_flight_sends_nothing_new(
                 target=lambda: answers.update(one=one.post("/api/v1/relay/handoffs", json=body))
             )
             first.start()
-            time.sleep(SLOW_SEND_S / 3)
+            for _ in range(3000):  # until the first worker, its transaction recorded, is sending it
+                if node.sends:
+                    break
+                time.sleep(0.01)
             answers["two"] = two.post("/api/v1/relay/handoffs", json=body)
             first.join()
     finally:
         node.close()
     hashes = {answer.json()["tx_hash"] for answer in answers.values()}
-    assert [answer.status_code for answer in answers.values()] == [202, 202] and len(hashes) == 1
+    assert {answer.status_code for answer in answers.values()} <= {200, 202} and len(hashes) == 1
     assert w3.eth.wait_for_transaction_receipt(hashes.pop())["status"] == 1
     assert w3.eth.get_transaction_count(relayer_account.address) == sent + 1
     assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
