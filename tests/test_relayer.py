@@ -256,7 +256,8 @@ SLOW_SEND_S = 1.0
 
 class ProxyNode:
     """A proxy in front of the node at `upstream`, counting JSON-RPC requests. Without an
-    upstream it has lost the node: every request gets HTTP 502. `send_fault` spoils
+    upstream it has lost the node: every request gets HTTP 502; `erring`, every request gets a
+    JSON-RPC error. `send_fault` spoils
     eth_sendRawTransaction: "lost" answers 502 without passing it on, "502" passes it on and
     answers 502, "refused" answers a JSON-RPC error without passing it on, "slow" passes it on
     after SLOW_SEND_S."""
@@ -275,6 +276,9 @@ class ProxyNode:
                     node.sends += 1
                 if fault == "refused":
                     error = {"code": -32003, "message": "insufficient funds for gas * price + value"}
+                    return self._answer(200, json.dumps({"jsonrpc": "2.0", "id": call["id"], "error": error}))
+                if node.erring:
+                    error = {"code": -32000, "message": "header not found"}
                     return self._answer(200, json.dumps({"jsonrpc": "2.0", "id": call["id"], "error": error}))
                 if upstream is None or fault == "lost":
                     return self.send_error(502, "Bad Gateway")
@@ -297,6 +301,7 @@ class ProxyNode:
 
         self.requests = self.sends = 0
         self.send_fault: str | None = None
+        self.erring = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -347,6 +352,33 @@ def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
     assert asked == [1, 1]  # web3's default tries each read five times, with backoff
     assert w3.eth.get_transaction_count(relayer_account.address) == sent
     assert contract.functions.custodianOf(ITEM.item_id).call() == brand.address
+
+
+def test_a_node_answering_errors_is_a_502_with_its_message(
+    client: TestClient,
+    parties,
+    contract: Contract,
+    engine: Engine,
+    relayer_account: LocalAccount,
+    tmp_path: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    """A node (or a provider in front of it) that answers JSON-RPC errors was a 500 internal_error."""
+    body = signed_body(client, *parties, tmp_path)
+    node = ProxyNode()
+    node.erring = True
+    try:
+        settings = Settings(data_dir=tmp_path / "erring", rpc_url=node.url)
+        setup = RelayerSetup(bytes(relayer_account.key), contract.address)
+        with TestClient(create_app(settings, engine, setup.relayer(settings, engine))) as erring:
+            relayed = erring.post("/api/v1/relay/handoffs", json=body)
+    finally:
+        node.close()
+    assert relayed.status_code == 502, relayed.text
+    assert relayed.json() == {
+        "error": "node_error",
+        "detail": "the chain's node answered with an error: header not found; try again shortly",
+    }
+    assert relayed.headers["retry-after"] == "5" and node.sends == 0
 
 
 def test_a_relayer_without_a_node_url_is_refused(contract: Contract, engine: Engine, tmp_path: Path) -> None:

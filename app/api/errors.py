@@ -13,9 +13,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+from web3.exceptions import BadResponseFormat, Web3RPCError
 
 from app.api.cache import page_language, variant
 from app.api.pages import render_error_page
+from app.chain.client import node_said
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +70,19 @@ def install_error_handlers(app: FastAPI) -> None:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return error_response(request, ApiError(422, "invalid_request", reasons))
 
+    # Only the relayer's endpoints call the chain's node; everything else reads the index.
     @app.exception_handler(requests.RequestException)
-    async def node_unavailable(request: Request, exc: requests.RequestException) -> Response:
-        # Only the relayer's endpoints call the chain's node; everything else reads the index.
+    @app.exception_handler(BadResponseFormat)
+    async def node_unavailable(request: Request, exc: Exception) -> Response:
         log.warning("the chain's node did not answer: %s", type(exc).__name__)
         detail = "the chain's node did not answer; try again shortly"
         return error_response(request, ApiError(503, "node_unavailable", detail, {"Retry-After": "5"}))
+
+    @app.exception_handler(Web3RPCError)
+    async def node_error(request: Request, exc: Web3RPCError) -> Response:
+        log.warning("the chain's node answered an error: %s", node_said(exc))
+        detail = f"the chain's node answered with an error: {node_said(exc)}; try again shortly"
+        return error_response(request, ApiError(502, "node_error", detail, {"Retry-After": "5"}))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

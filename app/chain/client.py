@@ -12,7 +12,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
 from app.chain.artifacts import artifact
@@ -74,6 +74,13 @@ def _shown(abi_input: Mapping[str, Any], value: Any) -> str:
     if abi_input["name"] in _TIMES and 0 < value < 1 << 40:
         return f"{value} ({utc_time(value)})"
     return f"0x{value.hex()}" if isinstance(value, bytes) else str(value)
+
+
+def node_said(exc: Web3RPCError) -> str:
+    """The message of a JSON-RPC error the node answered with (web3's text if it had none)."""
+    error = (exc.rpc_response or {}).get("error")
+    said = error.get("message") if isinstance(error, dict) else None
+    return str(said or exc.message)
 
 
 def describe_revert(abi: Sequence[Mapping[str, Any]], data: bytes) -> str:

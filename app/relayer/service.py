@@ -29,7 +29,7 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
-from app.chain.client import connect, describe_revert, registry
+from app.chain.client import connect, describe_revert, node_said, registry
 from app.chain.deploy import load_manifest, manifest_path
 from app.chain.handoffs import HandoffRequest, onchain_digest, signature_valid
 from app.core.config import Settings
@@ -219,10 +219,8 @@ class Relayer:
             self.w3.eth.send_raw_transaction(raw_tx)
         except Web3RPCError as exc:
             if not isinstance(exc, RequestTimedOut) and not self._node_has(tx_hash):
-                error = (exc.rpc_response or {}).get("error")
-                said = error.get("message") if isinstance(error, dict) else None
                 detail = (
-                    f"the chain's node refused the relayer's transaction: {said or exc.message}; "
+                    f"the chain's node refused the relayer's transaction: {node_said(exc)}; "
                     "send the request again later to send the same transaction again"
                 )
                 raise RelayRejected(502, "node_refused", detail) from None

@@ -26,8 +26,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         404: "Unknown item",
         409: "The registry would refuse it (custodian, membership, status)",
         429: "Too many relay requests from this client",
-        502: "The chain's node refused the relayer's transaction (the relayer's funds, say); "
-        "sending the request again sends the same transaction again",
+        502: "The chain's node answered with an error (node_error), or refused the relayer's "
+        "transaction (node_refused: the relayer's funds, say; sending the request again sends "
+        "the same transaction again)",
         503: "This gateway has no relayer, or the chain's node did not answer (Retry-After)",
     }.items()
 }
