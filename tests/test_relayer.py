@@ -30,6 +30,7 @@ from app.chain.devnet import Devnet, free_port
 from app.cli import cli
 from app.core.config import Settings
 from app.db.engine import make_engine
+from app.db.schema import relay_requests
 from app.demo.journey import Member, admit_members, hand_over
 from app.gs1.keys import SerialisedItem
 from app.relayer.service import Relayer, RelayerSetup
@@ -256,8 +257,8 @@ SLOW_SEND_S = 1.0
 
 class ProxyNode:
     """A proxy in front of the node at `upstream`, counting JSON-RPC requests. Without an
-    upstream it has lost the node: every request gets HTTP 502; `erring`, every request gets a
-    JSON-RPC error. `send_fault` spoils
+    upstream it has lost the node: every request gets HTTP 502; with `every`, every request gets
+    a JSON-RPC "error" or an "html" page (HTTP 200). `send_fault` spoils
     eth_sendRawTransaction: "lost" answers 502 without passing it on, "502" passes it on and
     answers 502, "refused" answers a JSON-RPC error without passing it on, "slow" passes it on
     after SLOW_SEND_S."""
@@ -277,9 +278,11 @@ class ProxyNode:
                 if fault == "refused":
                     error = {"code": -32003, "message": "insufficient funds for gas * price + value"}
                     return self._answer(200, json.dumps({"jsonrpc": "2.0", "id": call["id"], "error": error}))
-                if node.erring:
+                if node.every == "error":
                     error = {"code": -32000, "message": "header not found"}
                     return self._answer(200, json.dumps({"jsonrpc": "2.0", "id": call["id"], "error": error}))
+                if node.every == "html":
+                    return self._answer(200, "<html><body>Service temporarily unavailable</body></html>")
                 if upstream is None or fault == "lost":
                     return self.send_error(502, "Bad Gateway")
                 if fault == "slow":
@@ -301,7 +304,7 @@ class ProxyNode:
 
         self.requests = self.sends = 0
         self.send_fault: str | None = None
-        self.erring = False
+        self.every: str | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -354,18 +357,35 @@ def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
     assert contract.functions.custodianOf(ITEM.item_id).call() == brand.address
 
 
-def test_a_node_answering_errors_is_a_502_with_its_message(
+@pytest.mark.parametrize(
+    ("every", "status", "error", "detail"),
+    [
+        (
+            "error",
+            502,
+            "node_error",
+            "the chain's node answered with an error: header not found; try again shortly",
+        ),
+        ("html", 503, "node_unavailable", "the chain's node did not answer; try again shortly"),
+    ],
+)
+def test_a_node_answering_errors_or_pages_gets_a_reason(
     client: TestClient,
     parties,
     contract: Contract,
     engine: Engine,
     relayer_account: LocalAccount,
     tmp_path: Path,
+    every: str,
+    status: int,
+    error: str,
+    detail: str,
 ) -> None:  # type: ignore[no-untyped-def]
-    """A node (or a provider in front of it) that answers JSON-RPC errors was a 500 internal_error."""
+    """A node (or a provider in front of it) answering JSON-RPC errors or an HTML page was a
+    500 internal_error."""
     body = signed_body(client, *parties, tmp_path)
     node = ProxyNode()
-    node.erring = True
+    node.every = every
     try:
         settings = Settings(data_dir=tmp_path / "erring", rpc_url=node.url)
         setup = RelayerSetup(bytes(relayer_account.key), contract.address)
@@ -373,12 +393,28 @@ def test_a_node_answering_errors_is_a_502_with_its_message(
             relayed = erring.post("/api/v1/relay/handoffs", json=body)
     finally:
         node.close()
-    assert relayed.status_code == 502, relayed.text
-    assert relayed.json() == {
-        "error": "node_error",
-        "detail": "the chain's node answered with an error: header not found; try again shortly",
-    }
+    assert relayed.status_code == status, relayed.text
+    assert relayed.json() == {"error": error, "detail": detail}
     assert relayed.headers["retry-after"] == "5" and node.sends == 0
+
+
+def test_a_request_recorded_before_migration_0008_is_dropped_once_the_node_lacks_it(
+    client: TestClient, w3: Web3, engine: Engine, relayer_account: LocalAccount, contract: Contract
+) -> None:
+    """Such rows keep no transaction bytes: they used to stay `submitted` forever."""
+    mined = send(w3, relayer_account, contract.functions.isMember(relayer_account.address))
+    rows = {
+        "0x" + "a1" * 32: "0x" + bytes(mined["transactionHash"]).hex(),
+        "0x" + "a2" * 32: "0x" + "77" * 32,
+    }
+    with engine.begin() as conn:
+        for rid, tx_hash in rows.items():
+            values = {"sender": relayer_account.address, "receiver": relayer_account.address, "ids": []}
+            conn.execute(
+                relay_requests.insert().values(request_id=rid, tx_hash=tx_hash, created_at=1, **values)
+            )
+    states = [client.get(f"/api/v1/relay/handoffs/{rid}").json()["status"] for rid in rows]
+    assert states == ["mined", "dropped"]
 
 
 def test_a_relayer_without_a_node_url_is_refused(contract: Contract, engine: Engine, tmp_path: Path) -> None:

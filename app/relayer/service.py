@@ -16,18 +16,20 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, select, text
 from sqlalchemy.exc import IntegrityError
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import (
+    BadResponseFormat,
     ContractCustomError,
     ContractLogicError,
     RequestTimedOut,
     TransactionNotFound,
     Web3RPCError,
 )
+from web3.types import RPCResponse
 
 from app.chain.client import connect, describe_revert, node_said, registry
 from app.chain.deploy import load_manifest, manifest_path
@@ -151,8 +153,9 @@ class Relayer:
         receiver: str,
         ids: Sequence[bytes],
     ) -> RelayReceipt:
-        """Submit the request `rid` once, remembered in the database so every gateway replica
-        submits it once; `prepare` checks it and returns the call and the records' holder.
+        """Submit the request `rid` once, remembered in the database so that gateway replicas
+        sharing it answer a repeated request with the same transaction; `prepare` checks it and
+        returns the call and the records' holder.
 
         A request submitted before is answered with its transaction, which is sent again (the
         same signed bytes: executed at most once) if the node does not have it: a send that got
@@ -183,11 +186,13 @@ class Relayer:
     def _state(self, row: Row[Any]) -> RelayReceipt:
         """Mined or failed (with its block); else `dropped` if the relayer's account has used the
         transaction's nonce (it can never be mined), else `submitted`. The nonce is read before
-        the receipt: a transaction mined between the two reads is found mined."""
-        used = False
+        the receipt: a transaction mined between the two reads is found mined. A request
+        recorded before migration 0008 (no bytes kept) is dropped once the node lacks it."""
         if row.raw_tx is not None:
             relayer = Account.recover_transaction(row.raw_tx)
             used = self.w3.eth.get_transaction_count(relayer, "latest") > row.nonce
+        else:  # recorded after it was sent, before migration 0008: gone if the node lacks it
+            used = not self._node_has(row.tx_hash)
         try:
             receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
         except TransactionNotFound:
@@ -200,7 +205,8 @@ class Relayer:
         if self._node_has(row.tx_hash):
             return RelayReceipt(row.request_id, row.tx_hash, "submitted", duplicate=True)
         log.info("relay transaction %s: not on the node, sent again", row.tx_hash)
-        self._send(row.raw_tx, row.tx_hash)
+        with _machine_lock(self._lock_file):  # not between another's nonce and its send
+            self._send(row.raw_tx, row.tx_hash)
         return RelayReceipt(row.request_id, row.tx_hash, "submitted")
 
     def _node_has(self, tx_hash: str) -> bool:
@@ -295,6 +301,8 @@ class Relayer:
         c = relay_requests.c
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":  # the index's sessions do not wait for the WAL
+                    conn.execute(text("SET LOCAL synchronous_commit = on"))
                 if replaces is not None:
                     old = relay_requests.delete().where(
                         c.request_id == request.request_id, c.tx_hash == replaces
@@ -331,6 +339,18 @@ def relay_target(settings: Settings) -> Contract:
     return registry(w3, load_manifest(manifest_path(w3.eth.chain_id, settings.deployments_dir)).registry)
 
 
+class _NodeProvider(HTTPProvider):
+    """An HTTP provider for which an answer that is not JSON (a proxy's HTML page) is a
+    BadResponseFormat, as one that is JSON but not JSON-RPC is: the node did not answer."""
+
+    @staticmethod
+    def decode_rpc_response(raw_response: bytes) -> RPCResponse:
+        try:
+            return HTTPProvider.decode_rpc_response(raw_response)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise BadResponseFormat(f"the node's answer is not JSON: {exc}") from None
+
+
 @dataclass(frozen=True)
 class RelayerSetup:
     """What every process of a gateway needs to relay: the account's key and the registry
@@ -347,7 +367,7 @@ class RelayerSetup:
         five times on a timeout or an HTTP error, which with a 30 s timeout held a relay
         request (and its thread) for two and a half minutes on a node that hangs; the client
         retries instead (Retry-After). Raises ConnectionError without ORIGINTRACE_RPC_URL."""
-        provider = Web3.HTTPProvider(
+        provider = _NodeProvider(
             _rpc_url(settings), request_kwargs={"timeout": NODE_TIMEOUT_S}, exception_retry_configuration=None
         )
         w3 = Web3(provider)

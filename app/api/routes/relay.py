@@ -115,7 +115,8 @@ def handoff_typed_data(
 
 
 relay_route = partial(router.post, status_code=202, response_model=RelayStatus, responses=ERRORS)
-"""A POST that hands a signed request to the relayer: 202 once submitted, 200 when it was before."""
+"""A POST that hands a signed request to the relayer: 202 once submitted (or its transaction
+sent again), 200 when it was submitted before and the node has its transaction."""
 
 
 @relay_route("/relay/handoffs", summary="Submit a handoff signed by both parties; the relayer pays the gas")
