@@ -24,7 +24,7 @@ from web3.contract import Contract
 
 from app.api.main import create_app
 from app.chain.claims import new_claim_code, sign_claim
-from app.chain.client import dev_account, send
+from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
 from app.chain.devnet import Devnet, free_port
 from app.cli import cli
@@ -396,6 +396,22 @@ def test_a_node_answering_errors_or_pages_gets_a_reason(
     assert relayed.status_code == status, relayed.text
     assert relayed.json() == {"error": error, "detail": detail}
     assert relayed.headers["retry-after"] == "5" and node.sends == 0
+
+
+def test_a_registry_gone_from_the_chain_is_a_502_saying_so(
+    client: TestClient, parties, w3: Web3, engine: Engine, relayer_account: LocalAccount, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A deployment manifest left from a devnet since restarted names an address without code:
+    the registry's answers could not be decoded, a 500 internal_error."""
+    body = signed_body(client, *parties, tmp_path)
+    nowhere = Web3.to_checksum_address("0x" + "5e" * 20)
+    stale = create_app(
+        Settings(data_dir=tmp_path), engine, Relayer(w3, registry(w3, nowhere), relayer_account, engine)
+    )
+    with TestClient(stale) as gateway:
+        relayed = gateway.post("/api/v1/relay/handoffs", json=body)
+    assert relayed.status_code == 502, relayed.text
+    assert relayed.json()["error"] == "no_registry" and "chain reset" in relayed.json()["detail"]
 
 
 def test_a_request_recorded_before_migration_0008_is_dropped_once_the_node_lacks_it(

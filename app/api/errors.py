@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-from web3.exceptions import BadResponseFormat, Web3RPCError
+from web3.exceptions import BadFunctionCallOutput, BadResponseFormat, Web3RPCError
 
 from app.api.cache import page_language, variant
 from app.api.pages import render_error_page
@@ -83,6 +83,15 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("the chain's node answered an error: %s", node_said(exc))
         detail = f"the chain's node answered with an error: {node_said(exc)}; try again shortly"
         return error_response(request, ApiError(502, "node_error", detail, {"Retry-After": "5"}))
+
+    @app.exception_handler(BadFunctionCallOutput)
+    async def no_registry(request: Request, exc: BadFunctionCallOutput) -> Response:
+        log.error("the registry answered nothing: is there a contract at its address? %s", exc)
+        detail = (
+            "the registry contract did not answer: there is no contract at its address on the chain "
+            "(was the chain reset since the registry was deployed?); the gateway's operator must fix it"
+        )
+        return error_response(request, ApiError(502, "no_registry", detail))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -28,7 +28,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         429: "Too many relay requests from this client",
         502: "The chain's node answered with an error (node_error), or refused the relayer's "
         "transaction (node_refused: the relayer's funds, say; sending the request again sends "
-        "the same transaction again)",
+        "the same transaction again), or has no registry contract where the gateway's "
+        "deployment says (no_registry)",
         503: "This gateway has no relayer, or the chain's node did not answer (Retry-After)",
     }.items()
 }
