@@ -12,7 +12,7 @@ from app.commands.context import fail
 from app.core.config import InvalidSettings, Settings, get_settings
 
 if TYPE_CHECKING:
-    from app.relayer.service import RelayerSetup
+    from app.relayer.setup import RelayerSetup
 
 cli = typer.Typer(
     help="OriginTrace: provenance of physical goods on an Ethereum-compatible chain.",
@@ -205,7 +205,7 @@ def _relayer_setup(settings: Settings, name: str) -> "RelayerSetup":
     from app.chain.deploy import ManifestError
     from app.chain.keystore import KeystoreError
     from app.commands.context import signer
-    from app.relayer.service import RelayerSetup, relay_target
+    from app.relayer.setup import RelayerSetup, relay_target
 
     try:
         account = signer(name)

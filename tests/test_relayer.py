@@ -33,7 +33,8 @@ from app.db.engine import make_engine
 from app.db.schema import relay_requests
 from app.demo.journey import Member, admit_members, hand_over
 from app.gs1.keys import SerialisedItem
-from app.relayer.service import Relayer, RelayerSetup
+from app.relayer.service import Relayer
+from app.relayer.setup import RelayerSetup
 
 ITEM = SerialisedItem.parse("09506000134352", "RELAY-1")
 

@@ -40,7 +40,7 @@ from app.api.main import create_app
 from app.api.places import PlaceDirectory
 from app.core.config import Settings
 from app.db.engine import make_engine
-from app.relayer.service import RelayerSetup
+from app.relayer.setup import RelayerSetup
 
 log = logging.getLogger(__name__)
 
