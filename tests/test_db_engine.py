@@ -3,9 +3,9 @@
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-from app.db.engine import SQLITE_PAGE_SIZE, WAL_CHECKPOINT_BYTES, make_engine
+from app.db.engine import SQLITE_PAGE_SIZE, WAL_CHECKPOINT_BYTES, durable_transaction, make_engine
 
 
 def _pragmas(engine: Engine) -> dict[str, object]:
@@ -47,3 +47,21 @@ def test_existing_database_keeps_its_page_size_and_checkpoints_by_bytes(tmp_path
             assert conn.execute(text("SELECT n FROM kept")).scalar() == 7
     finally:
         engine.dispose()
+
+
+def _synchronous(conn: Connection) -> str:
+    if conn.dialect.name == "postgresql":
+        return str(conn.execute(text("SHOW synchronous_commit")).scalar())
+    return {1: "NORMAL", 2: "FULL"}[int(conn.execute(text("PRAGMA synchronous")).scalar() or 0)]
+
+
+def test_a_durable_transaction_waits_for_the_disk_and_the_others_do_not(index_engine: Engine) -> None:
+    """The relayer's record of a transaction it sends commits durably; the index's commits (which
+    the chain can replay) do not wait. A crash of the database must not lose a sent transaction."""
+    with durable_transaction(index_engine) as conn:
+        during = _synchronous(conn)
+        conn.execute(text("CREATE TABLE durable_probe (n INTEGER)"))
+    with index_engine.connect() as conn:
+        after = _synchronous(conn)
+        assert conn.execute(text("SELECT count(*) FROM durable_probe")).scalar() == 0  # committed
+    assert (during, after) in {("FULL", "NORMAL"), ("on", "off")}

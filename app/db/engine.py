@@ -1,12 +1,14 @@
 """The one database layer entry point: an engine for SQLite (WAL) or PostgreSQL, migrated to head."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -49,6 +51,27 @@ def _postgres_session(dbapi_connection: Any, _record: Any) -> None:
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
     dbapi_connection.commit()
+
+
+@contextmanager
+def durable_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction whose commit returns once it is on disk, for what cannot be read again from
+    the chain (the relayer's record of a transaction it sends). The index's own commits do not
+    wait so (see `_sqlite_pragmas` and `_postgres_session`)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            with conn.begin():
+                conn.execute(text("SET LOCAL synchronous_commit = on"))
+                yield conn
+            return
+        conn.execute(text("PRAGMA synchronous=FULL"))  # outside the transaction, which follows
+        conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            conn.execute(text("PRAGMA synchronous=NORMAL"))
+            conn.commit()
 
 
 def _json(value: Any) -> str:

@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
-from sqlalchemy import Engine, Row, select, text
+from sqlalchemy import Engine, Row, select
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 from web3.contract import Contract
@@ -31,6 +31,7 @@ from web3.exceptions import (
 
 from app.chain.client import describe_revert, node_said
 from app.chain.handoffs import HandoffRequest, onchain_digest, signature_valid
+from app.db.engine import durable_transaction
 from app.db.schema import relay_requests
 
 log = logging.getLogger(__name__)
@@ -294,9 +295,7 @@ class Relayer:
         """Record the transaction of `request`; False if another replica recorded one first."""
         c = relay_requests.c
         try:
-            with self.engine.begin() as conn:
-                if conn.dialect.name == "postgresql":  # the index's sessions do not wait for the WAL
-                    conn.execute(text("SET LOCAL synchronous_commit = on"))
+            with durable_transaction(self.engine) as conn:
                 if replaces is not None:
                     old = relay_requests.delete().where(
                         c.request_id == request.request_id, c.tx_hash == replaces
