@@ -16,6 +16,7 @@ import requests
 import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -253,6 +254,16 @@ def test_relay_is_rate_limited(
     assert 1 <= int(responses[-1].headers["retry-after"]) <= 60
 
 
+def proxied_app(
+    node: "ProxyNode", contract: Contract, engine: Engine, relayer: LocalAccount, data_dir: Path
+) -> FastAPI:
+    """A gateway process whose relayer reaches the chain through `node`, built as `serve` builds it."""
+    settings = Settings(data_dir=data_dir, rpc_url=node.url)
+    return create_app(
+        settings, engine, RelayerSetup(bytes(relayer.key), contract.address).relayer(settings, engine)
+    )
+
+
 SLOW_SEND_S = 1.0
 
 
@@ -334,9 +345,7 @@ def test_a_relaying_gateway_starts_and_answers_while_its_node_is_down(
     sent = w3.eth.get_transaction_count(relayer_account.address)
     node = ProxyNode()
     try:
-        settings = Settings(data_dir=tmp_path / "down", rpc_url=node.url)
-        setup = RelayerSetup(bytes(relayer_account.key), contract.address)
-        app = create_app(settings, engine, setup.relayer(settings, engine))
+        app = proxied_app(node, contract, engine, relayer_account, tmp_path / "down")
         assert node.requests == 0
         with TestClient(app) as down:
             assert down.get("/healthz").status_code in (200, 503)  # answers (the index is not synced)
@@ -388,9 +397,7 @@ def test_a_node_answering_errors_or_pages_gets_a_reason(
     node = ProxyNode()
     node.every = every
     try:
-        settings = Settings(data_dir=tmp_path / "erring", rpc_url=node.url)
-        setup = RelayerSetup(bytes(relayer_account.key), contract.address)
-        with TestClient(create_app(settings, engine, setup.relayer(settings, engine))) as erring:
+        with TestClient(proxied_app(node, contract, engine, relayer_account, tmp_path / "erring")) as erring:
             relayed = erring.post("/api/v1/relay/handoffs", json=body)
     finally:
         node.close()
@@ -447,10 +454,10 @@ def proxied(
 ):  # type: ignore[no-untyped-def]
     """A gateway whose relayer reaches anvil through a ProxyNode, as a deployed one does."""
     node = ProxyNode(devnet.rpc_url)
-    settings = Settings(data_dir=tmp_path / "proxied", rpc_url=node.url)
-    setup = RelayerSetup(bytes(relayer_account.key), contract.address)
     try:
-        with TestClient(create_app(settings, engine, setup.relayer(settings, engine))) as gateway:
+        with TestClient(
+            proxied_app(node, contract, engine, relayer_account, tmp_path / "proxied")
+        ) as gateway:
             yield gateway, node
     finally:
         node.close()
@@ -546,14 +553,12 @@ def test_a_retry_while_the_first_send_is_in_flight_sends_nothing_new(
     yet seen the first one's transaction. Found by review: it was taken for dropped, checked
     (the handoff not yet done) and submitted with the next nonce, and reverted."""
     node = ProxyNode(devnet.rpc_url)
-    settings = Settings(data_dir=tmp_path / "workers", rpc_url=node.url)
-    setup = RelayerSetup(bytes(relayer_account.key), contract.address)
     sent = w3.eth.get_transaction_count(relayer_account.address)
     answers: dict[str, Any] = {}
     try:
         with (
-            TestClient(create_app(settings, engine, setup.relayer(settings, engine))) as one,
-            TestClient(create_app(settings, engine, setup.relayer(settings, engine))) as two,
+            TestClient(proxied_app(node, contract, engine, relayer_account, tmp_path / "workers")) as one,
+            TestClient(proxied_app(node, contract, engine, relayer_account, tmp_path / "workers")) as two,
         ):
             body = signed_body(one, *parties, tmp_path)
             node.send_fault = "slow"

@@ -21,6 +21,9 @@ with 16 KiB pages a scratch copy of bench-index's 200,000-event chain was backfi
 6.4-7.2 s against 7.4-8.2 s, in five alternating pairs (fewer pages, frames and B-tree
 splits; a 500-item batch event spans 5 overflow pages, not 18). Existing databases keep the
 size they were created with."""
+SQLITE_SYNCHRONOUS = "NORMAL"
+"""In WAL mode a commit then survives a process crash (SIGKILL); only an OS crash may lose the
+last commits, never corrupt the database (`durable_transaction` waits for the disk)."""
 WAL_CHECKPOINT_BYTES = 200 * 2**20
 """WAL size at which a checkpoint is taken (SQLite's default: 1,000 pages)."""
 
@@ -30,9 +33,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Takes effect only while the file is still empty (before WAL mode is set on it).
     cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash may
-    # lose the last commits, never corrupt the database.
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
     cursor.execute("PRAGMA busy_timeout=5000")
     # Checkpoints fsync; on a bulk backfill, letting the WAL reach ~200 MB before one is taken
     # (instead of 4 MB) makes them rare, and the size limit shrinks the file back afterwards.
@@ -70,7 +71,7 @@ def durable_transaction(engine: Engine) -> Iterator[Connection]:
             with conn.begin():
                 yield conn
         finally:
-            conn.execute(text("PRAGMA synchronous=NORMAL"))
+            conn.execute(text(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}"))
             conn.commit()
 
 
