@@ -158,7 +158,7 @@ def test_hex_columns_compare_as_bytes_on_postgresql_and_0007_goes_back(engine: E
         if (table.name, column.name) in _collations(engine)
     }
     assert _collations(engine) == declared
-    assert sum(collation == "C" for collation in declared.values()) == 31  # every id, hash and address
+    assert sum(collation == "C" for collation in declared.values()) == 32  # every id, hash and address
     migrate(engine, "0006", down=True)
     assert set(_collations(engine).values()) == {None}
     migrate(engine)

@@ -16,28 +16,34 @@ import requests
 import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
+from web3.types import RPCEndpoint
 
 from app.api.main import create_app
 from app.chain.claims import new_claim_code, sign_claim
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
 from app.chain.devnet import Devnet, free_port
+from app.chain.handoffs import HandoffRequest, request_typed_data, sign_handoff
 from app.cli import cli
 from app.core.config import Settings
 from app.db.engine import make_engine
 from app.db.schema import relay_requests
 from app.demo.journey import Member, admit_members, hand_over
 from app.gs1.keys import SerialisedItem
-from app.relayer.service import Relayer
+from app.relayer.service import Relayer, RelayReceipt
 from app.relayer.setup import RelayerSetup
 
 ITEM = SerialisedItem.parse("09506000134352", "RELAY-1")
+OTHER = SerialisedItem.parse("09506000134352", "RELAY-2")
+HandoffArgs = tuple[HandoffRequest, bytes, bytes]
 
 
 @pytest.fixture
@@ -46,6 +52,15 @@ def parties(w3: Web3, contract: Contract, operator: LocalAccount, members: dict[
     brand, carrier = members["brand"].account, members["carrier"].account
     send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://relay"))
     return brand, carrier
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """As conftest's, but the gateway does not tend its relayer's transactions on its own: each
+    test drives its relayer itself, and one checks the gateway's thread."""
+    return Settings(
+        data_dir=tmp_path / "data", deployments_dir=tmp_path / "deployments", relay_check_interval_s=0
+    )
 
 
 @pytest.fixture
@@ -258,7 +273,7 @@ def proxied_app(
     node: "ProxyNode", contract: Contract, engine: Engine, relayer: LocalAccount, data_dir: Path
 ) -> FastAPI:
     """A gateway process whose relayer reaches the chain through `node`, built as `serve` builds it."""
-    settings = Settings(data_dir=data_dir, rpc_url=node.url)
+    settings = Settings(data_dir=data_dir, rpc_url=node.url, relay_check_interval_s=0)
     return create_app(
         settings, engine, RelayerSetup(bytes(relayer.key), contract.address).relayer(settings, engine)
     )
@@ -273,7 +288,8 @@ class ProxyNode:
     a JSON-RPC "error" or an "html" page (HTTP 200). `send_fault` spoils
     eth_sendRawTransaction: "lost" answers 502 without passing it on, "502" passes it on and
     answers 502, "refused" answers a JSON-RPC error without passing it on, "slow" passes it on
-    after SLOW_SEND_S."""
+    after SLOW_SEND_S. A method in `answers` gets the result given there (a fee suggestion,
+    say) without asking the node."""
 
     def __init__(self, upstream: str | None = None) -> None:
         node = self
@@ -287,6 +303,9 @@ class ProxyNode:
                 fault = node.send_fault if method == "eth_sendRawTransaction" else None
                 if method == "eth_sendRawTransaction":
                     node.sends += 1
+                if method in node.answers:
+                    result = {"jsonrpc": "2.0", "id": call["id"], "result": node.answers[method]}
+                    return self._answer(200, json.dumps(result))
                 if fault == "refused":
                     error = {"code": -32003, "message": "insufficient funds for gas * price + value"}
                     return self._answer(200, json.dumps({"jsonrpc": "2.0", "id": call["id"], "error": error}))
@@ -317,6 +336,7 @@ class ProxyNode:
         self.requests = self.sends = 0
         self.send_fault: str | None = None
         self.every: str | None = None
+        self.answers: dict[str, Any] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -579,6 +599,226 @@ def test_a_retry_while_the_first_send_is_in_flight_sends_nothing_new(
     assert w3.eth.wait_for_transaction_receipt(hashes.pop())["status"] == 1
     assert w3.eth.get_transaction_count(relayer_account.address) == sent + 1
     assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
+
+
+@pytest.fixture
+def manual_mining(parties, w3: Web3) -> Iterator[int]:  # type: ignore[no-untyped-def]
+    """Anvil mines only on `evm_mine`; yields the base fee, restored afterwards."""
+    base_fee = int(w3.eth.get_block("latest")["baseFeePerGas"])
+    w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])
+    try:
+        yield base_fee
+    finally:
+        w3.provider.make_request(RPCEndpoint("anvil_setNextBlockBaseFeePerGas"), [hex(base_fee)])
+        w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+        w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [True])
+
+
+def mine(w3: Web3, base_fee: int | None = None) -> list[str]:
+    """Mine one block (at `base_fee`); the hashes of its transactions."""
+    if base_fee is not None:
+        w3.provider.make_request(RPCEndpoint("anvil_setNextBlockBaseFeePerGas"), [hex(base_fee)])
+    w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    return ["0x" + bytes(tx).hex() for tx in w3.eth.get_block("latest")["transactions"]]
+
+
+def price_out(w3: Web3, tx_hash: str) -> int:
+    """Mine one block at twice the max fee of `tx_hash`, which anvil then drops; that base fee."""
+    base_fee = 2 * int(w3.eth.get_transaction(HexStr(tx_hash))["maxFeePerGas"])
+    assert mine(w3, base_fee) == []
+    return base_fee
+
+
+def signed_handoff(
+    contract: Contract, brand: LocalAccount, carrier: LocalAccount, item: bytes = ITEM.item_id
+) -> HandoffArgs:
+    """A handoff of `item` from `brand` to `carrier`, signed by both (with eth_account)."""
+    request = HandoffRequest((item,), sender=brand.address, receiver=carrier.address, deadline=2**40)
+    typed = request_typed_data(contract, request)
+    return request, sign_handoff(brand, typed), sign_handoff(carrier, typed)
+
+
+def test_a_transaction_the_node_dropped_for_its_fees_is_replaced_on_retry_and_mined_once(
+    parties, manual_mining: int, w3: Web3, contract: Contract, engine: Engine, relayer_account: LocalAccount
+) -> None:  # type: ignore[no-untyped-def]
+    """The base fee rose above the transaction's max fee and the node dropped it. A retry sent
+    the same bytes again, which the node refused (502 node_refused) for as long as fees stayed up."""
+    relayer = Relayer(w3, contract, relayer_account, engine)
+    handoff = signed_handoff(contract, *parties)
+    first = relayer.relay(*handoff)
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    base_fee = price_out(w3, first.tx_hash)
+    assert relayer.status(first.request_id) == first  # submitted: its nonce is not used
+
+    again = relayer.relay(*handoff)
+    assert again.status == "submitted" and again.tx_hash != first.tx_hash and not again.duplicate
+    replacement = w3.eth.get_transaction(HexStr(again.tx_hash))
+    assert replacement["nonce"] == sent  # the dropped one's: only one of them can be mined
+    assert replacement["maxFeePerGas"] >= 2 * base_fee
+    assert mine(w3) == [again.tx_hash]
+    status = relayer.status(first.request_id)
+    assert status is not None and (status.status, status.tx_hash) == ("mined", again.tx_hash)
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent + 1
+    assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
+
+
+STUCK_AFTER_S = 1.0
+GWEI = 10**9
+
+
+@pytest.fixture
+def fee_proxy(
+    devnet: Devnet,
+    parties,
+    manual_mining: int,
+    contract: Contract,
+    engine: Engine,
+    relayer_account: LocalAccount,
+) -> Iterator[tuple[Relayer, ProxyNode, RelayReceipt]]:  # type: ignore[no-untyped-def]
+    """A relayer that reaches anvil through a proxy (to move the market's fees) and has relayed
+    a handoff of ITEM, not mined yet: the relayer, the proxy and the first receipt."""
+    node = ProxyNode(devnet.rpc_url)
+    w3 = Web3(HTTPProvider(node.url))
+    relayer = Relayer(
+        w3, registry(w3, contract.address), relayer_account, engine, stuck_after_s=STUCK_AFTER_S
+    )
+    try:
+        yield relayer, node, relayer.relay(*signed_handoff(contract, *parties))
+    finally:
+        node.close()
+
+
+def test_a_transaction_waiting_below_the_market_is_replaced_after_the_wait(
+    fee_proxy: tuple[Relayer, ProxyNode, RelayReceipt], w3: Web3
+) -> None:
+    relayer, node, first = fee_proxy
+    tip = w3.eth.get_transaction(HexStr(first.tx_hash))["maxPriorityFeePerGas"]
+    node.answers["eth_maxPriorityFeePerGas"] = hex(3 * tip)  # the market moved
+    assert [kept.tx_hash for kept in relayer.tend()] == [first.tx_hash]  # not waited long enough
+
+    time.sleep(STUCK_AFTER_S)
+    (replaced,) = relayer.tend()
+    assert replaced.tx_hash != first.tx_hash and replaced.status == "submitted"
+    assert w3.eth.get_transaction(HexStr(replaced.tx_hash))["maxPriorityFeePerGas"] == 3 * tip
+    time.sleep(STUCK_AFTER_S)
+    assert [kept.tx_hash for kept in relayer.tend()] == [replaced.tx_hash]  # at the market now
+    assert mine(w3) == [replaced.tx_hash]
+    status = relayer.status(first.request_id)
+    assert status is not None and (status.status, status.tx_hash) == ("mined", replaced.tx_hash)
+    assert relayer.tend() == []
+
+
+def test_the_transaction_a_replacement_did_not_reach_is_the_one_reported_mined(
+    fee_proxy: tuple[Relayer, ProxyNode, RelayReceipt], w3: Web3, contract: Contract, parties
+) -> None:  # type: ignore[no-untyped-def]
+    """A request's transactions share their nonce: whichever is mined, it is the request's."""
+    relayer, node, first = fee_proxy
+    node.answers["eth_maxPriorityFeePerGas"] = hex(10 * GWEI)
+    time.sleep(STUCK_AFTER_S)
+    node.send_fault = "lost"
+    (replaced,) = relayer.tend()
+    node.send_fault = None
+    assert replaced.tx_hash != first.tx_hash
+    assert mine(w3) == [first.tx_hash]
+    status = relayer.status(first.request_id)
+    assert status is not None and (status.status, status.tx_hash) == ("mined", first.tx_hash)
+    assert relayer.tend() == []
+    assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
+
+
+def test_the_gateway_replaces_a_dropped_transaction_unasked(
+    parties,
+    manual_mining: int,
+    w3: Web3,
+    contract: Contract,
+    engine: Engine,
+    settings: Settings,
+    relayer_account: LocalAccount,
+) -> None:  # type: ignore[no-untyped-def]
+    relayer = Relayer(w3, contract, relayer_account, engine)
+    first = relayer.relay(*signed_handoff(contract, *parties))
+    price_out(w3, first.tx_hash)
+    tending = settings.model_copy(update={"relay_check_interval_s": 0.1})
+    with TestClient(create_app(tending, engine, relayer)) as gateway:
+        for _ in range(100):
+            status = gateway.get(f"/api/v1/relay/handoffs/{first.request_id}").json()
+            if status["tx_hash"] != first.tx_hash:
+                break
+            time.sleep(0.1)
+        assert status["tx_hash"] != first.tx_hash and status["status"] == "submitted"
+        assert mine(w3) == [status["tx_hash"]]
+        mined = gateway.get(f"/api/v1/relay/handoffs/{first.request_id}").json()
+    assert (mined["status"], mined["tx_hash"]) == ("mined", status["tx_hash"])
+
+
+@pytest.fixture
+def customs(parties, w3: Web3, contract: Contract, members: dict[str, Member]) -> LocalAccount:  # type: ignore[no-untyped-def]
+    """Customs, holding OTHER (from the brand): a second holder, with its own handoff nonce."""
+    brand, customs = parties[0], members["customs"].account
+    send(w3, brand, contract.functions.registerItem(OTHER.item_id, b"\2" * 32, "ipfs://relay-2"))
+    hand_over(w3, contract, OTHER.item_id, brand, customs)
+    return customs
+
+
+def test_a_new_request_does_not_take_the_nonce_of_a_transaction_the_node_dropped(
+    parties,
+    customs: LocalAccount,
+    manual_mining: int,
+    w3: Web3,
+    contract: Contract,
+    engine: Engine,
+    relayer_account: LocalAccount,
+    members: dict[str, Member],
+) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: the node's next nonce was the dropped transaction's, so a new request took
+    it; the dropped one could no longer be replaced, and turned `dropped`."""
+    brand, carrier = parties
+    relayer = Relayer(w3, contract, relayer_account, engine)
+    first = relayer.relay(*signed_handoff(contract, brand, carrier))
+    price_out(w3, first.tx_hash)
+    retailer = members["retailer"].account  # each signer's handoff nonce signs one handoff at a time
+    second = relayer.relay(*signed_handoff(contract, customs, retailer, OTHER.item_id))
+    replaced, kept = relayer.tend()
+    assert replaced.tx_hash != first.tx_hash and kept.tx_hash == second.tx_hash
+    nonces = [w3.eth.get_transaction(HexStr(tx.tx_hash))["nonce"] for tx in (replaced, second)]
+    assert nonces[1] == nonces[0] + 1
+    assert sorted(mine(w3)) == sorted([replaced.tx_hash, second.tx_hash])
+    assert contract.functions.custodianOf(ITEM.item_id).call() == carrier.address
+    assert contract.functions.custodianOf(OTHER.item_id).call() == retailer.address
+
+
+def test_a_request_of_a_chain_since_restarted_is_dropped_and_never_sent_again(
+    w3: Web3, contract: Contract, engine: Engine, relayer_account: LocalAccount
+) -> None:
+    """A devnet restarted keeps its chain id, and its registry may come back at the same address:
+    the old chain's transactions could have been replayed on the new one."""
+    relayer = Relayer(w3, contract, relayer_account, engine)
+    nonce = w3.eth.get_transaction_count(relayer_account.address)
+    tx = contract.functions.isMember(relayer_account.address).build_transaction(
+        {"from": relayer_account.address, "nonce": nonce}
+    )
+    signed = relayer_account.sign_transaction(tx)
+    rid, tx_hash = "0x" + "b1" * 32, "0x" + bytes(signed.hash).hex()
+    with engine.begin() as conn:
+        conn.execute(
+            relay_requests.insert().values(
+                request_id=rid,
+                tx_hash=tx_hash,
+                sender=relayer_account.address,
+                receiver=relayer_account.address,
+                ids=[],
+                created_at=1,
+                nonce=nonce,
+                raw_tx=bytes(signed.raw_transaction),
+                genesis="0x" + "9e" * 32,  # another block 0
+            )
+        )
+    assert relayer.tend() == []
+    status = relayer.status(rid)
+    assert status is not None and status.status == "dropped"
+    with pytest.raises(TransactionNotFound):
+        w3.eth.get_transaction(HexStr(tx_hash))
+    assert w3.eth.get_transaction_count(relayer_account.address) == nonce
 
 
 @pytest.fixture

@@ -51,22 +51,45 @@ def _housekeeping(app: FastAPI, stop: threading.Event) -> None:
             log.exception("gateway housekeeping failed; scan counts stay buffered")
 
 
+def _tend_relayed(app: FastAPI, stop: threading.Event) -> None:
+    """Off the event loop: keep the relayer's unmined transactions going (`Relayer.tend`) every
+    ORIGINTRACE_RELAY_CHECK_INTERVAL_S. A failure (the node down, say) is logged once, and tried
+    again at every turn."""
+    failing = False
+    while not stop.wait(app.state.settings.relay_check_interval_s):
+        try:
+            app.state.relayer.tend()
+        except Exception as exc:
+            if not failing:
+                log.warning("relayer: cannot check its unmined transactions (trying on): %s", exc)
+            failing = True
+        else:
+            if failing:
+                log.info("relayer: checking its unmined transactions again")
+            failing = False
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the housekeeping thread; flush buffered scan counts once more at shutdown.
+    """Run the housekeeping thread (and the relayer's, if any); flush buffered scan counts once
+    more at shutdown.
 
     The checkpoint is observed once before the first request: otherwise the thread's first
     look, a poll later, would drop what those requests cached although nothing moved. So the
     gateway needs its database to start, as `make_engine` (which migrates it) does anyway."""
     _observe_checkpoint(app)
     stop = threading.Event()
-    thread = threading.Thread(target=_housekeeping, args=(app, stop), name="housekeeping", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=_housekeeping, args=(app, stop), name="housekeeping", daemon=True)]
+    if app.state.relayer is not None and app.state.settings.relay_check_interval_s > 0:
+        threads.append(threading.Thread(target=_tend_relayed, args=(app, stop), name="relayer", daemon=True))
+    for thread in threads:
+        thread.start()
     try:
         yield
     finally:
         stop.set()
-        thread.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=15)
         app.state.recorder.flush(app.state.engine)
         app.state.reads.close()
 

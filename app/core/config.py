@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     costs every request a few microseconds."""
     relay_rate_limit_per_minute: int = 30
     """Relayed handoffs per client and minute before 429 (0: off)."""
+    relay_stuck_after_s: Annotated[float, Field(gt=0)] = 60.0
+    """Seconds a relayed transaction priced below the market may wait unmined before the relayer
+    replaces it with one of higher fees (same nonce, so only one of them can be mined)."""
+    relay_check_interval_s: Annotated[float, Field(ge=0)] = 5.0
+    """Seconds between the relayer's looks at its unmined transactions (one process of the
+    machine looks); 0: none, only a client's retry keeps its own request's transaction going."""
 
     @field_validator("link_targets", "cors_origins", mode="before")
     @classmethod

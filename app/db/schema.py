@@ -5,6 +5,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -215,7 +216,13 @@ relay_requests = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("nonce", BigInteger),
     Column("raw_tx", LargeBinary),
+    Column("signed_at", Float),
+    Column("superseded", JSON),
+    Column("genesis", HEX32),
 )
 """Signed handoffs and claims the relayer submitted: one row per distinct signed message
-(idempotency), with the transaction it signed for it (its nonce and bytes), recorded before
-it was sent; rows recorded before migration 0008 have neither."""
+(idempotency), with the transaction it signed for it (its nonce and bytes, and when it was
+signed), recorded before it was sent; rows recorded before migration 0008 have neither.
+`superseded` lists the transactions of the same nonce that this one replaced with higher fees
+(any of them may be the one mined); NULL when none. `genesis` is the hash of block 0 of the
+chain it was signed for (a devnet restarted under the same chain id is another chain)."""

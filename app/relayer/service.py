@@ -28,11 +28,13 @@ from web3.exceptions import (
     TransactionNotFound,
     Web3RPCError,
 )
+from web3.types import Nonce
 
 from app.chain.client import describe_revert, node_said
 from app.chain.handoffs import HandoffRequest, onchain_digest, signature_valid
 from app.db.engine import durable_transaction
 from app.db.schema import relay_requests
+from app.relayer.fees import Market, unsigned
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +45,21 @@ sending the request again submits it anew."""
 
 
 @contextmanager
-def _machine_lock(path: Path | None) -> Iterator[None]:
-    """An exclusive lock on `path` across processes (none when None)."""
+def _machine_lock(path: Path | None, wait: bool = True) -> Iterator[bool]:
+    """An exclusive lock on `path` across processes (none when None): yields whether it is held,
+    which without `wait` is False when another process holds it."""
     if path is None:
-        yield
+        yield True
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -105,12 +112,17 @@ class Relayer:
         account: LocalAccount,
         engine: Engine,
         lock_file: Path | None = None,
+        stuck_after_s: float = 60.0,
     ) -> None:
         """`lock_file` serialises submissions across the processes of one machine that relay from
-        `account` (the workers of `origintrace serve`): each takes the account's next nonce."""
+        `account` (the workers of `origintrace serve`): each takes the account's next nonce.
+        A transaction priced below the market is replaced after `stuck_after_s` (see `tend`)."""
         self.w3, self.registry, self.account, self.engine = w3, registry, account, engine
+        self.stuck_after_s = stuck_after_s
         self._lock = threading.Lock()
         self._lock_file = lock_file
+        self._tend_lock_file = None if lock_file is None else lock_file.with_suffix(".tend")
+        self._genesis: str | None = None
 
     def relay(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> RelayReceipt:
         rid = request_id(request, from_signature, to_signature)
@@ -152,22 +164,69 @@ class Relayer:
         sharing it answer a repeated request with the same transaction; `prepare` checks it and
         returns the call and the records' holder.
 
-        A request submitted before is answered with its transaction, which is sent again (the
-        same signed bytes: executed at most once) if the node does not have it: a send that got
-        no answer, or a gateway stopped before sending. One whose transaction can no longer be
-        mined (`dropped`: its nonce went to another transaction) is checked and submitted anew.
+        A request submitted before is answered with its transaction, kept going as `tend` does
+        (sent again if the node lacks it, replaced if priced below the market). One whose
+        transaction can no longer be mined (`dropped`: its nonce went to another transaction) is
+        checked and submitted anew.
         """
         with self._lock:
             row = self._row(rid)
             if row is not None:
                 known = self._state(row)
                 if known.status == "submitted" and row.raw_tx is not None:
-                    return self._resend(row)
+                    return self._keep_going(rid)
                 if known.status != DROPPED:
                     return replace(known, duplicate=True)
             call, sender = prepare()
             request = RelayRow(rid, sender, receiver, tuple("0x" + i.hex() for i in ids))
             return self._submit(call, request, replaces=None if row is None else row.tx_hash)
+
+    def tend(self) -> list[RelayReceipt]:
+        """Keep the relayer's unmined transactions going, lowest nonce first (the gateway calls
+        this every few seconds): one the node lacks is sent again, one that cannot pay the base
+        fee is replaced at once, and one below the market's fees after `stuck_after_s` unmined.
+        A replacement pays at least 12.5 % more of each fee and keeps the nonce, so only one of a
+        request's transactions can be mined. Returns what each request's transaction is now
+        (nothing while another process of the machine tends them); a request that fails (a send
+        the node refuses, say) is logged and tried again at the next call."""
+        with _machine_lock(self._tend_lock_file, wait=False) as mine:
+            if not mine:
+                return []
+            kept: list[RelayReceipt] = []
+            for rid, _ in self._unmined():
+                try:
+                    with self._lock:
+                        kept.append(self._keep_going(rid))
+                except RelayRejected as exc:
+                    log.warning("relay request %s: %s", rid, exc.detail)
+                except Exception as exc:  # a database or node fault: the other requests go on
+                    log.warning("relay request %s: cannot be checked: %s", rid, exc)
+            return kept
+
+    def _unmined(self) -> list[tuple[str, int]]:
+        """Requests (and nonces) whose transaction, signed by this relayer's account, has a nonce
+        the account has not used yet: lowest nonce first."""
+        used = self.w3.eth.get_transaction_count(self.account.address, "latest")
+        c = relay_requests.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(c.request_id, c.nonce, c.raw_tx)
+                .where(c.nonce >= used, c.raw_tx.is_not(None), c.genesis == self.genesis())
+                .order_by(c.nonce)
+            ).all()
+        # rows signed by another account (the one this relayer had before) count for that one
+        return [
+            (rid, nonce)
+            for rid, nonce, raw_tx in rows
+            if Account.recover_transaction(raw_tx) == self.account.address
+        ]
+
+    def genesis(self) -> str:
+        """The hash of the node's block 0, read once: which chain this is, beyond its chain id
+        (a restarted devnet keeps its chain id and starts over)."""
+        if self._genesis is None:
+            self._genesis = "0x" + bytes(self.w3.eth.get_block(0)["hash"]).hex()
+        return self._genesis
 
     def status(self, rid: str) -> RelayReceipt | None:
         """The request `rid` with its transaction's current state, or None if unknown."""
@@ -182,27 +241,77 @@ class Relayer:
         """Mined or failed (with its block); else `dropped` if the relayer's account has used the
         transaction's nonce (it can never be mined), else `submitted`. The nonce is read before
         the receipt: a transaction mined between the two reads is found mined. A request
-        recorded before migration 0008 (no bytes kept) is dropped once the node lacks it."""
+        recorded before migration 0008 (no bytes kept) is dropped once the node lacks it. Of a
+        request whose transaction was replaced (`tend`), the one mined is the one reported. One
+        signed for another chain (a devnet since restarted) is dropped: that chain is gone."""
+        if row.genesis is not None and row.genesis != self.genesis():
+            return RelayReceipt(row.request_id, row.tx_hash, DROPPED)
         if row.raw_tx is not None:
             relayer = Account.recover_transaction(row.raw_tx)
             used = self.w3.eth.get_transaction_count(relayer, "latest") > row.nonce
         else:  # recorded after it was sent, before migration 0008: gone if the node lacks it
             used = not self._node_has(row.tx_hash)
-        try:
-            receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
-        except TransactionNotFound:
-            return RelayReceipt(row.request_id, row.tx_hash, DROPPED if used else "submitted")
-        state = "mined" if receipt["status"] == 1 else "failed"
-        return RelayReceipt(row.request_id, row.tx_hash, state, block=receipt["blockNumber"])
+        for tx_hash in (row.tx_hash, *(row.superseded or ())):
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                continue
+            state = "mined" if receipt["status"] == 1 else "failed"
+            return RelayReceipt(row.request_id, tx_hash, state, block=receipt["blockNumber"])
+        return RelayReceipt(row.request_id, row.tx_hash, DROPPED if used else "submitted")
 
-    def _resend(self, row: Row[Any]) -> RelayReceipt:
-        """Send the recorded transaction of `row` again unless the node has it (202 if sent)."""
-        if self._node_has(row.tx_hash):
-            return RelayReceipt(row.request_id, row.tx_hash, "submitted", duplicate=True)
-        log.info("relay transaction %s: not on the node, sent again", row.tx_hash)
+    def _keep_going(self, rid: str) -> RelayReceipt:
+        """The request `rid`'s transaction, replaced with higher fees if it cannot pay the base
+        fee, or if it has waited `stuck_after_s` below the market's fees; else sent again (the
+        same bytes) if the node lacks it. 202 if anything was sent."""
         with _machine_lock(self._lock_file):  # not between another's nonce and its send
+            row = self._row(rid)  # as another process may have left it
+            assert row is not None and row.raw_tx is not None
+            known = self._state(row)
+            if known.status != "submitted":
+                return replace(known, duplicate=True)
+            tx = unsigned(row.raw_tx)
+            market = Market.read(self.w3, legacy="gasPrice" in tx)
+            waited = time.time() - (row.signed_at or row.created_at)  # signed_at: since 0009
+            mine = Account.recover_transaction(row.raw_tx) == self.account.address
+            if mine and (market.refuses(tx) or (market.outbids(tx) and waited >= self.stuck_after_s)):
+                return self._replace(row, market.replacement(tx))
+            if self._node_has(row.tx_hash):
+                return replace(known, duplicate=True)
+            log.info("relay transaction %s: not on the node, sent again", row.tx_hash)
             self._send(row.raw_tx, row.tx_hash)
-        return RelayReceipt(row.request_id, row.tx_hash, "submitted")
+        return known
+
+    def _replace(self, row: Row[Any], tx: dict[str, Any]) -> RelayReceipt:
+        """Sign `tx` (the same nonce as `row`'s transaction, higher fees), record it in place of
+        that one, which stays listed in `superseded`, and send it."""
+        signed = self.account.sign_transaction(tx)
+        tx_hash, raw_tx = "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
+        c = relay_requests.c
+        with durable_transaction(self.engine) as conn:
+            recorded = conn.execute(
+                relay_requests.update()
+                .where(c.request_id == row.request_id, c.tx_hash == row.tx_hash)
+                .values(
+                    tx_hash=tx_hash,
+                    raw_tx=raw_tx,
+                    signed_at=time.time(),
+                    superseded=[*(row.superseded or ()), row.tx_hash],
+                )
+            ).rowcount
+        if recorded != 1:  # another process replaced it first
+            known = self.status(row.request_id)
+            assert known is not None
+            return replace(known, duplicate=True)
+        log.info("relay transaction %s: priced below the chain's fees, replaced by %s", row.tx_hash, tx_hash)
+        try:
+            self._send(raw_tx, tx_hash)
+        except RelayRejected:
+            known = self.status(row.request_id)  # the one replaced may have been mined meanwhile
+            if known is None or known.status == "submitted":
+                raise
+            return replace(known, duplicate=True)
+        return RelayReceipt(row.request_id, tx_hash, "submitted")
 
     def _node_has(self, tx_hash: str) -> bool:
         try:
@@ -214,15 +323,16 @@ class Relayer:
     def _send(self, raw_tx: bytes, tx_hash: str) -> None:
         """Send a recorded transaction. Without an answer (a timeout, a dropped connection, a
         proxy's 502 or garbled reply) it may have reached the node: nothing to do but wait for
-        the client's retry, which sends it again. A node that answers with an error and does
-        not have it is a 502 with the node's reason; the request stays recorded."""
+        `tend` or the client's retry, which send it again if the node lacks it. A node that
+        answers with an error and does not have it is a 502 with the node's reason; the request
+        stays recorded."""
         try:
             self.w3.eth.send_raw_transaction(raw_tx)
         except Web3RPCError as exc:
             if not isinstance(exc, RequestTimedOut) and not self._node_has(tx_hash):
                 detail = (
                     f"the chain's node refused the relayer's transaction: {node_said(exc)}; "
-                    "send the request again later to send the same transaction again"
+                    "send the request again later and the relayer sends its transaction again"
                 )
                 raise RelayRejected(502, "node_refused", detail) from None
             log.warning("relay transaction %s: the node answered %s", tx_hash, exc)
@@ -278,7 +388,7 @@ class Relayer:
             raise RelayRejected(409, "would_revert", describe_revert(self.registry.abi, data)) from None
         # Taking the next nonce, recording and sending wait for the other processes of the machine.
         with _machine_lock(self._lock_file):
-            tx["nonce"] = self.w3.eth.get_transaction_count(self.account.address, "pending")
+            tx["nonce"] = self._next_nonce()
             signed = self.account.sign_transaction(cast(dict[str, Any], tx))
             tx_hash, raw_tx = "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
             if not self._record(request, tx_hash, tx["nonce"], raw_tx, replaces):
@@ -288,6 +398,13 @@ class Relayer:
                 return replace(known, duplicate=True)
             self._send(raw_tx, tx_hash)
         return RelayReceipt(request.request_id, tx_hash, "submitted")
+
+    def _next_nonce(self) -> Nonce:
+        """The node's next nonce for the relayer's account, or past the last of its recorded
+        unmined transactions if more: one the node dropped (for its fees, say) keeps its nonce,
+        as `tend` sends it again or replaces it, and no new transaction takes it meanwhile."""
+        pending = self.w3.eth.get_transaction_count(self.account.address, "pending")
+        return Nonce(max([pending, *(nonce + 1 for _, nonce in self._unmined())]))
 
     def _record(
         self, request: RelayRow, tx_hash: str, nonce: int, raw_tx: bytes, replaces: str | None
@@ -312,6 +429,8 @@ class Relayer:
                         nonce=nonce,
                         raw_tx=raw_tx,
                         created_at=int(time.time()),
+                        signed_at=time.time(),
+                        genesis=self.genesis(),
                     )
                 )
         except IntegrityError:

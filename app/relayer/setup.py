@@ -66,4 +66,6 @@ class RelayerSetup:
         w3 = Web3(provider)
         account: LocalAccount = Account.from_key(self.key)
         lock_file = settings.data_dir / "relayer.lock"
-        return Relayer(w3, registry(w3, self.registry), account, engine, lock_file)
+        return Relayer(
+            w3, registry(w3, self.registry), account, engine, lock_file, settings.relay_stuck_after_s
+        )

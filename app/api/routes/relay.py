@@ -28,7 +28,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         429: "Too many relay requests from this client",
         502: "The chain's node answered with an error (node_error), or refused the relayer's "
         "transaction (node_refused: the relayer's funds, say; sending the request again sends "
-        "the same transaction again), or has no registry contract where the gateway's "
+        "its transaction again), or has no registry contract where the gateway's "
         "deployment says (no_registry)",
         503: "This gateway has no relayer, or the chain's node did not answer (Retry-After)",
     }.items()
@@ -64,7 +64,10 @@ class ClaimBody(BaseModel):
 
 class RelayStatus(BaseModel):
     request_id: str
-    tx_hash: str
+    tx_hash: str = Field(
+        description="The request's transaction: the one mined once mined; before that, the "
+        "latest (one priced below the market is replaced by one of higher fees and the same nonce)"
+    )
     status: str = Field(
         description="submitted, mined, failed, or dropped: the relayer's account used the "
         "transaction's nonce for another, so it can never be mined; sending the request again "
