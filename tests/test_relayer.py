@@ -3,6 +3,7 @@ implementation (Foundry's `cast wallet sign`, in Rust), checks before anything i
 idempotency, status, and the `origintrace handoff` commands end to end."""
 
 import json
+import logging
 import subprocess
 import threading
 import time
@@ -30,7 +31,7 @@ from app.api.main import create_app
 from app.chain.claims import new_claim_code, sign_claim
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
-from app.chain.devnet import Devnet, free_port
+from app.chain.devnet import Devnet, free_port, start_devnet
 from app.chain.handoffs import HandoffRequest, request_typed_data, sign_handoff
 from app.cli import cli
 from app.core.config import Settings
@@ -44,6 +45,7 @@ from app.relayer.setup import RelayerSetup
 ITEM = SerialisedItem.parse("09506000134352", "RELAY-1")
 OTHER = SerialisedItem.parse("09506000134352", "RELAY-2")
 HandoffArgs = tuple[HandoffRequest, bytes, bytes]
+HOUR = 3600.0
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def settings(tmp_path: Path) -> Settings:
     """As conftest's, but the gateway does not tend its relayer's transactions on its own: each
     test drives its relayer itself, and one checks the gateway's thread."""
     return Settings(
-        data_dir=tmp_path / "data", deployments_dir=tmp_path / "deployments", relay_check_interval_s=0
+        data_dir=tmp_path / "data", deployments_dir=tmp_path / "deployments", relay_check_interval_s=HOUR
     )
 
 
@@ -273,7 +275,7 @@ def proxied_app(
     node: "ProxyNode", contract: Contract, engine: Engine, relayer: LocalAccount, data_dir: Path
 ) -> FastAPI:
     """A gateway process whose relayer reaches the chain through `node`, built as `serve` builds it."""
-    settings = Settings(data_dir=data_dir, rpc_url=node.url, relay_check_interval_s=0)
+    settings = Settings(data_dir=data_dir, rpc_url=node.url, relay_check_interval_s=HOUR)
     return create_app(
         settings, engine, RelayerSetup(bytes(relayer.key), contract.address).relayer(settings, engine)
     )
@@ -314,11 +316,11 @@ class ProxyNode:
                     return self._answer(200, json.dumps({"jsonrpc": "2.0", "id": call["id"], "error": error}))
                 if node.every == "html":
                     return self._answer(200, "<html><body>Service temporarily unavailable</body></html>")
-                if upstream is None or fault == "lost":
+                if node.upstream is None or fault == "lost":
                     return self.send_error(502, "Bad Gateway")
                 if fault == "slow":
                     time.sleep(SLOW_SEND_S)
-                answer = requests.post(upstream, data=body, headers={"Content-Type": "application/json"})
+                answer = requests.post(node.upstream, data=body, headers={"Content-Type": "application/json"})
                 if fault == "502":
                     return self.send_error(502, "Bad Gateway")
                 self._answer(answer.status_code, answer.text)
@@ -333,6 +335,7 @@ class ProxyNode:
             def log_message(self, *_: Any) -> None:
                 pass
 
+        self.upstream = upstream
         self.requests = self.sends = 0
         self.send_fault: str | None = None
         self.every: str | None = None
@@ -662,7 +665,7 @@ def test_a_transaction_the_node_dropped_for_its_fees_is_replaced_on_retry_and_mi
     assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
 
 
-STUCK_AFTER_S = 1.0
+STUCK_AFTER_S = 3.0
 GWEI = 10**9
 
 
@@ -819,6 +822,56 @@ def test_a_request_of_a_chain_since_restarted_is_dropped_and_never_sent_again(
     with pytest.raises(TransactionNotFound):
         w3.eth.get_transaction(HexStr(tx_hash))
     assert w3.eth.get_transaction_count(relayer_account.address) == nonce
+
+
+def test_a_devnet_restarted_under_a_running_relayer_gets_none_of_the_old_chains_transactions(
+    parties, devnet: Devnet, w3: Web3, contract: Contract, engine: Engine, relayer_account: LocalAccount
+) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: the relayer read block 0 once, so after a restart behind the same URL it
+    took the old chain's transactions for unmined ones of the new chain (whose nonces start
+    again at 0) and sent them there, where they were mined."""
+    node = ProxyNode(devnet.rpc_url)
+    restarted = start_devnet()
+    try:
+        proxied_w3 = Web3(HTTPProvider(node.url))
+        relayer = Relayer(proxied_w3, registry(proxied_w3, contract.address), relayer_account, engine)
+        mined = relayer.relay(*signed_handoff(contract, *parties))
+        assert w3.eth.wait_for_transaction_receipt(mined.tx_hash)["status"] == 1
+        node.upstream = restarted.rpc_url  # same URL, same chain id, a new chain
+        assert relayer.tend() == []
+        status = relayer.status(mined.request_id)
+        assert status is not None and status.status == "dropped"
+        fresh = Web3(HTTPProvider(restarted.rpc_url))
+        assert fresh.eth.get_transaction_count(relayer_account.address) == 0
+    finally:
+        restarted.stop()
+        node.close()
+
+
+def test_a_gateway_whose_node_is_down_keeps_serving_and_says_once_that_it_cannot_tend(
+    contract: Contract,
+    engine: Engine,
+    relayer_account: LocalAccount,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    node = ProxyNode()  # has lost the node
+    settings = Settings(data_dir=tmp_path, rpc_url=node.url, relay_check_interval_s=0.05)
+    app = create_app(
+        settings, engine, RelayerSetup(bytes(relayer_account.key), contract.address).relayer(settings, engine)
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="app.api.main"), TestClient(app) as gateway:
+            for _ in range(100):  # until the relayer thread has tried a few times
+                if node.requests >= 3:
+                    break
+                time.sleep(0.05)
+            assert gateway.get("/api/v1/items").status_code == 200
+    finally:
+        node.close()
+    assert node.requests >= 3
+    warnings = [record.message for record in caplog.records if "unmined" in record.message]
+    assert len(warnings) == 1 and "cannot check" in warnings[0]
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def _tend_relayed(app: FastAPI, stop: threading.Event) -> None:
     failing = False
     while not stop.wait(app.state.settings.relay_check_interval_s):
         try:
-            app.state.relayer.tend()
+            app.state.relayer.tend(stop)
         except Exception as exc:
             if not failing:
                 log.warning("relayer: cannot check its unmined transactions (trying on): %s", exc)
@@ -88,8 +88,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        for thread in threads:
-            thread.join(timeout=15)
+        for thread in threads:  # before `serve` kills a worker that takes 10 s to stop
+            thread.join(timeout=3)
         app.state.recorder.flush(app.state.engine)
         app.state.reads.close()
 

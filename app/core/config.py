@@ -122,9 +122,11 @@ class Settings(BaseSettings):
     relay_stuck_after_s: Annotated[float, Field(gt=0)] = 60.0
     """Seconds a relayed transaction priced below the market may wait unmined before the relayer
     replaces it with one of higher fees (same nonce, so only one of them can be mined)."""
-    relay_check_interval_s: Annotated[float, Field(ge=0)] = 5.0
+    relay_check_interval_s: Annotated[float, Field(gt=0)] = 5.0
     """Seconds between the relayer's looks at its unmined transactions (one process of the
-    machine looks); 0: none, only a client's retry keeps its own request's transaction going."""
+    machine looks): a transaction the node lost is sent again, one priced below the market
+    replaced. New relay requests take the nonces after the unmined ones, so these looks are what
+    keeps one lost transaction from holding up those behind it."""
 
     @field_validator("link_targets", "cors_origins", mode="before")
     @classmethod

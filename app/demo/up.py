@@ -116,7 +116,13 @@ def up(settings: Settings) -> None:
                     "Press Ctrl-C to stop; every process started here stops with it.",
                 ]
             )
-            relayer = Relayer(w3, registry(w3, deployment.registry), dev_account(RELAYER_ACCOUNT), engine)
+            relayer = Relayer(
+                w3,
+                registry(w3, deployment.registry),
+                dev_account(RELAYER_ACCOUNT),
+                engine,
+                stuck_after_s=settings.relay_stuck_after_s,
+            )
             sockets = bind_sockets(settings.host, settings.port, 1)
             run_server(create_app(settings, engine, relayer), sockets, lambda: print(banner, flush=True))
     log.info("stopped; manifest kept at %s", manifest_path(deployment.chain_id, settings.deployments_dir))

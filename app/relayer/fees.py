@@ -30,7 +30,8 @@ class Market:
         return cls(base_fee, int(w3.eth.gas_price if legacy else w3.eth.max_priority_fee))
 
     def refuses(self, tx: dict[str, Any]) -> bool:
-        """`tx` cannot pay the base fee: it cannot be mined now, and nodes drop it from their pool."""
+        """`tx` cannot pay the base fee: it cannot be mined while that stays up (anvil drops it
+        from its pool, geth sets it aside)."""
         return _max_fee(tx) < self.base_fee
 
     def outbids(self, tx: dict[str, Any]) -> bool:

@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, or_, select
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 from web3.contract import Contract
@@ -122,7 +122,6 @@ class Relayer:
         self._lock = threading.Lock()
         self._lock_file = lock_file
         self._tend_lock_file = None if lock_file is None else lock_file.with_suffix(".tend")
-        self._genesis: str | None = None
 
     def relay(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> RelayReceipt:
         rid = request_id(request, from_signature, to_signature)
@@ -181,19 +180,22 @@ class Relayer:
             request = RelayRow(rid, sender, receiver, tuple("0x" + i.hex() for i in ids))
             return self._submit(call, request, replaces=None if row is None else row.tx_hash)
 
-    def tend(self) -> list[RelayReceipt]:
+    def tend(self, stop: threading.Event | None = None) -> list[RelayReceipt]:
         """Keep the relayer's unmined transactions going, lowest nonce first (the gateway calls
         this every few seconds): one the node lacks is sent again, one that cannot pay the base
         fee is replaced at once, and one below the market's fees after `stuck_after_s` unmined.
         A replacement pays at least 12.5 % more of each fee and keeps the nonce, so only one of a
         request's transactions can be mined. Returns what each request's transaction is now
         (nothing while another process of the machine tends them); a request that fails (a send
-        the node refuses, say) is logged and tried again at the next call."""
+        the node refuses, say) is logged and tried again at the next call. Stops between two
+        requests once `stop` is set."""
         with _machine_lock(self._tend_lock_file, wait=False) as mine:
             if not mine:
                 return []
             kept: list[RelayReceipt] = []
             for rid, _ in self._unmined():
+                if stop is not None and stop.is_set():
+                    break
                 try:
                     with self._lock:
                         kept.append(self._keep_going(rid))
@@ -204,29 +206,37 @@ class Relayer:
             return kept
 
     def _unmined(self) -> list[tuple[str, int]]:
-        """Requests (and nonces) whose transaction, signed by this relayer's account, has a nonce
-        the account has not used yet: lowest nonce first."""
+        """Requests (and nonces) of this chain whose transaction, signed by this relayer's
+        account, has a nonce the account has not used yet: lowest nonce first. A request
+        recorded before migration 0009 (no chain named) counts while the node has its
+        transaction, which shows its chain; it is named then."""
+        genesis, c = self.genesis(), relay_requests.c
         used = self.w3.eth.get_transaction_count(self.account.address, "latest")
-        c = relay_requests.c
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(c.request_id, c.nonce, c.raw_tx)
-                .where(c.nonce >= used, c.raw_tx.is_not(None), c.genesis == self.genesis())
+                select(c.request_id, c.nonce, c.raw_tx, c.tx_hash, c.genesis)
+                .where(c.nonce >= used, c.raw_tx.is_not(None), or_(c.genesis == genesis, c.genesis.is_(None)))
                 .order_by(c.nonce)
             ).all()
-        # rows signed by another account (the one this relayer had before) count for that one
-        return [
-            (rid, nonce)
-            for rid, nonce, raw_tx in rows
-            if Account.recover_transaction(raw_tx) == self.account.address
-        ]
+        unmined = []
+        for row in rows:
+            if Account.recover_transaction(row.raw_tx) != self.account.address:
+                continue  # signed by the account this relayer had before: counts for that one
+            if row.genesis is None:
+                if not self._node_has(row.tx_hash):
+                    continue
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        relay_requests.update().where(c.request_id == row.request_id).values(genesis=genesis)
+                    )
+            unmined.append((row.request_id, row.nonce))
+        return unmined
 
     def genesis(self) -> str:
-        """The hash of the node's block 0, read once: which chain this is, beyond its chain id
-        (a restarted devnet keeps its chain id and starts over)."""
-        if self._genesis is None:
-            self._genesis = "0x" + bytes(self.w3.eth.get_block(0)["hash"]).hex()
-        return self._genesis
+        """The hash of the node's block 0: which chain this is, beyond its chain id (a restarted
+        devnet keeps its chain id and starts over). Read at each use, as the node behind the
+        relayer's URL may be restarted while the gateway runs."""
+        return "0x" + bytes(self.w3.eth.get_block(0)["hash"]).hex()
 
     def status(self, rid: str) -> RelayReceipt | None:
         """The request `rid` with its transaction's current state, or None if unknown."""
