@@ -729,18 +729,21 @@ def test_the_transaction_a_replacement_did_not_reach_is_the_one_reported_mined(
     assert contract.functions.custodianOf(ITEM.item_id).call() == parties[1].address
 
 
-def test_the_gateway_replaces_a_dropped_transaction_unasked(
-    parties,
-    manual_mining: int,
-    w3: Web3,
-    contract: Contract,
-    engine: Engine,
-    settings: Settings,
-    relayer_account: LocalAccount,
-) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def priced_out(
+    parties, manual_mining: int, w3: Web3, contract: Contract, engine: Engine, relayer_account: LocalAccount
+) -> tuple[Relayer, RelayReceipt]:  # type: ignore[no-untyped-def]
+    """A relayer whose handoff of ITEM a fee spike left unmined, dropped by anvil; its receipt."""
     relayer = Relayer(w3, contract, relayer_account, engine)
     first = relayer.relay(*signed_handoff(contract, *parties))
     price_out(w3, first.tx_hash)
+    return relayer, first
+
+
+def test_the_gateway_replaces_a_dropped_transaction_unasked(
+    priced_out: tuple[Relayer, RelayReceipt], w3: Web3, engine: Engine, settings: Settings
+) -> None:
+    relayer, first = priced_out
     tending = settings.model_copy(update={"relay_check_interval_s": 0.1})
     with TestClient(create_app(tending, engine, relayer)) as gateway:
         for _ in range(100):
@@ -822,6 +825,30 @@ def test_a_request_of_a_chain_since_restarted_is_dropped_and_never_sent_again(
     with pytest.raises(TransactionNotFound):
         w3.eth.get_transaction(HexStr(tx_hash))
     assert w3.eth.get_transaction_count(relayer_account.address) == nonce
+
+
+def test_the_relayer_overview_shows_its_funds_and_what_waits(
+    priced_out: tuple[Relayer, RelayReceipt],
+    parties,
+    w3: Web3,
+    contract: Contract,
+    engine: Engine,
+    settings: Settings,
+    relayer_account: LocalAccount,
+) -> None:  # type: ignore[no-untyped-def]
+    relayer, _ = priced_out
+    with TestClient(create_app(settings, engine, relayer)) as gateway:
+        waiting = gateway.get("/api/v1/relay").json()
+        replaced = relayer.relay(*signed_handoff(contract, *parties))  # the client's retry
+        assert mine(w3) == [replaced.tx_hash]
+        done = gateway.get("/api/v1/relay").json()
+    assert waiting["address"] == relayer_account.address and waiting["registry"] == contract.address
+    assert int(waiting["balance_wei"]) > int(done["balance_wei"]) > 0  # the gas is paid
+    assert waiting["unmined"] == 1 and 0 <= waiting["oldest_unmined_s"] < 60
+    assert done["unmined"] == 0 and done["oldest_unmined_s"] is None
+    assert int(done["balance_wei"]) == w3.eth.get_balance(relayer_account.address)
+    with TestClient(create_app(settings, engine)) as without:
+        assert without.get("/api/v1/relay").json()["error"] == "no_relayer"
 
 
 def test_a_devnet_restarted_under_a_running_relayer_gets_none_of_the_old_chains_transactions(
@@ -944,6 +971,11 @@ def test_handoff_commands_end_to_end(
     request_id = relayed.split("request ")[1].split(",")[0]
     assert "mined in block" in run("handoff", "status", request_id, "--gateway", live_gateway)
     assert contract.functions.custodianOf(ITEM.item_id).call() == carrier.address
+    overview = run("handoff", "relayer", "--gateway", live_gateway).splitlines()
+    relayer = dev_account(9).address
+    assert overview[0] == f"relayer {relayer} on chain {w3.eth.chain_id}, registry {contract.address}"
+    assert f"({w3.eth.get_balance(relayer)} wei)" in overview[1]
+    assert overview[2] == "no unmined transactions"
 
 
 def test_items_claim_relay_end_to_end(

@@ -4,6 +4,7 @@
     origintrace handoff sign handoff.json --account brand       # the current custodian
     origintrace handoff sign handoff.json --account carrier     # the receiver
     origintrace handoff relay handoff.json --gateway https://gw.example
+    origintrace handoff relayer --gateway https://gw.example  # its funds and what waits
 One JSON file travels between the parties: the typed data any wallet's
 eth_signTypedData_v4 can sign, plus the signatures collected so far.
 """
@@ -137,3 +138,21 @@ def status(
     typer.echo(f"{result['status']}{block}: tx {result['tx_hash']}")
     if result["status"] == "dropped":
         typer.echo("it can never be mined: `origintrace handoff relay HANDOFF_FILE` submits it anew")
+
+
+@app.command()
+def relayer(gateway: GatewayOption = None) -> None:
+    """Show the gateway's relayer: its account, whether it is funded, and whether anything waits."""
+    code, result = gateway_json("GET", gateway_url(gateway, "/api/v1/relay"), timeout=10)
+    if code >= 400:
+        fail(f"the gateway answered {code}: {reason(result)}")
+    balance = int(result["balance_wei"])
+    typer.echo(f"relayer {result['address']} on chain {result['chain_id']}, registry {result['registry']}")
+    typer.echo(f"balance {Web3.from_wei(balance, 'ether'):.6f} ETH ({balance} wei)")
+    if not result["unmined"]:
+        typer.echo("no unmined transactions")
+        return
+    typer.echo(
+        f"{result['unmined']} unmined transaction(s), the oldest signed {result['oldest_unmined_s']} s ago "
+        f"(one below the market's fees is replaced after {result['stuck_after_s']:g} s)"
+    )

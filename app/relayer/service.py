@@ -83,6 +83,26 @@ class RelayReceipt:
 
 
 @dataclass(frozen=True)
+class Unmined:
+    """A relayed transaction the relayer's account has not mined yet."""
+
+    request_id: str
+    nonce: int
+    signed_at: float
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What an operator checks of a relayer: its account, funds and unmined transactions."""
+
+    address: str
+    balance_wei: int
+    unmined: int
+    oldest_signed_at: float | None
+    """When the oldest unmined transaction was signed (Unix time)."""
+
+
+@dataclass(frozen=True)
 class RelayRow:
     """What a relay request records besides its transaction."""
 
@@ -193,28 +213,38 @@ class Relayer:
             if not mine:
                 return []
             kept: list[RelayReceipt] = []
-            for rid, _ in self._unmined():
+            for unmined in self._unmined():
                 if stop is not None and stop.is_set():
                     break
                 try:
                     with self._lock:
-                        kept.append(self._keep_going(rid))
+                        kept.append(self._keep_going(unmined.request_id))
                 except RelayRejected as exc:
-                    log.warning("relay request %s: %s", rid, exc.detail)
+                    log.warning("relay request %s: %s", unmined.request_id, exc.detail)
                 except Exception as exc:  # a database or node fault: the other requests go on
-                    log.warning("relay request %s: cannot be checked: %s", rid, exc)
+                    log.warning("relay request %s: cannot be checked: %s", unmined.request_id, exc)
             return kept
 
-    def _unmined(self) -> list[tuple[str, int]]:
-        """Requests (and nonces) of this chain whose transaction, signed by this relayer's
-        account, has a nonce the account has not used yet: lowest nonce first. A request
+    def backlog(self) -> Backlog:
+        """The relayer's account, its balance and its unmined transactions, from the node."""
+        unmined = self._unmined()
+        return Backlog(
+            address=self.account.address,
+            balance_wei=int(self.w3.eth.get_balance(self.account.address)),
+            unmined=len(unmined),
+            oldest_signed_at=min((u.signed_at for u in unmined), default=None),
+        )
+
+    def _unmined(self) -> list[Unmined]:
+        """Requests of this chain whose transaction, signed by this relayer's account, has a
+        nonce the account has not used yet: lowest nonce first. A request
         recorded before migration 0009 (no chain named) counts while the node has its
         transaction, which shows its chain; it is named then."""
         genesis, c = self.genesis(), relay_requests.c
         used = self.w3.eth.get_transaction_count(self.account.address, "latest")
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(c.request_id, c.nonce, c.raw_tx, c.tx_hash, c.genesis)
+                select(c.request_id, c.nonce, c.raw_tx, c.tx_hash, c.genesis, c.signed_at, c.created_at)
                 .where(c.nonce >= used, c.raw_tx.is_not(None), or_(c.genesis == genesis, c.genesis.is_(None)))
                 .order_by(c.nonce)
             ).all()
@@ -229,7 +259,7 @@ class Relayer:
                     conn.execute(
                         relay_requests.update().where(c.request_id == row.request_id).values(genesis=genesis)
                     )
-            unmined.append((row.request_id, row.nonce))
+            unmined.append(Unmined(row.request_id, row.nonce, row.signed_at or row.created_at))
         return unmined
 
     def genesis(self) -> str:
@@ -414,7 +444,7 @@ class Relayer:
         unmined transactions if more: one the node dropped (for its fees, say) keeps its nonce,
         as `tend` sends it again or replaces it, and no new transaction takes it meanwhile."""
         pending = self.w3.eth.get_transaction_count(self.account.address, "pending")
-        return Nonce(max([pending, *(nonce + 1 for _, nonce in self._unmined())]))
+        return Nonce(max([pending, *(unmined.nonce + 1 for unmined in self._unmined())]))
 
     def _record(
         self, request: RelayRow, tx_hash: str, nonce: int, raw_tx: bytes, replaces: str | None

@@ -1,5 +1,6 @@
 """Gasless handoffs and claims: the EIP-712 typed data to sign, and the relayer that submits them."""
 
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
@@ -76,6 +77,22 @@ class RelayStatus(BaseModel):
     block: int | None = None
 
 
+class RelayerOverview(BaseModel):
+    """The gateway's relayer as an operator checks it: is it funded, is anything stuck."""
+
+    address: str = Field(description="The account that signs and pays for relayed transactions")
+    chain_id: int
+    registry: str
+    balance_wei: str = Field(description="The account's balance in wei (a decimal string: it exceeds 2^53)")
+    unmined: int = Field(description="Relayed transactions not mined yet")
+    oldest_unmined_s: float | None = Field(
+        description="Seconds since the oldest unmined transaction was signed; null when none"
+    )
+    stuck_after_s: float = Field(
+        description="Seconds a transaction below the market's fees waits before it is replaced"
+    )
+
+
 def _relayer(request: Request) -> Relayer:
     relayer: Relayer | None = request.app.state.relayer
     if relayer is None:
@@ -86,6 +103,27 @@ def _relayer(request: Request) -> Relayer:
 def _status(receipt: RelayReceipt) -> RelayStatus:
     return RelayStatus(
         request_id=receipt.request_id, tx_hash=receipt.tx_hash, status=receipt.status, block=receipt.block
+    )
+
+
+@router.get(
+    "/relay",
+    response_model=RelayerOverview,
+    responses=ERRORS,
+    summary="The relayer's account, balance and unmined transactions",
+)
+def relayer_overview(request: Request) -> RelayerOverview:
+    relayer = _relayer(request)
+    backlog = relayer.backlog()
+    oldest = None if backlog.oldest_signed_at is None else max(0.0, time.time() - backlog.oldest_signed_at)
+    return RelayerOverview(
+        address=backlog.address,
+        chain_id=relayer.w3.eth.chain_id,
+        registry=relayer.registry.address,
+        balance_wei=str(backlog.balance_wei),
+        unmined=backlog.unmined,
+        oldest_unmined_s=None if oldest is None else round(oldest, 1),
+        stuck_after_s=relayer.stuck_after_s,
     )
 
 
