@@ -24,7 +24,8 @@ interface ILots {
     event LotSplit(bytes32 indexed parentLotId, bytes32 indexed subLotId, uint64 parentCount);
 
     /// @notice `gtin14` is not a GTIN-14 (14 digits, the last the check digit of the others)
-    /// or `subLotNumber` does not extend its parent's lot number (at most 20 bytes in all).
+    /// or `subLotNumber` does not extend its parent's lot number with GS1 CSET 82 characters
+    /// (at most 20 bytes in all).
     error LotInvalidKey(string gtin14, string subLotNumber);
 
     /// @notice A lot needs a non-zero root and 1 to {MAX_LOT_COUNT} items (fewer than its
@@ -60,7 +61,8 @@ interface ILots {
     /// of an item, a unit or a lot its brand may anchor next (any of which would revert the
     /// brand's batch). Only a lot anchored under that derived id can be split. Requirements:
     /// `gtin14` is 14 digits with a valid check digit and `subLotNumber` extends `lotNumber`
-    /// (e.g. "24-0042" -> "24-0042-A"), at most 20 bytes (else {LotInvalidKey}); the caller is
+    /// (e.g. "24-0042" -> "24-0042-A") with GS1 CSET 82 characters (those a Digital Link's lot
+    /// may hold), at most 20 bytes (else {LotInvalidKey}); the caller is
     /// the parent's custodian; parent Active and not packed; 1 <= `count` < parent's
     /// count; the sub-lot new; not paused. The sub-lot keeps the parent's brand, the caller
     /// holds it. The registry cannot see which items `root` holds: a holder could put items in

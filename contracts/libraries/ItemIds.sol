@@ -47,15 +47,23 @@ library ItemIds {
         return sum % 10 == 0;
     }
 
+    /// @dev Bit `c` is set for each byte `c` of GS1 CSET 82 (General Specifications, figure
+    /// 7.11-1), the characters a lot number (AI 10) may hold: `!"%&'()*+,-./0-9:;<=>?A-Z_a-z`.
+    uint128 private constant CSET82 = 0x7fffffe87fffffeffffffe600000000;
+
     /// @notice Whether `subLotNumber` can number a sub-lot of the lot `lotNumber`: it extends
-    /// `lotNumber` by at least one byte, up to the 20 of a GS1 lot number (AI 10). A lot's
-    /// holder can then only create numbers under the lot it holds, never the brand's next lot.
+    /// `lotNumber` by at least one byte of GS1 CSET 82, up to the 20 of a GS1 lot number (AI 10).
+    /// A lot's holder can then only create numbers under the lot it holds, never the brand's
+    /// next lot, and only numbers a label's Digital Link can carry.
     function isSubLotNumber(string memory lotNumber, string memory subLotNumber) internal pure returns (bool) {
         bytes memory parent = bytes(lotNumber);
         bytes memory sub = bytes(subLotNumber);
         if (sub.length <= parent.length || sub.length > 20) return false;
         for (uint256 i = 0; i < parent.length; ++i) {
             if (sub[i] != parent[i]) return false;
+        }
+        for (uint256 i = parent.length; i < sub.length; ++i) {
+            if ((CSET82 >> uint8(sub[i])) & 1 == 0) return false;
         }
         return true;
     }

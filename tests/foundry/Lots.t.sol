@@ -13,6 +13,9 @@ import {RegistryFixture} from "./RegistryFixture.sol";
 contract LotsTest is RegistryFixture {
     string internal constant LOT_NUMBER = "24-0042";
     string internal constant SUB_NUMBER = "24-0042-A";
+    /// @dev GS1 General Specifications, figure 7.11-1 (as app/gs1/keys.py has it).
+    string internal constant CSET82 =
+        "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
     /// @dev Their ids: keccak256 of the element strings "01" ++ GTIN14 ++ "10" ++ lot (see ItemIds).
     bytes32 internal constant LOT = keccak256("01095060001343521024-0042");
     bytes32 internal constant SUB = keccak256("01095060001343521024-0042-A");
@@ -120,6 +123,44 @@ contract LotsTest is RegistryFixture {
         }
         vm.prank(brand);
         registry.splitLot(GTIN14, LOT_NUMBER, "24-0042-ABCDEFGHIJKL", SUB_ROOT, 1, META_HASH, META_URI);
+    }
+
+    /// @dev A sub-lot number is part of the Digital Link printed on its labels: outside GS1
+    /// CSET 82 (a space, "#", a non-ASCII byte) no scanner or resolver would take it.
+    function testFuzz_splitLot_acceptsOnlyCset82Characters(bytes1 c) public {
+        _anchor(ROOT, 100);
+        string memory sub = string(abi.encodePacked(LOT_NUMBER, "-", c));
+        if (!_inCset82(c)) {
+            vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalidKey.selector, GTIN14, sub));
+        }
+        vm.prank(brand);
+        registry.splitLot(GTIN14, LOT_NUMBER, sub, SUB_ROOT, 1, META_HASH, META_URI);
+    }
+
+    function test_splitLot_takesEveryCset82Character() public {
+        _anchor(ROOT, 1000);
+        bytes memory all = bytes(CSET82);
+        for (uint256 i = 0; i < all.length; ++i) {
+            vm.prank(brand);
+            registry.splitLot(
+                GTIN14, LOT_NUMBER, string(abi.encodePacked(LOT_NUMBER, all[i])), SUB_ROOT, 1, META_HASH, META_URI
+            );
+        }
+        string[3] memory outside = ["24-0042 A", "24-0042#", unicode"24-0042é"];
+        for (uint256 i = 0; i < outside.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(ILots.LotInvalidKey.selector, GTIN14, outside[i]));
+            vm.prank(brand);
+            registry.splitLot(GTIN14, LOT_NUMBER, outside[i], SUB_ROOT, 1, META_HASH, META_URI);
+        }
+    }
+
+    /// @dev The reference the registry's bitmap is checked against: a search of the character list.
+    function _inCset82(bytes1 c) private pure returns (bool) {
+        bytes memory all = bytes(CSET82);
+        for (uint256 i = 0; i < all.length; ++i) {
+            if (all[i] == c) return true;
+        }
+        return false;
     }
 
     /// @dev The squatting the derived ids stop: a lot's holder used to split off a "sub-lot"
