@@ -89,7 +89,7 @@ def test_an_item_split_off_resolves_under_its_sub_lot_by_the_parent_label(client
     body = response.json()
     assert response.status_code == 200
     assert body["lot"]["id"] == "0x" + SUB_LOT.item_id.hex()
-    assert body["lot"]["custodian"] == MEMBERS["carrier"].account.address
+    assert body["lot"]["custodian"]["address"] == MEMBERS["carrier"].account.address
     assert body["lot"]["parent_lot_id"] == "0x" + PARENT.item_id.hex()
     assert body["url"].endswith(f"{SUB_LOT.path}/21/S005")
     assert body["merkle"]["valid"] and body["merkle"]["root"] == body["lot"]["merkle_root"]
@@ -107,7 +107,7 @@ def test_an_item_split_twice_resolves_under_the_deepest_sub_lot(client: TestClie
 def test_an_item_never_split_off_stays_in_its_lot(client: TestClient) -> None:
     body = client.get(f"{PARENT.path}/21/S025", headers=JSON).json()
     assert body["lot"]["id"] == "0x" + PARENT.item_id.hex()
-    assert body["lot"]["custodian"] == MEMBERS["brand"].account.address
+    assert body["lot"]["custodian"]["address"] == MEMBERS["brand"].account.address
     assert client.get(f"{SUB_LOT.path}/21/S025", headers=JSON).status_code == 404  # not in the sub-lot
 
 

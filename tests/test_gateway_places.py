@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert
 from web3 import Web3
 
 from app.api.main import create_app
+from app.api.parties import Parties
 from app.api.places import PlaceDirectory, PlaceDirectoryError
 from app.chain.client import registry, send
 from app.chain.deploy import Deployment
@@ -227,9 +228,9 @@ def test_a_removed_member_keeps_its_name_and_place_in_the_history(
     assert handed[0] == {"address": carrier, "name": "SkyBridge Logistics", "place": None, "member": True}
 
 
-def test_lot_and_unit_json_name_current_members_only(engine: Engine) -> None:
-    from app.api.lots import member_name
-
+def test_parties_name_former_members_and_leave_others_nameless(engine: Engine) -> None:
+    """As items name their parties, so do lots and units (their JSON used to name current
+    members only, and as bare strings beside the address)."""
     with engine.begin() as conn:
         conn.execute(
             insert(members_table),
@@ -238,6 +239,11 @@ def test_lot_and_unit_json_name_current_members_only(engine: Engine) -> None:
                 {"address": "0x" + "22" * 20, "name": "Former", "roles": [], "gln": "", "active": False},
             ],
         )
-        assert member_name(conn, "0x" + "11" * 20) == "Current"
-        assert member_name(conn, "0x" + "22" * 20) is None
-        assert member_name(conn, "0x" + "33" * 20) is None
+        parties = Parties(conn, PlaceDirectory.load(None))
+        parties.load(["0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20])
+        named = [parties.party("0x" + digits * 20) for digits in ("11", "22", "33")]
+    assert [(party.name, party.member) for party in named] == [
+        ("Current", True),
+        ("Former", False),
+        (None, False),
+    ]

@@ -73,8 +73,9 @@ def test_lot_resolves_with_its_root_count_and_effective_custodian(client: TestCl
     body = client.get(SKINCARE_LOT.path, headers=JSON).json()
     assert body["id"] == _hex(SKINCARE_LOT.item_id)
     assert (body["merkle_root"], body["item_count"]) == (_hex(skincare_tree().root), SKINCARE_LOT_SIZE)
-    assert body["brand"] == MEMBERS["brand"].account.address
-    assert body["custodian"] == CARRIER  # the pallet it is packed on moved to the carrier
+    assert body["brand"]["address"] == MEMBERS["brand"].account.address
+    assert body["brand"]["name"] == MEMBERS["brand"].name and body["brand"]["member"]
+    assert body["custodian"]["address"] == CARRIER  # the pallet it is packed on moved to the carrier
     assert body["container"] == _hex(PALLET.item_id)
     missing = client.get(SKINCARE_LOT.path + "/21/SK-9999", headers=JSON)
     assert missing.status_code == 404 and "not in the stored manifest" in missing.json()["detail"]
@@ -150,13 +151,13 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     client.get(GIFT_SET.path, headers=JSON)  # the gateway learns the gift set's key by resolving it
     client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
     body = client.get(PALLET.path, headers=JSON).json()
-    assert (body["sscc"], body["custodian"], body["status"]) == (PALLET.sscc, CARRIER, "active")
+    assert (body["sscc"], body["custodian"]["address"], body["status"]) == (PALLET.sscc, CARRIER, "active")
     contents = {c["id"]: c for c in body["contents"]}
     assert set(contents) == {_hex(SKINCARE_LOT.item_id), _hex(GIFT_SET.item_id)}
     assert contents[_hex(GIFT_SET.item_id)]["url"].endswith(GIFT_SET.path)
     lot = contents[_hex(SKINCARE_LOT.item_id)]
     assert lot["kind"] == "lot" and lot["url"].endswith(SKINCARE_LOT.path)  # from the lot store's file
-    assert body["custodian_name"] == "SkyBridge Logistics"
+    assert body["custodian"]["name"] == "SkyBridge Logistics"
     page = client.get(PALLET.path, headers=BROWSER)
     assert page.status_code == 200 and f"<title>物流单元 {PALLET.sscc} · OriginTrace</title>" in page.text
     assert "<dt>装入记录数</dt>" in page.text

@@ -11,11 +11,12 @@ from sqlalchemy import BindParameter, Connection, Select, bindparam, select, uni
 
 from app.api.clone import ScanRecorder, known_path, scan_risk
 from app.api.lots import effective_custodian
-from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Party
+from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
+from app.api.parties import Parties
 from app.api.places import PlaceDirectory
 from app.core.config import Settings
 from app.db.reads import PreparedRead
-from app.db.schema import CREATION_LOG, RECORD_ROWS, attestations, events, items, members
+from app.db.schema import CREATION_LOG, RECORD_ROWS, attestations, events, items
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog
 from app.indexer.status import indexer_status
@@ -103,11 +104,6 @@ SIGNED_HANDOFFS = PreparedRead(
         events.c.name == "HandoffSigned", events.c.tx_hash.in_(bindparam("txs", expanding=True))
     )
 )
-MEMBERS_BY_ADDRESS = PreparedRead(
-    select(members.c.address, members.c.name, members.c.gln, members.c.active).where(
-        members.c.address.in_(bindparam("addresses", expanding=True))
-    )
-)
 
 
 def _history_parties(rows: Iterable[DecodedLog]) -> list[str]:
@@ -124,43 +120,13 @@ def iso_time(timestamp: int) -> str:
 
 
 class ItemReader:
-    """Reads of one item in one connection, sharing the members, their places and the checkpoint.
-
-    Members are loaded by address as the item's parties need them (one query for all the
-    parties of an item view), never the whole consortium per lookup.
-    """
+    """Reads of one item in one connection, sharing the members (`parties`), their places and
+    the checkpoint."""
 
     def __init__(self, conn: Connection, settings: Settings, places: PlaceDirectory) -> None:
         self.conn, self.settings, self.places = conn, settings, places
         self.state = indexer_status(conn)
-        self._parties: dict[str, Party] = {}
-        self._looked_up: set[str] = set()
-
-    def _remember(self, rows: Iterable[Any]) -> None:
-        for row in rows:
-            place = self.places.place(row.gln)
-            self._parties[row.address] = Party(
-                address=row.address, name=row.name or None, place=place, member=bool(row.active)
-            )
-
-    def load_parties(self, addresses: Iterable[str | None]) -> None:
-        """Look up, in one query, the members among `addresses` not looked up yet."""
-        missing = sorted({a for a in addresses if a} - self._looked_up)
-        if missing:
-            self._remember(MEMBERS_BY_ADDRESS.rows(self.conn, addresses=missing))
-        self._looked_up.update(missing)
-
-    def party(self, address: str) -> Party:
-        """The member (or former member) at `address` with its name and place, or a nameless
-        non-member."""
-        self.load_parties([address])
-        return self._parties.get(address) or Party(address=address, name=None, place=None, member=False)
-
-    def glns(self, addresses: Iterable[str]) -> dict[str, str]:
-        """Address -> GLN of those of `addresses` that are members with a valid GLN."""
-        wanted = set(addresses)
-        self.load_parties(wanted)
-        return {a: party.place.gln for a in wanted if (party := self._parties.get(a)) and party.place}
+        self.parties = Parties(conn, places)
 
     def confirmations(self, block: int) -> int:
         return max(0, self.state.head_block - block + 1) if self.state else 0
@@ -184,7 +150,7 @@ class ItemReader:
     def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
         entries = []
         signed = self._signed_txs(rows)
-        self.load_parties(_history_parties(rows))
+        self.parties.load(_history_parties(rows))
         for row in rows:
             if row.name not in HISTORY_TYPES:
                 continue
@@ -197,8 +163,8 @@ class ItemReader:
             entries.append(
                 HistoryEntry(
                     type=kind,
-                    from_=self.party(row.args[from_arg]) if from_arg else None,
-                    to=self.party(row.args[to_arg]) if to_arg else None,
+                    from_=self.parties.party(row.args[from_arg]) if from_arg else None,
+                    to=self.parties.party(row.args[to_arg]) if to_arg else None,
                     block=row.block_number,
                     tx=row.tx_hash,
                     log_index=row.log_index,
@@ -230,7 +196,7 @@ class ItemReader:
         rows = self.events(item_id)
         attestation_rows = ATTESTATIONS_IN_FORCE.rows(self.conn, item_id=item_id)
         custodian = effective_custodian(self.conn, item)
-        self.load_parties(
+        self.parties.load(
             [
                 item.brand,
                 custodian,
@@ -242,7 +208,7 @@ class ItemReader:
         attested = [
             Attestation(
                 kind=a.kind,
-                certifier=self.party(a.certifier),
+                certifier=self.parties.party(a.certifier),
                 data_hash=a.data_hash,
                 uri=a.uri or None,
                 block=a.block_number,
@@ -259,10 +225,10 @@ class ItemReader:
             serial=key.serial if key else None,
             url=self.settings.base_url + key.path if key else None,
             status=item.status,
-            brand=self.party(item.brand),
-            custodian=self.party(custodian),
+            brand=self.parties.party(item.brand),
+            custodian=self.parties.party(custodian),
             container=item.container,
-            pending_offer_to=self.party(item.pending_to) if item.pending_to else None,
+            pending_offer_to=self.parties.party(item.pending_to) if item.pending_to else None,
             metadata_uri=item.metadata_uri,
             metadata_hash=item.metadata_hash,
             metadata=verified_metadata(item.metadata_uri, item.metadata_hash),

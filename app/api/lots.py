@@ -19,10 +19,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, bindparam, select
 
 from app.api.clone import known_paths
-from app.api.models import Risk
+from app.api.models import Party, Risk
+from app.api.parties import Parties
 from app.chain.merkle import leaf_hash, verify
 from app.db.reads import PreparedRead
-from app.db.schema import RECORD_ROWS, RECORDS, events, items, members, unit_contents
+from app.db.schema import RECORD_ROWS, RECORDS, events, items, unit_contents
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
 from app.indexer.decode import DecodedLog
@@ -45,10 +46,8 @@ class LotPublic(BaseModel):
     url: str
     merkle_root: str
     item_count: int
-    brand: str
-    brand_name: str | None = Field(None, description="The brand's member name")
-    custodian: str = Field(description="Effective custodian: the outermost unit's while the lot is packed")
-    custodian_name: str | None = Field(None, description="The custodian's member name")
+    brand: Party
+    custodian: Party = Field(description="Effective custodian: the outermost unit's while the lot is packed")
     status: str
     parent_lot_id: str | None
     container: str | None = Field(description="Id of the logistic unit the lot is packed in, if any")
@@ -77,8 +76,7 @@ class UnitPublic(BaseModel):
     id: str
     sscc: str
     url: str
-    custodian: str = Field(description="Effective custodian: the outermost unit's while packed")
-    custodian_name: str | None = Field(None, description="The custodian's member name")
+    custodian: Party = Field(description="Effective custodian: the outermost unit's while packed")
     status: str
     container: str | None = Field(description="Id of the unit this unit is packed in, if any")
     contents: list[UnitContent] = Field(description="Records packed directly in this unit")
@@ -154,7 +152,7 @@ def _record(conn: Connection, record_id: bytes, kind: str) -> tuple[Any, Decoded
     return row, DecodedLog.from_row(created)
 
 
-def load_lot(conn: Connection, gtin: str, lot: str, base_url: str) -> LotPublic | None:
+def load_lot(conn: Connection, parties: Parties, gtin: str, lot: str, base_url: str) -> LotPublic | None:
     """The lot anchored for GTIN `gtin` and lot number `lot`, if any."""
     key = Lot(gtin, lot)
     found = _record(conn, key.item_id, "lot")
@@ -169,10 +167,8 @@ def load_lot(conn: Connection, gtin: str, lot: str, base_url: str) -> LotPublic 
         url=base_url + DigitalLink(gtin=gtin, lot=lot).path,
         merkle_root=row.lot_root,
         item_count=row.lot_count,
-        brand=row.brand,
-        brand_name=member_name(conn, row.brand),
-        custodian=custodian,
-        custodian_name=member_name(conn, custodian),
+        brand=parties.party(row.brand),
+        custodian=parties.party(custodian),
         status=row.status,
         parent_lot_id=row.parent_id,
         container=row.container,
@@ -272,7 +268,7 @@ def _vouched_by_parent_lots(
 
 
 def load_lot_item(
-    conn: Connection, gtin: str, lot: str, serial: str, base_url: str, store: Path | None
+    conn: Connection, parties: Parties, gtin: str, lot: str, serial: str, base_url: str, store: Path | None
 ) -> LotItemPublic | None:
     """An item of a lot with its Merkle proof checked against the anchored root, or None when
     the lot is unknown or its stored manifest does not list the serial.
@@ -282,7 +278,7 @@ def load_lot_item(
     through further splits, at most MAX_NESTING): the sub-lot's record holds its custody and
     status now, and its root proves the item with the metadata hash the parent's did.
     """
-    found = load_lot(conn, gtin, lot, base_url)
+    found = load_lot(conn, parties, gtin, lot, base_url)
     if found is None or store is None:
         return None
     item_id = SerialisedItem(gtin, serial).item_id
@@ -293,7 +289,9 @@ def load_lot_item(
         return None
     for _ in range(MAX_NESTING):
         moved = _split_off_to(conn, store, found.id, item_id, stored.metadata_hash)
-        sub = load_lot(conn, gtin, moved[0].lot, base_url) if moved and moved[0].gtin == gtin else None
+        sub = (
+            load_lot(conn, parties, gtin, moved[0].lot, base_url) if moved and moved[0].gtin == gtin else None
+        )
         if moved is None or sub is None:
             break
         found, stored, lot = sub, moved[1], sub.lot
@@ -324,7 +322,9 @@ def _lot_link(store: Path | None, lot_id: str) -> str | None:
     return DigitalLink(gtin=header.gtin, lot=header.lot).path if header is not None else None
 
 
-def load_unit(conn: Connection, sscc: str, base_url: str, store: Path | None = None) -> UnitPublic | None:
+def load_unit(
+    conn: Connection, parties: Parties, sscc: str, base_url: str, store: Path | None = None
+) -> UnitPublic | None:
     """The logistic unit with SSCC `sscc` and what is packed in it (linked where the path is
     known: records scanned before, lots whose file is in the lot `store`)."""
     found = _record(conn, LogisticUnit(sscc).item_id, "unit")
@@ -347,8 +347,7 @@ def load_unit(conn: Connection, sscc: str, base_url: str, store: Path | None = N
         id=row.item_id,
         sscc=sscc,
         url=f"{base_url}/00/{sscc}",
-        custodian=custodian,
-        custodian_name=member_name(conn, custodian),
+        custodian=parties.party(custodian),
         status=row.status,
         container=row.container,
         contents=[
@@ -361,12 +360,3 @@ def load_unit(conn: Connection, sscc: str, base_url: str, store: Path | None = N
         tx=created.tx_hash,
         log_index=created.log_index,
     )
-
-
-def member_name(conn: Connection, address: str) -> str | None:
-    """The consortium name of `address`, or None for a non-member (also a former member: lot and
-    unit JSON name current parties only)."""
-    name = conn.execute(
-        select(members.c.name).where(members.c.address == address, members.c.active.is_(True))
-    ).scalar()
-    return name or None

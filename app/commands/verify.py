@@ -207,7 +207,7 @@ def verify(
     if link.lot is None:
         check_shown(report, item, checked)
     custodian = contract.functions.custodianOf(record_id).call()
-    report.check(custodian == _address(shown["custodian"]), f"current custodian {custodian}")
+    report.check(custodian == shown["custodian"]["address"], f"current custodian {custodian}")
     status = STATUS_NAMES[contract.functions.statusOf(record_id).call()]
     report.check(
         shown["status"] in STATUS_ALIASES.get(status, {status}),
@@ -219,11 +219,6 @@ def verify(
         )
         raise typer.Exit(1)
     typer.secho(f"VERIFIED against {rpc}", fg=typer.colors.GREEN)
-
-
-def _address(custodian: Any) -> Any:
-    """An item's JSON names its custodian as an object, a lot's as a plain address."""
-    return custodian["address"] if isinstance(custodian, dict) else custodian
 
 
 def _check_merkle(report: Report, contract: Any, item: bytes, lot: bytes, merkle: dict[str, Any]) -> None:

@@ -132,8 +132,9 @@ def get_epcis(
     epc = item.url or f"urn:origintrace:eip155:{item.chain.chain_id}:item:{item_id}"
     rows = reader.events(item_id)
     named = [v for row in rows for v in row.args.values() if isinstance(v, str) and is_address(v)]
+    glns = reader.parties.glns(named)
     document = epcis_document(
-        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, reader.glns(named)
+        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, glns
     )
     return Response(orjson.dumps(document), media_type="application/ld+json")
 
@@ -203,7 +204,7 @@ def get_lot_item_proof(
     if item is None or key.lot is None or state is None:
         raise ApiError(404, "not_found", f"nothing is indexed under {key.path}")
     store = lot_store(settings, state.chain_id, state.registry)
-    found = load_lot_item(conn, item.gtin, key.lot, item.serial, settings.base_url, store)
+    found = load_lot_item(conn, reader.parties, item.gtin, key.lot, item.serial, settings.base_url, store)
     if found is None:
         raise ApiError(404, "not_found", f"no stored manifest of lot {key.lot} lists serial {item.serial}")
     facts = _lineage_facts(conn, reader, found.lot)

@@ -128,7 +128,9 @@ def _resolve(
         return lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
 
     if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
-        entity = load_lot_item(conn, str(key.gtin), key.lot, str(key.serial), settings.base_url, lot_files())
+        entity = load_lot_item(
+            conn, reader.parties, str(key.gtin), key.lot, str(key.serial), settings.base_url, lot_files()
+        )
         if entity is not None:
             if entity.lot.lot != key.lot:  # split off into a sub-lot: its canonical URL names that lot
                 key = replace(key, lot=entity.lot.lot)
@@ -137,11 +139,14 @@ def _resolve(
                 state.recorder.record(item_id, key.path, region)
             entity.risk = scan_risk(conn, state.recorder, item_id, None, settings)
     elif key.kind == KeyKind.LOT:
-        entity = load_lot(conn, str(key.gtin), str(key.lot), settings.base_url)
+        entity = load_lot(conn, reader.parties, str(key.gtin), str(key.lot), settings.base_url)
     elif key.kind == KeyKind.UNIT:
-        entity = load_unit(conn, str(key.sscc), settings.base_url, lot_files())
+        entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, lot_files())
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
-    if lot_item and load_lot(conn, str(key.gtin), str(key.lot), settings.base_url) is not None:
+    if (
+        lot_item
+        and load_lot(conn, reader.parties, str(key.gtin), str(key.lot), settings.base_url) is not None
+    ):
         detail = (
             f"serial {key.serial} is not in the stored manifest of lot {key.lot}"
             " (or, for a sub-lot, not as the lot it was split from lists it)"
