@@ -9,7 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 # The solc-js bridge (bin/solc) is the only compiler: ahead of any solc on PATH, and where
-# py-solc-x and ape-solidity look for compilers. ape keeps its data inside the project.
+# py-solc-x and ape-solidity look for compilers. bin/ also runs forge, cast and anvil (see
+# bin/foundry-tool: npm's launchers lose their exit code). ape keeps its data in the project.
 export PATH := $(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export APE_DATA_FOLDER := $(CURDIR)/.ape

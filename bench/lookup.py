@@ -25,6 +25,7 @@ from sqlalchemy import insert
 
 from app.chain.devnet import free_port
 from app.core.config import PROJECT_ROOT, Settings
+from app.core.processes import stop_process
 from app.db.engine import make_engine
 from app.db.schema import events, indexer_state, items, members
 from app.gs1.keys import SerialisedItem
@@ -140,12 +141,7 @@ class Gateway:
         raise RuntimeError("the gateway did not start")
 
     def __exit__(self, *_: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=10)
 
 
 def load(url: str, paths_file: Path, accept: str, seconds: int = SECONDS) -> dict[str, Any]:

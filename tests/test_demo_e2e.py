@@ -20,6 +20,7 @@ from web3 import Web3
 from app.chain.client import connect, registry, send
 from app.chain.devnet import free_port
 from app.core.config import PROJECT_ROOT
+from app.core.processes import stop_process
 from app.demo.journey import DIAMOND, GIFT_SET, SKINCARE_LOT, demo_members
 
 pytestmark = pytest.mark.e2e
@@ -89,10 +90,8 @@ def demo(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Demo]:
     running = _start_demo(tmp_path, request.param)
     try:
         yield running
-    finally:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
+    finally:  # a clean stop, so the demo's devnet removes its states (a kill would leave them)
+        stop_process(running.process, timeout=20)
 
 
 def test_demo_serves_the_sold_diamond_with_every_step(demo: Demo, tmp_path: Path) -> None:

@@ -3,12 +3,19 @@
 Both come from npm (node_modules); both fund the accounts of DEV_MNEMONIC. The node is
 started in its own session (a terminal's Ctrl-C reaches only its owner, which stops it
 last, in order) and dies with its owner even if the owner is SIGKILLed.
+
+Anvil keeps its older states on disk, gigabytes for a test session's chain, and leaves them
+when stopped: each anvil here keeps them in a folder of its own in the system's temp folder
+(`--cache-path`), removed when `Devnet.stop` stops it (they filled ~/.foundry/anvil/tmp, 76 GB
+in a day of test runs); an owner killed outright leaves its folder behind.
 """
 
 import ctypes
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +26,7 @@ from typing import Literal
 import requests
 
 from app.core.config import PROJECT_ROOT
+from app.core.processes import stop_process
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 ANVIL = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -52,19 +60,17 @@ class Devnet:
     process: subprocess.Popen[bytes]
     port: int
     chain_id: int
+    state_dir: Path | None = None
+    """Where anvil keeps its older states; removed when the node stops."""
 
     @property
     def rpc_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=5)
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
 def _wait_until_ready(devnet: Devnet, timeout: float) -> None:
@@ -112,16 +118,24 @@ def start_devnet(
     if not Path(args[0]).exists():
         raise FileNotFoundError(f"{args[0]} is missing: run `make setup` (npm ci) first")
     port = int(args[args.index("--port") + 1])
+    state_dir = Path(tempfile.mkdtemp(prefix="origintrace-anvil-")) if kind == "anvil" else None
+    if state_dir is not None:
+        args += ["--cache-path", str(state_dir)]
     output = log_file.open("ab") if log_file else subprocess.DEVNULL
-    process = subprocess.Popen(
-        args,
-        cwd=cwd,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,
-        start_new_session=True,
-    )
-    devnet = Devnet(kind=kind, process=process, port=port, chain_id=chain_id)
+    try:
+        process = subprocess.Popen(
+            args,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
+        )
+    except BaseException:
+        if state_dir is not None:
+            shutil.rmtree(state_dir, ignore_errors=True)
+        raise
+    devnet = Devnet(kind=kind, process=process, port=port, chain_id=chain_id, state_dir=state_dir)
     try:
         _wait_until_ready(devnet, timeout)
     except BaseException:

@@ -375,6 +375,8 @@ contract GovernanceMultiAdminTest is RegistryFixture {
     }
 
     function testFuzz_roles_neverChangeWithoutQuorum(address caller, address account, uint8 which) public {
+        // The registry calling itself is an approved proposal executing: governance, by design.
+        vm.assume(caller != address(registry));
         bytes32 role = [registry.BRAND_ROLE(), registry.CARRIER_ROLE(), bytes32(0)][which % 3];
         bool before = registry.hasRole(role, account);
         vm.prank(caller);
