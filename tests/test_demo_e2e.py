@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -81,7 +82,7 @@ def _start_demo(tmp_path: Path, devnet: str = "anvil") -> Demo:
             rpc = re.search(r"chain\s+(http://\S+)", text)
             assert url and rpc, text
             return Demo(process, output, url.group(1), rpc.group(1), _children(process.pid))
-    process.kill()
+    stop_process(process, timeout=20)
     raise AssertionError("origintrace up did not come up:\n" + "".join(output))
 
 
@@ -204,7 +205,9 @@ def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) 
     assert unpacked.exit_code == 1 and "✗ the gateway left out" in unpacked.output, unpacked.output
 
 
-def test_verify_proves_a_lot_item_through_the_registry(demo: Demo, tmp_path: Path) -> None:
+def test_verify_proves_a_lot_item_through_the_registry(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     line = next(line for line in demo.output if "One item of the lot:" in line)
     url = line.split()[-1]
     assert url.endswith(f"{SKINCARE_LOT.path}/21/SK-0001")
@@ -213,6 +216,24 @@ def test_verify_proves_a_lot_item_through_the_registry(demo: Demo, tmp_path: Pat
     assert "the registry accepts the item's 10-step Merkle proof" in honest.output
     assert "LotAnchored" in honest.output and "✗" not in honest.output
     assert f"is lot {SKINCARE_LOT.lot} of the label" in honest.output
+
+    # A gateway that names the lot's custodian in another shape (a bare address, as lot JSON
+    # did before) is a failed check, not a traceback.
+    from app.commands import verify
+
+    answers = verify._get_json
+
+    def flat_custodian(gateway_url: str) -> Any:
+        answer = answers(gateway_url)
+        if "lot" in answer and isinstance(answer["lot"].get("custodian"), dict):
+            answer["lot"]["custodian"] = answer["lot"]["custodian"]["address"]
+        return answer
+
+    monkeypatch.setattr(verify, "_get_json", flat_custodian)
+    flat = _verify(demo, tmp_path, url)
+    monkeypatch.undo()
+    assert flat.exit_code == 1 and "✗ current custodian" in flat.output, flat.output
+    assert "(the gateway shows None)" in flat.output and "Traceback" not in flat.output
 
     # The gateway's lot file is damaged: its proof no longer reaches the root on chain.
     (lot_file,) = (tmp_path / "data" / "lots").glob(f"*/{SKINCARE_LOT.item_id.hex()}.otl")
