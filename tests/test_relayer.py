@@ -666,6 +666,16 @@ def test_a_transaction_the_node_dropped_for_its_fees_is_replaced_on_retry_and_mi
 
 
 STUCK_AFTER_S = 3.0
+
+
+def relayer_through(
+    node: ProxyNode, contract: Contract, engine: Engine, account: LocalAccount, stuck_after_s: float = 60.0
+) -> Relayer:
+    """A relayer (as tests build one, no lock file) that reaches the chain through `node`."""
+    w3 = Web3(HTTPProvider(node.url))
+    return Relayer(w3, registry(w3, contract.address), account, engine, stuck_after_s=stuck_after_s)
+
+
 GWEI = 10**9
 
 
@@ -681,10 +691,7 @@ def fee_proxy(
     """A relayer that reaches anvil through a proxy (to move the market's fees) and has relayed
     a handoff of ITEM, not mined yet: the relayer, the proxy and the first receipt."""
     node = ProxyNode(devnet.rpc_url)
-    w3 = Web3(HTTPProvider(node.url))
-    relayer = Relayer(
-        w3, registry(w3, contract.address), relayer_account, engine, stuck_after_s=STUCK_AFTER_S
-    )
+    relayer = relayer_through(node, contract, engine, relayer_account, stuck_after_s=STUCK_AFTER_S)
     try:
         yield relayer, node, relayer.relay(*signed_handoff(contract, *parties))
     finally:
@@ -860,8 +867,7 @@ def test_a_devnet_restarted_under_a_running_relayer_gets_none_of_the_old_chains_
     node = ProxyNode(devnet.rpc_url)
     restarted = start_devnet()
     try:
-        proxied_w3 = Web3(HTTPProvider(node.url))
-        relayer = Relayer(proxied_w3, registry(proxied_w3, contract.address), relayer_account, engine)
+        relayer = relayer_through(node, contract, engine, relayer_account)
         mined = relayer.relay(*signed_handoff(contract, *parties))
         assert w3.eth.wait_for_transaction_receipt(mined.tx_hash)["status"] == 1
         node.upstream = restarted.rpc_url  # same URL, same chain id, a new chain

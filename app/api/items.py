@@ -124,7 +124,7 @@ class ItemReader:
     the checkpoint."""
 
     def __init__(self, conn: Connection, settings: Settings, places: PlaceDirectory) -> None:
-        self.conn, self.settings, self.places = conn, settings, places
+        self.conn, self.settings = conn, settings
         self.state = indexer_status(conn)
         self.parties = Parties(conn, places)
 

@@ -310,12 +310,12 @@ class Relayer:
             known = self._state(row)
             if known.status != "submitted":
                 return replace(known, duplicate=True)
-            tx = unsigned(row.raw_tx)
-            market = Market.read(self.w3, legacy="gasPrice" in tx)
-            waited = time.time() - (row.signed_at or row.created_at)  # signed_at: since 0009
-            mine = Account.recover_transaction(row.raw_tx) == self.account.address
-            if mine and (market.refuses(tx) or (market.outbids(tx) and waited >= self.stuck_after_s)):
-                return self._replace(row, market.replacement(tx))
+            if Account.recover_transaction(row.raw_tx) == self.account.address:  # else not ours to re-sign
+                tx = unsigned(row.raw_tx)
+                market = Market.read(self.w3, legacy="gasPrice" in tx)
+                waited = time.time() - (row.signed_at or row.created_at)  # signed_at: since 0009
+                if market.refuses(tx) or (market.outbids(tx) and waited >= self.stuck_after_s):
+                    return self._replace(row, market.replacement(tx))
             if self._node_has(row.tx_hash):
                 return replace(known, duplicate=True)
             log.info("relay transaction %s: not on the node, sent again", row.tx_hash)
