@@ -18,7 +18,7 @@ contract ItemIdVectorsTest is TestBase {
     }
 
     function test_itemId_matchesSharedVectors() public view {
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/tests/vectors/item_ids.json"));
+        string memory json = vm.readFile("tests/vectors/item_ids.json");
 
         uint256 count;
         while (vm.keyExistsJson(json, _key(count, ""))) {
@@ -64,7 +64,7 @@ contract ItemIdVectorsTest is TestBase {
     }
 
     function _vectors() private view returns (string memory) {
-        return vm.readFile(string.concat(vm.projectRoot(), "/tests/vectors/item_ids.json"));
+        return vm.readFile("tests/vectors/item_ids.json");
     }
 
     /// @dev JSON path of field `field` of vector `i`, e.g. ".serialised[2].gtin14".
