@@ -7,10 +7,12 @@ last, in order) and dies with its owner even if the owner is SIGKILLed.
 Anvil keeps its older states on disk, gigabytes for a test session's chain, and leaves them
 when stopped: each anvil here keeps them in a folder of its own in the system's temp folder
 (`--cache-path`), removed when `Devnet.stop` stops it (they filled ~/.foundry/anvil/tmp, 76 GB
-in a day of test runs); an owner killed outright leaves its folder behind.
+in a day of test runs). The folder's name holds its owner's process id: an owner killed
+outright cannot remove it, so the next devnet started removes the folders of owners gone.
 """
 
 import ctypes
+import os
 import shutil
 import signal
 import socket
@@ -45,6 +47,31 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+STATE_DIR_PREFIX = "origintrace-anvil-"
+"""Anvil state folders are named `origintrace-anvil-<owner pid>-<random>` in the temp folder."""
+
+
+def _state_dir() -> Path:
+    """A new anvil state folder, owned by this process; first, the folders of owners that no
+    longer run are removed (an owner killed by SIGKILL could not remove its own)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{STATE_DIR_PREFIX}*-*"):
+        owner = folder.name.removeprefix(STATE_DIR_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _running(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{STATE_DIR_PREFIX}{os.getpid()}-"))
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` exists (also one of another user, which may not be signalled)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _die_with_parent() -> None:
@@ -118,7 +145,7 @@ def start_devnet(
     if not Path(args[0]).exists():
         raise FileNotFoundError(f"{args[0]} is missing: run `make setup` (npm ci) first")
     port = int(args[args.index("--port") + 1])
-    state_dir = Path(tempfile.mkdtemp(prefix="origintrace-anvil-")) if kind == "anvil" else None
+    state_dir = _state_dir() if kind == "anvil" else None
     if state_dir is not None:
         args += ["--cache-path", str(state_dir)]
     output = log_file.open("ab") if log_file else subprocess.DEVNULL
