@@ -12,11 +12,12 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from app.api.main import create_app
-from app.chain.client import registry
+from app.chain.client import registry, send
 from app.chain.deploy import Deployment
 from app.chain.devnet import free_port
-from app.core.config import PROJECT_ROOT, Settings
-from app.demo.journey import DIAMOND, seed_demo
+from app.core.config import PROJECT_ROOT, Settings, lot_store
+from app.demo.journey import CLAIMED, DIAMOND, PALLET, demo_members, metadata_uri, seed_demo, seed_mass_market
+from app.gs1.keys import SerialisedItem
 from app.indexer.follow import Indexer
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +31,23 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = PROJECT_ROOT / "tests" / "artifacts"
+LONG = SerialisedItem.parse(DIAMOND.gtin, "LONG-NAME")
+LONG_NAME = "Hyaluronic" * 30
+"""A name with no place to break a line, as a brand may write one."""
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
 def gateway_url(
     w3: Web3, deployment: Deployment, operator: LocalAccount, engine: Engine, settings: Settings
 ) -> Iterator[str]:
-    seed_demo(w3, registry(w3, deployment.registry), operator)
+    contract = registry(w3, deployment.registry)
+    seed_demo(w3, contract, operator)
+    seed_mass_market(w3, contract, lot_store(settings, deployment.chain_id, deployment.registry))
+    metadata_hash, uri = metadata_uri({"name": LONG_NAME})
+    send(
+        w3, demo_members()["brand"].account, contract.functions.registerItem(LONG.item_id, metadata_hash, uri)
+    )
     Indexer(w3, engine, deployment).backfill()
     settings.port = free_port()
     server = uvicorn.Server(
@@ -62,7 +73,7 @@ def test_phone_shows_the_diamond_timeline_and_status(gateway_url: str) -> None:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
             context = browser.new_context(
-                viewport={"width": 390, "height": 844},
+                viewport=PHONE,
                 device_scale_factor=2,
                 is_mobile=True,
                 has_touch=True,
@@ -82,3 +93,20 @@ def test_phone_shows_the_diamond_timeline_and_status(gateway_url: str) -> None:
         finally:
             browser.close()
     assert (SCREENSHOTS / "diamond-phone.png").stat().st_size > 10_000
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (.ci/run installs it)")
+def test_no_page_is_wider_than_the_phone(gateway_url: str) -> None:
+    """Addresses, links and names with no break in them wrap instead of widening the page."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-US").new_page()
+            widths = {}
+            for key in (DIAMOND, CLAIMED, PALLET, LONG):
+                response = page.goto(gateway_url + key.path)
+                assert response is not None and response.status == 200
+                widths[key.path] = page.evaluate("document.documentElement.scrollWidth")
+            assert widths == dict.fromkeys(widths, PHONE["width"])
+        finally:
+            browser.close()

@@ -1,5 +1,7 @@
 """Gateway over an indexed demo journey: JSON, shopper page, QR codes, errors."""
 
+import base64
+import json
 import time
 from collections.abc import Iterator
 
@@ -11,10 +13,11 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from app.api.main import CHECKPOINT_POLL_S, create_app
-from app.chain.client import registry
+from app.chain.client import registry, send
 from app.chain.deploy import Deployment
 from app.core.config import Settings
 from app.demo.journey import DIAMOND, seed_demo
+from app.gs1.keys import SerialisedItem
 from app.indexer.follow import Indexer
 
 JSON = {"Accept": "application/json"}
@@ -224,9 +227,12 @@ def test_repeated_scans_raise_a_clone_warning(
     Indexer(w3, engine, deployment).backfill()
     # Cached answers carry a risk up to cache_ttl old; this test reads every scan fresh.
     settings.clone_burst_per_minute, settings.clone_max_regions, settings.cache_ttl = 5, 1, 0
-    with TestClient(create_app(settings, engine)) as test_client:
-        for region in ("CN", "US", "CN", "BR", "CN", "CN"):
-            body = test_client.get(DIAMOND.path, headers={**JSON, "CF-IPCountry": region}).json()
+    settings.region_header = "CF-IPCountry"  # as behind a CDN that sets it
+    app = create_app(settings, engine)
+    with TestClient(app) as test_client:
+        for n, region in enumerate(("CN", "US", "CN", "BR", "CN", "CN")):  # six shoppers
+            shopper = TestClient(app, client=(f"192.0.2.{n}", 50000))
+            body = shopper.get(DIAMOND.path, headers={**JSON, "CF-IPCountry": region}).json()
         codes = [reason["code"] for reason in body["risk"]["reasons"]]
         assert codes == ["too_many_regions", "scan_burst"]
         assert body["risk"]["regions_24h"] == ["BR", "CN", "US"] and body["risk"]["scans_24h"] == 6
@@ -240,6 +246,21 @@ def test_repeated_scans_raise_a_clone_warning(
         assert test_client.get("/01/09506000134352/21/FAKE-1", headers=JSON).status_code == 404
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT sum(count) FROM scans").scalar() == 7
+
+
+def test_one_client_cannot_put_a_clone_warning_on_a_genuine_item(
+    w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    """A script reloading one code 40 times in a minute, claiming a new country each time,
+    raised `scan_burst` and `too_many_regions`: it is one scan, from nowhere known."""
+    seed_demo(w3, registry(w3, deployment.registry), operator)
+    Indexer(w3, engine, deployment).backfill()
+    settings.cache_ttl = 0
+    with TestClient(create_app(settings, engine)) as test_client:
+        for n in range(40):
+            country = ("CN", "US", "BR", "DE", "FR")[n % 5]
+            body = test_client.get(DIAMOND.path, headers={**JSON, "CF-IPCountry": country}).json()
+    assert body["risk"] == {"level": "none", "reasons": [], "scans_24h": 1, "regions_24h": []}
 
 
 def test_resolutions_are_rate_limited(
@@ -438,3 +459,36 @@ def test_generic_errors_have_specific_codes(client: TestClient) -> None:
     wrong = client.post("/healthz", headers=JSON)
     assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
     assert "GET" in wrong.headers["allow"]
+
+
+BAD_METADATA = {
+    "not JSON": b"not json at all",
+    "nested too deep": b"[" * 100_000 + b"]" * 100_000,
+    "bad UTF-8": b'{"name":"\xff\xfe"}',
+    "not an object": b'["Round brilliant diamond"]',
+    "names not text": json.dumps({"name": {"en": "Serum"}, "origin": 5}).encode(),
+}
+
+
+def test_metadata_a_brand_got_wrong_is_no_metadata_not_an_error(
+    client: TestClient, w3: Web3, deployment: Deployment, engine: Engine, brand
+) -> None:  # type: ignore[no-untyped-def]
+    """The brand writes an item's metadata; whatever it wrote (hash matching), the item still answers."""
+    contract = registry(w3, deployment.registry)
+    keys = {}
+    for n, (case, raw) in enumerate(BAD_METADATA.items()):
+        key = keys[case] = SerialisedItem.parse(DIAMOND.gtin, f"BADMETA-{n}")
+        uri = "data:application/json;base64," + base64.b64encode(raw).decode()
+        send(w3, brand, contract.functions.registerItem(key.item_id, Web3.keccak(raw), uri))
+    Indexer(w3, engine, deployment).backfill()
+    for case, key in keys.items():
+        item_id = "0x" + key.item_id.hex()
+        body = client.get(key.path, headers=JSON)
+        assert body.status_code == 200, (case, body.text)
+        assert body.json()["metadata"] is None or case == "names not text"
+        page = client.get(key.path, headers=BROWSER)
+        assert page.status_code == 200, case
+        assert f"<h1>{DIAMOND.gtin} / {key.serial}</h1>" in page.text, case  # named by its key
+        assert 'id="origin"' not in page.text
+        for tail in ("", "/epcis", "/certifications", "/proof"):
+            assert client.get(f"/api/v1/items/{item_id}{tail}").status_code == 200, (case, tail)

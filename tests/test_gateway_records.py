@@ -1,9 +1,12 @@
 """Gateway over the mass-market demo on real anvil data: a lot, a pallet with contents, recall, claim."""
 
 from collections.abc import Iterator
+from io import BytesIO
 
 import pytest
+import zxingcpp
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import Engine
 from web3 import Web3
 
@@ -18,18 +21,25 @@ from app.demo.journey import (
     RECALLED,
     SKINCARE_LOT,
     SKINCARE_LOT_SIZE,
+    SKINCARE_METADATA,
     demo_members,
+    metadata_uri,
     seed_demo,
     seed_mass_market,
     skincare_tree,
 )
-from app.gs1.keys import SerialisedItem
+from app.gs1.keys import Lot, SerialisedItem
 from app.indexer.follow import Indexer
+from app.scale.anchor import prepare
+from app.scale.manifest import lot_block
 
 JSON = {"Accept": "application/json"}
 BROWSER = {"Accept": "text/html", "Accept-Language": "zh-CN"}
 MEMBERS = demo_members()
 CARRIER = MEMBERS["carrier"].account.address
+SLASHED_LOT = Lot.parse(SKINCARE_LOT.gtin, "SL/2026")
+"""A lot whose number and serials hold `/` and `&`: valid GS1 values, escaped in URLs."""
+SLASHED_SERIALS = ("A/1", "B&3")
 
 
 def _hex(key: bytes) -> str:
@@ -61,6 +71,16 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
         if e.args.uri == "ipfs://vegan"
     ]
     send(w3, certifier, contract.functions.revokeAttestation(vegan))
+    metadata_hash, uri = metadata_uri(SKINCARE_METADATA)
+    entries = ((serial, metadata_hash) for serial in SLASHED_SERIALS)
+    slashed = prepare(
+        lot_block(SLASHED_LOT.gtin, SLASHED_LOT.lot, entries),
+        lot_store(settings, deployment.chain_id, deployment.registry),
+    )
+    anchor = contract.functions.anchorLot(
+        SLASHED_LOT.item_id, slashed.root, slashed.count, slashed.metadata_hash, uri
+    )
+    send(w3, MEMBERS["brand"].account, anchor)
     engine: Engine = make_engine(settings.resolved_database_url)
     Indexer(w3, engine, deployment).backfill()
     with TestClient(create_app(settings, engine), raise_server_exceptions=False) as test_client:
@@ -129,8 +149,8 @@ def test_lot_item_scans_are_counted_and_assessed_like_any_item(client: TestClien
     path = f"{SKINCARE_LOT.path}/21/{item.serial}?linkType=gs1:pip"  # a query: never served from cache
     first = client.get(path, headers=JSON).json()
     assert first["risk"]["level"] == "none" and first["risk"]["scans_24h"] == 1
-    for _ in range(35):
-        client.get(path, headers=JSON)
+    for n in range(35):  # 35 more shoppers within the minute (one client's rescans count once)
+        TestClient(client.app, client=(f"198.51.100.{n}", 50000)).get(path, headers=JSON)
     burst = client.get(path, headers=JSON).json()["risk"]
     assert burst["level"] == "warning" and [r["code"] for r in burst["reasons"]] == ["scan_burst"]
     page = client.get(path, headers=BROWSER)
@@ -218,3 +238,34 @@ def test_batch_registered_items_show_the_batch_log_in_history_epcis_and_proof(cl
         registrations[-1] += (commissioning["eventID"],)
     assert len({r[:3] for r in registrations}) == 1, "one log registered the whole batch"
     assert len({r[3] for r in registrations}) == 3, "each item's EPCIS event has its own id"
+
+
+@pytest.mark.parametrize("serial", SLASHED_SERIALS)
+def test_values_holding_a_slash_have_working_proof_and_qr_links(client: TestClient, serial: str) -> None:
+    """`SL%2F2026` is one lot number: the router, matching decoded paths, split it (404, 400)."""
+    item = SerialisedItem.parse(SLASHED_LOT.gtin, serial)
+    path = f"{SLASHED_LOT.path}/21/{item.path.rsplit('/', 1)[1]}"
+    assert "%2F" in path and client.get(path, headers=JSON).status_code == 200
+    links = client.get(path, params={"linkType": "all"}, headers=JSON).json()["linkset"][0]
+    (proof_link,) = links["https://gs1.org/voc/verificationService"]
+    redirect = client.get(path, params={"linkType": "gs1:verificationService"}, follow_redirects=False)
+    assert redirect.status_code == 307 and redirect.headers["location"] == proof_link["href"]
+    bundle = client.get(proof_link["href"].removeprefix("http://127.0.0.1:8000"))
+    assert bundle.status_code == 200, bundle.text
+    assert (bundle.json()["item_id"], bundle.json()["merkle"]["valid"]) == (_hex(item.item_id), True)
+    qr = client.get(f"{path}/qr.png")
+    assert qr.status_code == 200 and qr.headers["content-type"] == "image/png"
+    (decoded,) = zxingcpp.read_barcodes(Image.open(BytesIO(qr.content)))
+    assert decoded.text == "http://127.0.0.1:8000" + path
+
+
+def test_every_key_has_a_qr_code(client: TestClient) -> None:
+    """Not only serialised items: lots, their items and logistic units are printed on labels too."""
+    for path in (SKINCARE_LOT.path, f"{SKINCARE_LOT.path}/21/SK-0001", PALLET.path):
+        png = client.get(f"{path}/qr.png")
+        (decoded,) = zxingcpp.read_barcodes(Image.open(BytesIO(png.content)))
+        assert decoded.text == "http://127.0.0.1:8000" + path
+        svg = client.get(f"{path}/qr.svg")
+        assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
+    unknown_format = client.get(f"{PALLET.path}/qr.gif", headers=JSON)
+    assert unknown_format.status_code == 400

@@ -27,6 +27,7 @@ from web3.contract import Contract
 from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint
 
+from app.api.body_limit import MAX_BODY_BYTES
 from app.api.main import create_app
 from app.chain.claims import new_claim_code, sign_claim
 from app.chain.client import dev_account, registry, send
@@ -243,6 +244,21 @@ def test_bad_handoffs_get_a_reason_and_nothing_is_submitted(
     assert response.status_code == status, response.text
     assert response.json()["error"] == error and response.json()["detail"]
     assert w3.eth.get_transaction_count(relayer_account.address) == sent
+
+
+def test_an_oversized_body_is_a_413_whether_announced_or_streamed(client: TestClient) -> None:
+    """A 300 MB body used to be read whole (the worker grew by 600 MB) before a 422."""
+    json_type = {"content-type": "application/json"}
+    announced = client.post("/api/v1/relay/handoffs", content=b" " * (MAX_BODY_BYTES + 1), headers=json_type)
+    assert announced.status_code == 413
+    assert announced.json() == {
+        "error": "body_too_large",
+        "detail": f"a request body may hold at most {MAX_BODY_BYTES:,} bytes",
+    }
+    chunks = iter([b" " * (MAX_BODY_BYTES // 2 + 1)] * 2)  # no Content-Length: sent chunked
+    assert client.post("/api/v1/relay/handoffs", content=chunks, headers=json_type).status_code == 413
+    at_bound = client.post("/api/v1/relay/handoffs", content=b" " * MAX_BODY_BYTES, headers=json_type)
+    assert at_bound.status_code == 422 and at_bound.json()["error"] == "invalid_request"
 
 
 def test_expired_deadline_is_refused(client: TestClient, parties, w3: Web3, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

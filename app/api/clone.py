@@ -2,7 +2,9 @@
 
 Counts are buffered in memory and added to the `scans` table every
 `scan_flush_interval` seconds (and at shutdown), so a flood of scans costs one upsert per
-item, region and minute instead of one row per request.
+item, region and minute instead of one row per request. A client counts once per item and
+minute however often it asks: one phone reloading a page, or one script, must not put a
+copy warning on a genuine product.
 """
 
 import re
@@ -32,6 +34,15 @@ def coarse_region(header_value: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """Who resolved a key: the coarse region (see `coarse_region`) and the client's address,
+    which only tells one client's repeated scans apart and is never stored."""
+
+    region: str
+    client: str
+
+
+@dataclass(frozen=True)
 class ScanCount:
     minute: int
     region: str
@@ -48,10 +59,23 @@ class ScanRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, dict[tuple[int, str], _Tally]] = {}
+        self._minute = 0
+        self._seen: set[tuple[str, str]] = set()
+        """(client, item) pairs counted in `_minute`; in memory only, forgotten as it ends."""
 
-    def record(self, item_id: str, path: str, region: str, now: float | None = None) -> None:
+    def record(
+        self, item_id: str, path: str, region: str, client: str | None = None, now: float | None = None
+    ) -> None:
+        """Count a resolution of `item_id` by `path` from `region`; one from a `client` that
+        already resolved the item this minute is not counted again."""
         minute = int((now if now is not None else time.time()) // 60)
         with self._lock:
+            if client is not None:
+                if minute != self._minute:
+                    self._minute, self._seen = minute, set()
+                if (client, item_id) in self._seen:
+                    return
+                self._seen.add((client, item_id))
             tallies = self._pending.setdefault(item_id, {})
             tally = tallies.get((minute, region))
             if tally is None:

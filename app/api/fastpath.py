@@ -27,10 +27,15 @@ class FastPath:
     """ASGI middleware answering plain resolutions: from the cache, else by resolving them."""
 
     def __init__(
-        self, app: Any, cache: ResponseCache, recorder: ScanRecorder, limiter: RateLimiter, region_header: str
+        self,
+        app: Any,
+        cache: ResponseCache,
+        recorder: ScanRecorder,
+        limiter: RateLimiter,
+        region_header: str | None,
     ) -> None:
         self.app, self.cache, self.recorder, self.limiter = app, cache, recorder, limiter
-        self.region_header = region_header.lower().encode()
+        self.region_header = region_header.lower().encode() if region_header else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if (
@@ -67,9 +72,9 @@ class FastPath:
         if entry is None or not self.limiter.allow(client):
             return False
         if entry.item_id is not None and not is_head(scope):
-            region = headers.get(self.region_header)
+            region = headers.get(self.region_header) if self.region_header else None
             self.recorder.record(
-                entry.item_id, entry.path, coarse_region(region and region.decode("latin-1"))
+                entry.item_id, entry.path, coarse_region(region and region.decode("latin-1")), client
             )
         await send({"type": "http.response.start", "status": entry.status, "headers": entry.headers})
         await send({"type": "http.response.body", "body": entry.body})

@@ -1,15 +1,15 @@
 """Read an item's public view (state, attestations, history, risk) from the database."""
 
 import base64
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from eth_utils.crypto import keccak
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
-from app.api.clone import ScanRecorder, known_path, scan_risk
+from app.api.clone import Scan, ScanRecorder, known_path, scan_risk
 from app.api.lots import effective_custodian
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
 from app.api.parties import Parties
@@ -50,7 +50,9 @@ _DATA_JSON = "data:application/json;base64,"
 
 
 def verified_metadata(uri: str, expected_hash: str) -> dict[str, Any] | None:
-    """The metadata carried by a data: URI, if its keccak256 matches the on-chain hash."""
+    """The metadata carried by a data: URI, if its keccak256 matches the on-chain hash and it is
+    a JSON object. A brand writes it; one that is not JSON (bad UTF-8, nested too deep) is no
+    metadata, never an error of the item's page."""
     if not uri.startswith(_DATA_JSON):
         return None
     try:
@@ -59,8 +61,17 @@ def verified_metadata(uri: str, expected_hash: str) -> dict[str, Any] | None:
         return None
     if "0x" + keccak(raw).hex() != expected_hash:
         return None
-    data = json.loads(raw)
+    try:
+        data = orjson.loads(raw)  # bounded nesting (1,024), unlike json's, which follows the recursion limit
+    except orjson.JSONDecodeError:
+        return None
     return data if isinstance(data, dict) else None
+
+
+def metadata_text(metadata: dict[str, Any] | None, key: str) -> str | None:
+    """The text under `key` of an item's metadata; None when absent, empty or not text."""
+    value = (metadata or {}).get(key)
+    return value.strip() or None if isinstance(value, str) else None
 
 
 NO_LIMIT = 2**62
@@ -176,20 +187,20 @@ class ItemReader:
         return entries
 
     def load(
-        self, item_id: str, key: DigitalLink | None, recorder: ScanRecorder, scan_region: str | None = None
+        self, item_id: str, key: DigitalLink | None, recorder: ScanRecorder, scan: Scan | None = None
     ) -> ItemPublic | None:
         """The public view of `item_id`, or None when the registry has no such item.
 
         `key` is the Digital Link it was resolved by; without one, the last key it was
         resolved by (item ids are hashes, so the gateway learns keys from scans). With a
-        `scan_region` and a `key`, the resolution is counted (only for existing items, so
+        `scan` and a `key`, the resolution is counted (only for existing items, so
         made-up serials never fill the scan table) before the risk is assessed.
         """
         item = ITEM_ROW.first(self.conn, item_id=item_id)
         if item is None or self.state is None:
             return None
-        if scan_region is not None and key is not None:
-            recorder.record(item_id, key.path, scan_region)
+        if scan is not None and key is not None:
+            recorder.record(item_id, key.path, scan.region, scan.client)
         if key is None:
             path = known_path(self.conn, item_id)
             key = parse_path(path) if path else None

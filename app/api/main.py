@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, func, select
 
+from app.api.body_limit import BodyLimit
 from app.api.cache import ResponseCache
 from app.api.clone import ScanRecorder
 from app.api.errors import install_error_handlers
@@ -127,6 +128,7 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
         limiter=app.state.limiter,
         region_header=settings.region_header,
     )
+    app.add_middleware(BodyLimit)
     if settings.cors_origins:  # added after the fast path, so it wraps its answers too
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
     app.add_middleware(HeadAsGet)  # outermost: every route and the fast path see a GET

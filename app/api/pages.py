@@ -5,6 +5,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.api.i18n import EVENTS, STATUS, TEXT, certification_label
+from app.api.items import metadata_text
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic
 from app.api.models import ItemPublic
 
@@ -29,14 +30,16 @@ def _render(template: str, lang: str, status: str, **context: Any) -> str:
 
 
 def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, explorer: str | None) -> str:
-    metadata = item.metadata or {}
-    name = (metadata.get("name_zh") if lang == "zh" else None) or metadata.get("name")
+    name = (metadata_text(item.metadata, "name_zh") if lang == "zh" else None) or metadata_text(
+        item.metadata, "name"
+    )
     return _render(
         "item.html",
         lang,
         item.status,
         item=item,
         name=name or f"{item.gtin} / {item.serial}",
+        origin=metadata_text(item.metadata, "origin"),
         needed=confirmations_needed,
         explorer=explorer,
     )

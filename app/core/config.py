@@ -87,8 +87,11 @@ class Settings(BaseSettings):
     # Gateway (resolver, clone defence, API exposure)
     link_targets: Annotated[dict[str, str], NoDecode] = {}
     """Extra Digital Link link types -> URL templates ({gtin}, {serial}, {lot}, {sscc}, {path})."""
-    region_header: str = "CF-IPCountry"
-    """Request header carrying the shopper's country (set by a CDN); the IP is never recorded."""
+    region_header: str | None = None
+    """Request header carrying the shopper's country, e.g. CF-IPCountry; the IP is never recorded.
+    Set it only when a CDN in front of the gateway sets that header on every request: a client
+    reaching the gateway directly can send any country, and several would raise a clone warning.
+    Unset, every scan's region is unknown (ZZ) and the region rule never fires."""
     rate_limit_per_minute: int = 600
     """Resolutions per client and minute before 429; 0 disables the limit."""
     cache_ttl: float = 5.0

@@ -2,13 +2,14 @@
 
 import time
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 from eth_utils.address import is_address
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Connection, select
 
+from app.api.cache import request_path
 from app.api.clone import known_path, known_paths
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
 from app.api.epcis import epcis_document
@@ -211,6 +212,19 @@ def get_lot_item_proof(
     return proof_bundle(
         state.chain_id, state.registry, found.item_id, item.element_string, facts, found.merkle
     )
+
+
+@router.get("/lots/{rest:path}", response_model=ProofBundle, include_in_schema=False)
+def get_lot_item_proof_escaped(
+    rest: str, request: Request, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep
+) -> ProofBundle:
+    """The route above for a lot or serial holding an escaped `/` (`SL%2F2026`), which the
+    router, matching the decoded path, cannot tell from a separator."""
+    raw = request_path(request.scope).removeprefix(f"{router.prefix}/lots/").split("/")
+    if len(raw) != 5 or raw[2] != "items" or raw[4] != "proof":
+        raise ApiError(404, "not_found", f"no route {request.url.path}; see /docs")
+    gtin, lot, _, serial, _ = map(unquote, raw)
+    return get_lot_item_proof(gtin, lot, serial, conn, settings, places)
 
 
 @router.get(

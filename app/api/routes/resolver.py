@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.api.cache import Cached, page_language, request_path, variant
-from app.api.clone import coarse_region, scan_risk
+from app.api.clone import Scan, coarse_region, scan_risk
 from app.api.deps import SettingsDep
 from app.api.errors import ApiError
 from app.api.head import is_head
@@ -84,6 +84,12 @@ def _send(
     return response
 
 
+def _region(request: Request, settings: Settings) -> str:
+    """The scan's coarse region, from ORIGINTRACE_REGION_HEADER if set (else unknown)."""
+    header = settings.region_header
+    return coarse_region(request.headers.get(header) if header else None)
+
+
 def resolve(key: DigitalLink, request: Request, link_type: str | None) -> Response:
     """Resolve `key`: count the scan, then answer with a redirect, linkset, page or JSON.
 
@@ -117,10 +123,10 @@ def _resolve(
     requested = key
     reader = ItemReader(conn, settings, state.places)
     serialised = key.serialised_item
-    region = None if is_head(request.scope) else coarse_region(request.headers.get(settings.region_header))
+    scan = None if is_head(request.scope) else Scan(_region(request, settings), client)
     if serialised is not None:
         item_id = "0x" + serialised.item_id.hex()
-        entity = reader.load(item_id, key, state.recorder, scan_region=region)
+        entity = reader.load(item_id, key, state.recorder, scan)
         if entity is None:
             item_id = None
 
@@ -135,8 +141,8 @@ def _resolve(
             if entity.lot.lot != key.lot:  # split off into a sub-lot: its canonical URL names that lot
                 key = replace(key, lot=entity.lot.lot)
             item_id = entity.item_id
-            if region is not None:
-                state.recorder.record(item_id, key.path, region)
+            if scan is not None:
+                state.recorder.record(item_id, key.path, scan.region, scan.client)
             entity.risk = scan_risk(conn, state.recorder, item_id, None, settings)
     elif key.kind == KeyKind.LOT:
         entity = load_lot(conn, reader.parties, str(key.gtin), str(key.lot), settings.base_url)
@@ -241,8 +247,7 @@ async def resolve_unit(sscc: str, request: Request, link_type: LinkType = None) 
     summary="QR code (PNG, error correction M) of the item's canonical Digital Link",
 )
 def item_qr_png(gtin: str, serial: str, settings: SettingsDep) -> Response:
-    url = settings.base_url + parse([("01", gtin), ("21", serial)]).path
-    return Response(qr_png(url), media_type="image/png", headers={"Cache-Control": QR_CACHE})
+    return _qr(parse([("01", gtin), ("21", serial)]), "png", settings)
 
 
 @router.get(
@@ -251,8 +256,16 @@ def item_qr_png(gtin: str, serial: str, settings: SettingsDep) -> Response:
     summary="QR code (SVG, error correction M) of the item's canonical Digital Link",
 )
 def item_qr_svg(gtin: str, serial: str, settings: SettingsDep) -> Response:
-    url = settings.base_url + parse([("01", gtin), ("21", serial)]).path
-    return Response(qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": QR_CACHE})
+    return _qr(parse([("01", gtin), ("21", serial)]), "svg", settings)
+
+
+QR_FORMATS = {"png": (qr_png, "image/png"), "svg": (qr_svg, "image/svg+xml")}
+
+
+def _qr(key: DigitalLink, fmt: str, settings: Settings) -> Response:
+    """The QR code of `key`'s canonical Digital Link URL, as PNG or SVG."""
+    draw, media = QR_FORMATS[fmt]
+    return Response(draw(settings.base_url + key.path), media_type=media, headers={"Cache-Control": QR_CACHE})
 
 
 # Only /00/ and /01/ paths: a catch-all would answer 404 where another route's method is wrong (405).
@@ -263,9 +276,14 @@ async def resolve_any(
     request: Request,
     link_type: LinkType = None,
 ) -> Response:
-    """Every other Digital Link form (CPV, wrong order, bad values): resolved or a 400 saying why."""
+    """Every other Digital Link form (CPV, wrong order, bad values, a value holding an escaped
+    `/`): resolved or a 400 saying why. `/qr.png` or `/qr.svg` after any key is its QR code."""
+    path = request_path(request.scope)
+    stem, _, fmt = path.rpartition("/qr.")
     try:
-        key = parse_path(request_path(request.scope))
+        key = parse_path(stem if stem and fmt in QR_FORMATS else path)
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
+    if stem and fmt in QR_FORMATS:
+        return _qr(key, fmt, request.app.state.settings)
     return resolve(key, request, link_type)
