@@ -514,3 +514,17 @@ def test_help_paragraphs_wrap_where_the_terminal_ends() -> None:
     assert [t for t in texts if any("\n" in paragraph for paragraph in t.split("\n\n"))] == []
     claim = _cli("items", "claim", "--help", COLUMNS="200").output
     assert "so nobody watching the chain's pending transactions can claim" in claim
+
+
+def test_a_member_without_a_manifest_is_told_to_name_the_registry(  # type: ignore[no-untyped-def]
+    tmp_path: Path, deployment: Deployment, devnet
+) -> None:
+    """A member has no deployment manifest (that is a deployer's file): the CLI told them to deploy."""
+    env = {"ORIGINTRACE_RPC_URL": devnet.rpc_url, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path / "none")}
+    result = CliRunner().invoke(cli, ["members", "list"], env=env)
+    assert result.exit_code == 2
+    assert "error: which registry? pass --registry (or set ORIGINTRACE_REGISTRY)" in result.output
+    result = CliRunner().invoke(
+        cli, ["members", "list"], env={**env, "ORIGINTRACE_REGISTRY": deployment.registry}
+    )
+    assert result.exit_code == 0, result.output

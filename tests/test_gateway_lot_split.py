@@ -94,7 +94,8 @@ def test_an_item_split_off_resolves_under_its_sub_lot_by_the_parent_label(client
     assert body["url"].endswith(f"{SUB_LOT.path}/21/S005")
     assert body["merkle"]["valid"] and body["merkle"]["root"] == body["lot"]["merkle_root"]
     assert f"{SUB_LOT.path}/21/S005>" in response.headers["link"]  # the canonical URL names the sub-lot
-    by_new_label = client.get(f"{SUB_LOT.path}/21/S005", headers=JSON).json()
+    another_shopper = TestClient(client.app, client=("192.0.2.7", 50000))  # one client counts once a minute
+    by_new_label = another_shopper.get(f"{SUB_LOT.path}/21/S005", headers=JSON).json()
     assert by_new_label["risk"]["scans_24h"] == body["risk"]["scans_24h"] + 1  # the same item
     assert {**by_new_label, "risk": None} == {**body, "risk": None}
 

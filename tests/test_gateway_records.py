@@ -153,8 +153,11 @@ def test_lot_item_scans_are_counted_and_assessed_like_any_item(client: TestClien
         TestClient(client.app, client=(f"198.51.100.{n}", 50000)).get(path, headers=JSON)
     burst = client.get(path, headers=JSON).json()["risk"]
     assert burst["level"] == "warning" and [r["code"] for r in burst["reasons"]] == ["scan_burst"]
-    page = client.get(path, headers=BROWSER)
-    assert 'id="clone-warning"' in page.text
+    page = client.get(path, headers=BROWSER)  # in Chinese, the reason too
+    assert (
+        'id="clone-warning"' in page.text and f"一分钟内被扫描 {burst['reasons'][0]['count']} 次" in page.text
+    )
+    assert burst["reasons"][0]["detail"] == f"scanned {burst['reasons'][0]['count']} times within one minute"
 
     client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
     bundle = client.get(f"/api/v1/items/{_hex(item.item_id)}/proof").json()  # known since resolved
@@ -200,6 +203,12 @@ def test_recalled_item_json_and_page(client: TestClient) -> None:
     assert body["status"] == "recalled" and body["history"][-1]["type"] == "recalled"
     page = client.get(RECALLED.path, headers=BROWSER).text
     assert 'class="badge recalled"' in page and "品牌方已召回" in page
+    assert (
+        '<section class="card alert" id="status-alert" role="alert"><p>品牌方已召回此商品：请停止使用' in page
+    )
+    english = client.get(RECALLED.path, headers={"Accept": "text/html"}).text
+    assert "stop using this product and contact the brand or the seller" in english
+    assert 'id="status-alert"' not in client.get(GIFT_SET.path, headers=BROWSER).text
 
 
 def test_claimed_item_belongs_to_the_shopper(client: TestClient) -> None:

@@ -268,6 +268,22 @@ def test_expired_deadline_is_refused(client: TestClient, parties, w3: Web3, tmp_
     assert response.status_code == 400 and response.json()["error"] == "expired"
 
 
+def test_a_deadline_past_by_the_clock_is_refused_on_an_idle_chain(
+    client: TestClient, parties, w3: Web3, relayer_account: LocalAccount, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Anvil's latest block is as old as its last transaction: a deadline after it but already
+    past was relayed, paid for, and reverted (HandoffExpired) with the status `failed`."""
+    brand, carrier = parties
+    deadline = w3.eth.get_block("latest")["timestamp"] + 1
+    time.sleep(max(0.0, deadline + 1.2 - time.time()))
+    body = signed_body(client, brand, carrier, tmp_path, deadline)
+    assert w3.eth.get_block("latest")["timestamp"] < deadline  # still ahead of the idle chain
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    response = client.post("/api/v1/relay/handoffs", json=body)
+    assert response.status_code == 400 and response.json()["error"] == "expired"
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent
+
+
 def test_relay_is_rate_limited(
     w3: Web3, contract: Contract, engine: Engine, tmp_path: Path, relayer_account: LocalAccount
 ) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
+from app.api.i18n import risk_detail
 from app.api.models import Risk, RiskReason
 from app.core.config import Settings
 from app.db.reads import PreparedRead, chunks
@@ -176,31 +177,24 @@ def assess(counts: Iterable[ScanCount], claimed_at: int | None, now: float, sett
     """The clone-defence rules over an item's scan counts of the last 24 hours."""
     this_minute = int(now // 60)
     recent = [c for c in counts if c.minute > this_minute - DAY_MINUTES]
-    reasons = []
+    regions = sorted({c.region for c in recent if c.region != UNKNOWN_REGION})
+    fired: list[tuple[str, int]] = []  # (rule, what it counted)
     if claimed_at is not None:
         after = sum(c.count for c in recent if c.minute > claimed_at // 60)
         if after > settings.clone_scans_after_claim:
-            times = "once" if after == 1 else f"{after} times"
-            reasons.append(
-                RiskReason(
-                    code="scanned_after_claim",
-                    detail=f"scanned {times} after its owner claimed it; this code may be a copy",
-                )
-            )
-    regions = sorted({c.region for c in recent if c.region != UNKNOWN_REGION})
+            fired.append(("scanned_after_claim", after))
     if len(regions) > settings.clone_max_regions:
-        reasons.append(
-            RiskReason(
-                code="too_many_regions",
-                detail=f"scanned in {len(regions)} countries within 24 hours ({', '.join(regions)})",
-            )
-        )
+        fired.append(("too_many_regions", len(regions)))
     per_minute: Counter[int] = Counter()
     for c in recent:
         per_minute[c.minute] += c.count
     peak = max(per_minute.values(), default=0)
     if peak > settings.clone_burst_per_minute:
-        reasons.append(RiskReason(code="scan_burst", detail=f"scanned {peak} times within one minute"))
+        fired.append(("scan_burst", peak))
+    reasons = [
+        RiskReason(code=code, detail=risk_detail(code, count, regions, "en"), count=count)
+        for code, count in fired
+    ]
     return Risk(
         level="warning" if reasons else "none",
         reasons=reasons,

@@ -135,6 +135,13 @@ TEXT = {
         "error_429": "Too many scans from your network; try again in a minute",
         "error": "This page cannot be shown right now",
         "error_hint": "Check that the whole code was scanned. A damaged or copied label may not resolve.",
+        "alert_recalled": (
+            "Recalled by the brand: stop using this product and contact the brand or the seller."
+        ),
+        "alert_lost": (
+            "Reported lost or stolen: do not buy it; if you are offered it, tell the seller's platform."
+        ),
+        "alert_destroyed": "Recorded as destroyed: a product showing this code is not the one registered.",
     },
     "zh": {
         "origin": "产地",
@@ -173,8 +180,32 @@ TEXT = {
         "error_429": "扫描过于频繁，请一分钟后再试",
         "error": "暂时无法显示此页面",
         "error_hint": "请确认完整扫描了二维码。标签损坏或被仿冒时可能无法识别。",
+        "alert_recalled": "品牌方已召回此商品：请停止使用，并联系品牌方或销售方。",
+        "alert_lost": "此商品已报失或被盗：请勿购买；如有人向您出售，请告知销售平台。",
+        "alert_destroyed": "此商品已登记为销毁：带有此码的商品并非登记的那一件。",
     },
 }
+
+
+RISKS = {
+    "en": {
+        "scanned_after_claim": "scanned {times} after its owner claimed it; this code may be a copy",
+        "too_many_regions": "scanned in {count} countries within 24 hours ({regions})",
+        "scan_burst": "scanned {times} within one minute",
+    },
+    "zh": {
+        "scanned_after_claim": "物主认领后又被扫描 {times}；此二维码可能被复制",
+        "too_many_regions": "24 小时内在 {count} 个国家或地区被扫描（{regions}）",
+        "scan_burst": "一分钟内被扫描 {times}",
+    },
+}
+"""Why the clone rules flagged an item (app/api/clone.py), by rule code."""
+
+
+def risk_detail(code: str, count: int, regions: list[str], lang: str) -> str:
+    """The reason of clone rule `code`, which counted `count` scans or countries (`regions`)."""
+    times = f"{count} 次" if lang == "zh" else "once" if count == 1 else f"{count} times"
+    return RISKS[lang][code].format(times=times, count=count, regions=", ".join(regions))
 
 
 def pick_language(accept_language: str | None) -> str:

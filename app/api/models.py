@@ -72,6 +72,9 @@ class ChainInfo(BaseModel):
 class RiskReason(BaseModel):
     code: str = Field(description="scanned_after_claim, too_many_regions or scan_burst")
     detail: str
+    count: int = Field(
+        description="What the rule counted: scans after the claim, countries, or scans in the minute"
+    )
 
 
 class Risk(BaseModel):

@@ -4,7 +4,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from app.api.i18n import EVENTS, STATUS, TEXT, certification_label
+from app.api.i18n import EVENTS, STATUS, TEXT, certification_label, risk_detail
 from app.api.items import metadata_text
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic
 from app.api.models import ItemPublic
@@ -16,15 +16,28 @@ def _status_key(status: str) -> str:
     return status.lower().replace("-", "_")
 
 
+STATUS_ALERTS = {
+    "recalled": "alert_recalled",
+    "stolen": "alert_lost",
+    "lost_stolen": "alert_lost",
+    "lost": "alert_lost",
+    "destroyed": "alert_destroyed",
+}
+"""Statuses a shopper must be told about plainly (what it means, what to do), by TEXT key."""
+
+
 def _render(template: str, lang: str, status: str, **context: Any) -> str:
     key = _status_key(status)
+    alert = STATUS_ALERTS.get(key)
     return _env.get_template(template).render(
         lang=lang,
         t=TEXT[lang],
         labels=EVENTS[lang],
         status_key=key,
         status_label=STATUS[lang].get(key, status),
+        status_alert=TEXT[lang][alert] if alert else None,
         certification=lambda kind: certification_label(kind, lang),
+        risk_text=lambda reason, regions: risk_detail(reason.code, reason.count, regions, lang),
         **context,
     )
 

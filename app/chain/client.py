@@ -1,5 +1,6 @@
 """The one chain client: a Web3 connection plus signed, receipt-checked transactions."""
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -27,12 +28,23 @@ class TransactionFailed(RuntimeError):
     """A transaction reverted; the message names the contract's custom error and its arguments."""
 
 
+class TransactionRefused(TransactionFailed):
+    """The node would not take a transaction (e.g. its sender cannot pay for the gas)."""
+
+
 def connect(rpc_url: str, timeout: float = 30) -> Web3:
     """A Web3 connection to `rpc_url`, checked to answer."""
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     if not w3.is_connected():
         raise ConnectionError(f"no Ethereum JSON-RPC node answers at {rpc_url}")
     return w3
+
+
+def chain_time(w3: Web3) -> int:
+    """The time the chain's next block will carry, at the earliest: its latest block's, or the
+    clock's when later. A chain that mines only when there are transactions (anvil, QBFT) has
+    a latest block as old as its last transaction, and expiries counted from it were past."""
+    return max(int(w3.eth.get_block("latest")["timestamp"]), int(time.time()))
 
 
 def dev_account(index: int) -> LocalAccount:
@@ -108,13 +120,43 @@ def send(w3: Web3, sender: LocalAccount, call: ContractFunction | ContractConstr
         )
     except (ContractCustomError, ContractLogicError) as exc:
         raise TransactionFailed(describe_revert(abi, _revert_data(exc))) from None
-    return sign_and_send(w3, sender, cast(dict[str, Any], tx))
+    return sign_and_send(w3, sender, cast(dict[str, Any], tx), abi)
 
 
-def sign_and_send(w3: Web3, sender: LocalAccount, tx: dict[str, Any]) -> TxReceipt:
-    """Sign a complete transaction `tx`, send it, wait for its receipt; a revert raises TransactionFailed."""
+def sign_and_send(
+    w3: Web3, sender: LocalAccount, tx: dict[str, Any], abi: Sequence[Mapping[str, Any]] = ()
+) -> TxReceipt:
+    """Sign a complete transaction `tx`, send it, wait for its receipt.
+
+    Raises TransactionRefused when the node refuses it (e.g. the sender cannot pay for gas),
+    TransactionFailed when it reverts once mined: the reason is then found by running it again
+    on the state of its block (its custom error decoded with `abi`). A transaction can pass its simulation and
+    still revert: an offer or deadline may expire between the chain's last block and the next.
+    """
     signed = sender.sign_transaction(tx)
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    try:
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    except Web3RPCError as exc:
+        said = node_said(exc)
+        hint = "; fund the account" if "insufficient funds" in said.lower() else ""
+        raise TransactionRefused(
+            f"the node refused the transaction from {sender.address}: {said}{hint}"
+        ) from None
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt["status"] != 1:
-        raise TransactionFailed(f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted")
+        reason = _mined_revert(w3, tx, receipt["blockNumber"], abi)
+        raise TransactionFailed(f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted{reason}")
     return receipt
+
+
+def _mined_revert(w3: Web3, tx: dict[str, Any], block: int, abi: Sequence[Mapping[str, Any]]) -> str:
+    """`: <custom error>` of a mined transaction that reverted, from running it again at its
+    block (with that block's time); empty when the node gives no reason."""
+    call = {key: tx[key] for key in ("from", "to", "data", "value", "gas") if key in tx}
+    try:
+        w3.eth.call(cast(Any, call), block_identifier=block)
+    except (ContractCustomError, ContractLogicError) as exc:
+        return ": " + describe_revert(abi, _revert_data(exc))
+    except Web3RPCError:
+        return ""
+    return ""

@@ -16,7 +16,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from app.chain.client import TransactionFailed, connect, registry, send
+from app.chain.client import TransactionFailed, TransactionRefused, chain_time, connect, registry, send
 from app.chain.deploy import ManifestError, known_deployment, load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
@@ -32,7 +32,12 @@ RpcOption = Annotated[
 ]
 RegistryOption = Annotated[
     str | None,
-    typer.Option("--registry", help="Registry address (default: from deployments/<chainId>.json)"),
+    typer.Option(
+        "--registry",
+        envvar="ORIGINTRACE_REGISTRY",
+        show_envvar=True,
+        help="Registry address the consortium publishes (default: from deployments/<chainId>.json)",
+    ),
 ]
 _ACCOUNT = typer.Option(
     "--account",
@@ -59,6 +64,8 @@ def clear_errors() -> Iterator[None]:
     """Turn the errors a user can fix into one-line messages (never a traceback or a key)."""
     try:
         yield
+    except TransactionRefused as exc:
+        fail(str(exc))
     except TransactionFailed as exc:
         fail(f"the registry refused the transaction: {exc}")
     except (KeystoreError, InvalidKey) as exc:
@@ -106,7 +113,15 @@ class Chain:
 def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | None = None) -> Chain:
     w3 = connect(rpc)
     if registry_address is None:
-        registry_address = load_manifest(manifest_path(w3.eth.chain_id, deployments_dir)).registry
+        path = manifest_path(w3.eth.chain_id, deployments_dir)
+        if not path.exists():
+            fail(
+                f"which registry? pass --registry (or set ORIGINTRACE_REGISTRY) to the address your "
+                f"consortium publishes; there is no deployment manifest at {path} for chain "
+                f"{w3.eth.chain_id} (a developer's own deployment writes one: `ape run deploy`)",
+                code=2,
+            )
+        registry_address = load_manifest(path).registry
     if not Web3.is_address(registry_address):
         fail(f"--registry {registry_address!r} is not an address", code=2)
     if not w3.eth.get_code(Web3.to_checksum_address(registry_address)):
@@ -123,8 +138,8 @@ def registry_logs(chain: Chain, topics: Topics) -> list[dict[str, Any]]:
 
 
 def hours_from_now(chain: Chain, hours: float) -> int:
-    """Unix time `hours` after the chain's latest block (the clock expiries are checked against)."""
-    return int(chain.w3.eth.get_block("latest")["timestamp"] + hours * 3600)
+    """Unix time `hours` after the chain's time (see `chain_time`: expiries are checked against it)."""
+    return int(chain_time(chain.w3) + hours * 3600)
 
 
 def counted(n: int, noun: str) -> str:

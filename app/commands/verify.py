@@ -146,6 +146,8 @@ def verify(
         str | None,
         typer.Option(
             "--registry",
+            envvar="ORIGINTRACE_REGISTRY",
+            show_envvar=True,
             help="The registry address your consortium publishes (default: deployments/<chainId>.json)",
         ),
     ] = None,

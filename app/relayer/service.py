@@ -30,7 +30,7 @@ from web3.exceptions import (
 )
 from web3.types import Nonce
 
-from app.chain.client import describe_revert, node_said
+from app.chain.client import chain_time, describe_revert, node_said
 from app.chain.handoffs import HandoffRequest, onchain_digest, signature_valid
 from app.db.engine import durable_transaction
 from app.db.schema import relay_requests
@@ -384,7 +384,7 @@ class Relayer:
     def _check(self, request: HandoffRequest, from_signature: bytes, to_signature: bytes) -> None:
         if not 1 <= len(request.ids) <= MAX_IDS:
             raise RelayRejected(400, "invalid_handoff", f"a handoff moves 1 to {MAX_IDS} records")
-        now = self.w3.eth.get_block("latest")["timestamp"]
+        now = chain_time(self.w3)
         if request.deadline <= now:
             raise RelayRejected(
                 400, "expired", f"the deadline {request.deadline} has passed (chain time {now})"
