@@ -194,7 +194,14 @@ def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) 
     body = client.get(GIFT_SET.path, headers=JSON).json()
     assert body["custodian"]["address"] == CARRIER and body["custodian"]["name"] == "SkyBridge Logistics"
     assert body["container"] == _hex(PALLET.item_id)
+    # The pallet's handover to the carrier is how the gift set reached the carrier: it is in its history.
     assert [h["type"] for h in body["history"]] == ["registered", "packed", "attested", "attested"]
+    assert all(h["unit"] is None for h in body["history"])  # its own facts, as its proof bundle has them
+    (carried,) = body["carried"]
+    assert (carried["type"], carried["unit"]) == ("handed_over", _hex(PALLET.item_id))
+    assert carried["to"]["address"] == CARRIER
+    page = client.get(GIFT_SET.path, headers=BROWSER).text
+    assert "保管权已交接 （随所装入的物流单元）" in page
     assert [a["uri"] for a in body["attestations"]] == ["ipfs://organic"]  # the revoked one is gone
 
 
@@ -278,3 +285,17 @@ def test_every_key_has_a_qr_code(client: TestClient) -> None:
         assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
     unknown_format = client.get(f"{PALLET.path}/qr.gif", headers=JSON)
     assert unknown_format.status_code == 400
+
+
+def test_a_unit_has_one_epc_as_parent_and_as_object(client: TestClient) -> None:
+    """The pallet was `...:record:<id>` as its gift set's parent but `...:item:<id>` in its own document."""
+    packed = client.get(f"/api/v1/items/{_hex(GIFT_SET.item_id)}/epcis").json()
+    events = packed["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    (parent,) = {e["parentID"] for e in events if e["type"] == "AggregationEvent"}
+    own = client.get(f"/api/v1/items/{_hex(PALLET.item_id)}/epcis").json()
+    epcs = {
+        epc
+        for e in own["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        for epc in e.get("epcList", [])
+    }
+    assert epcs == {parent} and parent.endswith(f":record:{_hex(PALLET.item_id)}")

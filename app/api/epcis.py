@@ -110,7 +110,7 @@ def epcis_event(
         ],
     }
     if mapping.event_type == "AggregationEvent":
-        event["parentID"] = f"urn:origintrace:eip155:{chain_id}:record:{log.args['unitId']}"
+        event["parentID"] = record_urn(chain_id, log.args["unitId"])
         event["childEPCs"] = [epc]
     else:
         event["epcList"] = [epc]
@@ -127,6 +127,12 @@ def epcis_event(
             {"type": "possessing_party", "destination": party_uri(chain_id, log.args["to"])}
         ]
     return event
+
+
+def record_urn(chain_id: int, record_id: str) -> str:
+    """The EPC of a record whose GS1 key the gateway does not know (ids are hashes of keys):
+    the same URN wherever the record appears, as an object or as a parent unit."""
+    return f"urn:origintrace:eip155:{chain_id}:record:{record_id}"
 
 
 def epcis_document(

@@ -10,7 +10,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
 from app.api.clone import Scan, ScanRecorder, known_path, scan_risk
-from app.api.lots import effective_custodian
+from app.api.lots import MAX_NESTING, effective_custodian
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
 from app.api.parties import Parties
 from app.api.places import PlaceDirectory
@@ -117,6 +117,14 @@ SIGNED_HANDOFFS = PreparedRead(
 )
 
 
+END = (2**63, 0)
+"""A chain position after every log."""
+
+
+def _position(row: DecodedLog) -> tuple[int, int]:
+    return row.block_number, row.log_index
+
+
 def _history_parties(rows: Iterable[DecodedLog]) -> list[str]:
     """The addresses the history entries of `rows` name as `from` or `to`."""
     named = []
@@ -158,7 +166,29 @@ class ItemReader:
             return set()
         return {row.tx_hash for row in SIGNED_HANDOFFS.rows(self.conn, txs=sorted(txs))}
 
-    def history(self, rows: list[DecodedLog]) -> list[HistoryEntry]:
+    def carried(
+        self, rows: list[DecodedLog], until: tuple[int, int] = END, depth: int = 0
+    ) -> list[DecodedLog]:
+        """The custody moves of the logistic units a record was packed in, while it was in them
+        (and of the units those were packed in): `rows` are the record's events, in chain
+        order. A packed record changes hands with its unit; its own events say nothing of it."""
+        moves: list[DecodedLog] = []
+        if depth >= MAX_NESTING:
+            return moves
+        packings = [r for r in rows if r.name in ("UnitPacked", "UnitUnpacked")]
+        for n, packed in enumerate(packings):
+            if packed.name != "UnitPacked":
+                continue
+            start = _position(packed)
+            end = min(until, _position(packings[n + 1]) if n + 1 < len(packings) else END)
+            unit_rows = [r for r in self.events(packed.args["unitId"]) if start < _position(r) < end]
+            moves += [r for r in unit_rows if r.name == "CustodyTransferred"]
+            moves += self.carried(unit_rows, end, depth + 1)
+        return sorted(moves, key=_position)
+
+    def history(self, rows: list[DecodedLog], record_id: str | None = None) -> list[HistoryEntry]:
+        """History entries of `rows`; a custody move of another record than `record_id` (the
+        unit it was packed in: see `carried`) names that unit."""
         entries = []
         signed = self._signed_txs(rows)
         self.parties.load(_history_parties(rows))
@@ -182,6 +212,9 @@ class ItemReader:
                     timestamp=iso_time(row.timestamp),
                     confirmations=depth,
                     confirmed=depth >= self.settings.confirmations,
+                    unit=row.item_id
+                    if record_id is not None and row.item_id not in (None, record_id)
+                    else None,
                 )
             )
         return entries
@@ -205,6 +238,7 @@ class ItemReader:
             path = known_path(self.conn, item_id)
             key = parse_path(path) if path else None
         rows = self.events(item_id)
+        carried = self.carried(rows)
         attestation_rows = ATTESTATIONS_IN_FORCE.rows(self.conn, item_id=item_id)
         custodian = effective_custodian(self.conn, item)
         self.parties.load(
@@ -213,7 +247,7 @@ class ItemReader:
                 custodian,
                 item.pending_to,
                 *(a.certifier for a in attestation_rows),
-                *_history_parties(rows),
+                *_history_parties([*rows, *carried]),
             ]
         )
         attested = [
@@ -245,6 +279,7 @@ class ItemReader:
             metadata=verified_metadata(item.metadata_uri, item.metadata_hash),
             attestations=attested,
             history=self.history(rows),
+            carried=self.history(carried, item_id),
             chain=ChainInfo(
                 chain_id=self.state.chain_id,
                 registry=self.state.registry,

@@ -61,6 +61,9 @@ class HistoryEntry(BaseModel):
     timestamp: str = Field(description="Block time, ISO 8601 UTC")
     confirmations: int = Field(description="Indexed blocks from this fact's block to the head, inclusive")
     confirmed: bool = Field(description="At least ORIGINTRACE_CONFIRMATIONS blocks deep")
+    unit: str | None = Field(
+        None, description="For a custody move of the logistic unit the record was packed in: that unit's id"
+    )
 
 
 class ChainInfo(BaseModel):
@@ -100,7 +103,11 @@ class ItemPublic(BaseModel):
     metadata_hash: str
     metadata: dict[str, Any] | None = Field(None, description="Metadata whose hash matched the chain")
     attestations: list[Attestation]
-    history: list[HistoryEntry]
+    history: list[HistoryEntry] = Field(description="The item's own facts, as its proof bundle states them")
+    carried: list[HistoryEntry] = Field(
+        description="Custody moves of the logistic units it was packed in, while it was in them "
+        "(each names its `unit`): how a packed item changed hands"
+    )
     chain: ChainInfo
     risk: Risk
 

@@ -52,6 +52,7 @@ def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, exp
         item.status,
         item=item,
         name=name or f"{item.gtin} / {item.serial}",
+        timeline=sorted([*item.history, *item.carried], key=lambda e: (e.block, e.log_index)),
         origin=metadata_text(item.metadata, "origin"),
         needed=confirmations_needed,
         explorer=explorer,

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from app.api.cache import request_path
 from app.api.clone import known_path, known_paths
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
-from app.api.epcis import epcis_document
+from app.api.epcis import epcis_document, record_urn
 from app.api.errors import ApiError
 from app.api.items import ITEM_ROW, ItemReader
 from app.api.labels import MAX_LABELS, label_sheet
@@ -130,7 +130,7 @@ def get_epcis(
 ) -> Response:
     reader = ItemReader(conn, settings, places)
     item = _load(reader, item_id, request)
-    epc = item.url or f"urn:origintrace:eip155:{item.chain.chain_id}:item:{item_id}"
+    epc = item.url or record_urn(item.chain.chain_id, item_id)
     rows = reader.events(item_id)
     named = [v for row in rows for v in row.args.values() if isinstance(v, str) and is_address(v)]
     glns = reader.parties.glns(named)
