@@ -528,3 +528,28 @@ def test_a_member_without_a_manifest_is_told_to_name_the_registry(  # type: igno
         cli, ["members", "list"], env={**env, "ORIGINTRACE_REGISTRY": deployment.registry}
     )
     assert result.exit_code == 0, result.output
+
+
+def test_handoff_prepare_refuses_what_the_registry_would_refuse_after_both_signed(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, deployment: Deployment, tmp_path: Path
+) -> None:
+    """A handoff to a non-member, or of a recalled item, was prepared and signed by both, then refused."""
+    brand = consortium["brand"].account
+    send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "x"))
+    out = tmp_path / "h.json"
+    outsider = Web3.to_checksum_address("0x" + "12" * 20)
+    args = ("--registry", deployment.registry, "--out", str(out))
+    result = run("handoff", "prepare", ITEM.gtin, ITEM.serial, "--to", outsider, *args, ok=False)
+    _one_line_error(result, 2, f"error: {outsider} is not a consortium member")
+    send(w3, brand, contract.functions.recall(ITEM.item_id))
+    carrier = consortium["carrier"].account.address
+    result = run("handoff", "prepare", ITEM.gtin, ITEM.serial, "--to", carrier, *args, ok=False)
+    _one_line_error(result, 1, f"error: {ITEM.path} is recalled: only an active record is handed over")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["127.0.0.1:8000/01/09506000134352/21/CLI-0001", "/01/09506000134352/21/CLI-0001"]
+)
+def test_verify_without_a_whole_url_says_to_give_one(url: str) -> None:
+    _one_line_error(_cli("verify", url, "--rpc", "http://127.0.0.1:9"), 2, f"error: {url} is not a URL")

@@ -103,7 +103,19 @@ def test_anchor_split_pack_and_move(
     write_manifest(elsewhere, [(GTIN, "LOT-B", serial) for _, _, serial in rows[:10]])
     squat = run(*split, str(elsewhere), ok=False)
     assert squat.exit_code == 2 and "sub-lot LOT-B must extend the parent's lot number LOT-A" in squat.output
-    run(*split, str(part))
+    unknown = run(
+        "lots", "split", f"/01/{GTIN}/10/NOLOT", "--account", "brand", "--manifest", str(part), ok=False
+    )
+    assert unknown.exit_code == 2 and "lot NOLOT of GTIN 09506000134352 is not anchored" in unknown.output
+    run(
+        "lots",
+        "split",
+        f"https://id.gs1.org/01/{GTIN}/10/LOT-A",
+        "--account",
+        "brand",
+        "--manifest",
+        str(part),
+    )
     reused = run(*split, str(part), ok=False)
     assert reused.exit_code == 2 and "lot LOT-A1 is anchored already" in reused.output
     assert contract.functions.lotOf(lot_id("LOT-A")).call()[1] == 500

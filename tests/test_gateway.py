@@ -187,6 +187,8 @@ def test_linktype_redirects_with_307_to_its_target(
         ("/00/106141412345678908", 404, "nothing is registered"),
         ("/01/09506000134352/10/LOT-1", 404, "nothing is registered"),
         ("/01/09506000134352/10/LOT-1/21/X1", 404, "nothing is registered"),
+        ("/01/09506000134352/21/%ZZ", 400, "'%' not followed by two hex digits"),
+        ("/01/09506000134352/10/L%2/21/X1", 400, "'%' not followed by two hex digits"),
     ],
 )
 def test_every_digital_link_form_is_validated(

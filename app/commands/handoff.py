@@ -18,6 +18,7 @@ from web3 import Web3
 
 from app.chain.client import utc_time
 from app.chain.handoffs import handoff_typed_data, sign_handoff
+from app.chain.record_types import STATUS_NAMES
 from app.commands.context import (
     AccountOption,
     ReceiverOption,
@@ -71,6 +72,17 @@ def prepare(
             fail(f"no item {key.element_string} is registered on chain {chain.w3.eth.chain_id}")
         if sender == receiver:
             fail(f"{receiver} already holds {key.path}; --to names the member who takes it over", code=2)
+        # What the registry would refuse once both have signed, refused before they sign.
+        status = STATUS_NAMES[chain.registry.functions.statusOf(key.item_id).call()]
+        if status != "active":
+            fail(
+                f"{key.path} is {status}: only an active record is handed over (cancel a pending offer first)"
+            )
+        if not chain.registry.functions.isMember(receiver).call():
+            fail(
+                f"{receiver} is not a consortium member: a handoff goes to a member (see `members list`)",
+                code=2,
+            )
         deadline = hours_from_now(chain, hours)
         data = handoff_typed_data(chain.registry, key.item_id, sender, receiver, deadline)
     with writing(out):

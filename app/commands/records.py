@@ -38,7 +38,7 @@ from app.commands.context import (
     transact,
 )
 from app.core.config import Settings, lot_store
-from app.gs1.digital_link import DigitalLink, KeyKind, parse_path
+from app.gs1.digital_link import DigitalLink, KeyKind, parse_link
 from app.gs1.keys import LogisticUnit
 from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_listed, first_unvouched, prepare
 from app.scale.manifest import LotBlock, ManifestError, count_items, read_manifest
@@ -135,7 +135,9 @@ def anchor(
 
 @lots.command()
 def split(
-    parent: Annotated[str, typer.Argument(help="Digital Link path of the parent lot, /01/<gtin>/10/<lot>")],
+    parent: Annotated[
+        str, typer.Argument(help="The parent lot's Digital Link path (/01/<gtin>/10/<lot>) or URL")
+    ],
     manifest: ManifestOption,
     account: AccountOption,
     rpc: RpcOption,
@@ -144,7 +146,7 @@ def split(
 ) -> None:
     """Split a sub-lot off a lot you hold: the manifest lists the sub-lot's items under its new lot number."""
     with clear_errors():
-        link = parse_path(parent)
+        link = parse_link(parent)
     if link.kind != KeyKind.LOT or link.gtin is None:
         fail(f"{parent} is not a lot path (/01/<gtin>/10/<lot>)", code=2)
     with clear_errors(), _manifest_errors():
@@ -167,13 +169,15 @@ def _check_split(chain: Chain, store: Path, link: DigitalLink, sub: LotBlock, ma
     """Refuse (one line, exit 2) a split that would not move items as the brand anchored them:
     a sub-lot number in use, a parent not in `store` as anchored, all the parent's items, an
     item or metadata hash the parent does not list, or an item an earlier split took."""
+    lot_of, parent_id = chain.registry.functions.lotOf, record_id(link)
+    if lot_of(parent_id).call()[0] == bytes(32):
+        fail(f"lot {link.lot} of GTIN {link.gtin} is not anchored on this registry: check the path", code=2)
     if not (sub.lot.startswith(str(link.lot)) and len(sub.lot) > len(str(link.lot))):
         fail(
             f"{manifest}: sub-lot {sub.lot} must extend the parent's lot number {link.lot}"
             f" (e.g. {link.lot}-A): the registry numbers a split under its lot",
             code=2,
         )
-    lot_of, parent_id = chain.registry.functions.lotOf, record_id(link)
     if lot_of(sub.lot_id).call()[0] != bytes(32):
         fail(f"lot {sub.lot} is anchored already: a split creates a new lot number", code=2)
     parent_file = lot_path(store, parent_id)
@@ -229,14 +233,14 @@ def _contents(paths: list[str]) -> list[bytes]:
     ids = []
     for path in paths:
         with clear_errors():
-            link = parse_path(path)
+            link = parse_link(path)
         if link.kind == KeyKind.PRODUCT:
             fail(f"{path} names a product class, not an item, lot or unit", code=2)
         ids.append(record_id(link))
     return ids
 
 
-Contents = Annotated[list[str], typer.Argument(help="Digital Link paths of items, lots or units")]
+Contents = Annotated[list[str], typer.Argument(help="Digital Link paths (or URLs) of items, lots or units")]
 
 
 @units.command()

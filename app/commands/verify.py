@@ -158,6 +158,12 @@ def verify(
     (and, after a split, its parent lots', as your node's registry links them), and the item's
     Merkle proof is checked by the registry on your node."""
     parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        fail(
+            f"{url} is not a URL: give the item's whole Digital Link URL, as its QR code holds it "
+            "(http://gateway/01/<gtin>/21/<serial>)",
+            code=2,
+        )
     with clear_errors():
         link = parse_path(parts.path)
     key = link.serialised_item

@@ -7,11 +7,12 @@ URI syntax 1.4); values are percent-decoded. Keys and values are checked by `app
 the reason.
 """
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from typing import Final
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from app.gs1.keys import (
     InvalidKey,
@@ -102,11 +103,24 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> DigitalLink:
     return parse_path(digital_link_path(pairs))
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def parse_link(value: str) -> DigitalLink:
+    """A Digital Link given as its path or as a whole URL (http or https, any host), as a QR
+    code holds it: what a member pastes into a command."""
+    if value.startswith(("http://", "https://")):
+        return parse_path(urlsplit(value).path)
+    return parse_path(value)
+
+
 def parse_path(path: str) -> DigitalLink:
     """Validate a percent-encoded Digital Link path such as /01/09506000134352/21/DIA-0001."""
     segments = path.strip("/").split("/")
     if len(segments) % 2:
         raise InvalidKey(f"path {path!r} must be pairs of /AI/value (a value is missing)")
+    if _BAD_ESCAPE.search(path):
+        raise InvalidKey(f"path {path!r} has a '%' not followed by two hex digits (write '%' as %25)")
     ais, values = segments[0::2], [unquote(value) for value in segments[1::2]]
     allowed = QUALIFIERS.get(ais[0])
     if allowed is None:

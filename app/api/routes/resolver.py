@@ -47,6 +47,19 @@ LinkType = Annotated[
 ]
 
 
+def parse_raw(path: str) -> DigitalLink:
+    """The key of a path as the client sent it, or a 400 saying what is wrong. The router
+    matched the decoded path, where `%2F` is a separator and a bad escape such as `%ZZ` text."""
+    try:
+        return parse_path(path)
+    except InvalidKey as exc:
+        raise ApiError(400, "invalid_key", str(exc)) from None
+
+
+def parse_request(request: Request) -> DigitalLink:
+    return parse_raw(request_path(request.scope))
+
+
 def parse(pairs: list[tuple[str, str]]) -> DigitalLink:
     try:
         return parse_pairs(pairs)
@@ -197,7 +210,7 @@ async def resolve_item(
     request: Request,
     link_type: LinkType = None,
 ) -> Response:
-    return resolve(parse([("01", gtin), ("21", serial)]), request, link_type)
+    return resolve(parse_request(request), request, link_type)
 
 
 @router.get(
@@ -212,7 +225,7 @@ async def resolve_lot(
     request: Request,
     link_type: LinkType = None,
 ) -> Response:
-    return resolve(parse([("01", gtin), ("10", lot)]), request, link_type)
+    return resolve(parse_request(request), request, link_type)
 
 
 @router.get(
@@ -228,7 +241,7 @@ async def resolve_lot_item(
     request: Request,
     link_type: LinkType = None,
 ) -> Response:
-    return resolve(parse([("01", gtin), ("10", lot), ("21", serial)]), request, link_type)
+    return resolve(parse_request(request), request, link_type)
 
 
 @router.get(
@@ -238,7 +251,7 @@ async def resolve_lot_item(
     summary="Resolve a logistic unit (SSCC) and what is packed in it",
 )
 async def resolve_unit(sscc: str, request: Request, link_type: LinkType = None) -> Response:
-    return resolve(parse([("00", sscc)]), request, link_type)
+    return resolve(parse_request(request), request, link_type)
 
 
 @router.get(
@@ -280,10 +293,7 @@ async def resolve_any(
     `/`): resolved or a 400 saying why. `/qr.png` or `/qr.svg` after any key is its QR code."""
     path = request_path(request.scope)
     stem, _, fmt = path.rpartition("/qr.")
-    try:
-        key = parse_path(stem if stem and fmt in QR_FORMATS else path)
-    except InvalidKey as exc:
-        raise ApiError(400, "invalid_key", str(exc)) from None
+    key = parse_raw(stem if stem and fmt in QR_FORMATS else path)
     if stem and fmt in QR_FORMATS:
         return _qr(key, fmt, request.app.state.settings)
     return resolve(key, request, link_type)
