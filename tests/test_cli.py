@@ -20,6 +20,7 @@ from app.chain.artifacts import artifact
 from app.chain.client import describe_revert, dev_account, registry, send, utc_time
 from app.chain.deploy import Deployment, write_manifest
 from app.chain.devnet import free_port
+from app.chain.record_types import STATUS_NAMES
 from app.chain.roles import role_id
 from app.cli import cli
 from app.demo.journey import Member, admit_members
@@ -116,6 +117,32 @@ def test_item_journey_through_the_cli(run, consortium, contract: Contract, tmp_p
     assert refused.exit_code == 1
     assert "AccessControlUnauthorizedAccount" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_a_certifier_revokes_and_a_holder_reports_lost_found_and_destroyed(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, tmp_path: Path
+) -> None:
+    """The registry could do these; the CLI could not."""
+    brand = consortium["brand"].account
+    send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://x"))
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF lab test")
+    evidence = ("--kind", "LAB_TEST", "--document", str(report), "--account", "certifier")
+    run("items", "attest", ITEM.gtin, ITEM.serial, *evidence)
+    (recorded,) = contract.events.AttestationRecorded().get_logs(
+        from_block=0, argument_filters={"subject": ITEM.item_id}
+    )
+    assert contract.functions.attestationOf(recorded.args.attestationId).call()[1] is False
+    revoked = run("items", "revoke", ITEM.gtin, ITEM.serial, *evidence)
+    assert f"revoked the LAB_TEST attestation of {ITEM.path}" in revoked.output
+    assert contract.functions.attestationOf(recorded.args.attestationId).call()[1] is True
+    again = run("items", "revoke", ITEM.gtin, ITEM.serial, *evidence, ok=False)
+    assert again.exit_code == 1 and "AttestationNotRevocable(" in again.output
+
+    status = contract.functions.statusOf(ITEM.item_id).call
+    for command, after in (("report-lost", "lost"), ("found", "active"), ("destroy", "destroyed")):
+        result = run("items", command, ITEM.gtin, ITEM.serial, "--account", "brand")
+        assert ITEM.path in result.output and STATUS_NAMES[status()] == after
 
 
 def test_custom_errors_are_named_in_cli_messages(run, consortium, w3: Web3, contract: Contract) -> None:  # type: ignore[no-untyped-def]
@@ -337,18 +364,6 @@ def test_handoff_prepare_to_an_unwritable_file_names_it(  # type: ignore[no-unty
     _one_line_error(result, 2, "error: cannot write /nonexistent/h.json: No such file or directory")
 
 
-def test_handoff_prepare_to_the_holder_itself_is_refused(  # type: ignore[no-untyped-def]
-    run, consortium, w3: Web3, contract: Contract, deployment: Deployment, tmp_path: Path
-) -> None:
-    brand = consortium["brand"].account
-    send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "x"))
-    out = tmp_path / "h.json"
-    args = ("--to", brand.address, "--registry", deployment.registry, "--out", str(out))
-    result = run("handoff", "prepare", ITEM.gtin, ITEM.serial, *args, ok=False)
-    _one_line_error(result, 2, f"error: {brand.address} already holds {ITEM.path}")
-    assert not out.exists()
-
-
 def test_deployments_list_skips_a_file_that_is_not_a_manifest(tmp_path: Path, deployment: Deployment) -> None:
     write_manifest(deployment, tmp_path)
     (tmp_path / "bad.json").write_text('{"chainId": 1}')
@@ -533,18 +548,24 @@ def test_a_member_without_a_manifest_is_told_to_name_the_registry(  # type: igno
 def test_handoff_prepare_refuses_what_the_registry_would_refuse_after_both_signed(  # type: ignore[no-untyped-def]
     run, consortium, w3: Web3, contract: Contract, deployment: Deployment, tmp_path: Path
 ) -> None:
-    """A handoff to a non-member, or of a recalled item, was prepared and signed by both, then refused."""
+    """A handoff to the holder itself, to a non-member or of a recalled item: refused before
+    anyone signs (the last two were prepared and signed by both, then refused)."""
     brand = consortium["brand"].account
     send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "x"))
     out = tmp_path / "h.json"
     outsider = Web3.to_checksum_address("0x" + "12" * 20)
-    args = ("--registry", deployment.registry, "--out", str(out))
-    result = run("handoff", "prepare", ITEM.gtin, ITEM.serial, "--to", outsider, *args, ok=False)
-    _one_line_error(result, 2, f"error: {outsider} is not a consortium member")
-    send(w3, brand, contract.functions.recall(ITEM.item_id))
     carrier = consortium["carrier"].account.address
-    result = run("handoff", "prepare", ITEM.gtin, ITEM.serial, "--to", carrier, *args, ok=False)
-    _one_line_error(result, 1, f"error: {ITEM.path} is recalled: only an active record is handed over")
+
+    def prepare(to: str):  # type: ignore[no-untyped-def]
+        args = ("--to", to, "--registry", deployment.registry, "--out", str(out))
+        return run("handoff", "prepare", ITEM.gtin, ITEM.serial, *args, ok=False)
+
+    _one_line_error(prepare(brand.address), 2, f"error: {brand.address} already holds {ITEM.path}")
+    _one_line_error(prepare(outsider), 2, f"error: {outsider} is not a consortium member")
+    send(w3, brand, contract.functions.recall(ITEM.item_id))
+    _one_line_error(
+        prepare(carrier), 1, f"error: {ITEM.path} is recalled: only an active record is handed over"
+    )
     assert not out.exists()
 
 

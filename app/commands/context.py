@@ -173,6 +173,30 @@ def item_key(gtin: str, serial: str) -> SerialisedItem:
         return SerialisedItem.parse(gtin, serial)
 
 
+Gtin = Annotated[str, typer.Argument(help="GTIN-8/12/13/14 (check digit verified)")]
+Serial = Annotated[str, typer.Argument(help="Serial number (AI 21)")]
+
+
+def item_command(app: typer.Typer, name: str, function: str, done: str, doc: str) -> None:
+    """Add command `name` to `app`: the account sends the registry's `function(item id)` for
+    the item named by GTIN and serial; `done` (with {path}) reports it; `doc` is its help."""
+
+    def command(
+        gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
+    ) -> None:
+        key = item_key(gtin, serial)
+        transact(
+            rpc,
+            registry,
+            account,
+            lambda c: c.registry.functions[function](key.item_id),
+            done.format(path=key.path),
+        )
+
+    command.__doc__ = doc
+    app.command(name)(command)
+
+
 def transact(
     rpc: str, registry: str | None, account: str, make_call: Callable[[Chain], ContractFunction], what: str
 ) -> TxReceipt:

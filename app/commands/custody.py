@@ -6,15 +6,17 @@ import typer
 
 from app.commands.context import (
     AccountOption,
+    Gtin,
     ReceiverOption,
     RegistryOption,
     RpcOption,
+    Serial,
     hours_from_now,
+    item_command,
     item_key,
     parse_address,
     transact,
 )
-from app.commands.items import Gtin, Serial
 
 app = typer.Typer(help="Hand custody over: the holder offers, the receiver accepts.", no_args_is_help=True)
 
@@ -41,31 +43,9 @@ def offer(
     )
 
 
-@app.command()
-def accept(
-    gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
-) -> None:
-    """Accept custody of an item offered to you."""
-    key = item_key(gtin, serial)
-    transact(
-        rpc,
-        registry,
-        account,
-        lambda c: c.registry.functions.acceptCustody(key.item_id),
-        f"took custody of {key.path}",
-    )
-
-
-@app.command()
-def cancel(
-    gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
-) -> None:
-    """Withdraw your pending offer of an item."""
-    key = item_key(gtin, serial)
-    transact(
-        rpc,
-        registry,
-        account,
-        lambda c: c.registry.functions.cancelOffer(key.item_id),
-        f"cancelled the offer of {key.path}",
-    )
+item_command(
+    app, "accept", "acceptCustody", "took custody of {path}", "Accept custody of an item offered to you."
+)
+item_command(
+    app, "cancel", "cancelOffer", "cancelled the offer of {path}", "Withdraw your pending offer of an item."
+)

@@ -21,9 +21,11 @@ from app.chain.handoffs import handoff_typed_data, sign_handoff
 from app.chain.record_types import STATUS_NAMES
 from app.commands.context import (
     AccountOption,
+    Gtin,
     ReceiverOption,
     RegistryOption,
     RpcOption,
+    Serial,
     clear_errors,
     fail,
     hours_from_now,
@@ -34,7 +36,6 @@ from app.commands.context import (
     writing,
 )
 from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
-from app.commands.items import Gtin, Serial
 
 app = typer.Typer(help="Gasless handoffs: prepare, sign by both parties, relay.", no_args_is_help=True)
 HandoffFile = Annotated[Path, typer.Argument(help="The handoff JSON file (from `handoff prepare`)")]

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 from app.api.i18n import CERTIFICATIONS
@@ -12,24 +13,27 @@ from app.chain.claims import InvalidClaimCode, claim_code, new_claim_code, sign_
 from app.chain.client import send
 from app.commands.context import (
     AccountOption,
+    Gtin,
     OptionalAccountOption,
     RegistryOption,
     RpcOption,
+    Serial,
     clear_errors,
     fail,
+    item_command,
     item_key,
     open_chain,
     parse_address,
     report_tx,
     signer,
-    transact,
 )
 from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
 from app.demo.journey import metadata_uri
 
-app = typer.Typer(help="Register, attest, sell, claim and recall items.", no_args_is_help=True)
-Gtin = Annotated[str, typer.Argument(help="GTIN-8/12/13/14 (check digit verified)")]
-Serial = Annotated[str, typer.Argument(help="Serial number (AI 21)")]
+app = typer.Typer(
+    help="Register, attest (and revoke), sell, claim, recall, report lost, found or destroyed items.",
+    no_args_is_help=True,
+)
 
 
 @app.command()
@@ -63,14 +67,26 @@ KIND_HELP = (
 )
 
 
+KindOption = Annotated[str, typer.Option(help=KIND_HELP)]
+DocumentOption = Annotated[
+    Path, typer.Option(exists=True, dir_okay=False, help="Evidence file; its keccak256 is recorded")
+]
+
+
+def _evidence(kind: str, document: Path) -> tuple[bytes, bytes]:
+    """(kind as bytes32, keccak256 of the document) of an attestation."""
+    kind_bytes = kind.encode()
+    if not kind_bytes or len(kind_bytes) > 32:
+        raise typer.BadParameter("--kind must be 1-32 bytes of text")
+    return kind_bytes.ljust(32, b"\0"), keccak(document.read_bytes())
+
+
 @app.command()
 def attest(
     gtin: Gtin,
     serial: Serial,
-    kind: Annotated[str, typer.Option(help=KIND_HELP)],
-    document: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="Evidence file; its keccak256 is recorded")
-    ],
+    kind: KindOption,
+    document: DocumentOption,
     account: AccountOption,
     rpc: RpcOption,
     registry: RegistryOption = None,
@@ -78,15 +94,38 @@ def attest(
     """Attest a fact about an item (certifiers only), recording the evidence's hash."""
     with clear_errors():
         key = item_key(gtin, serial)
-        kind_bytes = kind.encode()
-        if not kind_bytes or len(kind_bytes) > 32:
-            raise typer.BadParameter("--kind must be 1-32 bytes of text")
+        kind_word, data_hash = _evidence(kind, document)
         chain = open_chain(rpc, registry)
-        call = chain.registry.functions.attest(
-            key.item_id, kind_bytes.ljust(32, b"\0"), keccak(document.read_bytes())
-        )
+        call = chain.registry.functions.attest(key.item_id, kind_word, data_hash)
         receipt = send(chain.w3, signer(account), call)
     report_tx(f"attested {kind} for {key.path}", receipt)
+
+
+@app.command()
+def revoke(
+    gtin: Gtin,
+    serial: Serial,
+    kind: KindOption,
+    document: DocumentOption,
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Revoke your attestation of an item (the same --kind and --document you attested with):
+    shopper pages stop showing it; its record stays on chain, marked revoked."""
+    with clear_errors():
+        key = item_key(gtin, serial)
+        kind_word, data_hash = _evidence(kind, document)
+        chain = open_chain(rpc, registry)
+        certifier = signer(account)
+        attestation_id = keccak(
+            abi_encode(
+                ["bytes32", "address", "bytes32", "bytes32"],
+                [key.item_id, certifier.address, kind_word, data_hash],
+            )
+        )
+        receipt = send(chain.w3, certifier, chain.registry.functions.revokeAttestation(attestation_id))
+    report_tx(f"revoked the {kind} attestation of {key.path}", receipt)
 
 
 @app.command()
@@ -168,12 +207,25 @@ def _relay_claim(item_id: bytes, owner: str, signature: bytes, gateway: str | No
     typer.echo(f"relayed: tx {result['tx_hash']} (request {result['request_id']}, {result['status']})")
 
 
-@app.command()
-def recall(
-    gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
-) -> None:
-    """Recall an item (the brand that registered it)."""
-    key = item_key(gtin, serial)
-    transact(
-        rpc, registry, account, lambda c: c.registry.functions.recall(key.item_id), f"recalled {key.path}"
-    )
+item_command(app, "recall", "recall", "recalled {path}", "Recall an item (the brand that registered it).")
+item_command(
+    app,
+    "report-lost",
+    "reportLost",
+    "reported {path} lost",
+    "Report an item you hold lost or stolen: its page warns shoppers until it is found.",
+)
+item_command(
+    app,
+    "found",
+    "reportFound",
+    "reported {path} found",
+    "Report a lost item you hold found again (active once more).",
+)
+item_command(
+    app,
+    "destroy",
+    "destroy",
+    "recorded {path} destroyed",
+    "Record that an item you hold was destroyed (for good: a code still in use is then a copy).",
+)

@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from app.commands.context import clear_errors, fail, item_key, writing
-from app.commands.items import Gtin, Serial
+from app.commands.context import Gtin, Serial, clear_errors, fail, item_key, writing
 from app.core.config import get_settings
 from app.gs1.qr import qr_png, qr_svg
 
