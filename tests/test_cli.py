@@ -24,7 +24,7 @@ from app.chain.record_types import STATUS_NAMES
 from app.chain.roles import role_id
 from app.cli import cli
 from app.demo.journey import Member, admit_members
-from app.gs1.keys import SerialisedItem
+from app.gs1.keys import LogisticUnit, SerialisedItem
 
 PASSPHRASE = "correct horse battery"
 ITEM = SerialisedItem.parse("09506000134352", "CLI-0001")
@@ -562,6 +562,11 @@ def test_handoff_prepare_refuses_what_the_registry_would_refuse_after_both_signe
 
     _one_line_error(prepare(brand.address), 2, f"error: {brand.address} already holds {ITEM.path}")
     _one_line_error(prepare(outsider), 2, f"error: {outsider} is not a consortium member")
+    case = LogisticUnit.parse("106141412345678908")
+    send(w3, brand, contract.functions.createUnit(case.sscc))
+    send(w3, brand, contract.functions.pack(case.item_id, [ITEM.item_id]))
+    _one_line_error(prepare(carrier), 1, f"error: {ITEM.path} is packed in a logistic unit")
+    send(w3, brand, contract.functions.unpack(case.item_id, [ITEM.item_id]))
     send(w3, brand, contract.functions.recall(ITEM.item_id))
     _one_line_error(
         prepare(carrier), 1, f"error: {ITEM.path} is recalled: only an active record is handed over"

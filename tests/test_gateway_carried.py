@@ -37,3 +37,16 @@ def test_moves_of_the_units_a_record_was_in_while_it_was_in_them() -> None:
     reader.events = lambda record_id, *_args, **_kwargs: EVENTS[record_id]  # type: ignore[method-assign]
     moved = [(log.block_number, log.item_id) for log in reader.carried(EVENTS[ITEM])]
     assert moved == [(3, INNER), (6, OUTER), (11, OUTER)]
+
+
+def test_a_unit_already_in_another_carries_the_record_with_that_one_too() -> None:
+    """A case already on a pallet when the item went into it: the pallet's handover moved the item."""
+    case, pallet = "0x" + "44" * 32, "0x" + "55" * 32
+    events = {
+        ITEM: [_log("ItemRegistered", 1, ITEM), _log("UnitPacked", 3, ITEM, unitId=case)],
+        case: [_log("UnitPacked", 2, case, unitId=pallet)],
+        pallet: [_log("CustodyTransferred", 1, pallet), _log("CustodyTransferred", 5, pallet)],
+    }
+    reader = object.__new__(ItemReader)
+    reader.events = lambda record_id, *_args, **_kwargs: events[record_id]  # type: ignore[method-assign]
+    assert [(log.block_number, log.item_id) for log in reader.carried(events[ITEM])] == [(5, pallet)]

@@ -144,7 +144,7 @@ def test_lot_item_proof_bundle_carries_the_lot_facts_and_the_merkle_proof(client
     assert bad.status_code == 400 and "check digit" in bad.json()["detail"]
 
 
-def test_lot_item_scans_are_counted_and_assessed_like_any_item(client: TestClient) -> None:
+def test_lot_item_scans_are_counted_and_assessed_like_any_item(client: TestClient, same_minute: None) -> None:
     item = SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-0042")
     path = f"{SKINCARE_LOT.path}/21/{item.serial}?linkType=gs1:pip"  # a query: never served from cache
     first = client.get(path, headers=JSON).json()
@@ -268,6 +268,10 @@ def test_values_holding_a_slash_have_working_proof_and_qr_links(client: TestClie
     assert redirect.status_code == 307 and redirect.headers["location"] == proof_link["href"]
     bundle = client.get(proof_link["href"].removeprefix("http://127.0.0.1:8000"))
     assert bundle.status_code == 200, bundle.text
+    bad_escape = client.get(f"/api/v1/lots/{SLASHED_LOT.gtin}/SL%2F2026/items/A%ZZ/proof")
+    assert (
+        bad_escape.status_code == 400 and "'%' not followed by two hex digits" in bad_escape.json()["detail"]
+    )
     assert (bundle.json()["item_id"], bundle.json()["merkle"]["valid"]) == (_hex(item.item_id), True)
     qr = client.get(f"{path}/qr.png")
     assert qr.status_code == 200 and qr.headers["content-type"] == "image/png"

@@ -117,8 +117,8 @@ SIGNED_HANDOFFS = PreparedRead(
 )
 
 
-END = (2**63, 0)
-"""A chain position after every log."""
+START, END = (-1, 0), (2**63, 0)
+"""Chain positions before and after every log."""
 
 
 def _position(row: DecodedLog) -> tuple[int, int]:
@@ -167,11 +167,15 @@ class ItemReader:
         return {row.tx_hash for row in SIGNED_HANDOFFS.rows(self.conn, txs=sorted(txs))}
 
     def carried(
-        self, rows: list[DecodedLog], until: tuple[int, int] = END, depth: int = 0
+        self,
+        rows: list[DecodedLog],
+        window: tuple[tuple[int, int], tuple[int, int]] = (START, END),
+        depth: int = 0,
     ) -> list[DecodedLog]:
         """The custody moves of the logistic units a record was packed in, while it was in them
-        (and of the units those were packed in): `rows` are the record's events, in chain
-        order. A packed record changes hands with its unit; its own events say nothing of it."""
+        (and of the units those were in meanwhile, whether packed there before or after): `rows`
+        are the record's events in chain order; only moves inside `window` count. A packed
+        record changes hands with its unit; its own events say nothing of it."""
         moves: list[DecodedLog] = []
         if depth >= MAX_NESTING:
             return moves
@@ -179,11 +183,13 @@ class ItemReader:
         for n, packed in enumerate(packings):
             if packed.name != "UnitPacked":
                 continue
-            start = _position(packed)
-            end = min(until, _position(packings[n + 1]) if n + 1 < len(packings) else END)
-            unit_rows = [r for r in self.events(packed.args["unitId"]) if start < _position(r) < end]
-            moves += [r for r in unit_rows if r.name == "CustodyTransferred"]
-            moves += self.carried(unit_rows, end, depth + 1)
+            start = max(window[0], _position(packed))
+            end = min(window[1], _position(packings[n + 1]) if n + 1 < len(packings) else END)
+            if start >= end:
+                continue
+            unit_rows = self.events(packed.args["unitId"])
+            moves += [r for r in unit_rows if r.name == "CustodyTransferred" and start < _position(r) < end]
+            moves += self.carried(unit_rows, (start, end), depth + 1)
         return sorted(moves, key=_position)
 
     def history(self, rows: list[DecodedLog], record_id: str | None = None) -> list[HistoryEntry]:

@@ -232,6 +232,11 @@ def serve(
     SIGINT/SIGTERM; 0 when stopped that way, 1 when a worker died. With `relayer` every
     process relays from that account (a lock file in the data folder orders their nonces)."""
     sockets = bind_sockets(settings.host, settings.port, workers)
+    if settings.region_header is None:
+        log.info(
+            "clone defence: scan regions unknown (set ORIGINTRACE_REGION_HEADER to the country "
+            "header your CDN sets on every request, e.g. CF-IPCountry)"
+        )
     if workers == 1:
         # uvicorn stops on SIGTERM/SIGINT, then raises the signal again with the handler it found:
         # a no-op for SIGTERM (and KeyboardInterrupt caught for SIGINT) makes that a clean exit.

@@ -157,6 +157,6 @@ def _mined_revert(w3: Web3, tx: dict[str, Any], block: int, abi: Sequence[Mappin
         w3.eth.call(cast(Any, call), block_identifier=block)
     except (ContractCustomError, ContractLogicError) as exc:
         return ": " + describe_revert(abi, _revert_data(exc))
-    except Web3RPCError:
+    except Exception:  # no reason to be had (node gone, pruned state): the failure stands without one
         return ""
     return ""

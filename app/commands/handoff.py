@@ -79,6 +79,8 @@ def prepare(
             fail(
                 f"{key.path} is {status}: only an active record is handed over (cancel a pending offer first)"
             )
+        if chain.registry.functions.containerOf(key.item_id).call() != bytes(32):
+            fail(f"{key.path} is packed in a logistic unit: move the unit (`units move`) or unpack it first")
         if not chain.registry.functions.isMember(receiver).call():
             fail(
                 f"{receiver} is not a consortium member: a handoff goes to a member (see `members list`)",

@@ -223,6 +223,10 @@ def get_lot_item_proof_escaped(
     raw = request_path(request.scope).removeprefix(f"{router.prefix}/lots/").split("/")
     if len(raw) != 5 or raw[2] != "items" or raw[4] != "proof":
         raise ApiError(404, "not_found", f"no route {request.url.path}; see /docs")
+    try:  # the values as sent (a bad escape such as %ZZ is a 400, as on the resolver)
+        parse_path(f"/01/{raw[0]}/10/{raw[1]}/21/{raw[3]}")
+    except InvalidKey as exc:
+        raise ApiError(400, "invalid_key", str(exc)) from None
     gtin, lot, _, serial, _ = map(unquote, raw)
     return get_lot_item_proof(gtin, lot, serial, conn, settings, places)
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from app.api.cache import Cached, page_language, request_path, variant
 from app.api.clone import Scan, coarse_region, scan_risk
-from app.api.deps import SettingsDep
 from app.api.errors import ApiError
 from app.api.head import is_head
 from app.api.items import ItemReader
@@ -259,8 +259,8 @@ async def resolve_unit(sscc: str, request: Request, link_type: LinkType = None) 
     responses=ERRORS,
     summary="QR code (PNG, error correction M) of the item's canonical Digital Link",
 )
-def item_qr_png(gtin: str, serial: str, settings: SettingsDep) -> Response:
-    return _qr(parse([("01", gtin), ("21", serial)]), "png", settings)
+def item_qr_png(gtin: str, serial: str, request: Request) -> Response:
+    return _qr(request, parse([("01", gtin), ("21", serial)]), "png")
 
 
 @router.get(
@@ -268,17 +268,22 @@ def item_qr_png(gtin: str, serial: str, settings: SettingsDep) -> Response:
     responses=ERRORS,
     summary="QR code (SVG, error correction M) of the item's canonical Digital Link",
 )
-def item_qr_svg(gtin: str, serial: str, settings: SettingsDep) -> Response:
-    return _qr(parse([("01", gtin), ("21", serial)]), "svg", settings)
+def item_qr_svg(gtin: str, serial: str, request: Request) -> Response:
+    return _qr(request, parse([("01", gtin), ("21", serial)]), "svg")
 
 
 QR_FORMATS = {"png": (qr_png, "image/png"), "svg": (qr_svg, "image/svg+xml")}
 
 
-def _qr(key: DigitalLink, fmt: str, settings: Settings) -> Response:
-    """The QR code of `key`'s canonical Digital Link URL, as PNG or SVG."""
+def _qr(request: Request, key: DigitalLink, fmt: str) -> Response:
+    """The QR code of `key`'s canonical Digital Link URL, as PNG or SVG (7-11 ms of CPU: called
+    off the event loop, and counted against the client's limit like a resolution)."""
+    state = request.app.state
+    client = request.client.host if request.client else "-"
+    state.limiter.enforce(client, f"more than {state.settings.rate_limit_per_minute} requests a minute")
     draw, media = QR_FORMATS[fmt]
-    return Response(draw(settings.base_url + key.path), media_type=media, headers={"Cache-Control": QR_CACHE})
+    url = state.settings.base_url + key.path
+    return Response(draw(url), media_type=media, headers={"Cache-Control": QR_CACHE})
 
 
 # Only /00/ and /01/ paths: a catch-all would answer 404 where another route's method is wrong (405).
@@ -295,5 +300,5 @@ async def resolve_any(
     stem, _, fmt = path.rpartition("/qr.")
     key = parse_raw(stem if stem and fmt in QR_FORMATS else path)
     if stem and fmt in QR_FORMATS:
-        return _qr(key, fmt, request.app.state.settings)
+        return await run_in_threadpool(_qr, request, key, fmt)
     return resolve(key, request, link_type)
