@@ -121,6 +121,7 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
     app.state.relayer = relayer
     app.state.relay_limiter = RateLimiter(settings.relay_rate_limit_per_minute)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # inside the fast path: plain resolutions (GETs) never see it
     app.add_middleware(
         FastPath,
         cache=app.state.cache,
@@ -128,7 +129,6 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
         limiter=app.state.limiter,
         region_header=settings.region_header,
     )
-    app.add_middleware(BodyLimit)
     if settings.cors_origins:  # added after the fast path, so it wraps its answers too
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
     app.add_middleware(HeadAsGet)  # outermost: every route and the fast path see a GET
