@@ -107,6 +107,12 @@ def test_lot_and_lot_item_pages_label_the_item_count(client: TestClient) -> None
         page = client.get(path, headers=BROWSER)
         assert page.status_code == 200 and "<dt>件数</dt>" in page.text
         assert "built-in method" not in page.text
+        # named by the product the brand anchored it with (it was "GTIN ... · Lot ...")
+        assert (
+            f"<h1>{SKINCARE_METADATA['name_zh']}</h1>" in page.text
+            and f"<dd>{SKINCARE_LOT.lot}</dd>" in page.text
+        )
+    assert client.get(SKINCARE_LOT.path, headers=JSON).json()["metadata"] == SKINCARE_METADATA
 
 
 def test_lot_item_resolves_with_a_proof_the_registry_accepts(client: TestClient, w3: Web3) -> None:

@@ -1,16 +1,14 @@
 """Read an item's public view (state, attestations, history, risk) from the database."""
 
-import base64
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from eth_utils.crypto import keccak
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
 from app.api.clone import Scan, ScanRecorder, known_path, scan_risk
 from app.api.lots import MAX_NESTING, effective_custodian
+from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
 from app.api.parties import Parties
 from app.api.places import PlaceDirectory
@@ -44,34 +42,6 @@ CLAIMED = 5
 def is_claim(row: DecodedLog) -> bool:
     """Whether `row` is the consumer claim of its item."""
     return row.name == "StatusChanged" and row.args["status"] == CLAIMED
-
-
-_DATA_JSON = "data:application/json;base64,"
-
-
-def verified_metadata(uri: str, expected_hash: str) -> dict[str, Any] | None:
-    """The metadata carried by a data: URI, if its keccak256 matches the on-chain hash and it is
-    a JSON object. A brand writes it; one that is not JSON (bad UTF-8, nested too deep) is no
-    metadata, never an error of the item's page."""
-    if not uri.startswith(_DATA_JSON):
-        return None
-    try:
-        raw = base64.b64decode(uri[len(_DATA_JSON) :], validate=True)
-    except ValueError:
-        return None
-    if "0x" + keccak(raw).hex() != expected_hash:
-        return None
-    try:
-        data = orjson.loads(raw)  # bounded nesting (1,024), unlike json's, which follows the recursion limit
-    except orjson.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def metadata_text(metadata: dict[str, Any] | None, key: str) -> str | None:
-    """The text under `key` of an item's metadata; None when absent, empty or not text."""
-    value = (metadata or {}).get(key)
-    return value.strip() or None if isinstance(value, str) else None
 
 
 NO_LIMIT = 2**62

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, bindparam, select
 
 from app.api.clone import known_paths
+from app.api.metadata import verified_metadata
 from app.api.models import Party, Risk
 from app.api.parties import Parties
 from app.chain.merkle import leaf_hash, verify
@@ -51,6 +52,9 @@ class LotPublic(BaseModel):
     status: str
     parent_lot_id: str | None
     container: str | None = Field(description="Id of the logistic unit the lot is packed in, if any")
+    metadata: dict[str, Any] | None = Field(
+        None, description="The lot's product metadata, when its data: URI matches its on-chain hash"
+    )
     block: int
     tx: str
     log_index: int
@@ -172,6 +176,7 @@ def load_lot(conn: Connection, parties: Parties, gtin: str, lot: str, base_url: 
         status=row.status,
         parent_lot_id=row.parent_id,
         container=row.container,
+        metadata=verified_metadata(row.metadata_uri, row.metadata_hash),
         block=created.block_number,
         tx=created.tx_hash,
         log_index=created.log_index,

@@ -5,8 +5,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.api.i18n import EVENTS, STATUS, TEXT, certification_label, risk_detail
-from app.api.items import metadata_text
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic
+from app.api.metadata import metadata_text, product_name
 from app.api.models import ItemPublic
 
 _env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
@@ -43,9 +43,7 @@ def _render(template: str, lang: str, status: str, **context: Any) -> str:
 
 
 def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, explorer: str | None) -> str:
-    name = (metadata_text(item.metadata, "name_zh") if lang == "zh" else None) or metadata_text(
-        item.metadata, "name"
-    )
+    name = product_name(item.metadata, lang)
     return _render(
         "item.html",
         lang,
@@ -61,8 +59,9 @@ def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, exp
 
 def render_key_page(entity: LotPublic | LotItemPublic | UnitPublic, lang: str) -> str:
     """Lots, lot items and logistic units: a short page with their on-chain anchor."""
-    status = entity.lot.status if isinstance(entity, LotItemPublic) else entity.status
-    return _render("key.html", lang, status, entity=entity, kind=type(entity).__name__)
+    lot = entity.lot if isinstance(entity, LotItemPublic) else entity
+    name = product_name(lot.metadata, lang) if isinstance(lot, LotPublic) else None
+    return _render("key.html", lang, lot.status, entity=entity, kind=type(entity).__name__, name=name)
 
 
 def render_error_page(status: int, detail: str, lang: str) -> str:
