@@ -115,6 +115,23 @@ def test_lot_and_lot_item_pages_label_the_item_count(client: TestClient) -> None
     assert client.get(SKINCARE_LOT.path, headers=JSON).json()["metadata"] == SKINCARE_METADATA
 
 
+def test_a_lot_and_its_items_show_the_lots_custody(client: TestClient) -> None:
+    """A lot's page and its items' showed who holds the lot, never how it got there."""
+    lot = client.get(SKINCARE_LOT.path, headers=JSON).json()
+    assert [h["type"] for h in lot["history"]] == ["registered", "packed"]
+    assert lot["history"][0]["to"]["address"] == MEMBERS["brand"].account.address
+    (carried,) = lot["carried"]  # the pallet it is packed on went to the carrier
+    assert (carried["type"], carried["unit"], carried["to"]["address"]) == (
+        "handed_over",
+        _hex(PALLET.item_id),
+        CARRIER,
+    )
+    item = client.get(f"{SKINCARE_LOT.path}/21/SK-0007", headers=JSON).json()
+    assert item["lot"]["history"] == lot["history"] and item["lot"]["carried"] == lot["carried"]
+    page = client.get(f"{SKINCARE_LOT.path}/21/SK-0007", headers=BROWSER).text
+    assert '<ol class="timeline" id="timeline">' in page and "保管权已交接 （随所装入的物流单元）" in page
+
+
 def test_lot_item_resolves_with_a_proof_the_registry_accepts(client: TestClient, w3: Web3) -> None:
     item = SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-0421")
     body = client.get(f"{SKINCARE_LOT.path}/21/{item.serial}", headers=JSON).json()

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
 from app.api.clone import Scan, ScanRecorder, known_path, scan_risk
-from app.api.lots import MAX_NESTING, effective_custodian
+from app.api.lots import MAX_NESTING, LotPublic, effective_custodian
 from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
 from app.api.parties import Parties
@@ -30,6 +30,7 @@ HISTORY_TYPES = {
     "StatusChanged": ("status", "by", None),
     "UnitPacked": ("packed", None, None),
     "UnitUnpacked": ("unpacked", None, "custodian"),
+    "LotAnchored": ("registered", None, "custodian"),
 }
 """event name -> (history type, arg naming `from`, arg naming `to`)."""
 
@@ -161,6 +162,12 @@ class ItemReader:
             moves += [r for r in unit_rows if r.name == "CustodyTransferred" and start < _position(r) < end]
             moves += self.carried(unit_rows, (start, end), depth + 1)
         return sorted(moves, key=_position)
+
+    def custody(self, lot: LotPublic) -> LotPublic:
+        """`lot` with its history and the moves of the units it was packed in (see `carried`)."""
+        rows = self.events(lot.id)
+        lot.history, lot.carried = self.history(rows), self.history(self.carried(rows), lot.id)
+        return lot
 
     def history(self, rows: list[DecodedLog], record_id: str | None = None) -> list[HistoryEntry]:
         """History entries of `rows`; a custody move of another record than `record_id` (the

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from app.api.clone import known_paths
 from app.api.metadata import verified_metadata
-from app.api.models import Party, Risk
+from app.api.models import HistoryEntry, Party, Risk
 from app.api.parties import Parties
 from app.chain.merkle import leaf_hash, verify
 from app.db.reads import PreparedRead
@@ -54,6 +54,13 @@ class LotPublic(BaseModel):
     container: str | None = Field(description="Id of the logistic unit the lot is packed in, if any")
     metadata: dict[str, Any] | None = Field(
         None, description="The lot's product metadata, when its data: URI matches its on-chain hash"
+    )
+    history: list[HistoryEntry] = Field(
+        default_factory=list, description="The lot's own facts (anchoring, custody, status), as for an item"
+    )
+    carried: list[HistoryEntry] = Field(
+        default_factory=list,
+        description="Custody moves of the logistic units it was packed in, as for an item",
     )
     block: int
     tx: str

@@ -7,7 +7,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from app.api.i18n import EVENTS, STATUS, TEXT, certification_label, risk_detail
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic
 from app.api.metadata import metadata_text, product_name
-from app.api.models import ItemPublic
+from app.api.models import HistoryEntry, ItemPublic
 
 _env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -42,6 +42,11 @@ def _render(template: str, lang: str, status: str, **context: Any) -> str:
     )
 
 
+def _timeline(history: list[HistoryEntry], carried: list[HistoryEntry]) -> list[HistoryEntry]:
+    """A record's own facts and its units' custody moves, in chain order."""
+    return sorted([*history, *carried], key=lambda e: (e.block, e.log_index))
+
+
 def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, explorer: str | None) -> str:
     name = product_name(item.metadata, lang)
     return _render(
@@ -50,7 +55,7 @@ def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, exp
         item.status,
         item=item,
         name=name or f"{item.gtin} / {item.serial}",
-        timeline=sorted([*item.history, *item.carried], key=lambda e: (e.block, e.log_index)),
+        timeline=_timeline(item.history, item.carried),
         origin=metadata_text(item.metadata, "origin"),
         needed=confirmations_needed,
         explorer=explorer,
@@ -60,8 +65,13 @@ def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, exp
 def render_key_page(entity: LotPublic | LotItemPublic | UnitPublic, lang: str) -> str:
     """Lots, lot items and logistic units: a short page with their on-chain anchor."""
     lot = entity.lot if isinstance(entity, LotItemPublic) else entity
-    name = product_name(lot.metadata, lang) if isinstance(lot, LotPublic) else None
-    return _render("key.html", lang, lot.status, entity=entity, kind=type(entity).__name__, name=name)
+    name = timeline = None
+    if isinstance(lot, LotPublic):
+        name = product_name(lot.metadata, lang)
+        timeline = _timeline(lot.history, lot.carried)
+    return _render(
+        "key.html", lang, lot.status, entity=entity, kind=type(entity).__name__, name=name, timeline=timeline
+    )
 
 
 def render_error_page(status: int, detail: str, lang: str) -> str:

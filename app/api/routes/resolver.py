@@ -157,8 +157,11 @@ def _resolve(
             if scan is not None:
                 state.recorder.record(item_id, key.path, scan.region, scan.client)
             entity.risk = scan_risk(conn, state.recorder, item_id, None, settings)
+            reader.custody(entity.lot)
     elif key.kind == KeyKind.LOT:
         entity = load_lot(conn, reader.parties, str(key.gtin), str(key.lot), settings.base_url)
+        if entity is not None:
+            reader.custody(entity)
     elif key.kind == KeyKind.UNIT:
         entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, lot_files())
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
