@@ -244,3 +244,20 @@ def test_verify_checks_what_the_gateway_shows_against_the_checked_facts(
         lying = Report()
         check_shown(lying, shown, facts)
         assert not lying.verified
+
+
+def test_a_split_items_timeline_starts_at_its_first_lots_anchoring(client: TestClient) -> None:
+    """An item split twice showed only its last sub-lot's anchoring (as "registered by the brand",
+    by the carrier): its custody before the splits was missing."""
+    lot = client.get(f"{PARENT.path}/21/S001", headers=JSON).json()["lot"]
+    steps = [(h["type"], h["to"] and h["to"]["address"]) for h in lot["history"]]
+    brand, carrier = MEMBERS["brand"].account.address, MEMBERS["carrier"].account.address
+    assert steps == [
+        ("registered", brand),  # the parent lot
+        ("split", brand),  # SUB_LOT off the parent, by the brand
+        ("offered", carrier),
+        ("handed_over", carrier),  # SUB_LOT to the carrier
+        ("split", carrier),  # SUB_SUB_LOT off SUB_LOT, by the carrier
+    ]
+    page = client.get(f"{SUB_SUB_LOT.path}/21/S001", headers={"Accept": "text/html"}).text
+    assert page.count("Split off into a lot of its own") == 2

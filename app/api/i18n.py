@@ -46,6 +46,7 @@ EVENTS = {
         "packed": "Packed into a logistic unit (SSCC)",
         "unpacked": "Unpacked from its logistic unit",
         "signed_handoff": "Custody handed over by signed handoff",
+        "split": "Split off into a lot of its own",
     },
     "zh": {
         "registered": "品牌方登记",
@@ -63,6 +64,7 @@ EVENTS = {
         "packed": "已装入物流单元 (SSCC)",
         "unpacked": "已从物流单元取出",
         "signed_handoff": "凭双方签名交接保管权",
+        "split": "从原批次分出为新批次",
     },
 }
 

@@ -163,15 +163,36 @@ class ItemReader:
             moves += self.carried(unit_rows, (start, end), depth + 1)
         return sorted(moves, key=_position)
 
+    def lot_facts(self, lot: LotPublic) -> list[DecodedLog]:
+        """The facts of `lot` and, for a sub-lot, those of its parent lots up to each split (the
+        custody before it, and the `LotSplit` itself), oldest first."""
+        facts = self.events(lot.id)
+        child, parent = lot.id, lot.parent_lot_id
+        for _ in range(MAX_NESTING):
+            if parent is None or not facts:
+                break
+            split_at = _position(facts[0])  # the sub-lot's LotAnchored
+            facts = [
+                e
+                for e in self.events(parent)
+                if _position(e) < split_at or (e.name == "LotSplit" and e.args["subLotId"] == child)
+            ] + facts
+            row = ITEM_ROW.first(self.conn, item_id=parent)
+            child, parent = parent, row.parent_id if row is not None else None
+        return sorted(facts, key=_position)
+
     def custody(self, lot: LotPublic) -> LotPublic:
-        """`lot` with its history and the moves of the units it was packed in (see `carried`)."""
-        rows = self.events(lot.id)
-        lot.history, lot.carried = self.history(rows), self.history(self.carried(rows), lot.id)
+        """`lot` with its history (for a sub-lot, from its parent lots' anchoring: see
+        `lot_facts`; a parent is split only while not packed) and the moves of the units it was
+        packed in (see `carried`)."""
+        rows = self.lot_facts(lot)
+        lot.history = self.history(rows)
+        lot.carried = self.history(self.carried(rows), carried=True)
         return lot
 
-    def history(self, rows: list[DecodedLog], record_id: str | None = None) -> list[HistoryEntry]:
-        """History entries of `rows`; a custody move of another record than `record_id` (the
-        unit it was packed in: see `carried`) names that unit."""
+    def history(self, rows: list[DecodedLog], carried: bool = False) -> list[HistoryEntry]:
+        """History entries of `rows`; of `carried` rows (moves of the units a record was in: see
+        `carried`), each names its unit."""
         entries = []
         signed = self._signed_txs(rows)
         self.parties.load(_history_parties(rows))
@@ -181,6 +202,8 @@ class ItemReader:
             kind, from_arg, to_arg = HISTORY_TYPES[row.name]
             if kind == "status":
                 kind = STATUS_HISTORY.get(row.args["status"], "status_changed")
+            elif row.name == "LotAnchored" and int(row.args["parentLotId"], 16):
+                kind = "split"  # a sub-lot's anchoring: split off its lot by the lot's custodian
             elif row.tx_hash in signed:
                 kind = "signed_handoff"
             depth = self.confirmations(row.block_number)
@@ -195,9 +218,7 @@ class ItemReader:
                     timestamp=iso_time(row.timestamp),
                     confirmations=depth,
                     confirmed=depth >= self.settings.confirmations,
-                    unit=row.item_id
-                    if record_id is not None and row.item_id not in (None, record_id)
-                    else None,
+                    unit=row.item_id if carried else None,
                 )
             )
         return entries
@@ -262,7 +283,7 @@ class ItemReader:
             metadata=verified_metadata(item.metadata_uri, item.metadata_hash),
             attestations=attested,
             history=self.history(rows),
-            carried=self.history(carried, item_id),
+            carried=self.history(carried, carried=True),
             chain=ChainInfo(
                 chain_id=self.state.chain_id,
                 registry=self.state.registry,

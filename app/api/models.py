@@ -51,7 +51,7 @@ class Attestation(BaseModel):
 class HistoryEntry(BaseModel):
     type: str = Field(
         description="registered, attested, offered, offer_cancelled, handed_over, signed_handoff, sold, "
-        "recalled, claimed, reported_lost, found, destroyed, packed or unpacked"
+        "recalled, claimed, reported_lost, found, destroyed, packed, unpacked or split (sub-lot anchored)"
     )
     from_: Party | None = Field(None, serialization_alias="from")
     to: Party | None = None

@@ -7,23 +7,22 @@ from urllib.parse import quote, unquote
 import orjson
 from eth_utils.address import is_address
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from app.api.cache import request_path
 from app.api.clone import known_path, known_paths
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
 from app.api.epcis import epcis_document, record_urn
 from app.api.errors import ApiError
-from app.api.items import ITEM_ROW, ItemReader
+from app.api.items import ItemReader
 from app.api.labels import MAX_LABELS, label_sheet
-from app.api.lots import MAX_NESTING, LotPublic, effective_custodians, load_lot_item
+from app.api.lots import effective_custodians, load_lot_item
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.proof import ProofBundle, proof_bundle
 from app.core.config import lot_store
 from app.db.schema import RECORD_ROWS, items
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey
-from app.indexer.decode import DecodedLog
 
 router = APIRouter(
     prefix="/api/v1",
@@ -166,26 +165,6 @@ def get_proof(
     )
 
 
-def _lineage_facts(conn: Connection, reader: ItemReader, lot: LotPublic) -> list[DecodedLog]:
-    """The facts of `lot` and, for a sub-lot, those of its parent lots up to each split (the
-    custody before it, and the `LotSplit` itself), oldest first."""
-    facts = reader.events(lot.id)
-    child, parent = lot.id, lot.parent_lot_id
-    for _ in range(MAX_NESTING):
-        if parent is None or not facts:
-            break
-        split_at = (facts[0].block_number, facts[0].log_index)  # the sub-lot's LotAnchored
-        facts = [
-            e
-            for e in reader.events(parent)
-            if (e.block_number, e.log_index) < split_at
-            or (e.name == "LotSplit" and e.args["subLotId"] == child)
-        ] + facts
-        row = ITEM_ROW.first(conn, item_id=parent)
-        child, parent = parent, row.parent_id if row is not None else None
-    return sorted(facts, key=lambda e: (e.block_number, e.log_index))
-
-
 @router.get(
     "/lots/{gtin}/{lot}/items/{serial}/proof",
     response_model=ProofBundle,
@@ -208,7 +187,7 @@ def get_lot_item_proof(
     found = load_lot_item(conn, reader.parties, item.gtin, key.lot, item.serial, settings.base_url, store)
     if found is None:
         raise ApiError(404, "not_found", f"no stored manifest of lot {key.lot} lists serial {item.serial}")
-    facts = _lineage_facts(conn, reader, found.lot)
+    facts = reader.lot_facts(found.lot)
     return proof_bundle(
         state.chain_id, state.registry, found.item_id, item.element_string, facts, found.merkle
     )
