@@ -98,11 +98,6 @@ class DigitalLink:
         return SerialisedItem(self.gtin, self.serial)
 
 
-def parse_pairs(pairs: list[tuple[str, str]]) -> DigitalLink:
-    """Validate (AI, value) pairs taken from a Digital Link path, e.g. [("01", gtin), ("21", s)]."""
-    return parse_path(digital_link_path(pairs))
-
-
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 

@@ -19,7 +19,7 @@ from app.api.lots import LotItemPublic, LotPublic, UnitPublic, load_lot, load_lo
 from app.api.models import ErrorBody, ItemPublic
 from app.api.pages import render_item_page, render_key_page
 from app.core.config import Settings, lot_store
-from app.gs1.digital_link import DigitalLink, KeyKind, parse_pairs, parse_path
+from app.gs1.digital_link import DigitalLink, KeyKind, parse_path
 from app.gs1.keys import InvalidKey
 from app.gs1.qr import qr_png, qr_svg
 
@@ -58,13 +58,6 @@ def parse_raw(path: str) -> DigitalLink:
 
 def parse_request(request: Request) -> DigitalLink:
     return parse_raw(request_path(request.scope))
-
-
-def parse(pairs: list[tuple[str, str]]) -> DigitalLink:
-    try:
-        return parse_pairs(pairs)
-    except InvalidKey as exc:
-        raise ApiError(400, "invalid_key", str(exc)) from None
 
 
 def _send(
@@ -263,7 +256,7 @@ async def resolve_unit(sscc: str, request: Request, link_type: LinkType = None) 
     summary="QR code (PNG, error correction M) of the item's canonical Digital Link",
 )
 def item_qr_png(gtin: str, serial: str, request: Request) -> Response:
-    return _qr(request, parse([("01", gtin), ("21", serial)]), "png")
+    return _qr(request, parse_raw(request_path(request.scope).removesuffix("/qr.png")), "png")
 
 
 @router.get(
@@ -272,7 +265,7 @@ def item_qr_png(gtin: str, serial: str, request: Request) -> Response:
     summary="QR code (SVG, error correction M) of the item's canonical Digital Link",
 )
 def item_qr_svg(gtin: str, serial: str, request: Request) -> Response:
-    return _qr(request, parse([("01", gtin), ("21", serial)]), "svg")
+    return _qr(request, parse_raw(request_path(request.scope).removesuffix("/qr.svg")), "svg")
 
 
 QR_FORMATS = {"png": (qr_png, "image/png"), "svg": (qr_svg, "image/svg+xml")}
