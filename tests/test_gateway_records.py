@@ -204,7 +204,12 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     lot = contents[_hex(SKINCARE_LOT.item_id)]
     assert lot["kind"] == "lot" and lot["url"].endswith(SKINCARE_LOT.path)  # from the lot store's file
     assert body["custodian"]["name"] == "SkyBridge Logistics"
+    # How the carrier came to hold it: created by the brand, then handed over.
+    history = [(h["type"], (h["to"] or {}).get("address")) for h in body["history"]]
+    assert history[0] == ("unit_created", MEMBERS["brand"].account.address)
+    assert history[-1] == ("handed_over", CARRIER) and body["carried"] == []
     page = client.get(PALLET.path, headers=BROWSER)
+    assert "物流单元由首位保管方创建" in page.text and page.text.count('<li data-type="') == len(history)
     assert page.status_code == 200 and f"<title>物流单元 {PALLET.sscc} · OriginTrace</title>" in page.text
     assert "<dt>装入记录数</dt>" in page.text
     assert (

@@ -47,6 +47,7 @@ EVENTS = {
         "unpacked": "Unpacked from its logistic unit",
         "signed_handoff": "Custody handed over by signed handoff",
         "split": "Split off into a lot of its own",
+        "unit_created": "Logistic unit created by its first holder",
     },
     "zh": {
         "registered": "品牌方登记",
@@ -65,6 +66,7 @@ EVENTS = {
         "unpacked": "已从物流单元取出",
         "signed_handoff": "凭双方签名交接保管权",
         "split": "从原批次分出为新批次",
+        "unit_created": "物流单元由首位保管方创建",
     },
 }
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
 from app.api.clone import Scan, ScanRecorder, known_path, scan_risk
-from app.api.lots import MAX_NESTING, LotPublic, effective_custodian
+from app.api.lots import MAX_NESTING, LotPublic, UnitPublic, effective_custodian
 from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
 from app.api.parties import Parties
@@ -31,6 +31,7 @@ HISTORY_TYPES = {
     "UnitPacked": ("packed", None, None),
     "UnitUnpacked": ("unpacked", None, "custodian"),
     "LotAnchored": ("registered", None, "custodian"),
+    "UnitCreated": ("unit_created", None, "custodian"),
 }
 """event name -> (history type, arg naming `from`, arg naming `to`)."""
 
@@ -181,14 +182,13 @@ class ItemReader:
             child, parent = parent, row.parent_id if row is not None else None
         return sorted(facts, key=_position)
 
-    def custody(self, lot: LotPublic) -> LotPublic:
-        """`lot` with its history (for a sub-lot, from its parent lots' anchoring: see
+    def custody(self, record: LotPublic | UnitPublic) -> None:
+        """Fill in `record`'s history (for a sub-lot, from its parent lots' anchoring: see
         `lot_facts`; a parent is split only while not packed) and the moves of the units it was
         packed in (see `carried`)."""
-        rows = self.lot_facts(lot)
-        lot.history = self.history(rows)
-        lot.carried = self.history(self.carried(rows), carried=True)
-        return lot
+        rows = self.lot_facts(record) if isinstance(record, LotPublic) else self.events(record.id)
+        record.history = self.history(rows)
+        record.carried = self.history(self.carried(rows), carried=True)
 
     def history(self, rows: list[DecodedLog], carried: bool = False) -> list[HistoryEntry]:
         """History entries of `rows`; of `carried` rows (moves of the units a record was in: see

@@ -91,6 +91,14 @@ class UnitPublic(BaseModel):
     status: str
     container: str | None = Field(description="Id of the unit this unit is packed in, if any")
     contents: list[UnitContent] = Field(description="Records packed directly in this unit")
+    history: list[HistoryEntry] = Field(
+        default_factory=list,
+        description="The unit's own facts (creation, custody, status, packing into another unit)",
+    )
+    carried: list[HistoryEntry] = Field(
+        default_factory=list,
+        description="Custody moves of the logistic units it was packed in, as for an item",
+    )
     block: int
     tx: str
     log_index: int

@@ -51,7 +51,8 @@ class Attestation(BaseModel):
 class HistoryEntry(BaseModel):
     type: str = Field(
         description="registered, attested, offered, offer_cancelled, handed_over, signed_handoff, sold, "
-        "recalled, claimed, reported_lost, found, destroyed, packed, unpacked or split (sub-lot anchored)"
+        "recalled, claimed, reported_lost, found, destroyed, packed, unpacked, split (sub-lot anchored) "
+        "or unit_created (a logistic unit's creation)"
     )
     from_: Party | None = Field(None, serialization_alias="from")
     to: Party | None = None

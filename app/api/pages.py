@@ -64,13 +64,16 @@ def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, exp
 
 def render_key_page(entity: LotPublic | LotItemPublic | UnitPublic, lang: str) -> str:
     """Lots, lot items and logistic units: a short page with their on-chain anchor."""
-    lot = entity.lot if isinstance(entity, LotItemPublic) else entity
-    name = timeline = None
-    if isinstance(lot, LotPublic):
-        name = product_name(lot.metadata, lang)
-        timeline = _timeline(lot.history, lot.carried)
+    record = entity.lot if isinstance(entity, LotItemPublic) else entity
+    name = product_name(record.metadata, lang) if isinstance(record, LotPublic) else None
     return _render(
-        "key.html", lang, lot.status, entity=entity, kind=type(entity).__name__, name=name, timeline=timeline
+        "key.html",
+        lang,
+        record.status,
+        entity=entity,
+        kind=type(entity).__name__,
+        name=name,
+        timeline=_timeline(record.history, record.carried),
     )
 
 

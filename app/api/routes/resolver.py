@@ -157,6 +157,8 @@ def _resolve(
             reader.custody(entity)
     elif key.kind == KeyKind.UNIT:
         entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, lot_files())
+        if entity is not None:
+            reader.custody(entity)
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
     if (
         lot_item
