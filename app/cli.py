@@ -18,6 +18,9 @@ cli = typer.Typer(
     help="OriginTrace: provenance of physical goods on an Ethereum-compatible chain.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain Click help: Typer's rich panels label every flag `<bool>`, and members read
+    # `--verbose <bool>` as taking a value (`--verbose true` is then an extra argument).
+    rich_markup_mode=None,
 )
 
 

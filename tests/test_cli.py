@@ -1,6 +1,7 @@
 """The `origintrace` CLI against a real anvil: accounts, items, custody, qr, and its errors."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -511,7 +512,7 @@ def test_revert_reasons_name_statuses_and_roles() -> None:
 
 
 def test_help_paragraphs_wrap_where_the_terminal_ends() -> None:
-    """Typer's rich help keeps a docstring's line breaks; every command's help has none inside
+    """Help keeps a docstring's line breaks in Typer's rich mode; every command's help has none inside
     a paragraph, so a help screen never breaks a sentence in two."""
     import inspect
 
@@ -527,8 +528,18 @@ def test_help_paragraphs_wrap_where_the_terminal_ends() -> None:
     texts = helps(cli)
     assert len(texts) > 30 and all(texts)
     assert [t for t in texts if any("\n" in paragraph for paragraph in t.split("\n\n"))] == []
-    claim = _cli("items", "claim", "--help", COLUMNS="200").output
-    assert "so nobody watching the chain's pending transactions can claim" in claim
+    claim = _cli("items", "claim", "--help").output
+    paragraph = "The code signs the claim for the new owner and never goes on chain, so nobody watching"
+    assert paragraph in " ".join(claim.split()), claim  # one paragraph, wrapped to the width
+
+
+def test_help_shows_flags_without_a_value() -> None:
+    """Typer's rich help labelled every flag `<bool>`: members read `--verbose <bool>` as an
+    option taking a value, and `--verbose true` failed on `true`."""
+    top = _cli("--help", COLUMNS="120").output
+    assert "<bool>" not in top and re.search(r"-v, --verbose +Log debug detail", top), top
+    sell = _cli("items", "sell", "--help", COLUMNS="120").output
+    assert "<bool>" not in sell and re.search(r"--help +Show this message and exit", sell), sell
 
 
 def test_a_member_without_a_manifest_is_told_to_name_the_registry(  # type: ignore[no-untyped-def]
