@@ -182,6 +182,7 @@ def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) 
     batch = _verify(demo, tmp_path, gift)
     assert batch.exit_code == 0, batch.output
     assert "ItemsRegistered" in batch.output and "✗" not in batch.output
+    assert "the 1 custody moves with the logistic units it was packed in are the chain's" in batch.output
     # Anyone can deploy a registry and write a history for this item id into it: the gateway's
     # registry must be the one the user trusts.
     elsewhere = _verify(demo, tmp_path, demo.url, "0x" + "de" * 20)

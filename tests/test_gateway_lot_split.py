@@ -223,7 +223,7 @@ def test_verify_checks_what_the_gateway_shows_against_the_checked_facts(
     contract = registry(w3, bundle["registry"])
     checked = check_facts(
         Report(), w3, RpcClient(devnet.rpc_url), contract.address, [item["id"]], bundle["facts"]
-    )
+    ).checked
     honest = Report()
     check_shown(honest, item, checked)
     assert honest.verified and len(honest.checks) == 1 + len(item["attestations"]) == 2

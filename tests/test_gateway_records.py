@@ -13,6 +13,8 @@ from web3 import Web3
 from app.api.main import create_app
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
+from app.chain.devnet import Devnet
+from app.commands.verify import Report, check_carried, check_facts
 from app.core.config import Settings, lot_store
 from app.demo.journey import (
     CLAIMED,
@@ -30,6 +32,7 @@ from app.demo.journey import (
 )
 from app.gs1.keys import Lot, SerialisedItem
 from app.indexer.follow import Indexer
+from app.indexer.rpc import RpcClient
 from app.scale.anchor import prepare
 from app.scale.manifest import lot_block
 
@@ -231,6 +234,31 @@ def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) 
     page = client.get(GIFT_SET.path, headers=BROWSER).text
     assert "保管权已交接 （随所装入的物流单元）" in page
     assert [a["uri"] for a in body["attestations"]] == ["ipfs://organic"]  # the revoked one is gone
+
+
+def test_verify_checks_the_moves_made_with_the_pallet(client: TestClient, w3: Web3, devnet: Devnet) -> None:
+    """`carried` (the pallet's handover that moved the gift set and the lot) was the gateway's
+    word alone: `verify` recomputes it from the node's logs, and a forged or missing move fails."""
+    gift = client.get(GIFT_SET.path, headers=JSON).json()
+    lot = client.get(SKINCARE_LOT.path, headers=JSON).json()
+    rpc = RpcClient(devnet.rpc_url)
+    for shown in (gift, lot):
+        bundle = client.get(f"/api/v1/items/{shown['id']}/proof").json()
+        address = Web3.to_checksum_address(bundle["registry"])
+        logs = check_facts(Report(), w3, rpc, address, [shown["id"]], bundle["facts"]).logs
+        honest = Report()
+        check_carried(honest, rpc, address, logs, shown)
+        assert honest.verified and len(shown["carried"]) == 1, honest.checks
+        move = shown["carried"][0]
+        for carried in (
+            [],  # left out
+            [{**move, "to": {"address": MEMBERS["retailer"].account.address}}],  # another receiver
+            [move, {**move, "log_index": move["log_index"] - 1}],  # the offer, shown as a move
+            [{**move, "unit": shown["id"]}],  # the record's own move
+        ):
+            lying = Report()
+            check_carried(lying, rpc, address, logs, {**shown, "carried": carried})
+            assert not lying.verified, carried
 
 
 def test_recalled_item_json_and_page(client: TestClient) -> None:

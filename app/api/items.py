@@ -1,6 +1,6 @@
 """Read an item's public view (state, attestations, history, risk) from the database."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,6 +110,34 @@ def iso_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
+def carried_moves(
+    rows: list[DecodedLog],
+    events_of: Callable[[str], list[DecodedLog]],
+    window: tuple[tuple[int, int], tuple[int, int]] = (START, END),
+    depth: int = 0,
+) -> list[DecodedLog]:
+    """The custody moves of the logistic units a record was packed in, while it was in them
+    (and of the units those were in meanwhile, whether packed there before or after): `rows`
+    are the record's events in chain order, `events_of` gives a unit's; only moves inside
+    `window` count. A packed record changes hands with its unit; its own events say nothing
+    of it. The gateway reads units' events from its database, `origintrace verify` from a node."""
+    moves: list[DecodedLog] = []
+    if depth >= MAX_NESTING:
+        return moves
+    packings = [r for r in rows if r.name in ("UnitPacked", "UnitUnpacked")]
+    for n, packed in enumerate(packings):
+        if packed.name != "UnitPacked":
+            continue
+        start = max(window[0], _position(packed))
+        end = min(window[1], _position(packings[n + 1]) if n + 1 < len(packings) else END)
+        if start >= end:
+            continue
+        unit_rows = events_of(packed.args["unitId"])
+        moves += [r for r in unit_rows if r.name == "CustodyTransferred" and start < _position(r) < end]
+        moves += carried_moves(unit_rows, events_of, (start, end), depth + 1)
+    return sorted(moves, key=_position)
+
+
 class ItemReader:
     """Reads of one item in one connection, sharing the members (`parties`), their places and
     the checkpoint."""
@@ -138,31 +166,9 @@ class ItemReader:
             return set()
         return {row.tx_hash for row in SIGNED_HANDOFFS.rows(self.conn, txs=sorted(txs))}
 
-    def carried(
-        self,
-        rows: list[DecodedLog],
-        window: tuple[tuple[int, int], tuple[int, int]] = (START, END),
-        depth: int = 0,
-    ) -> list[DecodedLog]:
-        """The custody moves of the logistic units a record was packed in, while it was in them
-        (and of the units those were in meanwhile, whether packed there before or after): `rows`
-        are the record's events in chain order; only moves inside `window` count. A packed
-        record changes hands with its unit; its own events say nothing of it."""
-        moves: list[DecodedLog] = []
-        if depth >= MAX_NESTING:
-            return moves
-        packings = [r for r in rows if r.name in ("UnitPacked", "UnitUnpacked")]
-        for n, packed in enumerate(packings):
-            if packed.name != "UnitPacked":
-                continue
-            start = max(window[0], _position(packed))
-            end = min(window[1], _position(packings[n + 1]) if n + 1 < len(packings) else END)
-            if start >= end:
-                continue
-            unit_rows = self.events(packed.args["unitId"])
-            moves += [r for r in unit_rows if r.name == "CustodyTransferred" and start < _position(r) < end]
-            moves += self.carried(unit_rows, (start, end), depth + 1)
-        return sorted(moves, key=_position)
+    def carried(self, rows: list[DecodedLog]) -> list[DecodedLog]:
+        """The custody moves of the logistic units a record was packed in (see `carried_moves`)."""
+        return carried_moves(rows, self.events)
 
     def lot_facts(self, lot: LotPublic) -> list[DecodedLog]:
         """The facts of `lot` and, for a sub-lot, those of its parent lots up to each split (the

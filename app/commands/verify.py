@@ -7,13 +7,14 @@ registry's logs for the item are listed to show that the gateway left none out.
 """
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import typer
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
+from app.api.items import carried_moves
 from app.api.lots import MAX_NESTING
 from app.chain.artifacts import artifact
 from app.chain.client import connect
@@ -25,7 +26,14 @@ from app.commands.context import clear_errors, fail
 from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import Lot
-from app.indexer.decode import RECORD_LIST_ARGS, LogDecoder, UndecodableLog, label_text, record_arg
+from app.indexer.decode import (
+    RECORD_LIST_ARGS,
+    DecodedLog,
+    LogDecoder,
+    UndecodableLog,
+    label_text,
+    record_arg,
+)
 from app.indexer.rpc import RpcClient
 
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
@@ -211,9 +219,11 @@ def verify(
             f"the proof's lot {lineage[0]} is lot {link.lot} of the label or was split from it",
         )
     with clear_errors():
-        checked = check_facts(report, w3, RpcClient(rpc), registry, lineage, bundle["facts"])
+        node = RpcClient(rpc)
+        checked = check_facts(report, w3, node, registry, lineage, bundle["facts"])
+        check_carried(report, node, registry, checked.logs, shown)
     if link.lot is None:
-        check_shown(report, item, checked)
+        check_shown(report, item, checked.checked)
     custodian = contract.functions.custodianOf(record_id).call()
     shown_custodian = shown.get("custodian")
     shown_address = shown_custodian.get("address") if isinstance(shown_custodian, dict) else None
@@ -263,6 +273,13 @@ def lot_lineage(contract: Any, lot: bytes) -> list[str]:
     return lineage
 
 
+class CheckedFacts(NamedTuple):
+    checked: dict[tuple[str, int], dict[str, Any]]
+    """The stated facts that checked out, by (tx, log index)."""
+    logs: list[dict[str, Any]]
+    """The registry's raw logs about the record (and its parent lots up to each split)."""
+
+
 def check_facts(
     report: Report,
     w3: Web3,
@@ -270,11 +287,10 @@ def check_facts(
     registry: ChecksumAddress,
     lineage: list[str],
     facts: list[dict[str, Any]],
-) -> dict[tuple[str, int], dict[str, Any]]:
+) -> CheckedFacts:
     """Each stated fact is on chain as stated and about the record (`lineage[0]`) or its parent
     lots, the record's creation is stated, and no registry log is left out: none about the
-    record, and none about a parent lot before the split that created the lot below it.
-    Returns the facts that checked out, by (tx, log index)."""
+    record, and none about a parent lot before the split that created the lot below it."""
     record_id = lineage[0]
     decoder = LogDecoder(artifact("OriginRegistry").abi)
     # A record is created once, and no log can name it before that: a stated creation that
@@ -319,7 +335,55 @@ def check_facts(
     report.check(
         not omitted, f"the gateway left out none of the {len(on_chain_logs)} registry logs about the item"
     )
-    return checked
+    return CheckedFacts(checked, on_chain_logs)
+
+
+def check_carried(
+    report: Report,
+    rpc: RpcClient,
+    registry: ChecksumAddress,
+    own_logs: list[dict[str, Any]],
+    shown: dict[str, Any],
+) -> None:
+    """The custody moves the gateway shows a record making with its logistic units (`carried`)
+    are exactly those the chain has: recomputed from the record's own logs on the user's node
+    (`own_logs`, see `check_facts`) and the logs of each unit it was packed in, by the rule the
+    gateway uses (app/api/items.py `carried_moves`), with the same receiver."""
+    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    positions = decoder.record_topics()
+    units: dict[str, list[DecodedLog]] = {}
+
+    def unit_logs(unit: str) -> list[DecodedLog]:
+        if unit not in units:
+            found = _logs_about(rpc, registry, positions, unit, None)
+            units[unit] = sorted((decoder.decode(log, 0) for log in found), key=_at)
+        return units[unit]
+
+    own = sorted((decoder.decode(log, 0) for log in own_logs), key=_at)
+    expected = {
+        (move.tx_hash.lower(), move.log_index): (str(move.item_id).lower(), str(move.args["to"]).lower())
+        for move in carried_moves(own, unit_logs)
+    }
+    stated = {
+        (str(e["tx"]).lower(), int(e["log_index"])): (
+            str(e.get("unit")).lower(),
+            str((e.get("to") or {}).get("address")).lower(),
+        )
+        for e in shown.get("carried", [])
+    }
+    shown_only = sorted(set(stated.items()) - set(expected.items()))
+    chain_only = sorted(set(expected.items()) - set(stated.items()))
+    report.check(
+        stated == expected,
+        f"the {len(expected)} custody moves with the logistic units it was packed in are the chain's"
+        if stated == expected
+        else f"the gateway shows moves with logistic units the chain does not have ({shown_only}) "
+        f"or leaves out some it has ({chain_only})",
+    )
+
+
+def _at(log: DecodedLog) -> tuple[int, int]:
+    return log.block_number, log.log_index
 
 
 def check_shown(report: Report, item: dict[str, Any], checked: dict[tuple[str, int], dict[str, Any]]) -> None:
