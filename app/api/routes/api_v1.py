@@ -2,12 +2,11 @@
 
 import time
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
 
 import orjson
 from eth_utils.address import is_address
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from app.api.cache import request_path
 from app.api.clone import known_path, known_paths
@@ -18,10 +17,11 @@ from app.api.items import ItemReader
 from app.api.labels import MAX_LABELS, label_sheet
 from app.api.lots import effective_custodians, load_lot_item
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
+from app.api.places import PlaceDirectory
 from app.api.proof import ProofBundle, proof_bundle
-from app.core.config import lot_store
+from app.core.config import Settings, lot_store
 from app.db.schema import RECORD_ROWS, items
-from app.gs1.digital_link import parse_path
+from app.gs1.digital_link import DigitalLink, parse_path
 from app.gs1.keys import InvalidKey
 
 router = APIRouter(
@@ -152,7 +152,7 @@ def get_proof(
     link = parse_path(path) if path else None
     if link is not None and link.lot is not None and link.serial is not None:
         # An item of an anchored lot: the gateway knows its lot since it was first resolved.
-        return get_lot_item_proof(str(link.gtin), link.lot, link.serial, conn, settings, places)
+        return _lot_item_bundle(link, conn, settings, places)
     reader = ItemReader(conn, settings, places)
     item = _load(reader, item_id, request)
     key = link.serialised_item if link else None
@@ -172,12 +172,46 @@ def get_proof(
     summary="The proof bundle of an item of an anchored lot: the lot's facts and the item's Merkle proof",
 )
 def get_lot_item_proof(
-    gtin: str, lot: str, serial: str, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep
+    gtin: str,
+    lot: str,
+    serial: str,
+    request: Request,
+    conn: ConnectionDep,
+    settings: SettingsDep,
+    places: PlacesDep,
 ) -> ProofBundle:
+    """The values are read from the path as sent (see `_lot_item_proof`), not as decoded here."""
+    return _lot_item_proof(request, conn, settings, places)
+
+
+@router.get("/lots/{rest:path}", response_model=ProofBundle, include_in_schema=False)
+def get_lot_item_proof_escaped(
+    rest: str, request: Request, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep
+) -> ProofBundle:
+    """The route above for a lot or serial holding an escaped `/` (`SL%2F2026`), which the
+    router, matching the decoded path, cannot tell from a separator."""
+    return _lot_item_proof(request, conn, settings, places)
+
+
+def _lot_item_proof(
+    request: Request, conn: Connection, settings: Settings, places: PlaceDirectory
+) -> ProofBundle:
+    """The lot item's proof bundle, its GTIN, lot and serial parsed from the path as sent, like
+    the resolver's: an escaped `/` stays in its value, and a bad escape such as `%ZZ` is a 400."""
+    raw = request_path(request.scope).removeprefix(f"{router.prefix}/lots/").split("/")
+    if len(raw) != 5 or raw[2] != "items" or raw[4] != "proof":
+        raise ApiError(404, "not_found", f"no route {request.url.path}; see /docs")
     try:
-        key = parse_path(f"/01/{gtin}/10/{quote(lot, safe='')}/21/{quote(serial, safe='')}")
+        key = parse_path(f"/01/{raw[0]}/10/{raw[1]}/21/{raw[3]}")
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
+    return _lot_item_bundle(key, conn, settings, places)
+
+
+def _lot_item_bundle(
+    key: DigitalLink, conn: Connection, settings: Settings, places: PlaceDirectory
+) -> ProofBundle:
+    """The proof bundle of the lot item `key` names."""
     item = key.serialised_item
     reader = ItemReader(conn, settings, places)
     state = reader.state
@@ -191,23 +225,6 @@ def get_lot_item_proof(
     return proof_bundle(
         state.chain_id, state.registry, found.item_id, item.element_string, facts, found.merkle
     )
-
-
-@router.get("/lots/{rest:path}", response_model=ProofBundle, include_in_schema=False)
-def get_lot_item_proof_escaped(
-    rest: str, request: Request, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep
-) -> ProofBundle:
-    """The route above for a lot or serial holding an escaped `/` (`SL%2F2026`), which the
-    router, matching the decoded path, cannot tell from a separator."""
-    raw = request_path(request.scope).removeprefix(f"{router.prefix}/lots/").split("/")
-    if len(raw) != 5 or raw[2] != "items" or raw[4] != "proof":
-        raise ApiError(404, "not_found", f"no route {request.url.path}; see /docs")
-    try:  # the values as sent (a bad escape such as %ZZ is a 400, as on the resolver)
-        parse_path(f"/01/{raw[0]}/10/{raw[1]}/21/{raw[3]}")
-    except InvalidKey as exc:
-        raise ApiError(400, "invalid_key", str(exc)) from None
-    gtin, lot, _, serial, _ = map(unquote, raw)
-    return get_lot_item_proof(gtin, lot, serial, conn, settings, places)
 
 
 @router.get(
