@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from web3 import Web3
 
 from app.chain.artifacts import artifact
@@ -22,6 +22,7 @@ from app.db.schema import (
     RECORD_ROWS,
     attestations,
     events,
+    indexer_state,
     items,
     members,
     metadata,
@@ -44,9 +45,10 @@ from app.demo.journey import (
 )
 from app.gs1.keys import SerialisedItem
 from app.indexer.decode import LogDecoder, UndecodableLog, record_ids
-from app.indexer.follow import Indexer
+from app.indexer.follow import MAX_RACES, Indexer, RangeRaced
 from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, NEVER_EXPIRES, STORED_ONLY
 from app.indexer.rpc import RpcClient
+from app.indexer.store import _rollback
 
 STATE_TABLES = ("events", "items", "unit_contents", "members", "attestations", "undecodable_logs")
 
@@ -472,3 +474,69 @@ def test_layouts_the_fast_path_leaves_to_eth_abi_decode_to_json_ready_args() -> 
         "big": [1, str(1 << 255)],
     }
     json.dumps(decoded.args)  # what the events table stores: every value is JSON
+
+
+def test_an_index_that_lost_its_last_commits_is_resumed_from_what_it_holds(
+    w3: Web3, seeded: Deployment, index_engine: Engine, tmp_path: Path
+) -> None:
+    """A PostgreSQL crash (commits do not wait for fsync) can lose the last ranges it
+    acknowledged: the indexer went on from the block it held in memory, and their events were
+    missing for good. Each range now names the checkpoint it follows; the stored one wins."""
+    head = w3.eth.block_number
+    indexer = Indexer(w3, index_engine, seeded, max_range=3)
+    indexer.backfill(up_to=head)
+    lost_after = (seeded.deploy_block + head) // 2
+    with index_engine.begin() as conn:  # the server comes back without its last commits
+        _rollback(conn, seeded.chain_id, lost_after)
+        conn.execute(update(indexer_state).values(last_block=lost_after))
+    w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+    indexer.backfill()
+    reference = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    Indexer(w3, reference, seeded).backfill(up_to=indexer.next_block - 1)
+    assert dump(index_engine) == dump(reference)
+
+
+class ReversedLogs(RpcClient):
+    """A node that answers eth_getLogs newest first (the order is not every provider's)."""
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        result = super().call(method, params)
+        return result[::-1] if method == "eth_getLogs" else result
+
+
+def test_logs_are_applied_in_chain_order_whatever_order_the_node_sends(
+    w3: Web3, seeded: Deployment, index_engine: Engine, tmp_path: Path
+) -> None:
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    head = w3.eth.block_number
+    Indexer(w3, index_engine, seeded, rpc=ReversedLogs(url)).backfill(up_to=head)
+    reference = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    Indexer(w3, reference, seeded).backfill(up_to=head)
+    assert dump(index_engine) == dump(reference)
+
+
+class LaggingBackend(RpcClient):
+    """A load-balanced node whose logs come from a backend on another fork than its headers."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.log_reads = 0
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        result = super().call(method, params)
+        if method != "eth_getLogs":
+            return result
+        self.log_reads += 1
+        return [dict(entry, blockHash="0x" + "ee" * 32) for entry in result]
+
+
+def test_a_node_that_keeps_contradicting_itself_is_a_fault_not_a_busy_loop(
+    w3: Web3, seeded: Deployment, index_engine: Engine
+) -> None:
+    """Each contradiction was read again at once, unlogged and unseen by /healthz: 1,038
+    requests in 3 s. After MAX_RACES reads, it is a fault (`retrying` warns and backs off)."""
+    rpc = LaggingBackend(str(w3.provider.endpoint_uri))  # type: ignore[attr-defined]
+    indexer = Indexer(w3, index_engine, seeded, rpc=rpc, confirmations=10_000)
+    with pytest.raises(RangeRaced):
+        indexer.backfill()
+    assert rpc.log_reads == MAX_RACES

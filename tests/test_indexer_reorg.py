@@ -282,3 +282,24 @@ def test_the_last_indexed_block_replaced_before_the_range_is_read_is_rolled_back
     racing.backfill()
     assert _custodians(index_engine)["0x" + ITEM_A.hex()] == customs.address
     assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
+
+
+def test_a_shallow_reorg_right_after_a_backfill_rolls_back(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], tmp_path: Path
+) -> None:
+    """A backfill's range entering the reorg window kept only its last block's hash and those of
+    blocks with logs: a 2-block reorg over empty blocks found no kept block below the fork and
+    stopped the indexer for good (ReorgTooDeep), restarted or not."""
+    w3, contract, deployment, members = chain
+    brand, carrier, customs = (members[k].account for k in ("brand", "carrier", "customs"))
+    w3.provider.make_request("anvil_mine", [hex(200)])  # type: ignore[arg-type]
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    hand_over(w3, contract, ITEM_A, brand, carrier)
+    engine = make_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    indexer = Indexer(w3, engine, deployment, confirmations=12)
+    indexer.backfill()
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True  # type: ignore[arg-type]
+    hand_over(w3, contract, ITEM_A, brand, customs)
+    indexer.backfill()
+    assert _custodians(engine)["0x" + ITEM_A.hex()] == customs.address
+    assert dump(engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))

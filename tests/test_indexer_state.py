@@ -7,12 +7,12 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from app.chain.deploy import Deployment
-from app.db.schema import RECORD_ROWS
+from app.db.schema import RECORD_ROWS, indexer_state
 from app.indexer.decode import DecodedLog
-from app.indexer.store import Batch, apply_range
+from app.indexer.store import Batch, CheckpointMoved, apply_range
 
 BRAND = "0x" + "b1" * 20
 CARRIER = "0x" + "ca" * 20
@@ -62,7 +62,22 @@ def _registered(chain: Chain, block: int, item_id: str) -> DecodedLog:
 
 
 def _store(engine: Engine, block: int, logs: list[DecodedLog]) -> None:
-    apply_range(engine, DEPLOYMENT, Batch(last_block=block, head=block, logs=logs))
+    """Store `logs` as the range after the stored checkpoint, up to `block`."""
+    with engine.connect() as conn:
+        stored = conn.execute(select(indexer_state.c.last_block)).scalar()
+    follows = DEPLOYMENT.deploy_block - 1 if stored is None else stored
+    apply_range(engine, DEPLOYMENT, Batch(last_block=block, head=block, follows=follows, logs=logs))
+
+
+def test_a_range_that_does_not_follow_the_stored_checkpoint_writes_nothing(index_engine: Engine) -> None:
+    """Another indexer wrote meanwhile, or the database lost its last commits: the range is
+    refused whole, so the indexer can resume from what the database holds."""
+    chain = Chain()
+    _store(index_engine, 10, [_registered(chain, 10, ITEM)])
+    stale = Batch(last_block=20, head=20, follows=5, logs=[_registered(chain, 20, OTHER)])
+    with pytest.raises(CheckpointMoved, match="stored checkpoint is block 10, not 5"):
+        apply_range(index_engine, DEPLOYMENT, stale)
+    assert set(_rows(index_engine)) == {ITEM}
 
 
 def _rows(engine: Engine) -> dict[str, dict[str, Any]]:

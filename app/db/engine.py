@@ -47,8 +47,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _postgres_session(dbapi_connection: Any, _record: Any) -> None:
     # Everything here is re-derivable from the chain, and each range commits together with its
-    # checkpoint: a server crash may forget the last commits (the indexer then reads those
-    # blocks again) but never leaves a half-written range. So commits need not wait for fsync.
+    # checkpoint: a server crash may forget the last commits (the next range finds the stored
+    # checkpoint behind the one it follows, and the indexer reads those blocks again:
+    # store.CheckpointMoved) but never leaves a half-written range. So commits need not wait
+    # for fsync.
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
     dbapi_connection.commit()

@@ -23,6 +23,7 @@ from app.indexer.decode import DecodedLog, LogDecoder, UndecodableLog, record_id
 from app.indexer.rpc import RpcClient, RpcError
 from app.indexer.store import (
     Batch,
+    CheckpointMoved,
     apply_range,
     mark_head,
     next_block,
@@ -41,6 +42,9 @@ PROBE_AFTER_MAX = 640
 """Each failed probe doubles the wait for the next, up to this: against a steady cap, about one
 range in PROBE_AFTER_MAX fails, and a drop in density is still found within as many ranges."""
 HEARTBEAT_S = 1.0
+MAX_RACES = 5
+"""Reads of one range in a row that the chain changed under before `backfill` gives up on it
+(a fault, retried with backoff)."""
 FIRST_RANGE = 100
 """Blocks of the first range; later ranges grow (or shrink) with the log density seen."""
 TARGET_CHANGES = 20_000
@@ -170,6 +174,7 @@ class Indexer:
         self.on_range = on_range
         self.next_block = next_block(engine, deployment)
         self._hashes = stored_block_hashes(engine, deployment.chain_id)
+        self._resume_needed = False
         self._last_heartbeat = 0.0
         self._executor: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, int, Future[RangeRead]] | None = None
@@ -252,6 +257,9 @@ class Indexer:
             logs, undecodable = self._decode(raw)
         except (RpcError, requests.RequestException, orjson.JSONDecodeError) as exc:
             raise TimestampsUnavailable(f"blocks {start}-{end}: {exc}") from exc
+        positions = [(e.block_number, e.log_index) for e in logs]
+        if positions != sorted(positions):  # handlers apply logs in chain order; not every node sends them so
+            logs.sort(key=lambda e: (e.block_number, e.log_index))
         changes = len(undecodable) + sum(max(1, len(record_ids(e))) for e in logs)
         return RangeRead(raw, logs, undecodable, changes, anchor)
 
@@ -337,12 +345,14 @@ class Indexer:
     def _recent_hashes(
         self, start: int, end: int, head: int, read: RangeRead
     ) -> list[tuple[int, str, str | None]]:
-        """Hashes of the range's non-final blocks (its end and those with logs), read in one
-        batch after the logs and checked against them (`_check_unraced`)."""
+        """Hashes of the range's non-final blocks, every one of them, read in one batch after
+        the logs and checked against them (`_check_unraced`). Every one: a fork point is the
+        highest kept block the chain still has, so a block left out (one without logs, say) is
+        a fork point that cannot be found, and a shallow reorg would look deeper than the window."""
         keep_from = head - self.reorg_window
         if end < keep_from:
             return []
-        numbers = {n for n in {int(r["blockNumber"], 16) for r in read.raw} | {end} if n >= keep_from}
+        numbers = set(range(max(start, keep_from), end + 1))
         if start - 1 in self._hashes:
             numbers.add(start)
         headers = self._headers(sorted(numbers))
@@ -374,8 +384,19 @@ class Indexer:
         if parent is not None and (first is None or first.get("parentHash") != parent):
             raise RangeRaced(f"block {start} no longer follows the indexed block {start - 1}")
 
+    def _resume(self) -> None:
+        """Start again from the stored checkpoint and block hashes: after a failure, what this
+        indexer holds in memory may be ahead of the database (a commit lost in a database
+        crash) or behind it (another indexer wrote)."""
+        self.next_block = next_block(self.engine, self.deployment)
+        self._hashes = stored_block_hashes(self.engine, self.deployment.chain_id)
+        self._ahead = None
+        self._resume_needed = False
+
     def sync_once(self, head: int) -> int:
         """Index one range up to at most `head`; return the number of blocks covered."""
+        if self._resume_needed:
+            self._resume()
         fork = self._check_reorg()
         start = self.next_block if fork is None else fork + 1
         end = min(head, start + self.range - 1)
@@ -392,6 +413,7 @@ class Indexer:
         batch = Batch(
             last_block=max(end, start - 1),
             head=head,
+            follows=self.next_block - 1,
             logs=read.logs,
             undecodable=read.undecodable,
             block_hashes=self._recent_hashes(start, end, head, read) if end >= start else [],
@@ -400,7 +422,12 @@ class Indexer:
         )
         self._grow(end - start + 1, read.changes)
         self._read_ahead(batch.last_block + 1, head)
-        apply_range(self.engine, self.deployment, batch)
+        try:
+            apply_range(self.engine, self.deployment, batch)
+        except CheckpointMoved as exc:
+            log.warning("%s", exc)
+            self._resume_needed = True
+            return 0
         if fork is not None:
             self._hashes = {n: h for n, h in self._hashes.items() if n <= fork}
         self._hashes.update((n, h) for n, h, _ in batch.block_hashes)
@@ -420,12 +447,20 @@ class Indexer:
         """
         target = self.head() if up_to is None else up_to
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="getlogs")
+        raced = 0
         try:
             with _bulk_allocation():
                 while True:
                     try:
                         self.sync_once(target)
+                        raced = 0
                     except RangeRaced as exc:
+                        # A reorg during the read: read again at once. A node that keeps
+                        # contradicting itself (logs of one backend, headers of another) is a
+                        # fault: `retrying` backs off, warns and tells /healthz.
+                        raced += 1
+                        if raced >= MAX_RACES:
+                            raise
                         log.info("range read again: %s", exc)
                         target = min(target, self.head())  # the chain may have become shorter
                         continue
@@ -464,6 +499,7 @@ class Indexer:
                 return work()
             except Exception as exc:
                 failures += 1
+                self._resume_needed = True
                 self._back_off(exc, failures, stop)
         raise Stopped
 

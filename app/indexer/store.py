@@ -31,12 +31,20 @@ log = logging.getLogger(__name__)
 STATE_TABLES = (events, items, unit_contents, attestations, members, blocks, undecodable_logs, indexer_state)
 
 
+class CheckpointMoved(RuntimeError):
+    """The stored checkpoint is not where this indexer left it: another indexer wrote meanwhile,
+    or the database lost its last commits (a PostgreSQL crash with `synchronous_commit = off`).
+    Nothing of the range is written; the indexer resumes from the stored checkpoint."""
+
+
 @dataclass
 class Batch:
     """Everything one indexed block range writes."""
 
     last_block: int
     head: int
+    follows: int
+    """The checkpoint this range continues from: the last block the indexer stored before it."""
     logs: list[DecodedLog] = field(default_factory=list)
     undecodable: list[dict[str, Any]] = field(default_factory=list)
     """Rows for `undecodable_logs` (without chain_id)."""
@@ -180,6 +188,13 @@ def apply_range(engine: Engine, deployment: Deployment, batch: Batch) -> None:
     """Store `batch` (a whole block range) and move the checkpoint to its last block, atomically."""
     chain_id = deployment.chain_id
     with engine.begin() as conn:
+        stored = conn.execute(
+            select(indexer_state.c.last_block).where(_checkpoint_of(deployment)).with_for_update()
+        ).scalar()
+        if (deployment.deploy_block - 1 if stored is None else stored) != batch.follows:
+            raise CheckpointMoved(
+                f"the stored checkpoint is block {stored}, not {batch.follows}: resuming from it"
+            )
         if batch.rollback_to is not None:
             _rollback(conn, chain_id, batch.rollback_to)
         _insert_events(conn, chain_id, batch.logs)
