@@ -1,16 +1,22 @@
 """Schema migrations carry existing rows over, on SQLite and PostgreSQL."""
 
+import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
-from app.db.engine import database_url, migrate
+from app.db.engine import MIGRATIONS, database_url, make_engine, migrate
 from app.db.schema import metadata
 
 TX, BATCH_TX = "0x" + "a1" * 32, "0x" + "b2" * 32
 ITEM, BATCHED, UNIT = ("0x" + f"{n:064x}" for n in (1, 2, 3))
 BRAND = "0x" + "b1" * 20
+_config = Config()
+_config.set_main_option("script_location", str(MIGRATIONS))
+HEAD = ScriptDirectory.from_config(_config).get_current_head()
 
 
 @pytest.fixture
@@ -163,3 +169,64 @@ def test_hex_columns_compare_as_bytes_on_postgresql_and_0007_goes_back(engine: E
     assert set(_collations(engine).values()) == {None}
     migrate(engine)
     assert _collations(engine) == declared
+
+
+def _version(url: str) -> str | None:
+    probe = create_engine(database_url(url))
+    try:
+        with probe.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        probe.dispose()
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url: str) -> None:
+    """Three starting together (`serve` and `index --follow` on a new database) each created the
+    tables: 'table attestations already exists' on SQLite, a unique violation on PostgreSQL."""
+    start, opened, failed = threading.Barrier(3), [], []
+
+    def open_database() -> None:
+        start.wait()
+        try:
+            opened.append(make_engine(db_url))
+        except Exception as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_database, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a migration never finished"
+    for engine in opened:
+        engine.dispose()
+    assert failed == [] and len(opened) == 3
+    assert _version(db_url) == HEAD
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 4, 8])
+def test_an_upgrade_cut_short_leaves_the_schema_it_started_from(db_url: str, fail_at: int) -> None:
+    """SQLite ran each DDL statement of a migration as its own commit: an upgrade killed midway
+    left the next revision's tables under the old version, and every later start failed
+    ('table unit_contents already exists'). Now the upgrade is one transaction."""
+    engine = make_engine(db_url)
+    migrate(engine, "0005", down=True)
+    engine.dispose()
+    statements = 0
+
+    def cut_short(conn: Connection, cursor: object, statement: str, *_: object) -> None:
+        nonlocal statements
+        if statement.lstrip().upper().startswith(("CREATE", "ALTER", "DROP", "INSERT", "UPDATE")):
+            statements += 1
+            if statements == fail_at:
+                raise RuntimeError("the process dies here")
+
+    event.listen(Engine, "before_cursor_execute", cut_short)
+    try:
+        with pytest.raises(RuntimeError, match="the process dies here"):
+            make_engine(db_url)
+    finally:
+        event.remove(Engine, "before_cursor_execute", cut_short)
+    assert _version(db_url) == "0005"
+    make_engine(db_url).dispose()  # the next start upgrades from 0005 again
+    assert _version(db_url) == HEAD

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -89,14 +90,51 @@ def database_url(url: str) -> URL:
     return parsed
 
 
+MIGRATION_LOCK = 0x4F524947494E  # "ORIGIN"
+"""PostgreSQL advisory lock key held while migrating."""
+MIGRATION_WAIT_S = 300
+"""How long a process waits for another's SQLite migration to finish."""
+
+
+def _sqlite_migration_engine(url: URL) -> Engine:
+    """An engine for migrating a SQLite file in one transaction that takes the write lock
+    first (BEGIN IMMEDIATE). Python's sqlite3 starts no transaction before DDL, so each
+    statement of a migration committed on its own: a process killed mid-upgrade left tables
+    of the next revision under the old version number, and every later start failed; and two
+    processes opening a new file at once both created its tables."""
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": MIGRATION_WAIT_S})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        dbapi_connection.isolation_level = None  # SQLAlchemy's transactions, as emitted below
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
 def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
     """Bring the schema of `engine` to alembic `revision` (the newest by default); `down`
-    goes back to an older one, carrying the data over as the upgrade did."""
+    goes back to an older one, carrying the data over as the upgrade did.
+
+    All of it is one transaction (a crash leaves the schema as it was), and one process
+    migrates at a time: the others wait, then find the schema current."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(config, revision)
+    sqlite = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+    migrating = _sqlite_migration_engine(engine.url) if sqlite else engine
+    try:
+        with migrating.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            config.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        if sqlite:
+            migrating.dispose()
 
 
 def make_engine(url: str) -> Engine:
