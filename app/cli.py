@@ -112,6 +112,12 @@ def index(
     ] = None,
     max_range: Annotated[int | None, typer.Option(min=1, help="Largest eth_getLogs block range")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr")] = True,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="Clear a database that indexes another chain's deployment (else refused)"
+        ),
+    ] = False,
 ) -> None:
     """Backfill the registry's events into the database (JSON-lines logs), optionally following the head."""
     from sqlalchemy.exc import OperationalError
@@ -138,6 +144,7 @@ def index(
                 to_block=to_block,
                 max_range=max_range or settings.max_block_range,
                 progress=progress,
+                replace=replace,
             ),
             settings,
         )

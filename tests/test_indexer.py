@@ -1,5 +1,6 @@
 """Indexer against a real anvil, on SQLite and PostgreSQL: state from events, resume, decoding, schema."""
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ from app.indexer.decode import LogDecoder, UndecodableLog, record_ids
 from app.indexer.follow import MAX_RACES, Indexer, RangeRaced
 from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, NEVER_EXPIRES, STORED_ONLY
 from app.indexer.rpc import RpcClient
-from app.indexer.store import _rollback
+from app.indexer.store import OtherDeployment, _rollback
 
 STATE_TABLES = ("events", "items", "unit_contents", "members", "attestations", "undecodable_logs")
 
@@ -227,6 +228,21 @@ def test_a_new_deployment_replaces_a_stale_index(
     Indexer(w3, index_engine, seeded).backfill()
     other = deploy_registry(w3, operator)
     Indexer(w3, index_engine, other).backfill()
+    with index_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(items)).scalar_one() == 0
+
+
+def test_a_database_of_another_chain_is_refused_unless_replaced(
+    w3: Web3, seeded: Deployment, index_engine: Engine
+) -> None:
+    """`origintrace index --rpc <another testnet>` on the gateway's database wiped it."""
+    Indexer(w3, index_engine, seeded).backfill()
+    elsewhere = dataclasses.replace(seeded, chain_id=17000)
+    with pytest.raises(OtherDeployment, match=f"on chain {seeded.chain_id}, not .* on chain 17000"):
+        Indexer(w3, index_engine, elsewhere)
+    with index_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(items)).scalar_one() > 0
+    Indexer(w3, index_engine, elsewhere, replace=True)
     with index_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(items)).scalar_one() == 0
 

@@ -156,6 +156,7 @@ class Indexer:
         confirmations: int | None = None,
         rpc: RpcClient | None = None,
         on_range: ProgressCallback | None = None,
+        replace: bool = False,
     ) -> None:
         url = w3 if isinstance(w3, str) else str(getattr(w3.provider, "endpoint_uri", ""))
         self.rpc = rpc or RpcClient(url)
@@ -172,7 +173,7 @@ class Indexer:
         depth = get_settings().confirmations if confirmations is None else confirmations
         self.reorg_window = max(64, 4 * depth)
         self.on_range = on_range
-        self.next_block = next_block(engine, deployment)
+        self.next_block = next_block(engine, deployment, replace)
         self._hashes = stored_block_hashes(engine, deployment.chain_id)
         self._resume_needed = False
         self._last_heartbeat = 0.0

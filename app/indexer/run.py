@@ -24,6 +24,8 @@ class IndexJob:
     to_block: int | None
     max_range: int
     progress: bool
+    replace: bool = False
+    """Clear a database that indexes a deployment on another chain (else refused)."""
 
 
 def run_index(job: IndexJob, settings: Settings) -> None:
@@ -50,7 +52,13 @@ def run_index(job: IndexJob, settings: Settings) -> None:
         )
     engine = make_engine(job.database_url)
     indexer = Indexer(
-        job.rpc_url, engine, deployment, job.max_range, confirmations=settings.confirmations, rpc=rpc
+        job.rpc_url,
+        engine,
+        deployment,
+        job.max_range,
+        confirmations=settings.confirmations,
+        rpc=rpc,
+        replace=job.replace,
     )
     never = threading.Event()  # nothing sets it: the command ends by Ctrl-C or SIGTERM
     target = indexer.retrying(indexer.head, never) if job.to_block is None else job.to_block

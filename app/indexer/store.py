@@ -75,17 +75,30 @@ def _checkpoint(deployment: Deployment, last_block: int, now: int, **values: Any
     }
 
 
-def next_block(engine: Engine, deployment: Deployment) -> int:
+class OtherDeployment(ValueError):
+    """The database indexes a deployment on another chain: a wrong --rpc or database URL, most
+    likely. It is left as it is unless the indexer is told to replace it."""
+
+
+def next_block(engine: Engine, deployment: Deployment, replace: bool = False) -> int:
     """First block still to index for `deployment`: after its checkpoint, or its deploy block.
 
-    A database that holds another deployment (a new devnet reuses chain id and address) is
-    emptied first, so its stale rows never mix with the new chain's.
+    A database that holds another deployment on the same chain (a restarted devnet reuses
+    chain id and address; a redeployed registry) is emptied first, so its stale rows never mix
+    with the new ones; one on another chain only when `replace`, else OtherDeployment.
     """
     with engine.begin() as conn:
         row = conn.execute(select(indexer_state).where(_checkpoint_of(deployment))).first()
         if row is not None and row.deploy_block_hash == deployment.deploy_block_hash:
             return int(row.last_block) + 1
-        if conn.execute(select(indexer_state.c.chain_id)).first() is not None:
+        other = conn.execute(select(indexer_state.c.chain_id, indexer_state.c.registry)).first()
+        if other is not None and other.chain_id != deployment.chain_id and not replace:
+            raise OtherDeployment(
+                f"the database indexes registry {other.registry} on chain {other.chain_id}, not"
+                f" {deployment.registry} on chain {deployment.chain_id}: check the RPC URL, use"
+                " another database (ORIGINTRACE_DATABASE_URL), or pass --replace to clear this one"
+            )
+        if other is not None:
             log.warning("database holds another deployment; clearing it to index %s", deployment.registry)
             for table in STATE_TABLES:
                 conn.execute(delete(table))
@@ -232,7 +245,7 @@ def record_error(engine: Engine, deployment: Deployment, message: str) -> None:
             .where(_checkpoint_of(deployment))
             .values(last_error=message[:500], error_since=func.coalesce(indexer_state.c.error_since, now))
         ).rowcount
-        if not changed:
+        if not changed and conn.execute(select(indexer_state.c.chain_id)).first() is None:
             first = _checkpoint(
                 deployment, deployment.deploy_block - 1, now, last_error=message[:500], error_since=now
             )
