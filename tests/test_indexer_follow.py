@@ -142,6 +142,14 @@ def test_healthz_says_why_the_indexer_keeps_failing_until_it_recovers(
         assert client.get("/healthz").json()["indexer_error"] is None
 
 
+def test_healthz_is_unhealthy_while_nothing_is_indexed(index_engine: Engine, settings: Settings) -> None:
+    """A gateway on an empty database said ok while every product page said "not registered"."""
+    with TestClient(create_app(settings, index_engine)) as client:
+        empty = client.get("/healthz")
+    assert empty.status_code == 503 and empty.json()["status"] == "unhealthy"
+    assert "nothing is indexed yet" in empty.json()["indexer_error"]
+
+
 def test_healthz_shows_an_indexer_that_never_reached_its_node(
     w3: Web3, seeded: Deployment, index_engine: Engine, settings: Settings
 ) -> None:

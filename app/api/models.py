@@ -139,7 +139,9 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(description="ok, or unhealthy when the indexer lags past its thresholds")
+    status: str = Field(
+        description="ok, or unhealthy when the indexer lags past its thresholds or nothing is indexed yet"
+    )
     indexed_block: int | None
     chain_id: int | None
     registry: str | None

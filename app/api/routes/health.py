@@ -12,8 +12,15 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
 def healthz(conn: ConnectionDep, settings: SettingsDep, response: Response) -> Health:
     status = indexer_status(conn)
-    if status is None:
-        return Health(status="ok", indexed_block=None, chain_id=None, registry=None)
+    if status is None:  # nothing indexed: every product would be "not registered"
+        response.status_code = 503
+        return Health(
+            status="unhealthy",
+            indexed_block=None,
+            chain_id=None,
+            registry=None,
+            indexer_error="nothing is indexed yet: run `origintrace index` on this database",
+        )
     healthy = (
         status.lag_blocks <= settings.health_max_lag_blocks
         and status.lag_seconds <= settings.health_max_lag_seconds
