@@ -226,13 +226,21 @@ def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) 
     assert body["custodian"]["address"] == CARRIER and body["custodian"]["name"] == "SkyBridge Logistics"
     assert body["container"] == _hex(PALLET.item_id)
     # The pallet's handover to the carrier is how the gift set reached the carrier: it is in its history.
-    assert [h["type"] for h in body["history"]] == ["registered", "packed", "attested", "attested"]
+    steps = [(h["type"], h["certification"]) for h in body["history"]]
+    assert steps == [
+        ("registered", None),
+        ("packed", None),
+        ("attested", "ORGANIC"),
+        ("attested", "VEGAN"),
+        ("attestation_revoked", "VEGAN"),  # it was shown as a certification still in the timeline
+    ]
     assert all(h["unit"] is None for h in body["history"])  # its own facts, as its proof bundle has them
     (carried,) = body["carried"]
     assert (carried["type"], carried["unit"]) == ("handed_over", _hex(PALLET.item_id))
     assert carried["to"]["address"] == CARRIER
     page = client.get(GIFT_SET.path, headers=BROWSER).text
     assert "保管权已交接 （随所装入的物流单元）" in page
+    assert "认证方已撤回认证: " in page and page.count("已认证: ") == 2
     assert [a["uri"] for a in body["attestations"]] == ["ipfs://organic"]  # the revoked one is gone
 
 

@@ -48,6 +48,7 @@ EVENTS = {
         "signed_handoff": "Custody handed over by signed handoff",
         "split": "Split off into a lot of its own",
         "unit_created": "Logistic unit created by its first holder",
+        "attestation_revoked": "Certification withdrawn by its certifier",
     },
     "zh": {
         "registered": "品牌方登记",
@@ -67,6 +68,7 @@ EVENTS = {
         "signed_handoff": "凭双方签名交接保管权",
         "split": "从原批次分出为新批次",
         "unit_created": "物流单元由首位保管方创建",
+        "attestation_revoked": "认证方已撤回认证",
     },
 }
 

@@ -16,13 +16,14 @@ from app.core.config import Settings
 from app.db.reads import PreparedRead
 from app.db.schema import CREATION_LOG, RECORD_ROWS, attestations, events, items
 from app.gs1.digital_link import DigitalLink, parse_path
-from app.indexer.decode import DecodedLog
+from app.indexer.decode import DecodedLog, label_text
 from app.indexer.status import indexer_status
 
 HISTORY_TYPES = {
     "ItemRegistered": ("registered", None, "brand"),
     "ItemsRegistered": ("registered", None, "brand"),
     "ItemAttested": ("attested", "certifier", None),
+    "AttestationRevoked": ("attestation_revoked", "certifier", None),
     "CustodyOffered": ("offered", "from", "to"),
     "CustodyOfferCancelled": ("offer_cancelled", "from", "to"),
     "CustodyTransferred": ("handed_over", "from", "to"),
@@ -201,6 +202,11 @@ class ItemReader:
         `carried`), each names its unit."""
         entries = []
         signed = self._signed_txs(rows)
+        kinds = {  # attestation id -> kind, for revocations
+            r.args["attestationId"]: label_text(r.args["kind"])
+            for r in rows
+            if r.name == "AttestationRecorded"
+        }
         self.parties.load(_history_parties(rows))
         for row in rows:
             if row.name not in HISTORY_TYPES:
@@ -213,6 +219,13 @@ class ItemReader:
             elif row.tx_hash in signed:
                 kind = "signed_handoff"
             depth = self.confirmations(row.block_number)
+            kind_of = (
+                label_text(row.args["kind"])
+                if row.name == "ItemAttested"
+                else kinds.get(row.args["attestationId"])
+                if row.name == "AttestationRevoked"
+                else None
+            )
             entries.append(
                 HistoryEntry(
                     type=kind,
@@ -225,6 +238,7 @@ class ItemReader:
                     confirmations=depth,
                     confirmed=depth >= self.settings.confirmations,
                     unit=row.item_id if carried else None,
+                    certification=kind_of,
                 )
             )
         return entries

@@ -52,7 +52,7 @@ class HistoryEntry(BaseModel):
     type: str = Field(
         description="registered, attested, offered, offer_cancelled, handed_over, signed_handoff, sold, "
         "recalled, claimed, reported_lost, found, destroyed, packed, unpacked, split (sub-lot anchored) "
-        "or unit_created (a logistic unit's creation)"
+        "unit_created (a logistic unit's creation) or attestation_revoked"
     )
     from_: Party | None = Field(None, serialization_alias="from")
     to: Party | None = None
@@ -64,6 +64,9 @@ class HistoryEntry(BaseModel):
     confirmed: bool = Field(description="At least ORIGINTRACE_CONFIRMATIONS blocks deep")
     unit: str | None = Field(
         None, description="For a custody move of the logistic unit the record was packed in: that unit's id"
+    )
+    certification: str | None = Field(
+        None, description="For attested and attestation_revoked: the attestation's kind, e.g. GRADING_REPORT"
     )
 
 
