@@ -10,7 +10,7 @@ from app.api.main import create_app
 from app.chain.client import registry, send
 from app.chain.deploy import deploy_registry
 from app.chain.devnet import Devnet
-from app.commands.verify import Report, check_facts, lot_lineage
+from app.commands.verify import Report, chain_status, check_facts, lot_lineage
 from app.core.config import Settings, lot_store
 from app.db.engine import make_engine
 from app.demo.journey import DIAMOND, demo_members, hand_over, seed_demo
@@ -30,6 +30,8 @@ MISLABELLED_LOT = Lot.parse(GTIN, "SPLIT-A3")
 SECOND_SPLIT_LOT = Lot.parse(GTIN, "SPLIT-A4")
 TAMPERED_PARENT = Lot.parse(GTIN, "SPLIT-T")
 TAMPERED_SUB = Lot.parse(GTIN, "SPLIT-T1")
+RECALLED_PARENT = Lot.parse(GTIN, "SPLIT-R")
+RECALLED_SUB = Lot.parse(GTIN, "SPLIT-R1")
 METADATA = b"\x42" * 32
 HEADER_LOT_AT = 86  # app/scale/store.py _HEADER: lot length (1 byte), then the lot number
 JSON = {"Accept": "application/json"}
@@ -72,6 +74,9 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     anchor(SECOND_SPLIT_LOT, ["S005"], PARENT, brand)  # the parent's root still lists S005
     anchor(TAMPERED_PARENT, [f"T{n:03d}" for n in range(10)], None, brand)
     anchor(TAMPERED_SUB, ["T001"], TAMPERED_PARENT, brand, metadata=b"\x77" * 32)
+    anchor(RECALLED_PARENT, [f"R{n:03d}" for n in range(10)], None, brand)
+    anchor(RECALLED_SUB, [f"R{n:03d}" for n in range(5)], RECALLED_PARENT, brand)
+    send(w3, brand, contract.functions.recall(RECALLED_PARENT.item_id))  # after the split
     rewritten = [(f"T{n:03d}", b"\x77" * 32 if n == 1 else METADATA) for n in range(10)]
     prepare(lot_block(GTIN, TAMPERED_PARENT.lot, rewritten), store)  # no longer the anchored tree
     with lot_path(store, MISLABELLED_LOT.item_id).open("r+b") as lot_file:  # its header names the parent
@@ -202,6 +207,33 @@ def test_a_sub_lot_file_naming_another_lot_is_not_followed(client: TestClient) -
     response = client.get(f"{PARENT.path}/21/S035", headers=JSON)
     assert response.status_code == 200
     assert response.json()["lot"]["id"] == "0x" + PARENT.item_id.hex()
+
+
+def test_a_recall_of_a_lot_reaches_the_lots_split_off_it(
+    client: TestClient, w3: Web3, devnet: Devnet
+) -> None:
+    """The brand recalled lot SPLIT-R after 5 of its items went on in SPLIT-R1: those items,
+    labelled SPLIT-R, showed as fine, and `verify` said VERIFIED."""
+    parent = "0x" + RECALLED_PARENT.item_id.hex()
+    sub = client.get(RECALLED_SUB.path, headers=JSON).json()
+    assert (sub["status"], sub["recalled_with"]) == ("recalled", parent)
+    assert sub["history"][-1]["type"] == "recalled"  # the parent's recall, in the sub-lot's timeline
+    label = f"{RECALLED_PARENT.path}/21/R001"
+    item = client.get(label, headers=JSON).json()
+    assert item["lot"]["id"] == "0x" + RECALLED_SUB.item_id.hex() and item["lot"]["status"] == "recalled"
+    page = client.get(label, headers={"Accept": "text/html"}).text
+    assert 'class="badge recalled"' in page and "stop using this product" in page
+    kept = client.get(f"{RECALLED_PARENT.path}/21/R007", headers=JSON).json()  # never split off
+    assert kept["lot"]["status"] == "recalled" and kept["lot"]["recalled_with"] is None
+    untouched = client.get(SUB_LOT.path, headers=JSON).json()
+    assert (untouched["status"], untouched["recalled_with"]) == ("active", None)
+    bundle = client.get(f"/api/v1/lots/{GTIN}/{RECALLED_PARENT.lot}/items/R001/proof").json()
+    contract = registry(w3, bundle["registry"])
+    lineage = lot_lineage(contract, RECALLED_SUB.item_id)
+    report = Report()
+    check_facts(report, w3, RpcClient(devnet.rpc_url), contract.address, lineage, bundle["facts"])
+    assert report.verified, report.checks
+    assert chain_status(contract, lineage) == "recalled"  # what `verify` compares the page with
 
 
 def test_a_split_item_is_cached_under_its_printed_label(client: TestClient) -> None:

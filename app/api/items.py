@@ -39,12 +39,17 @@ HISTORY_TYPES = {
 STATUS_HISTORY = {1: "found", 4: "recalled", 5: "claimed", 6: "reported_lost", 7: "destroyed"}
 """StatusChanged status number -> history type (contracts/types/RecordTypes.sol numbers)."""
 
-CLAIMED = 5
+RECALLED, CLAIMED = 4, 5
 
 
 def is_claim(row: DecodedLog) -> bool:
     """Whether `row` is the consumer claim of its item."""
     return row.name == "StatusChanged" and row.args["status"] == CLAIMED
+
+
+def is_recall(row: DecodedLog) -> bool:
+    """Whether `row` is its record's recall by the brand."""
+    return row.name == "StatusChanged" and row.args["status"] == RECALLED
 
 
 NO_LIMIT = 2**62
@@ -183,7 +188,9 @@ class ItemReader:
             facts = [
                 e
                 for e in self.events(parent)
-                if _position(e) < split_at or (e.name == "LotSplit" and e.args["subLotId"] == child)
+                if _position(e) < split_at
+                or (e.name == "LotSplit" and e.args["subLotId"] == child)
+                or is_recall(e)  # it covers the sub-lots too (see lots.lot_status)
             ] + facts
             row = ITEM_ROW.first(self.conn, item_id=parent)
             child, parent = parent, row.parent_id if row is not None else None

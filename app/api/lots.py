@@ -49,7 +49,11 @@ class LotPublic(BaseModel):
     item_count: int
     brand: Party
     custodian: Party = Field(description="Effective custodian: the outermost unit's while the lot is packed")
-    status: str
+    status: str = Field(description="The lot's status; 'recalled' also when a lot it was split from is")
+    recalled_with: str | None = Field(
+        None,
+        description="The lot it was split from whose recall covers it (its labels carry that lot's number)",
+    )
     parent_lot_id: str | None
     container: str | None = Field(description="Id of the logistic unit the lot is packed in, if any")
     metadata: dict[str, Any] | None = Field(
@@ -106,6 +110,17 @@ class UnitPublic(BaseModel):
 
 MAX_NESTING = 64
 """Units nest (pallet in container); the walk to the outermost stops here (cycles are refused on chain)."""
+
+UNAFFECTED_BY_RECALL = ("recalled", "destroyed")
+
+
+def lot_status(own: str, ancestors: list[str]) -> str:
+    """The status a lot shows, given its own and those of the lots it was split from (nearest
+    first): a brand recalls a lot by its number, and every item printed with that number is
+    recalled, whichever sub-lot it went on in. The same rule for the gateway and `verify`."""
+    if own not in UNAFFECTED_BY_RECALL and "recalled" in ancestors:
+        return "recalled"
+    return own
 
 
 def verify_merkle_proof(leaf: str, proof: list[str], root: str) -> bool:
@@ -179,6 +194,9 @@ def load_lot(conn: Connection, parties: Parties, gtin: str, lot: str, base_url: 
         return None
     row, created = found
     custodian = effective_custodian(conn, row)
+    ancestors = _ancestors(conn, row.parent_id)
+    recalled = next((lot_id for lot_id, status in ancestors if status == "recalled"), None)
+    status = lot_status(row.status, [status for _, status in ancestors])
     return LotPublic(
         id=row.item_id,
         gtin=gtin,
@@ -188,7 +206,8 @@ def load_lot(conn: Connection, parties: Parties, gtin: str, lot: str, base_url: 
         item_count=row.lot_count,
         brand=parties.party(row.brand),
         custodian=parties.party(custodian),
-        status=row.status,
+        status=status,
+        recalled_with=recalled if status != row.status else None,
         parent_lot_id=row.parent_id,
         container=row.container,
         metadata=verified_metadata(row.metadata_uri, row.metadata_hash),
@@ -196,6 +215,23 @@ def load_lot(conn: Connection, parties: Parties, gtin: str, lot: str, base_url: 
         tx=created.tx_hash,
         log_index=created.log_index,
     )
+
+
+LOT_ANCESTRY = PreparedRead(
+    select(items.c.status, items.c.parent_id).where(items.c.item_id == bindparam("lot_id"))
+)
+
+
+def _ancestors(conn: Connection, parent_id: str | None) -> list[tuple[str, str]]:
+    """(id, status) of the lots a lot was split from, nearest first."""
+    found: list[tuple[str, str]] = []
+    for _ in range(MAX_NESTING):
+        row = LOT_ANCESTRY.first(conn, lot_id=parent_id) if parent_id is not None else None
+        if row is None or parent_id is None:
+            break
+        found.append((parent_id, row.status))
+        parent_id = row.parent_id
+    return found
 
 
 @lru_cache(maxsize=256)

@@ -15,7 +15,7 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from app.api.items import carried_moves
-from app.api.lots import MAX_NESTING
+from app.api.lots import MAX_NESTING, lot_status
 from app.chain.artifacts import artifact
 from app.chain.client import connect
 from app.chain.deploy import known_deployment, manifest_path
@@ -230,7 +230,7 @@ def verify(
     report.check(
         custodian == shown_address, f"current custodian {custodian} (the gateway shows {shown_address})"
     )
-    status = STATUS_NAMES[contract.functions.statusOf(record_id).call()]
+    status = chain_status(contract, lineage)
     report.check(
         shown["status"] in STATUS_ALIASES.get(status, {status}),
         f"current status {status} (the gateway shows {shown['status']})",
@@ -260,6 +260,13 @@ def _check_merkle(report: Report, contract: Any, item: bytes, lot: bytes, merkle
         contract.functions.verifyLotItem(lot, item, metadata, proof).call(),
         f"the registry accepts the item's {len(proof)}-step Merkle proof into lot 0x{lot.hex()[:12]}…",
     )
+
+
+def chain_status(contract: Any, lineage: list[str]) -> str:
+    """The status of `lineage[0]` on the user's node, by the gateway's rule: a lot split off a
+    recalled lot is recalled too (app/api/lots.py `lot_status`)."""
+    statuses = [STATUS_NAMES[contract.functions.statusOf(bytes.fromhex(r[2:])).call()] for r in lineage]
+    return lot_status(statuses[0], statuses[1:])
 
 
 def lot_lineage(contract: Any, lot: bytes) -> list[str]:
