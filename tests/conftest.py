@@ -47,6 +47,24 @@ def devnet() -> Iterator[Devnet]:
         yield node
 
 
+OwnChain = tuple[Web3, Contract, Deployment, dict[str, Member]]
+
+
+@pytest.fixture
+def own_chain() -> Iterator[OwnChain]:
+    """An anvil of the test's own (for what must not disturb the shared devnet: reorgs, mining
+    control), a registry deployed and the demo members admitted."""
+    from app.demo.journey import admit_members
+
+    with running_devnet("anvil") as node:
+        w3 = connect(node.rpc_url)
+        deployment = deploy_registry(w3, dev_account(0))
+        contract = registry(w3, deployment.registry)
+        members = demo_members()
+        admit_members(w3, contract, dev_account(0), members)
+        yield w3, contract, deployment, members
+
+
 @pytest.fixture(scope="session")
 def w3(devnet: Devnet) -> Web3:
     return connect(devnet.rpc_url)

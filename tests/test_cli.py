@@ -419,6 +419,10 @@ def test_each_bad_setting_is_one_line_naming_its_variable() -> None:
         result, 2, "error: ORIGINTRACE_PORT: ", "integer", "error: ORIGINTRACE_LINK_TARGETS: ", "JSON"
     )
     assert len(result.output.splitlines()) == 2
+    # 0 or less marked every fact confirmed, one block deep included
+    _one_line_error(
+        _cli("deployments", "list", ORIGINTRACE_CONFIRMATIONS="0"), 2, "error: ORIGINTRACE_CONFIRMATIONS: "
+    )
 
 
 @pytest.mark.parametrize(

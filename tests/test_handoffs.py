@@ -1,15 +1,19 @@
 """EIP-712 handoffs signed in Python are accepted by the registry on a real anvil."""
 
+import threading
 import time
+from typing import Any
 
 import pytest
+from conftest import OwnChain
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 
-from app.chain.client import TransactionFailed, chain_time, send
+from app.chain import client
+from app.chain.client import TransactionFailed, TransactionPending, chain_time, send
 from app.chain.handoffs import handoff_digest, handoff_typed_data, sign_handoff
 from app.demo.journey import Member, admit_members
 
@@ -84,3 +88,53 @@ def test_an_offer_that_expires_before_its_acceptance_is_mined_names_the_error(
     assert w3.eth.get_block("latest")["timestamp"] < expires < chain_time(w3)  # the idle chain's clock lags
     with pytest.raises(TransactionFailed, match=r"reverted: RegistryOfferExpired\("):
         send(w3, carrier, consortium.functions.acceptCustody(item))
+
+
+@pytest.fixture
+def slow_chain(own_chain: OwnChain) -> tuple[Web3, Contract, LocalAccount]:
+    """An anvil of its own that mines only when told (a chain with block times), with a brand."""
+    w3, contract, _, members = own_chain
+    w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    return w3, contract, members["brand"].account
+
+
+def _pool_size(w3: Web3) -> int:
+    return int(w3.provider.make_request("txpool_status", [])["result"]["pending"], 16)  # type: ignore[arg-type]
+
+
+def test_two_commands_of_one_account_before_a_block_both_go_through(
+    slow_chain: tuple[Web3, Contract, LocalAccount],
+) -> None:
+    """The nonce came from the last block: a second command before the next block reused the
+    first one's and was refused ('replacement transaction underpriced')."""
+    w3, contract, brand = slow_chain
+    receipts: list[Any] = []
+    threads = []
+    for n, item in enumerate((keccak(text="first"), keccak(text="second"))):
+        call = contract.functions.registerItem(item, item, "ipfs://item")
+        threads.append(
+            threading.Thread(target=lambda c=call: receipts.append(send(w3, brand, c)), daemon=True)
+        )
+        threads[-1].start()
+        deadline = time.monotonic() + 10
+        while _pool_size(w3) < n + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert _pool_size(w3) == 2
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(r["status"] for r in receipts) == [1, 1]
+
+
+def test_a_transaction_not_mined_in_time_says_so_and_names_it(
+    slow_chain: tuple[Web3, Contract, LocalAccount], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a stalled chain a command ended in a TimeExhausted traceback after 120 s; run again,
+    it sent the transaction a second time."""
+    w3, contract, brand = slow_chain
+    monkeypatch.setattr(client, "RECEIPT_TIMEOUT_S", 1)
+    item = keccak(text="stalled")
+    with pytest.raises(
+        TransactionPending, match=r"transaction 0x[0-9a-f]{64} from .* is not mined after 1 s"
+    ):
+        send(w3, brand, contract.functions.registerItem(item, item, "ipfs://item"))

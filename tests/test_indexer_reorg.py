@@ -1,10 +1,11 @@
 """Reorgs on a real anvil (snapshot/revert): custody events removed and replaced, the index follows."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import OwnChain
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import Engine, select
@@ -12,12 +13,11 @@ from test_indexer import dump
 from web3 import Web3
 from web3.contract import Contract
 
-from app.chain.client import connect, dev_account, registry, send
-from app.chain.deploy import Deployment, deploy_registry
-from app.chain.devnet import running_devnet
+from app.chain.client import dev_account, send
+from app.chain.deploy import Deployment
 from app.db.engine import make_engine
 from app.db.schema import blocks, events, items, members, unit_contents
-from app.demo.journey import Member, admit_members, demo_members, hand_over
+from app.demo.journey import Member, hand_over
 from app.gs1.keys import LogisticUnit
 from app.indexer.follow import Indexer
 from app.indexer.rpc import RpcClient
@@ -26,19 +26,12 @@ ITEM_A, ITEM_B = keccak(text="reorg item A"), keccak(text="reorg item B")
 
 
 @pytest.fixture
-def chain() -> Iterator[tuple[Web3, Contract, Deployment, dict[str, Member]]]:
+def chain(own_chain: OwnChain) -> OwnChain:
     """Its own anvil (a reorg must not disturb the shared devnet), members admitted, two items."""
-    with running_devnet("anvil") as node:
-        w3 = connect(node.rpc_url)
-        deployment = deploy_registry(w3, dev_account(0))
-        contract = registry(w3, deployment.registry)
-        members = demo_members()
-        admit_members(w3, contract, dev_account(0), members)
-        for item in (ITEM_A, ITEM_B):
-            send(
-                w3, members["brand"].account, contract.functions.registerItem(item, keccak(item), "ipfs://x")
-            )
-        yield w3, contract, deployment, members
+    w3, contract, _, members = own_chain
+    for item in (ITEM_A, ITEM_B):
+        send(w3, members["brand"].account, contract.functions.registerItem(item, keccak(item), "ipfs://x"))
+    return own_chain
 
 
 def _custodians(engine: Engine) -> dict[str, str]:

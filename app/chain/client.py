@@ -13,7 +13,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from app.chain.artifacts import artifact
@@ -30,6 +30,14 @@ class TransactionFailed(RuntimeError):
 
 class TransactionRefused(TransactionFailed):
     """The node would not take a transaction (e.g. its sender cannot pay for the gas)."""
+
+
+class TransactionPending(TransactionRefused):
+    """A transaction was sent but not mined in time: it may still be, so it must not be resent blind."""
+
+
+RECEIPT_TIMEOUT_S = 120
+"""How long a command waits for its transaction to be mined."""
 
 
 def connect(rpc_url: str, timeout: float = 30) -> Web3:
@@ -116,7 +124,9 @@ def send(w3: Web3, sender: LocalAccount, call: ContractFunction | ContractConstr
     abi = call.abi if isinstance(call, ContractConstructor) else call.contract_abi
     try:
         tx = call.build_transaction(
-            {"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address)}
+            # "pending": a transaction of the same account still waiting in the node's pool
+            # (another command a moment ago) keeps its nonce instead of being replaced.
+            {"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address, "pending")}
         )
     except (ContractCustomError, ContractLogicError) as exc:
         raise TransactionFailed(describe_revert(abi, _revert_data(exc))) from None
@@ -142,7 +152,14 @@ def sign_and_send(
         raise TransactionRefused(
             f"the node refused the transaction from {sender.address}: {said}{hint}"
         ) from None
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
+    try:
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
+    except TimeExhausted:
+        raise TransactionPending(
+            f"transaction 0x{bytes(tx_hash).hex()} from {sender.address} was sent but is not mined after"
+            f" {RECEIPT_TIMEOUT_S} s; it may still be: check it (cast receipt 0x{bytes(tx_hash).hex()})"
+            " before sending it again"
+        ) from None
     if receipt["status"] != 1:
         reason = _mined_revert(w3, tx, receipt["blockNumber"], abi)
         raise TransactionFailed(f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted{reason}")

@@ -156,7 +156,7 @@ def _create2(
         "from": deployer.address,
         "to": CREATE2_FACTORY,
         "data": "0x" + (salt + init_code).hex(),
-        "nonce": w3.eth.get_transaction_count(deployer.address),
+        "nonce": w3.eth.get_transaction_count(deployer.address, "pending"),
         "chainId": w3.eth.chain_id,
     }
     tx["gas"] = w3.eth.estimate_gas(tx)  # type: ignore[arg-type]

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     """Seconds between head polls of the indexer."""
     max_block_range: int = 2000
     """Largest eth_getLogs block range the indexer asks for."""
-    confirmations: int = 12
+    confirmations: Annotated[int, Field(ge=1)] = 12
     """Blocks, the fact's own included, before the API marks a fact `confirmed` (else `pending`);
     also sets how deep the indexer keeps block hashes to detect reorgs. `origintrace up` on its
     own single-node devnet uses 1."""
