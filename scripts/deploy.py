@@ -15,9 +15,17 @@ from ape import accounts
 from ape.cli import ConnectedProviderCommand
 
 from app.chain.ape_accounts import local_account
-from app.chain.bootstrap import PlanError, apply_plan, load_plan
-from app.chain.client import registry
-from app.chain.deploy import DeploymentError, deploy_registry, salt_bytes, write_manifest
+from app.chain.bootstrap import ConsortiumPlan, PlanError, apply_plan, load_plan
+from app.chain.client import TransactionFailed, registry
+from app.chain.deploy import (
+    Deployment,
+    DeploymentError,
+    deploy_registry,
+    known_deployment,
+    manifest_path,
+    salt_bytes,
+    write_manifest,
+)
 
 
 def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyped-def]
@@ -66,6 +74,16 @@ def cli(network, provider, alias, admin, other_admins, threshold, consortium, sa
             plan = load_plan(consortium)
         except PlanError as exc:
             raise click.BadParameter(str(exc), param_hint="--consortium") from None
+        if admin is not None:
+            raise click.BadParameter(
+                "the consortium file lists the admins; leave out --admin", param_hint="--admin"
+            )
+        if plan.admins and deployer.address not in plan.admins:
+            raise click.BadParameter(
+                f"its admins do not include the deploying account {deployer.address}, which bootstraps"
+                " the members as an admin: add it, or deploy from one of them",
+                param_hint="--consortium",
+            )
         other_admins = tuple(a for a in plan.admins if a != deployer.address)
         threshold = 1  # the file's threshold is set through governance once the members are in
     admins = 1 + len(other_admins)
@@ -73,18 +91,45 @@ def cli(network, provider, alias, admin, other_admins, threshold, consortium, sa
         raise click.BadParameter(
             f"must be between 1 and the number of admins ({admins})", param_hint="--threshold"
         )
-    try:
-        deployment = deploy_registry(
-            provider.web3, deployer, admin, other_admins, threshold, salt_bytes(salt)
+    w3 = provider.web3
+    known = known_deployment(w3.eth.chain_id)
+    resumed = _resumable(w3, known, deployer.address, plan)
+    if resumed is None:
+        if known is not None and w3.eth.get_code(known.registry):
+            raise click.ClickException(
+                f"{manifest_path(known.chain_id)} names the registry {known.registry}, deployed on this"
+                " chain: move that file away to deploy another (members and gateways use it)"
+            )
+        try:
+            deployment = deploy_registry(w3, deployer, admin, other_admins, threshold, salt_bytes(salt))
+        except (DeploymentError, TransactionFailed) as exc:
+            raise click.ClickException(str(exc)) from None
+        path = write_manifest(deployment)  # before the bootstrap: a bootstrap cut short can be finished
+        click.echo(f"OriginRegistry deployed at {deployment.registry} on chain {deployment.chain_id}")
+        click.echo(f"  block {deployment.deploy_block}, tx {deployment.deploy_tx}")
+        click.echo(f"  manifest: {path}")
+    else:
+        deployment = resumed
+        click.echo(
+            f"OriginRegistry {deployment.registry} of {manifest_path(deployment.chain_id)}:"
+            " finishing its bootstrap"
         )
-    except DeploymentError as exc:
-        raise click.ClickException(str(exc)) from None
     if plan is not None:
         # The manifest keeps the constructor's arguments (source verification needs them); the
         # file's threshold is the registry's now, set through governance.
-        apply_plan(provider.web3, registry(provider.web3, deployment.registry), deployer, plan)
+        try:
+            apply_plan(w3, registry(w3, deployment.registry), deployer, plan)
+        except TransactionFailed as exc:
+            raise click.ClickException(
+                f"the registry is deployed at {deployment.registry}, but bootstrapping the consortium"
+                f" stopped: {exc}. Fix that and run the same command again to finish it"
+            ) from None
         click.echo(f"bootstrapped {len(plan.members)} members, threshold {plan.threshold}")
-    path = write_manifest(deployment)
-    click.echo(f"OriginRegistry deployed at {deployment.registry} on chain {deployment.chain_id}")
-    click.echo(f"  block {deployment.deploy_block}, tx {deployment.deploy_tx}")
-    click.echo(f"  manifest: {path}")
+
+
+def _resumable(w3, known: Deployment | None, deployer: str, plan: ConsortiumPlan | None) -> Deployment | None:  # type: ignore[no-untyped-def]
+    """The chain's manifest deployment when it is this account's, live, and a consortium is
+    being bootstrapped: the same command run again finishes a bootstrap cut short."""
+    if known is None or plan is None or known.deployer != deployer or not w3.eth.get_code(known.registry):
+        return None
+    return known

@@ -257,3 +257,39 @@ def test_the_example_consortium_file_loads() -> None:
         ("Maison Lumière", ("brand",)),
         ("SkyBridge Logistics", ("carrier",)),
     ]
+
+
+def test_a_bootstrap_cut_short_is_finished_by_the_same_command(tmp_path: Path) -> None:
+    """A bootstrap that stopped (out of funds, a member the registry refuses) left a deployed
+    registry with no manifest, and the same command again was refused: nothing could finish it."""
+    from app.chain.client import dev_account, registry
+    from app.chain.devnet import running_devnet
+
+    brand, retailer = dev_account(1), dev_account(5)
+    plan = tmp_path / "consortium.yaml"
+    members = f"  - {{address: '{brand.address}', name: Maison Lumière, roles: [brand]}}\n"
+    refused = "  - {address: '0x0000000000000000000000000000000000000000', name: Nobody}\n"
+    plan.write_text(f"members:\n{members}{refused}")
+    env = {**os.environ, "ORIGINTRACE_DEPLOYMENTS_DIR": str(tmp_path)}
+    with running_devnet("anvil") as node:
+        args = ("--network", node.rpc_url, "--account", "TEST::0", "--consortium", str(plan))
+        stopped = ape_deploy(*args, env=env)
+        assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+        assert "bootstrapping the consortium stopped: RegistryInvalidMember" in stopped.stderr
+        assert "Traceback" not in stopped.stderr
+        manifest = json.loads((tmp_path / "31337.json").read_text())  # written before the bootstrap
+        address = manifest["contracts"]["OriginRegistry"]["address"]
+        plan.write_text(f"members:\n{members}  - {{address: '{retailer.address}', name: TianMall}}\n")
+        finished = ape_deploy(*args, env=env)
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        assert "finishing its bootstrap" in finished.stdout
+        functions = registry(Web3(Web3.HTTPProvider(node.rpc_url)), address).functions
+        assert functions.isMember(brand.address).call() and functions.isMember(retailer.address).call()
+        again = ape_deploy("--network", node.rpc_url, "--account", "TEST::0", env=env)  # no consortium
+        assert again.returncode == 1 and "move that file away to deploy another" in again.stderr
+        elsewhere = tmp_path / "admins.yaml"
+        elsewhere.write_text(f"admins: ['{brand.address}']\n")
+        refused_plan = ape_deploy(
+            "--network", node.rpc_url, "--account", "TEST::0", "--consortium", str(elsewhere), env=env
+        )
+        assert refused_plan.returncode == 2 and "do not include the deploying account" in refused_plan.stderr

@@ -96,11 +96,15 @@ def _propose(w3: Web3, registry: Contract, admin: LocalAccount, call: Any) -> No
 
 
 def apply_plan(w3: Web3, registry: Contract, admin: LocalAccount, plan: ConsortiumPlan) -> None:
-    """Admit the plan's members with their GLN and roles, then set its threshold."""
+    """Admit the plan's members with their GLN and roles, then set its threshold. What the
+    registry already has is skipped, so a bootstrap cut short (out of funds) is finished by
+    running it again."""
     functions = registry.functions
     for member in plan.members:
-        _propose(w3, registry, admin, functions.admitMember(member.address, member.name, member.gln))
+        if not functions.isMember(member.address).call():
+            _propose(w3, registry, admin, functions.admitMember(member.address, member.name, member.gln))
         for role in member.roles:
-            _propose(w3, registry, admin, functions.grantRole(role_id(role), member.address))
+            if not functions.hasRole(role_id(role), member.address).call():
+                _propose(w3, registry, admin, functions.grantRole(role_id(role), member.address))
     if plan.threshold != functions.threshold().call():
         _propose(w3, registry, admin, functions.setThreshold(plan.threshold))
