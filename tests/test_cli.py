@@ -154,6 +154,17 @@ def test_custom_errors_are_named_in_cli_messages(run, consortium, w3: Web3, cont
     )
     assert result.exit_code == 1
     assert "RegistryNotCustodian(" in result.output
+    # Errors whose name does not say what to do carry the fix (a second offer of an item
+    # whose first is pending said only `RegistryInvalidStatus(..., status=offered)`).
+    carrier = consortium["carrier"].account.address
+    run("custody", "offer", ITEM.gtin, ITEM.serial, "--to", carrier, "--account", "brand")
+    again = run("custody", "offer", ITEM.gtin, ITEM.serial, "--to", carrier, "--account", "brand", ok=False)
+    assert "status=offered); an offer of it is pending" in again.output
+    assert "`origintrace custody cancel`" in again.output
+    unasked = run("custody", "accept", ITEM.gtin, ITEM.serial, "--account", "certifier", ok=False)
+    assert (
+        "RegistryNotOfferRecipient(" in unasked.output and "no offer of it to this account" in unasked.output
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Read an item's public view (state, attestations, history, risk) from the database."""
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from app.db.reads import PreparedRead
 from app.db.schema import CREATION_LOG, RECORD_ROWS, attestations, events, items
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog, label_text
+from app.indexer.handlers import NEVER_EXPIRES
 from app.indexer.status import indexer_status
 
 HISTORY_TYPES = {
@@ -295,6 +297,9 @@ class ItemReader:
             for a in attestation_rows
         ]
         claimed_at = next((int(r.timestamp) for r in rows if is_claim(r)), None)
+        expires = (
+            item.offer_expires_at if item.pending_to and item.offer_expires_at != NEVER_EXPIRES else None
+        )
         return ItemPublic(
             id=item_id,
             gtin=key.gtin if key else None,
@@ -305,6 +310,8 @@ class ItemReader:
             custodian=self.parties.party(custodian),
             container=item.container,
             pending_offer_to=self.parties.party(item.pending_to) if item.pending_to else None,
+            pending_offer_expires_at=iso_time(expires) if expires is not None else None,
+            offer_expired=expires is not None and expires < time.time(),
             metadata_uri=item.metadata_uri,
             metadata_hash=item.metadata_hash,
             metadata=verified_metadata(item.metadata_uri, item.metadata_hash),

@@ -103,6 +103,14 @@ class ItemPublic(BaseModel):
     )
     container: str | None = Field(None, description="Id of the logistic unit it is packed in, if any")
     pending_offer_to: Party | None = None
+    pending_offer_expires_at: str | None = Field(
+        None, description="When the pending offer expires (ISO 8601 UTC); null when none or it never expires"
+    )
+    offer_expired: bool = Field(
+        False,
+        description="The pending offer has expired: it can no longer be accepted, and stays until "
+        "the holder cancels it (`status` stays `offered`, as on chain)",
+    )
     metadata_uri: str
     metadata_hash: str
     metadata: dict[str, Any] | None = Field(None, description="Metadata whose hash matched the chain")

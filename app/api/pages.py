@@ -52,7 +52,7 @@ def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, exp
     return _render(
         "item.html",
         lang,
-        item.status,
+        "offer_expired" if item.offer_expired else item.status,
         item=item,
         name=name or f"{item.gtin} / {item.serial}",
         timeline=_timeline(item.history, item.carried),

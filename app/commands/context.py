@@ -1,6 +1,7 @@
 """What every chain command shares: which chain and registry, who signs, and clear errors."""
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,6 +60,34 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+REVERT_HINTS = (
+    (
+        re.compile(r"RegistryInvalidStatus\(.*status=offered\)"),
+        "an offer of it is pending (perhaps expired): the receiver accepts it, or the holder"
+        " withdraws it with `origintrace custody cancel`",
+    ),
+    (re.compile(r"RegistryNotOfferRecipient\("), "no offer of it to this account is pending"),
+    (
+        re.compile(r"RegistryPacked\("),
+        "it is packed in a logistic unit (unitId) and moves with it: hand the unit over, or"
+        " `origintrace units unpack` it first",
+    ),
+    (
+        re.compile(r"RegistryUnknownItem\("),
+        "no record has this id: check the GTIN and serial (an item of an anchored lot is not a"
+        " record of its own: it moves with its lot)",
+    ),
+    (re.compile(r"RegistryOfferExpired\("), "the offer expired: the holder offers it again"),
+    (re.compile(r"EnforcedPause\("), "the consortium's admins paused the registry"),
+)
+"""Custom errors whose fix is not in their name, and what to do."""
+
+
+def revert_hint(reason: str) -> str:
+    """`; what to do` for a revert reason REVERT_HINTS knows, else empty."""
+    return next((f"; {hint}" for pattern, hint in REVERT_HINTS if pattern.search(reason)), "")
+
+
 @contextmanager
 def clear_errors() -> Iterator[None]:
     """Turn the errors a user can fix into one-line messages (never a traceback or a key)."""
@@ -67,7 +96,7 @@ def clear_errors() -> Iterator[None]:
     except TransactionRefused as exc:
         fail(str(exc))
     except TransactionFailed as exc:
-        fail(f"the registry refused the transaction: {exc}")
+        fail(f"the registry refused the transaction: {exc}{revert_hint(str(exc))}")
     except (KeystoreError, InvalidKey) as exc:
         fail(str(exc), code=2)
     except (ConnectionError, requests.RequestException, RpcError) as exc:
