@@ -129,10 +129,11 @@ def test_a_certifier_revokes_and_a_holder_reports_lost_found_and_destroyed(  # t
     report = tmp_path / "report.pdf"
     report.write_bytes(b"%PDF lab test")
     evidence = ("--kind", "LAB_TEST", "--document", str(report), "--account", "certifier")
-    run("items", "attest", ITEM.gtin, ITEM.serial, *evidence)
+    run("items", "attest", ITEM.gtin, ITEM.serial, *evidence, "--uri", "https://lab.example/r/1.pdf")
     (recorded,) = contract.events.AttestationRecorded().get_logs(
         from_block=0, argument_filters={"subject": ITEM.item_id}
     )
+    assert recorded.args.uri == "https://lab.example/r/1.pdf"  # where shoppers can read it
     assert contract.functions.attestationOf(recorded.args.attestationId).call()[1] is False
     revoked = run("items", "revoke", ITEM.gtin, ITEM.serial, *evidence)
     assert f"revoked the LAB_TEST attestation of {ITEM.path}" in revoked.output

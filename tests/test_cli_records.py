@@ -11,6 +11,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from app.chain.merkle import LotTree
+from app.chain.record_types import STATUS_NAMES
 from app.cli import cli
 from app.demo.journey import Member, admit_members
 from app.gs1.keys import SerialisedItem
@@ -51,7 +52,8 @@ def run(
     runner = CliRunner()
 
     def invoke(*args: str, ok: bool = True, input: str | None = None):  # type: ignore[no-untyped-def]
-        extra = ["--registry", deployment.registry] if args[0] in ("lots", "units") else []
+        writes = args[0] in ("lots", "units", "custody", "items")
+        extra = ["--registry", deployment.registry] if writes else []
         result = runner.invoke(cli, [*args, *extra], env=env, input=input)
         if ok:
             assert result.exit_code == 0, result.output
@@ -137,6 +139,18 @@ def test_anchor_split_pack_and_move(
     assert contract.functions.custodianOf(lot_id("LOT-B")).call() == carrier  # moved with its pallet
     run("units", "unpack", SSCC, f"/01/{GTIN}/10/LOT-B", "--account", "carrier")
     assert contract.functions.containerOf(lot_id("LOT-B")).call() == b"\0" * 32
+
+    # Lots by their Digital Link in the record commands (they took only GTIN and serial: a lot's
+    # handover or recall needed raw transactions).
+    lot_b = f"/01/{GTIN}/10/LOT-B"
+    run("custody", "offer", lot_b, "--to", members["brand"].account.address, "--account", "carrier")
+    run("custody", "accept", f"https://id.example{lot_b}", "--account", "brand")
+    assert contract.functions.custodianOf(lot_id("LOT-B")).call() == members["brand"].account.address
+    recalled = run("items", "recall", f"/01/{GTIN}/10/LOT-A", "--account", "brand")
+    assert f"recalled /01/{GTIN}/10/LOT-A" in recalled.output
+    assert STATUS_NAMES[contract.functions.statusOf(lot_id("LOT-A")).call()] == "recalled"
+    bare = run("items", "recall", GTIN, "--account", "brand", ok=False)
+    assert bare.exit_code == 2 and "give the serial after the GTIN, or the Digital Link" in bare.output
 
 
 @pytest.mark.parametrize(

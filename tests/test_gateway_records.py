@@ -43,6 +43,7 @@ CARRIER = MEMBERS["carrier"].account.address
 SLASHED_LOT = Lot.parse(SKINCARE_LOT.gtin, "SL/2026")
 """A lot whose number and serials hold `/` and `&`: valid GS1 values, escaped in URLs."""
 SLASHED_SERIALS = ("A/1", "B&3")
+ORGANIC_REPORT = "https://certifier.example/reports/organic-2026.pdf"
 
 
 def _hex(key: bytes) -> str:
@@ -62,7 +63,7 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     seed_demo(w3, contract, operator)
     seed_mass_market(w3, contract, lot_store(settings, deployment.chain_id, deployment.registry))
     certifier = MEMBERS["certifier"].account
-    for kind, data_hash, uri in ((b"ORGANIC", b"\1", "ipfs://organic"), (b"VEGAN", b"\2", "ipfs://vegan")):
+    for kind, data_hash, uri in ((b"ORGANIC", b"\1", ORGANIC_REPORT), (b"VEGAN", b"\2", "ipfs://vegan")):
         send(
             w3,
             certifier,
@@ -241,7 +242,9 @@ def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) 
     page = client.get(GIFT_SET.path, headers=BROWSER).text
     assert "保管权已交接 （随所装入的物流单元）" in page
     assert "认证方已撤回认证: " in page and page.count("已认证: ") == 2
-    assert [a["uri"] for a in body["attestations"]] == ["ipfs://organic"]  # the revoked one is gone
+    assert [a["uri"] for a in body["attestations"]] == [ORGANIC_REPORT]  # the revoked one is gone
+    # Shoppers can open the certificate the certifier named (an https one; ipfs:// is not a link)
+    assert f'<a href="{ORGANIC_REPORT}" rel="noopener nofollow">查看证书</a>' in page
 
 
 def test_verify_checks_the_moves_made_with_the_pallet(client: TestClient, w3: Web3, devnet: Devnet) -> None:

@@ -21,7 +21,7 @@ from app.chain.client import TransactionFailed, TransactionRefused, chain_time, 
 from app.chain.deploy import ManifestError, known_deployment, load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
-from app.gs1.digital_link import DigitalLink
+from app.gs1.digital_link import DigitalLink, parse_link
 from app.gs1.keys import InvalidKey, SerialisedItem
 from app.indexer.rpc import RpcClient, RpcError
 
@@ -204,22 +204,48 @@ def item_key(gtin: str, serial: str) -> SerialisedItem:
 
 Gtin = Annotated[str, typer.Argument(help="GTIN-8/12/13/14 (check digit verified)")]
 Serial = Annotated[str, typer.Argument(help="Serial number (AI 21)")]
+RecordArg = Annotated[
+    str,
+    typer.Argument(
+        help="GTIN (then the serial), or the Digital Link of an item, lot or logistic unit"
+        " (path or URL, as its QR code holds it: /01/<gtin>/10/<lot>, /00/<sscc>)"
+    ),
+]
+OptionalSerial = Annotated[str | None, typer.Argument(help="Serial number (AI 21), after a GTIN")]
+
+
+def named_record(first: str, serial: str | None) -> tuple[bytes, str]:
+    """(on-chain id, Digital Link path) of the record a command names: by GTIN and serial (an
+    item), or by one Digital Link (an item, a lot or a logistic unit)."""
+    if serial is not None:
+        key = item_key(first, serial)
+        return key.item_id, key.path
+    if not first.startswith(("/", "http://", "https://")):
+        fail(
+            f"{first!r}: give the serial after the GTIN, or the Digital Link (path or URL) of an"
+            " item, lot or logistic unit, e.g. /01/09506000134352/10/L2026-11",
+            code=2,
+        )
+    with clear_errors():
+        link = parse_link(first)
+    return record_id(link), link.path
 
 
 def item_command(app: typer.Typer, name: str, function: str, done: str, doc: str) -> None:
-    """Add command `name` to `app`: the account sends the registry's `function(item id)` for
-    the item named by GTIN and serial; `done` (with {path}) reports it; `doc` is its help."""
+    """Add command `name` to `app`: the account sends the registry's `function(record id)` for
+    the record named by GTIN and serial or by a Digital Link (`named_record`); `done` (with
+    {path}) reports it; `doc` is its help."""
 
     def command(
-        gtin: Gtin, serial: Serial, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None
+        gtin: RecordArg,
+        account: AccountOption,
+        rpc: RpcOption,
+        serial: OptionalSerial = None,
+        registry: RegistryOption = None,
     ) -> None:
-        key = item_key(gtin, serial)
+        record, path = named_record(gtin, serial)
         transact(
-            rpc,
-            registry,
-            account,
-            lambda c: c.registry.functions[function](key.item_id),
-            done.format(path=key.path),
+            rpc, registry, account, lambda c: c.registry.functions[function](record), done.format(path=path)
         )
 
     command.__doc__ = doc

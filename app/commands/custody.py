@@ -6,14 +6,14 @@ import typer
 
 from app.commands.context import (
     AccountOption,
-    Gtin,
+    OptionalSerial,
     ReceiverOption,
+    RecordArg,
     RegistryOption,
     RpcOption,
-    Serial,
     hours_from_now,
     item_command,
-    item_key,
+    named_record,
     parse_address,
     transact,
 )
@@ -23,29 +23,37 @@ app = typer.Typer(help="Hand custody over: the holder offers, the receiver accep
 
 @app.command()
 def offer(
-    gtin: Gtin,
-    serial: Serial,
+    gtin: RecordArg,
     to: ReceiverOption,
     account: AccountOption,
     rpc: RpcOption,
+    serial: OptionalSerial = None,
     hours: Annotated[float, typer.Option(min=0.01, max=24 * 365, help="Hours until the offer expires")] = 24,
     registry: RegistryOption = None,
 ) -> None:
-    """Offer custody of an item you hold to another member."""
-    key = item_key(gtin, serial)
+    """Offer custody of an item, lot or logistic unit you hold to another member."""
+    record, path = named_record(gtin, serial)
     receiver = parse_address(to, "--to")
     transact(
         rpc,
         registry,
         account,
-        lambda c: c.registry.functions.offerCustody(key.item_id, receiver, hours_from_now(c, hours)),
-        f"offered {key.path} to {receiver}, valid {hours:g} h",
+        lambda c: c.registry.functions.offerCustody(record, receiver, hours_from_now(c, hours)),
+        f"offered {path} to {receiver}, valid {hours:g} h",
     )
 
 
 item_command(
-    app, "accept", "acceptCustody", "took custody of {path}", "Accept custody of an item offered to you."
+    app,
+    "accept",
+    "acceptCustody",
+    "took custody of {path}",
+    "Accept custody of an item, lot or logistic unit offered to you.",
 )
 item_command(
-    app, "cancel", "cancelOffer", "cancelled the offer of {path}", "Withdraw your pending offer of an item."
+    app,
+    "cancel",
+    "cancelOffer",
+    "cancelled the offer of {path}",
+    "Withdraw your pending offer of an item, lot or logistic unit (also once expired).",
 )

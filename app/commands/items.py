@@ -15,6 +15,8 @@ from app.commands.context import (
     AccountOption,
     Gtin,
     OptionalAccountOption,
+    OptionalSerial,
+    RecordArg,
     RegistryOption,
     RpcOption,
     Serial,
@@ -22,6 +24,7 @@ from app.commands.context import (
     fail,
     item_command,
     item_key,
+    named_record,
     open_chain,
     parse_address,
     report_tx,
@@ -83,49 +86,52 @@ def _evidence(kind: str, document: Path) -> tuple[bytes, bytes]:
 
 @app.command()
 def attest(
-    gtin: Gtin,
-    serial: Serial,
+    gtin: RecordArg,
     kind: KindOption,
     document: DocumentOption,
     account: AccountOption,
     rpc: RpcOption,
+    serial: OptionalSerial = None,
+    uri: Annotated[
+        str, typer.Option(help="Where shoppers can read the evidence (e.g. the report's https URL)")
+    ] = "",
     registry: RegistryOption = None,
 ) -> None:
-    """Attest a fact about an item (certifiers only), recording the evidence's hash."""
+    """Attest a fact about an item or lot (certifiers only), recording the evidence's hash."""
+    record, path = named_record(gtin, serial)
     with clear_errors():
-        key = item_key(gtin, serial)
         kind_word, data_hash = _evidence(kind, document)
         chain = open_chain(rpc, registry)
-        call = chain.registry.functions.attest(key.item_id, kind_word, data_hash)
+        call = chain.registry.functions.attest(record, kind_word, data_hash, uri)
         receipt = send(chain.w3, signer(account), call)
-    report_tx(f"attested {kind} for {key.path}", receipt)
+    report_tx(f"attested {kind} for {path}", receipt)
 
 
 @app.command()
 def revoke(
-    gtin: Gtin,
-    serial: Serial,
+    gtin: RecordArg,
     kind: KindOption,
     document: DocumentOption,
     account: AccountOption,
     rpc: RpcOption,
+    serial: OptionalSerial = None,
     registry: RegistryOption = None,
 ) -> None:
-    """Revoke your attestation of an item (the same --kind and --document you attested with):
-    shopper pages stop showing it; its record stays on chain, marked revoked."""
+    """Revoke your attestation of an item or lot (the same --kind and --document you attested
+    with): shopper pages stop showing it; its record stays on chain, marked revoked."""
+    record, path = named_record(gtin, serial)
     with clear_errors():
-        key = item_key(gtin, serial)
         kind_word, data_hash = _evidence(kind, document)
         chain = open_chain(rpc, registry)
         certifier = signer(account)
         attestation_id = keccak(
             abi_encode(
                 ["bytes32", "address", "bytes32", "bytes32"],
-                [key.item_id, certifier.address, kind_word, data_hash],
+                [record, certifier.address, kind_word, data_hash],
             )
         )
         receipt = send(chain.w3, certifier, chain.registry.functions.revokeAttestation(attestation_id))
-    report_tx(f"revoked the {kind} attestation of {key.path}", receipt)
+    report_tx(f"revoked the {kind} attestation of {path}", receipt)
 
 
 @app.command()
@@ -207,25 +213,31 @@ def _relay_claim(item_id: bytes, owner: str, signature: bytes, gateway: str | No
     typer.echo(f"relayed: tx {result['tx_hash']} (request {result['request_id']}, {result['status']})")
 
 
-item_command(app, "recall", "recall", "recalled {path}", "Recall an item (the brand that registered it).")
+item_command(
+    app,
+    "recall",
+    "recall",
+    "recalled {path}",
+    "Recall an item or a lot, with the lots split off it (the brand that registered it).",
+)
 item_command(
     app,
     "report-lost",
     "reportLost",
     "reported {path} lost",
-    "Report an item you hold lost or stolen: its page warns shoppers until it is found.",
+    "Report an item or lot you hold lost or stolen: its page warns shoppers until it is found.",
 )
 item_command(
     app,
     "found",
     "reportFound",
     "reported {path} found",
-    "Report a lost item you hold found again (active once more).",
+    "Report a lost item or lot you hold found again (active once more).",
 )
 item_command(
     app,
     "destroy",
     "destroy",
     "recorded {path} destroyed",
-    "Record that an item you hold was destroyed (for good: a code still in use is then a copy).",
+    "Record that an item or lot you hold was destroyed (for good: a code still in use is then a copy).",
 )
