@@ -170,3 +170,18 @@ def test_a_bad_manifest_is_refused_with_its_line(run, tmp_path: Path, content: s
     result = run("lots", "anchor", "--manifest", str(manifest), "--account", "brand", ok=False)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_sub_lot_keeps_its_parents_product_data(run, tmp_path: Path, contract: Contract) -> None:  # type: ignore[no-untyped-def]
+    """`lots split` without --uri anchored a sub-lot with no metadata: its page lost the product name."""
+    shared = keccak(text="one product's data")
+    manifest, part = tmp_path / "lot.csv", tmp_path / "part.csv"
+    header = "gtin,lot,serial,metadata_hash\n"
+    manifest.write_text(header + "".join(f"{GTIN},LOT-S,S{n},0x{shared.hex()}\n" for n in range(4)))
+    part.write_text(header + f"{GTIN},LOT-S1,S0,0x{shared.hex()}\n")
+    run("lots", "anchor", "--manifest", str(manifest), "--account", "brand", "--uri", "data:,{}")
+    run("lots", "split", f"/01/{GTIN}/10/LOT-S", "--manifest", str(part), "--account", "brand")
+    (sub,) = contract.events.LotAnchored().get_logs(
+        from_block=0, argument_filters={"lotId": lot_id("LOT-S1")}
+    )
+    assert sub.args.metadataURI == "data:,{}" and sub.args.metadataHash == shared

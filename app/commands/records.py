@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from app.chain.artifacts import artifact
 from app.chain.client import send
 from app.commands.context import (
     AccountOption,
@@ -40,6 +41,7 @@ from app.commands.context import (
 from app.core.config import Settings, lot_store
 from app.gs1.digital_link import DigitalLink, KeyKind, parse_link
 from app.gs1.keys import LogisticUnit
+from app.indexer.decode import LogDecoder
 from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_listed, first_unvouched, prepare
 from app.scale.manifest import LotBlock, ManifestError, count_items, read_manifest
 from app.scale.store import LotReader, lot_path, read_header
@@ -55,7 +57,11 @@ ManifestOption = Annotated[
     ),
 ]
 UriOption = Annotated[
-    str, typer.Option(help="Where the lot's manifest is published (ipfs://..., https://...)")
+    str,
+    typer.Option(
+        help="The lot's metadata URI (a data: URI of its product JSON, ipfs://..., https://...);"
+        " a split's default: its parent's, when the items share the parent's product data"
+    ),
 ]
 Sscc = Annotated[str, typer.Argument(help="The unit's 18-digit SSCC")]
 
@@ -158,6 +164,7 @@ def split(
         store = _store(chain)
         _check_split(chain, store, link, sub, manifest)
         ready = prepare(sub, store)
+        uri = uri or _parent_uri(chain, record_id(link), ready.metadata_hash)
         call = chain.registry.functions.splitLot(
             link.gtin, link.lot, sub.lot, ready.root, ready.count, ready.metadata_hash, uri
         )
@@ -200,6 +207,18 @@ def _check_split(chain: Chain, store: Path, link: DigitalLink, sub: LotBlock, ma
         taken = _split_off_already(sub, store, earlier)
         if taken is not None:
             fail(f"{manifest}: serial {taken[0]} left lot {link.lot} before, in sub-lot {taken[1]}", code=2)
+
+
+def _parent_uri(chain: Chain, parent_id: bytes, metadata_hash: bytes) -> str:
+    """The metadata URI the parent lot was anchored with, when the sub-lot's metadata hash is the
+    parent's (its items share the product data): the sub-lot keeps the product's name and data
+    on its page. Else none."""
+    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    for raw in registry_logs(chain, [chain.registry.events.LotAnchored.topic, "0x" + parent_id.hex()]):
+        anchored = decoder.decode(raw, 0).args
+        if str(anchored["metadataHash"]).lower() == "0x" + metadata_hash.hex():
+            return str(anchored["metadataURI"])
+    return ""
 
 
 def _earlier_sub_lots(chain: Chain, parent_id: bytes) -> list[str]:
