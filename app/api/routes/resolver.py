@@ -132,9 +132,14 @@ def _resolve(
     scan = None if is_head(request.scope) else Scan(_region(request, settings), client)
     if serialised is not None:
         item_id = "0x" + serialised.item_id.hex()
-        entity = reader.load(item_id, key, state.recorder, scan)
+        # A registered item's id is its GTIN and serial: a lot or variant in the URL is checked
+        # against nothing, so the item's canonical URL leaves them out.
+        as_item = replace(key, cpv=None, lot=None)
+        entity = reader.load(item_id, as_item, state.recorder, scan)
         if entity is None:
             item_id = None
+        else:
+            key = as_item
 
     def lot_files() -> Path | None:
         return lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
