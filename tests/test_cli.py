@@ -570,6 +570,10 @@ def test_a_member_without_a_manifest_is_told_to_name_the_registry(  # type: igno
         cli, ["members", "list"], env={**env, "ORIGINTRACE_REGISTRY": deployment.registry}
     )
     assert result.exit_code == 0, result.output
+    # Another contract (here the CREATE2 factory) answered "no members yet" and exit 0.
+    factory = "0x4e59b44847b379578588920cA78FbF26c0B4956C"
+    other = CliRunner().invoke(cli, ["members", "list"], env={**env, "ORIGINTRACE_REGISTRY": factory})
+    assert other.exit_code == 1 and f"{factory} on chain 31337 is not an OriginTrace registry" in other.output
 
 
 def test_handoff_prepare_refuses_what_the_registry_would_refuse_after_both_signed(  # type: ignore[no-untyped-def]

@@ -139,6 +139,10 @@ class Chain:
     rpc_url: str
 
 
+REGISTRY_DOMAIN = "OriginTrace"
+"""The EIP-712 domain name of the registry (contracts/registry/SignedHandoffs.sol)."""
+
+
 def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | None = None) -> Chain:
     w3 = connect(rpc)
     if registry_address is None:
@@ -155,7 +159,16 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
         fail(f"--registry {registry_address!r} is not an address", code=2)
     if not w3.eth.get_code(Web3.to_checksum_address(registry_address)):
         fail(f"no contract at {registry_address} on chain {w3.eth.chain_id}")
-    return Chain(w3, registry(w3, registry_address), rpc)
+    contract = registry(w3, registry_address)
+    try:  # its EIP-712 domain (EIP-5267) names it; another contract answered "no members yet"
+        name = contract.functions.eip712Domain().call()[1]
+    except Exception:
+        name = None
+    if name != REGISTRY_DOMAIN:
+        fail(
+            f"{registry_address} on chain {w3.eth.chain_id} is not an OriginTrace registry: check --registry"
+        )
+    return Chain(w3, contract, rpc)
 
 
 def registry_logs(chain: Chain, topics: Topics) -> list[dict[str, Any]]:
