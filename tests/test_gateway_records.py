@@ -293,6 +293,8 @@ def test_claimed_item_belongs_to_the_shopper(client: TestClient) -> None:
     epcis = client.get(f"/api/v1/items/{body['id']}/epcis").json()
     steps = [e["bizStep"] for e in epcis["epcisBody"]["queryResults"]["resultsBody"]["eventList"]]
     assert steps[-2:] == ["retail_selling", "receiving"]
+    page = client.get(CLAIMED.path, headers={"Accept": "text/html"}).text  # not a bare wallet address
+    assert f"<dd>Its owner, who claimed it <code>{dev_account(6).address[:10]}…</code></dd>" in page
 
 
 def test_batch_registered_items_show_the_batch_log_in_history_epcis_and_proof(client: TestClient) -> None:
