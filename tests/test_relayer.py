@@ -1033,7 +1033,9 @@ def test_items_claim_relay_end_to_end(
     assert no_owner.exit_code == 2 and "--relay needs --to" in no_owner.output
     claimed = runner.invoke(cli, [*args, "--relay", "--to", owner.address])
     assert claimed.exit_code == 0, claimed.output
-    assert f"claimed {ITEM.path} for {owner.address} through the relayer" in claimed.output
+    # Sent, not yet mined: it said "claimed" before the relayer's transaction was in a block.
+    assert f"claim of {ITEM.path} for {owner.address} sent through the relayer" in claimed.output
+    assert "`origintrace handoff status " in claimed.output
     w3.eth.wait_for_transaction_receipt(claimed.output.split("tx ")[1].split()[0])
     assert contract.functions.custodianOf(ITEM.item_id).call() == owner.address
     again = runner.invoke(cli, [*args, "--relay", "--to", owner.address])

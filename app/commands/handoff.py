@@ -141,10 +141,12 @@ def relay(path: HandoffFile, gateway: GatewayOption = None) -> None:
 
 @app.command()
 def status(
-    request_id: Annotated[str, typer.Argument(help="Request id printed by `handoff relay`")],
+    request_id: Annotated[
+        str, typer.Argument(help="Request id printed by `handoff relay` or `items claim --relay`")
+    ],
     gateway: GatewayOption = None,
 ) -> None:
-    """Show whether a relayed handoff was mined."""
+    """Show whether a relayed handoff or claim was mined."""
     url = gateway_url(gateway, f"/api/v1/relay/handoffs/{request_id}")
     code, result = gateway_json("GET", url, timeout=10)
     if code >= 400:

@@ -191,8 +191,11 @@ def claim(
             fail("--relay needs --to: the address of the new owner", code=2)
         with clear_errors():
             signature = sign_claim(code_key, open_chain(rpc, registry).registry, key.item_id, receiver)
-        _relay_claim(key.item_id, receiver, signature, gateway)
-        typer.echo(f"claimed {key.path} for {receiver} through the relayer")
+        request = _relay_claim(key.item_id, receiver, signature, gateway)
+        typer.echo(
+            f"claim of {key.path} for {receiver} sent through the relayer; it counts once mined:"
+            f" `origintrace handoff status {request}` shows when"
+        )
         return
     if account is None:
         fail("give --account to send the claim, or --relay --to ADDRESS to have the gateway send it", code=2)
@@ -204,13 +207,15 @@ def claim(
     report_tx(f"claimed {key.path} for {owner}", receipt)
 
 
-def _relay_claim(item_id: bytes, owner: str, signature: bytes, gateway: str | None) -> None:
-    """Hand the signed claim to the gateway's relayer; exits with its reason if it refuses."""
+def _relay_claim(item_id: bytes, owner: str, signature: bytes, gateway: str | None) -> str:
+    """Hand the signed claim to the gateway's relayer and return its request id; exits with
+    its reason if it refuses."""
     body = {"id": "0x" + item_id.hex(), "to": owner, "signature": "0x" + signature.hex()}
     status, result = gateway_json("POST", gateway_url(gateway, "/api/v1/relay/claims"), body=body, timeout=30)
     if status >= 400:
         fail(f"the relayer refused the claim ({status}): {reason(result)}")
     typer.echo(f"relayed: tx {result['tx_hash']} (request {result['request_id']}, {result['status']})")
+    return str(result["request_id"])
 
 
 item_command(
