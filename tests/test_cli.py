@@ -280,9 +280,21 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
     for number in numbers:  # each line says until when the other admins can approve
         _, _, expires_at = contract.functions.proposalState(int(number)).call()
         assert f"approve {number}` before {utc_time(expires_at)}" in proposed.output
+    # An admin sees what each pending proposal does before approving (approvals were blind).
+    pending = run("members", "proposals").output
+    assert f"#{numbers[0]}  1/2 approvals, until " in pending
+    assert f"admitMember(account={carrier}, name=SkyBridge Logistics, gln=9506000000015)" in pending
+    assert f"grantRole(role=0x{role_id('carrier').hex()}, account={carrier})" in pending
     for number in numbers:
-        assert "done" in run("members", "approve", number, "--account", "admin2").output
+        approved = run("members", "approve", number, "--account", "admin2").output
+        assert "done" in approved and f"#{number}: " in approved
     assert contract.functions.isMember(carrier).call()
+    assert "no pending proposals" in run("members", "proposals").output
+    impossible = run("members", "propose", "threshold", "3", "--account", "admin1", ok=False)
+    assert (
+        impossible.exit_code == 2
+        and "has 2 admins: a threshold above that could never be met" in impossible.output
+    )
     listed = run("members", "list").output
     assert "SkyBridge Logistics" in listed and "carrier" in listed and "9506000000015" in listed
 

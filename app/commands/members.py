@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from app.chain.artifacts import artifact
-from app.chain.client import send, utc_time
+from app.chain.client import chain_time, send, utc_time
 from app.chain.roles import role_id
 from app.commands.context import (
     AccountOption,
@@ -23,6 +23,7 @@ from app.commands.context import (
     RegistryOption,
     RpcOption,
     clear_errors,
+    fail,
     open_chain,
     parse_address,
     registry_logs,
@@ -139,6 +140,9 @@ def threshold(
     """Propose a new approval threshold (k of the n admins)."""
     with clear_errors():
         chain = open_chain(rpc, registry)
+        admins = chain.registry.functions.adminCount().call()
+        if approvals > admins:
+            fail(f"the consortium has {admins} admins: a threshold above that could never be met", code=2)
         _propose(chain, account, chain.registry.functions.setThreshold(approvals), f"threshold {approvals}")
 
 
@@ -158,11 +162,62 @@ def approve(
     rpc: RpcOption,
     registry: RegistryOption = None,
 ) -> None:
-    """Approve a pending proposal as an admin."""
+    """Approve a pending proposal as an admin (`members proposals` lists them with what they do)."""
     with clear_errors():
         chain = open_chain(rpc, registry)
+        pending = {p.number: p for p in _proposals(chain)}
+        if proposal in pending:
+            typer.echo(f"#{proposal}: {pending[proposal].call}")
         receipt = send(chain.w3, signer(account), chain.registry.functions.approve(proposal))
         _report(chain, receipt, f"approve #{proposal}")
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    number: int
+    call: str
+    """What it does, decoded: `admitMember(account=0x..., name=..., gln=...)`."""
+    approvals: int
+    expires_at: int
+
+
+def _proposals(chain: Chain) -> list[_Proposal]:
+    """The proposals not executed and not expired, oldest first."""
+    created = registry_logs(chain, [chain.registry.events.ProposalCreated.topic])
+    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    state = chain.registry.functions.proposalState
+    now = chain_time(chain.w3)
+    found = []
+    for log in created:
+        args = decoder.decode(log, 0).args
+        approvals, executed, expires_at = state(args["proposalId"]).call()
+        if executed or expires_at < now:
+            continue
+        try:
+            function, values = chain.registry.decode_function_input(args["data"])
+            call = f"{function.fn_name}({', '.join(f'{k}={_shown(v)}' for k, v in values.items())})"
+        except ValueError:
+            call = f"unknown call {str(args['data'])[:10]}"
+        found.append(_Proposal(args["proposalId"], call, approvals, expires_at))
+    return found
+
+
+def _shown(value: object) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
+@app.command()
+def proposals(rpc: RpcOption, registry: RegistryOption = None) -> None:
+    """List the pending proposals: what each does, its approvals and until when it can pass."""
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        pending = _proposals(chain)
+        threshold = chain.registry.functions.threshold().call()
+    if not pending:
+        typer.echo("no pending proposals")
+    for each in pending:
+        until = utc_time(each.expires_at)
+        typer.echo(f"#{each.number}  {each.approvals}/{threshold} approvals, until {until}: {each.call}")
 
 
 @dataclass
