@@ -98,6 +98,21 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         d["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"] for d in (other, again)
     ]  # type: ignore[index]
     assert batch_ids[0] != events[1]["eventID"] == batch_ids[1]
+    # A lot's and a unit's own document starts with their commissioning (it had none).
+    for created in (
+        DecodedLog("LotAnchored", {"custodian": A}, 1, BLOCK, tx, 12, 1_700_000_000, ITEM),
+        DecodedLog("UnitCreated", {"custodian": A}, 1, BLOCK, tx, 13, 1_700_000_000, UNIT),
+    ):
+        record = epcis_document(
+            [created], "urn:x:record", 31337, "https://g.example", 0, created.item_id, glns
+        )
+        assert _errors(record) == []
+        (commissioning,) = record["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[index]
+        assert (commissioning["action"], commissioning["bizStep"], commissioning["readPoint"]) == (
+            "ADD",
+            "commissioning",
+            at_a,
+        )
 
 
 @pytest.mark.e2e

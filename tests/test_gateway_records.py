@@ -10,7 +10,9 @@ from PIL import Image
 from sqlalchemy import Engine
 from web3 import Web3
 
+from app.api.lots import UnitPublic
 from app.api.main import create_app
+from app.api.pages import render_key_page
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
 from app.chain.devnet import Devnet
@@ -207,6 +209,12 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     assert contents[_hex(GIFT_SET.item_id)]["url"].endswith(GIFT_SET.path)
     lot = contents[_hex(SKINCARE_LOT.item_id)]
     assert lot["kind"] == "lot" and lot["url"].endswith(SKINCARE_LOT.path)  # from the lot store's file
+    assert {c["status"] for c in body["contents"]} == {"active"}
+    # A recalled record on the pallet is flagged in its contents (it looked like the others).
+    recalled = UnitPublic.model_validate(body)
+    recalled.contents[0] = recalled.contents[0].model_copy(update={"status": "recalled"})
+    flagged = render_key_page(recalled, "en")
+    assert flagged.count('<span class="badge recalled">Recalled</span>') == 1
     assert body["custodian"]["name"] == "SkyBridge Logistics"
     # How the carrier came to hold it: created by the brand, then handed over.
     history = [(h["type"], (h["to"] or {}).get("address")) for h in body["history"]]

@@ -52,6 +52,8 @@ class Mapping:
 MAPPINGS = {
     "ItemRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active", "brand", True),
     "ItemsRegistered": Mapping("ObjectEvent", "ADD", "commissioning", "active", "brand", True),
+    "LotAnchored": Mapping("ObjectEvent", "ADD", "commissioning", "active", "custodian", True),
+    "UnitCreated": Mapping("ObjectEvent", "ADD", "commissioning", "active", "custodian", True),
     "ItemAttested": Mapping("ObjectEvent", "OBSERVE", "inspecting", "conformant", "certifier"),
     "CustodyOffered": Mapping("ObjectEvent", "OBSERVE", "shipping", "in_transit", "from"),
     "CustodyOfferCancelled": Mapping("ObjectEvent", "OBSERVE", "void_shipping", "in_progress", "from", True),

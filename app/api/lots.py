@@ -84,6 +84,7 @@ class LotItemPublic(BaseModel):
 class UnitContent(BaseModel):
     id: str
     kind: str = Field(description="item, lot or unit")
+    status: str = Field(description="Its own status: a recalled item on a pallet shows as recalled")
     url: str | None = Field(description="Its Digital Link, when the gateway has resolved it before")
 
 
@@ -388,7 +389,7 @@ def load_unit(
         return None
     row, created = found
     packed = conn.execute(
-        select(items.c.item_id, items.c.kind)
+        select(items.c.item_id, items.c.kind, items.c.status)
         .join(unit_contents, unit_contents.c.item_id == items.c.item_id)
         .where(unit_contents.c.container == row.item_id)
         .order_by(items.c.item_id)
@@ -408,7 +409,10 @@ def load_unit(
         container=row.container,
         contents=[
             UnitContent(
-                id=p.item_id, kind=p.kind, url=base_url + paths[p.item_id] if p.item_id in paths else None
+                id=p.item_id,
+                kind=p.kind,
+                status=p.status,
+                url=base_url + paths[p.item_id] if p.item_id in paths else None,
             )
             for p in packed
         ],

@@ -36,6 +36,7 @@ def _render(template: str, lang: str, status: str, **context: Any) -> str:
         status_key=key,
         status_label=STATUS[lang].get(key, status),
         status_alert=TEXT[lang][alert] if alert else None,
+        statuses=STATUS[lang],
         certification=lambda kind: certification_label(kind, lang),
         risk_text=lambda reason, regions: risk_detail(reason.code, reason.count, regions, lang),
         **context,
