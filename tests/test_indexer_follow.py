@@ -78,6 +78,7 @@ def test_a_new_transaction_reaches_the_gateway_then_confirms(
             "attestations"
         ][0]
         assert diamond_attestation["confirmed"] is True
+        assert diamond_attestation["confirmations"] >= 2  # the count too, as history entries have it
 
 
 def test_rpc_down_means_retries_with_backoff_and_warnings_never_a_crash(

@@ -292,6 +292,7 @@ class ItemReader:
                 block=a.block_number,
                 tx=a.tx_hash,
                 log_index=a.log_index,
+                confirmations=self.confirmations(a.block_number),
                 confirmed=self.confirmations(a.block_number) >= self.settings.confirmations,
             )
             for a in attestation_rows

@@ -45,6 +45,7 @@ class Attestation(BaseModel):
     block: int
     tx: str
     log_index: int
+    confirmations: int = Field(description="Indexed blocks from its block to the head, inclusive")
     confirmed: bool = Field(description="At least ORIGINTRACE_CONFIRMATIONS blocks deep")
 
 
