@@ -2,13 +2,21 @@
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
-from app.db.engine import MIGRATIONS, database_url, make_engine, migrate
+from app.db.engine import (
+    MIGRATION_WAIT_S,
+    MIGRATIONS,
+    _sqlite_migration_engine,
+    database_url,
+    make_engine,
+    migrate,
+)
 from app.db.schema import metadata
 
 TX, BATCH_TX = "0x" + "a1" * 32, "0x" + "b2" * 32
@@ -230,3 +238,14 @@ def test_an_upgrade_cut_short_leaves_the_schema_it_started_from(db_url: str, fai
     assert _version(db_url) == "0005"
     make_engine(db_url).dispose()  # the next start upgrades from 0005 again
     assert _version(db_url) == HEAD
+
+
+def test_a_migration_waits_out_another_process_s_migration(tmp_path: Path) -> None:
+    """The connect-time `busy_timeout` of 5 s also applied to migrations: a process opening the
+    database during another's longer upgrade failed with 'database is locked'."""
+    engine = _sqlite_migration_engine(database_url(f"sqlite:///{tmp_path / 'wait.db'}"))
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == MIGRATION_WAIT_S * 1000
+    finally:
+        engine.dispose()

@@ -102,11 +102,12 @@ def _sqlite_migration_engine(url: URL) -> Engine:
     statement of a migration committed on its own: a process killed mid-upgrade left tables
     of the next revision under the old version number, and every later start failed; and two
     processes opening a new file at once both created its tables."""
-    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": MIGRATION_WAIT_S})
+    engine = create_engine(url, poolclass=NullPool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:
         _sqlite_pragmas(dbapi_connection, record)
+        dbapi_connection.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_S * 1000}")  # wait out another's
         dbapi_connection.isolation_level = None  # SQLAlchemy's transactions, as emitted below
 
     @event.listens_for(engine, "begin")
