@@ -80,12 +80,21 @@ def up() -> None:
     from app.api.places import PlaceDirectoryError
     from app.api.server import PortInUse
     from app.demo.up import up as run_up
+    from app.indexer.store import OtherDeployment
 
     _terminate_on_sigterm()
     try:
         run_up(get_settings())
     except (PortInUse, ConnectionError, PlaceDirectoryError) as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OtherDeployment as exc:  # the demo's database holds another chain's index
+        reason = str(exc).split(": check")[0]
+        typer.echo(
+            f"error: {reason}: set ORIGINTRACE_DATA_DIR (or ORIGINTRACE_DATABASE_URL) to another"
+            " place for the demo's database",
+            err=True,
+        )
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("stopped")

@@ -15,10 +15,9 @@ from ape import accounts
 from ape.cli import ConnectedProviderCommand
 
 from app.chain.ape_accounts import local_account
-from app.chain.bootstrap import ConsortiumPlan, PlanError, apply_plan, load_plan
+from app.chain.bootstrap import PlanError, apply_plan, load_plan
 from app.chain.client import TransactionFailed, registry
 from app.chain.deploy import (
-    Deployment,
     DeploymentError,
     deploy_registry,
     known_deployment,
@@ -63,7 +62,12 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
 @click.option(
     "--salt", default=None, help="Deploy through the CREATE2 factory with this salt (text or 0x-hex)"
 )
-def cli(network, provider, alias, admin, other_admins, threshold, consortium, salt):  # type: ignore[no-untyped-def]
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish the --consortium bootstrap of the registry the chain's manifest names (after one cut short)",
+)
+def cli(network, provider, alias, admin, other_admins, threshold, consortium, salt, resume):  # type: ignore[no-untyped-def]
     try:
         deployer = local_account(_ape_account(alias, network.name))
     except ValueError as exc:  # a wrong passphrase, or an account that cannot sign locally
@@ -93,12 +97,25 @@ def cli(network, provider, alias, admin, other_admins, threshold, consortium, sa
         )
     w3 = provider.web3
     known = known_deployment(w3.eth.chain_id)
-    resumed = _resumable(w3, known, deployer.address, plan)
+    live = known is not None and bool(w3.eth.get_code(known.registry))
+    if resume and (not live or plan is None or known is None or known.deployer != deployer.address):
+        raise click.UsageError(
+            "--resume finishes a --consortium bootstrap of the registry this account deployed, named by"
+            f" {manifest_path(w3.eth.chain_id)} and live on this chain"
+        )
+    listed = {a.lower() for a in plan.admins} if plan is not None else set()
+    if resume and known is not None and listed and listed != {a.lower() for a in known.admins}:
+        raise click.UsageError(
+            f"the file's admins are not the registry's ({', '.join(known.admins)}): a registry's"
+            " admins are set when it is deployed, so this is another consortium's file"
+        )
+    resumed = known if resume else None
     if resumed is None:
-        if known is not None and w3.eth.get_code(known.registry):
+        if live and known is not None:
             raise click.ClickException(
                 f"{manifest_path(known.chain_id)} names the registry {known.registry}, deployed on this"
-                " chain: move that file away to deploy another (members and gateways use it)"
+                " chain: add --resume to finish its bootstrap, or move that file away to deploy another"
+                " (members and gateways use it)"
             )
         try:
             deployment = deploy_registry(w3, deployer, admin, other_admins, threshold, salt_bytes(salt))
@@ -122,14 +139,6 @@ def cli(network, provider, alias, admin, other_admins, threshold, consortium, sa
         except TransactionFailed as exc:
             raise click.ClickException(
                 f"the registry is deployed at {deployment.registry}, but bootstrapping the consortium"
-                f" stopped: {exc}. Fix that and run the same command again to finish it"
+                f" stopped: {exc}. Fix that and run the same command with --resume to finish it"
             ) from None
         click.echo(f"bootstrapped {len(plan.members)} members, threshold {plan.threshold}")
-
-
-def _resumable(w3, known: Deployment | None, deployer: str, plan: ConsortiumPlan | None) -> Deployment | None:  # type: ignore[no-untyped-def]
-    """The chain's manifest deployment when it is this account's, live, and a consortium is
-    being bootstrapped: the same command run again finishes a bootstrap cut short."""
-    if known is None or plan is None or known.deployer != deployer or not w3.eth.get_code(known.registry):
-        return None
-    return known

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from eth_abi.abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.abi import function_signature_to_4byte_selector
@@ -561,6 +562,19 @@ def test_help_paragraphs_wrap_where_the_terminal_ends() -> None:
     assert paragraph in " ".join(claim.split()), claim  # one paragraph, wrapped to the width
 
 
+def test_up_on_a_database_of_another_chain_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`origintrace up` ended in a traceback when its database held another chain's index."""
+    from app.indexer.store import OtherDeployment
+
+    def elsewhere(_settings: object) -> None:
+        raise OtherDeployment(
+            "the database indexes registry 0xR on chain 17000, not 0xS on chain 31337: check X"
+        )
+
+    monkeypatch.setattr("app.demo.up.up", elsewhere)
+    _one_line_error(_cli("up"), 2, "on chain 17000", "set ORIGINTRACE_DATA_DIR")
+
+
 def test_help_shows_flags_without_a_value() -> None:
     """Typer's rich help labelled every flag `<bool>`: members read `--verbose <bool>` as an
     option taking a value, and `--verbose true` failed on `true`."""
@@ -582,6 +596,17 @@ def test_a_member_without_a_manifest_is_told_to_name_the_registry(  # type: igno
         cli, ["members", "list"], env={**env, "ORIGINTRACE_REGISTRY": deployment.registry}
     )
     assert result.exit_code == 0, result.output
+
+    # A node failing mid-check is a node fault, not "not an OriginTrace registry".
+    def unreachable(*_: object, **__: object) -> None:
+        raise requests.ConnectionError("connection reset by peer")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("web3.contract.contract.ContractFunction.call", unreachable)
+        faulty = CliRunner().invoke(
+            cli, ["members", "list"], env={**env, "ORIGINTRACE_REGISTRY": deployment.registry}
+        )
+    assert "connection reset by peer; check --rpc" in faulty.output, faulty.output
     # Another contract (here the CREATE2 factory) answered "no members yet" and exit 0.
     factory = "0x4e59b44847b379578588920cA78FbF26c0B4956C"
     other = CliRunner().invoke(cli, ["members", "list"], env={**env, "ORIGINTRACE_REGISTRY": factory})

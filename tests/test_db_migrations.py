@@ -8,6 +8,7 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.pool import NullPool
 
 from app.db.engine import (
     MIGRATION_WAIT_S,
@@ -249,3 +250,19 @@ def test_a_migration_waits_out_another_process_s_migration(tmp_path: Path) -> No
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == MIGRATION_WAIT_S * 1000
     finally:
         engine.dispose()
+
+
+def test_a_current_schema_takes_no_write_lock(tmp_path: Path) -> None:
+    """Every start took the migration write lock, even with nothing to migrate: a gateway
+    starting while the indexer wrote waited for it (a read-only database failed)."""
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    make_engine(url).dispose()
+    writer = create_engine(database_url(url), poolclass=NullPool)
+    opened = threading.Event()
+    with writer.connect() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # another process in the middle of a write
+        thread = threading.Thread(target=lambda: (make_engine(url).dispose(), opened.set()), daemon=True)
+        thread.start()
+        assert opened.wait(timeout=10), "opening a current database waited for the writer"
+        conn.exec_driver_sql("ROLLBACK")
+    writer.dispose()

@@ -183,6 +183,11 @@ def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) 
     assert batch.exit_code == 0, batch.output
     assert "ItemsRegistered" in batch.output and "✗" not in batch.output
     assert "the 1 custody moves with the logistic units it was packed in are the chain's" in batch.output
+    # A registered item's label may carry a lot the chain does not know: verify crashed (KeyError).
+    gtin, serial = urlsplit(demo.url).path.split("/")[2::2]
+    with_lot = urlsplit(demo.url)._replace(path=f"/01/{gtin}/10/LABEL-LOT/21/{serial}").geturl()
+    labelled = _verify(demo, tmp_path, with_lot)
+    assert labelled.exit_code == 0 and "VERIFIED" in labelled.output, labelled.output
     # Anyone can deploy a registry and write a history for this item id into it: the gateway's
     # registry must be the one the user trusts.
     elsewhere = _verify(demo, tmp_path, demo.url, "0x" + "de" * 20)

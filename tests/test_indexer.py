@@ -46,7 +46,7 @@ from app.demo.journey import (
 )
 from app.gs1.keys import SerialisedItem
 from app.indexer.decode import LogDecoder, UndecodableLog, record_ids
-from app.indexer.follow import MAX_RACES, Indexer, RangeRaced
+from app.indexer.follow import HEADER_BATCH, MAX_RACES, Indexer, RangeRaced
 from app.indexer.handlers import HANDLERS, MEMBER_EVENTS, NEVER_EXPIRES, STORED_ONLY
 from app.indexer.rpc import RpcClient
 from app.indexer.store import OtherDeployment, _rollback
@@ -556,3 +556,34 @@ def test_a_node_that_keeps_contradicting_itself_is_a_fault_not_a_busy_loop(
     with pytest.raises(RangeRaced):
         indexer.backfill()
     assert rpc.log_reads == MAX_RACES
+
+
+def test_an_indexer_whose_database_was_taken_over_stops_instead_of_clearing_it(
+    w3: Web3, seeded: Deployment, index_engine: Engine, operator: LocalAccount
+) -> None:
+    """Resuming after a failure cleared a database holding another deployment: two indexers of
+    two registries on one database kept wiping each other's index."""
+    first = Indexer(w3, index_engine, seeded)
+    first.backfill()
+    Indexer(w3, index_engine, deploy_registry(w3, operator)).backfill()  # replaces it, on purpose
+    w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+    with pytest.raises(OtherDeployment, match="another indexer replaced this one's index"):
+        first.backfill()
+    with index_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(indexer_state)).scalar_one() == 1
+
+
+def test_block_headers_are_read_in_batches_a_provider_accepts() -> None:
+    """The whole reorg window's headers went in one JSON-RPC batch (65 at 12 confirmations)."""
+    sizes: list[int] = []
+
+    class Counting(RpcClient):
+        def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+            sizes.append(len(calls))
+            return [{"number": params[0]} for _, params in calls]
+
+    indexer = object.__new__(Indexer)
+    indexer.rpc = Counting("http://127.0.0.1:1")
+    headers = indexer._headers(list(range(120)))
+    assert sorted(headers) == list(range(120)) and headers[119] == {"number": hex(119)}
+    assert max(sizes) <= HEADER_BATCH and sum(sizes) == 120

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
 from app.api.clone import Scan, ScanRecorder, known_path, scan_risk
-from app.api.lots import MAX_NESTING, LotPublic, UnitPublic, effective_custodian
+from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, UnitPublic, effective_custodian
 from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
 from app.api.parties import Parties
@@ -41,7 +41,7 @@ HISTORY_TYPES = {
 STATUS_HISTORY = {1: "found", 4: "recalled", 5: "claimed", 6: "reported_lost", 7: "destroyed"}
 """StatusChanged status number -> history type (contracts/types/RecordTypes.sol numbers)."""
 
-RECALLED, CLAIMED = 4, 5
+CLAIMED = 5
 
 
 def is_claim(row: DecodedLog) -> bool:
@@ -51,7 +51,7 @@ def is_claim(row: DecodedLog) -> bool:
 
 def is_recall(row: DecodedLog) -> bool:
     """Whether `row` is its record's recall by the brand."""
-    return row.name == "StatusChanged" and row.args["status"] == RECALLED
+    return row.name == "StatusChanged" and row.args["status"] == RECALL_STATUS
 
 
 NO_LIMIT = 2**62
@@ -187,13 +187,21 @@ class ItemReader:
             if parent is None or not facts:
                 break
             split_at = _position(facts[0])  # the sub-lot's LotAnchored
-            facts = [
+            events = self.events(parent)
+            kept = [
                 e
-                for e in self.events(parent)
+                for e in events
                 if _position(e) < split_at
                 or (e.name == "LotSplit" and e.args["subLotId"] == child)
                 or is_recall(e)  # it covers the sub-lots too (see lots.lot_status)
-            ] + facts
+            ]
+            attested = {e.args["attestationId"] for e in kept if e.name == "AttestationRecorded"}
+            withdrawn = [  # a certification of the lot before the split, withdrawn after it
+                e
+                for e in events
+                if e.name == "AttestationRevoked" and e.args["attestationId"] in attested and e not in kept
+            ]
+            facts = kept + withdrawn + facts
             row = ITEM_ROW.first(self.conn, item_id=parent)
             child, parent = parent, row.parent_id if row is not None else None
         return sorted(facts, key=_position)

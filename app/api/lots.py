@@ -115,13 +115,16 @@ MAX_NESTING = 64
 UNAFFECTED_BY_RECALL = ("recalled", "destroyed")
 
 
-def lot_status(own: str, ancestors: list[str]) -> str:
-    """The status a lot shows, given its own and those of the lots it was split from (nearest
-    first): a brand recalls a lot by its number, and every item printed with that number is
-    recalled, whichever sub-lot it went on in. The same rule for the gateway and `verify`."""
-    if own not in UNAFFECTED_BY_RECALL and "recalled" in ancestors:
-        return "recalled"
-    return own
+def lot_status(own: str, ancestor_recalled: bool) -> str:
+    """The status a lot shows, given its own and whether a lot it was split from was ever
+    recalled (destroying recalled stock afterwards does not undo the recall): a brand recalls a
+    lot by its number, and every item printed with that number is recalled, whichever sub-lot
+    it went on in. The same rule for the gateway and `verify`."""
+    return "recalled" if ancestor_recalled and own not in UNAFFECTED_BY_RECALL else own
+
+
+RECALL_STATUS = 4
+"""StatusChanged's status number for Recalled (contracts/types/RecordTypes.sol)."""
 
 
 def verify_merkle_proof(leaf: str, proof: list[str], root: str) -> bool:
@@ -195,9 +198,8 @@ def load_lot(conn: Connection, parties: Parties, gtin: str, lot: str, base_url: 
         return None
     row, created = found
     custodian = effective_custodian(conn, row)
-    ancestors = _ancestors(conn, row.parent_id)
-    recalled = next((lot_id for lot_id, status in ancestors if status == "recalled"), None)
-    status = lot_status(row.status, [status for _, status in ancestors])
+    recalled = recalled_ancestor(conn, row.parent_id)
+    status = lot_status(row.status, recalled is not None)
     return LotPublic(
         id=row.item_id,
         gtin=gtin,
@@ -223,16 +225,25 @@ LOT_ANCESTRY = PreparedRead(
 )
 
 
-def _ancestors(conn: Connection, parent_id: str | None) -> list[tuple[str, str]]:
-    """(id, status) of the lots a lot was split from, nearest first."""
-    found: list[tuple[str, str]] = []
+STATUS_CHANGES = PreparedRead(
+    select(events.c.args).where(events.c.item_id == bindparam("lot_id"), events.c.name == "StatusChanged")
+)
+
+
+def recalled_ancestor(conn: Connection, parent_id: str | None) -> str | None:
+    """The nearest of the lots a lot was split from that was ever recalled (recalled now, or
+    destroyed after its recall), or None."""
     for _ in range(MAX_NESTING):
         row = LOT_ANCESTRY.first(conn, lot_id=parent_id) if parent_id is not None else None
         if row is None or parent_id is None:
-            break
-        found.append((parent_id, row.status))
+            return None
+        if row.status == "recalled" or (
+            row.status == "destroyed"
+            and any(r.args["status"] == RECALL_STATUS for r in STATUS_CHANGES.rows(conn, lot_id=parent_id))
+        ):
+            return parent_id
         parent_id = row.parent_id
-    return found
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -389,7 +400,7 @@ def load_unit(
         return None
     row, created = found
     packed = conn.execute(
-        select(items.c.item_id, items.c.kind, items.c.status)
+        select(items.c.item_id, items.c.kind, items.c.status, items.c.parent_id)
         .join(unit_contents, unit_contents.c.item_id == items.c.item_id)
         .where(unit_contents.c.container == row.item_id)
         .order_by(items.c.item_id)
@@ -411,7 +422,7 @@ def load_unit(
             UnitContent(
                 id=p.item_id,
                 kind=p.kind,
-                status=p.status,
+                status=lot_status(p.status, recalled_ancestor(conn, p.parent_id) is not None),
                 url=base_url + paths[p.item_id] if p.item_id in paths else None,
             )
             for p in packed

@@ -11,10 +11,12 @@ from typing import Annotated, Any, NoReturn
 
 import requests
 import typer
+from eth_abi.exceptions import DecodingError
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
 from app.chain.client import TransactionFailed, TransactionRefused, chain_time, connect, registry, send
@@ -162,7 +164,7 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
     contract = registry(w3, registry_address)
     try:  # its EIP-712 domain (EIP-5267) names it; another contract answered "no members yet"
         name = contract.functions.eip712Domain().call()[1]
-    except Exception:
+    except (ContractLogicError, BadFunctionCallOutput, DecodingError, Web3RPCError):  # not: unreachable
         name = None
     if name != REGISTRY_DOMAIN:
         fail(

@@ -6,7 +6,7 @@ arguments), the item's current custodian and status are read from the registry, 
 registry's logs for the item are listed to show that the gateway left none out.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -15,7 +15,7 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from app.api.items import carried_moves
-from app.api.lots import MAX_NESTING, lot_status
+from app.api.lots import MAX_NESTING, RECALL_STATUS, lot_status
 from app.chain.artifacts import artifact
 from app.chain.client import connect
 from app.chain.deploy import known_deployment, manifest_path
@@ -185,6 +185,8 @@ def verify(
         item.get("id", item.get("item_id")) == item_id,
         f"the gateway's item id is keccak256('{key.element_string}')",
     )
+    if link.lot is not None and "lot" not in item:  # a registered item; the lot was only on the label
+        link = replace(link, lot=None)
     if link.lot is None:
         bundle = _get_json(f"{base}/api/v1/items/{item_id}/proof")
         record_id, shown = key.item_id, item
@@ -230,7 +232,7 @@ def verify(
     report.check(
         custodian == shown_address, f"current custodian {custodian} (the gateway shows {shown_address})"
     )
-    status = chain_status(contract, lineage)
+    status = chain_status(contract, RpcClient(rpc), lineage)
     report.check(
         shown["status"] in STATUS_ALIASES.get(status, {status}),
         f"current status {status} (the gateway shows {shown['status']})",
@@ -262,11 +264,21 @@ def _check_merkle(report: Report, contract: Any, item: bytes, lot: bytes, merkle
     )
 
 
-def chain_status(contract: Any, lineage: list[str]) -> str:
+def chain_status(contract: Any, rpc: RpcClient, lineage: list[str]) -> str:
     """The status of `lineage[0]` on the user's node, by the gateway's rule: a lot split off a
-    recalled lot is recalled too (app/api/lots.py `lot_status`)."""
+    lot that was ever recalled is recalled too (app/api/lots.py `lot_status`)."""
     statuses = [STATUS_NAMES[contract.functions.statusOf(bytes.fromhex(r[2:])).call()] for r in lineage]
-    return lot_status(statuses[0], statuses[1:])
+    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    changed = contract.events.StatusChanged.topic
+
+    def was_recalled(lot: str, status: str) -> bool:
+        if status != "destroyed":
+            return status == "recalled"
+        logs = raw_logs(rpc, contract.address, [changed, lot], 0)
+        return any(decoder.decode(log, 0).args["status"] == RECALL_STATUS for log in logs)
+
+    recalled = any(was_recalled(lot, status) for lot, status in zip(lineage[1:], statuses[1:], strict=True))
+    return lot_status(statuses[0], recalled)
 
 
 def lot_lineage(contract: Any, lot: bytes) -> list[str]:

@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
@@ -117,6 +119,12 @@ def _sqlite_migration_engine(url: URL) -> Engine:
     return engine
 
 
+def _current(engine: Engine) -> str | None:
+    """The schema revision of `engine`'s database (None when it has none yet)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
     """Bring the schema of `engine` to alembic `revision` (the newest by default); `down`
     goes back to an older one, carrying the data over as the upgrade did.
@@ -125,6 +133,12 @@ def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> No
     migrates at a time: the others wait, then find the schema current."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if (
+        not down
+        and revision == "head"
+        and _current(engine) == ScriptDirectory.from_config(config).get_current_head()
+    ):
+        return  # current: no write lock taken (a gateway may only read, an indexer may be writing)
     sqlite = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
     migrating = _sqlite_migration_engine(engine.url) if sqlite else engine
     try:

@@ -42,6 +42,9 @@ PROBE_AFTER_MAX = 640
 """Each failed probe doubles the wait for the next, up to this: against a steady cap, about one
 range in PROBE_AFTER_MAX fails, and a drop in density is still found within as many ranges."""
 HEARTBEAT_S = 1.0
+HEADER_BATCH = 50
+"""Block headers asked for in one JSON-RPC batch: the reorg window's (65 at 12 confirmations)
+are read together, and public providers cap a batch (often at 100, some lower)."""
 MAX_RACES = 5
 """Reads of one range in a row that the chain changed under before `backfill` gives up on it
 (a fault, retried with backoff)."""
@@ -186,8 +189,13 @@ class Indexer:
         return int(self.rpc.call("eth_blockNumber", []), 16)
 
     def _headers(self, numbers: list[int]) -> dict[int, dict[str, Any] | None]:
-        results = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
-        return dict(zip(numbers, results, strict=True))
+        """Headers of `numbers`, HEADER_BATCH to a JSON-RPC batch (providers cap batches)."""
+        headers: dict[int, dict[str, Any] | None] = {}
+        for at in range(0, len(numbers), HEADER_BATCH):
+            part = numbers[at : at + HEADER_BATCH]
+            results = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in part])
+            headers.update(zip(part, results, strict=True))
+        return headers
 
     def _get_logs(self, start: int, end: int) -> list[dict[str, Any]]:
         params = {"address": self.deployment.registry, "fromBlock": hex(start), "toBlock": hex(end)}
@@ -389,7 +397,7 @@ class Indexer:
         """Start again from the stored checkpoint and block hashes: after a failure, what this
         indexer holds in memory may be ahead of the database (a commit lost in a database
         crash) or behind it (another indexer wrote)."""
-        self.next_block = next_block(self.engine, self.deployment)
+        self.next_block = next_block(self.engine, self.deployment, clear=False)
         self._hashes = stored_block_hashes(self.engine, self.deployment.chain_id)
         self._ahead = None
         self._resume_needed = False

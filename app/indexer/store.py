@@ -80,18 +80,25 @@ class OtherDeployment(ValueError):
     likely. It is left as it is unless the indexer is told to replace it."""
 
 
-def next_block(engine: Engine, deployment: Deployment, replace: bool = False) -> int:
+def next_block(engine: Engine, deployment: Deployment, replace: bool = False, clear: bool = True) -> int:
     """First block still to index for `deployment`: after its checkpoint, or its deploy block.
 
     A database that holds another deployment on the same chain (a restarted devnet reuses
     chain id and address; a redeployed registry) is emptied first, so its stale rows never mix
-    with the new ones; one on another chain only when `replace`, else OtherDeployment.
+    with the new ones; one on another chain only when `replace`, else OtherDeployment. Resuming
+    (`clear` False) clears nothing: a database that holds another deployment by then raises
+    OtherDeployment.
     """
     with engine.begin() as conn:
         row = conn.execute(select(indexer_state).where(_checkpoint_of(deployment))).first()
         if row is not None and row.deploy_block_hash == deployment.deploy_block_hash:
             return int(row.last_block) + 1
         other = conn.execute(select(indexer_state.c.chain_id, indexer_state.c.registry)).first()
+        if other is not None and not clear:  # resuming: another indexer took the database over
+            raise OtherDeployment(
+                f"the database now indexes registry {other.registry} on chain {other.chain_id}, not"
+                f" {deployment.registry}: another indexer replaced this one's index"
+            )
         if other is not None and other.chain_id != deployment.chain_id and not replace:
             raise OtherDeployment(
                 f"the database indexes registry {other.registry} on chain {other.chain_id}, not"
