@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -104,7 +105,8 @@ def _sqlite_migration_engine(url: URL) -> Engine:
     statement of a migration committed on its own: a process killed mid-upgrade left tables
     of the next revision under the old version number, and every later start failed; and two
     processes opening a new file at once both created its tables."""
-    engine = create_engine(url, poolclass=NullPool)
+    # The timeout covers the connect-time pragmas too (the busy_timeout below, later statements).
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": MIGRATION_WAIT_S})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:
@@ -120,9 +122,13 @@ def _sqlite_migration_engine(url: URL) -> Engine:
 
 
 def _current(engine: Engine) -> str | None:
-    """The schema revision of `engine`'s database (None when it has none yet)."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    """The schema revision of `engine`'s database (None when it has none yet, or when another
+    process holds it while creating it: then the migration, which waits its turn, finds out)."""
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError:
+        return None
 
 
 def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
