@@ -3,8 +3,6 @@
 from collections.abc import Iterator
 
 import pytest
-from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
 from fastapi.testclient import TestClient
 from web3 import Web3
 
@@ -12,6 +10,7 @@ from app.api.main import create_app
 from app.chain.client import registry, send
 from app.chain.deploy import deploy_registry
 from app.chain.devnet import Devnet
+from app.chain.record_types import attestation_id
 from app.commands.verify import Report, chain_status, check_facts, lot_lineage
 from app.core.config import Settings, lot_store
 from app.db.engine import make_engine
@@ -80,12 +79,7 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     certifier, organic = MEMBERS["certifier"].account, (b"ORGANIC".ljust(32, b"\0"), b"\x05" * 32)
     send(w3, certifier, contract.functions.attest(RECALLED_PARENT.item_id, *organic))
     anchor(RECALLED_SUB, [f"R{n:03d}" for n in range(5)], RECALLED_PARENT, brand)
-    attestation = keccak(
-        abi_encode(
-            ["bytes32", "address", "bytes32", "bytes32"],
-            [RECALLED_PARENT.item_id, certifier.address, *organic],
-        )
-    )
+    attestation = attestation_id(RECALLED_PARENT.item_id, certifier.address, *organic)
     send(w3, certifier, contract.functions.revokeAttestation(attestation))  # withdrawn after the split
     send(w3, brand, contract.functions.recall(RECALLED_PARENT.item_id))  # after the split
     send(w3, brand, contract.functions.destroy(RECALLED_PARENT.item_id))  # its recalled stock

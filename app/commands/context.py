@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -19,12 +20,14 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
+from app.chain.artifacts import artifact
 from app.chain.client import TransactionFailed, TransactionRefused, chain_time, connect, registry, send
 from app.chain.deploy import ManifestError, known_deployment, load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
 from app.gs1.digital_link import DigitalLink, parse_link
 from app.gs1.keys import InvalidKey, SerialisedItem
+from app.indexer.decode import LogDecoder
 from app.indexer.rpc import RpcClient, RpcError
 
 PASSPHRASE_ENV = "ORIGINTRACE_PASSPHRASE"
@@ -171,6 +174,12 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
             f"{registry_address} on chain {w3.eth.chain_id} is not an OriginTrace registry: check --registry"
         )
     return Chain(w3, contract, rpc)
+
+
+@lru_cache(maxsize=1)
+def registry_decoder() -> LogDecoder:
+    """The decoder of the registry's events (built once: it parses the whole ABI)."""
+    return LogDecoder(artifact("OriginRegistry").abi)
 
 
 def registry_logs(chain: Chain, topics: Topics) -> list[dict[str, Any]]:

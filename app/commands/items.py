@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 from app.api.i18n import CERTIFICATIONS
 from app.chain.claims import InvalidClaimCode, claim_code, new_claim_code, sign_claim
 from app.chain.client import send
+from app.chain.record_types import attestation_id
 from app.commands.context import (
     AccountOption,
     Gtin,
@@ -124,13 +124,8 @@ def revoke(
         kind_word, data_hash = _evidence(kind, document)
         chain = open_chain(rpc, registry)
         certifier = signer(account)
-        attestation_id = keccak(
-            abi_encode(
-                ["bytes32", "address", "bytes32", "bytes32"],
-                [record, certifier.address, kind_word, data_hash],
-            )
-        )
-        receipt = send(chain.w3, certifier, chain.registry.functions.revokeAttestation(attestation_id))
+        revoked = attestation_id(record, certifier.address, kind_word, data_hash)
+        receipt = send(chain.w3, certifier, chain.registry.functions.revokeAttestation(revoked))
     report_tx(f"revoked the {kind} attestation of {path}", receipt)
 
 

@@ -14,7 +14,6 @@ from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from app.chain.artifacts import artifact
 from app.chain.client import chain_time, send, utc_time
 from app.chain.roles import role_id
 from app.commands.context import (
@@ -26,11 +25,11 @@ from app.commands.context import (
     fail,
     open_chain,
     parse_address,
+    registry_decoder,
     registry_logs,
     signer,
 )
 from app.gs1.keys import normalise_gln
-from app.indexer.decode import LogDecoder
 
 app = typer.Typer(
     help="Consortium members and governance: propose, approve, remove, list.", no_args_is_help=True
@@ -184,7 +183,7 @@ class _Proposal:
 def _proposals(chain: Chain) -> list[_Proposal]:
     """The proposals not executed and not expired, oldest first."""
     created = registry_logs(chain, [chain.registry.events.ProposalCreated.topic])
-    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    decoder = registry_decoder()
     state = chain.registry.functions.proposalState
     now = chain_time(chain.w3)
     found = []
@@ -241,7 +240,7 @@ def list_(rpc: RpcOption, registry: RegistryOption = None) -> None:
             events.RoleRevoked,
         ]
         raw = registry_logs(chain, [[kind.topic for kind in kinds]])
-    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    decoder = registry_decoder()
     role_names = {"0x" + r.id.hex(): r.value for r in Role}
     members: dict[str, _Member] = {}
     for log in raw:

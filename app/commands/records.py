@@ -18,7 +18,6 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from app.chain.artifacts import artifact
 from app.chain.client import send
 from app.commands.context import (
     AccountOption,
@@ -33,6 +32,7 @@ from app.commands.context import (
     open_chain,
     parse_address,
     record_id,
+    registry_decoder,
     registry_logs,
     report_tx,
     signer,
@@ -41,7 +41,6 @@ from app.commands.context import (
 from app.core.config import Settings, lot_store
 from app.gs1.digital_link import DigitalLink, KeyKind, parse_link
 from app.gs1.keys import LogisticUnit
-from app.indexer.decode import LogDecoder
 from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_listed, first_unvouched, prepare
 from app.scale.manifest import LotBlock, ManifestError, count_items, read_manifest
 from app.scale.store import LotReader, lot_path, read_header
@@ -213,7 +212,7 @@ def _parent_uri(chain: Chain, parent_id: bytes, metadata_hash: bytes) -> str:
     """The metadata URI the parent lot was anchored with, when the sub-lot's metadata hash is the
     parent's (its items share the product data): the sub-lot keeps the product's name and data
     on its page. Else none."""
-    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    decoder = registry_decoder()
     for raw in registry_logs(chain, [chain.registry.events.LotAnchored.topic, "0x" + parent_id.hex()]):
         anchored = decoder.decode(raw, 0).args
         if str(anchored["metadataHash"]).lower() == "0x" + metadata_hash.hex():

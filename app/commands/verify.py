@@ -22,7 +22,7 @@ from app.chain.deploy import known_deployment, manifest_path
 from app.chain.logs import raw_logs
 from app.chain.merkle import leaf_hash
 from app.chain.record_types import STATUS_NAMES
-from app.commands.context import clear_errors, fail
+from app.commands.context import clear_errors, fail, registry_decoder
 from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import Lot
@@ -268,7 +268,7 @@ def chain_status(contract: Any, rpc: RpcClient, lineage: list[str]) -> str:
     """The status of `lineage[0]` on the user's node, by the gateway's rule: a lot split off a
     lot that was ever recalled is recalled too (app/api/lots.py `lot_status`)."""
     statuses = [STATUS_NAMES[contract.functions.statusOf(bytes.fromhex(r[2:])).call()] for r in lineage]
-    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    decoder = registry_decoder()
     changed = contract.events.StatusChanged.topic
 
     def was_recalled(lot: str, status: str) -> bool:
@@ -311,7 +311,7 @@ def check_facts(
     lots, the record's creation is stated, and no registry log is left out: none about the
     record, and none about a parent lot before the split that created the lot below it."""
     record_id = lineage[0]
-    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    decoder = registry_decoder()
     # A record is created once, and no log can name it before that: a stated creation that
     # checks out on chain is where the search for left-out logs starts (else at block 0).
     creations: dict[str, dict[str, Any]] = {}
@@ -368,7 +368,7 @@ def check_carried(
     are exactly those the chain has: recomputed from the record's own logs on the user's node
     (`own_logs`, see `check_facts`) and the logs of each unit it was packed in, by the rule the
     gateway uses (app/api/items.py `carried_moves`), with the same receiver."""
-    decoder = LogDecoder(artifact("OriginRegistry").abi)
+    decoder = registry_decoder()
     positions = decoder.record_topics()
     units: dict[str, list[DecodedLog]] = {}
 
