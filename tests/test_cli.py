@@ -647,3 +647,61 @@ def test_handoff_prepare_refuses_what_the_registry_would_refuse_after_both_signe
 )
 def test_verify_without_a_whole_url_says_to_give_one(url: str) -> None:
     _one_line_error(_cli("verify", url, "--rpc", "http://127.0.0.1:9"), 2, f"error: {url} is not a URL")
+
+
+def test_an_admin_pauses_at_once_and_the_admins_resume_and_set_a_gln(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, operator: LocalAccount, tmp_path: Path
+) -> None:
+    """The emergency brake needs one admin; while it holds, a member's write says how it ends."""
+    run("accounts", "import", "admin1", input=operator.key.hex() + "\n")
+    metadata = tmp_path / "product.json"
+    metadata.write_text('{"name": "Serum"}')
+    register = ("items", "register", ITEM.gtin, ITEM.serial, "--metadata", str(metadata), "--account", "brand")
+    assert "registry paused" in run("members", "pause", "--account", "admin1").output
+    assert contract.functions.paused().call()
+    _one_line_error(run("members", "pause", "--account", "admin1", ok=False), 2, "already paused")
+    refused = run(*register, ok=False)
+    _one_line_error(refused, 1, "EnforcedPause", "writes resume once they approve", "members propose unpause")
+
+    assert "resume the registry: done" in run("members", "propose", "unpause", "--account", "admin1").output
+    assert not contract.functions.paused().call()
+    _one_line_error(run("members", "propose", "unpause", "--account", "admin1", ok=False), 2, "not paused")
+    run(*register)
+
+    carrier = consortium["carrier"].account.address
+    bad = run("members", "propose", "gln", carrier, "9506000000016", "--account", "admin1", ok=False)
+    _one_line_error(bad, 2, "check digit")
+    run("members", "propose", "gln", carrier, "9506000000015", "--account", "admin1")
+    assert contract.functions.memberGln(carrier).call() == "9506000000015"
+
+
+def test_an_admin_hands_its_seat_over_through_the_cli(own_chain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Offered, refused before the 2-day delay with when it can be taken, then taken over."""
+    w3, contract, deployment, _ = own_chain
+    successor = dev_account(9)
+    env = {
+        "APE_DATA_FOLDER": str(tmp_path / "ape"),
+        "ORIGINTRACE_PASSPHRASE": PASSPHRASE,
+        "ORIGINTRACE_RPC_URL": w3.provider.endpoint_uri,  # type: ignore[attr-defined]
+        "ORIGINTRACE_REGISTRY": deployment.registry,
+    }
+
+    def cli_run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, list(args), env=env, input=input)
+
+    for name, account in (("admin", dev_account(0)), ("successor", successor)):
+        assert cli_run("accounts", "import", name, input=account.key.hex() + "\n").exit_code == 0
+    _one_line_error(cli_run("members", "handover", "cancel", "--account", "admin"), 1, "no admin seat offer")
+    started = cli_run("members", "handover", "start", successor.address, "--account", "admin")
+    assert started.exit_code == 0, started.output
+    assert f"members handover accept {dev_account(0).address}` from " in started.output
+    early = cli_run("members", "handover", "accept", dev_account(0).address, "--account", "successor")
+    _one_line_error(early, 1, "ConsortiumHandoverNotReady", "2 days after it was offered")
+
+    w3.provider.make_request("evm_increaseTime", [2 * 24 * 3600])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    taken = cli_run("members", "handover", "accept", dev_account(0).address, "--account", "successor")
+    assert taken.exit_code == 0 and "you are now an admin" in taken.output, taken.output
+    admin_role = b"\0" * 32
+    assert contract.functions.hasRole(admin_role, successor.address).call()
+    assert not contract.functions.hasRole(admin_role, dev_account(0).address).call()

@@ -266,3 +266,38 @@ def test_a_current_schema_takes_no_write_lock(tmp_path: Path) -> None:
         assert opened.wait(timeout=10), "opening a current database waited for the writer"
         conn.exec_driver_sql("ROLLBACK")
     writer.dispose()
+
+
+@pytest.mark.parametrize(
+    ("pause_events", "paused_since"), [([], None), (["Paused"], 3), (["Paused", "Unpaused"], None)]
+)
+def test_0010_reads_whether_the_registry_is_paused_from_the_indexed_events(
+    engine: Engine, pause_events: list[str], paused_since: int | None
+) -> None:
+    """A database indexed before 0010 knows of the pauses in its events: the last one decides."""
+    migrate(engine, "0009")
+    rows = [
+        {k: v for k, v in _event(n, f"0x{n:064x}", 0, name, None).items() if k != "id"}
+        for n, name in enumerate(["MemberAdmitted", "ItemsRegistered", *pause_events], start=1)
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO events (chain_id, block_number, block_hash, tx_hash, log_index, timestamp, "
+                "name, item_id, args) VALUES (:chain_id, :block_number, :block_hash, :tx_hash, "
+                ":log_index, :timestamp, :name, :item_id, :args)"
+            ),
+            rows,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO indexer_state (chain_id, registry, deploy_block_hash, last_block, updated_at) "
+                "VALUES (31337, :registry, :hash, 20, 1)"
+            ),
+            {"registry": BRAND, "hash": "0x" + "cc" * 32},
+        )
+    migrate(engine)
+    expected = None if paused_since is None else 1_700_000_000 + paused_since
+    assert _rows(engine, "SELECT paused_since FROM indexer_state") == [(expected,)]
+    migrate(engine, "0009", down=True)
+    assert "paused_since" not in {c["name"] for c in inspect(engine).get_columns("indexer_state")}

@@ -60,6 +60,7 @@ def test_item_json_shows_the_whole_journey(client: TestClient, w3: Web3, deploym
         "chain_id": 31337,
         "registry": deployment.registry,
         "indexed_block": w3.eth.block_number,
+        "paused_since": None,
     }
 
 
@@ -223,6 +224,13 @@ def test_shopper_page_speaks_chinese_and_shows_confirmations(client: TestClient,
     head = w3.eth.block_number
     assert f"block {head} · 1 confirmation (awaiting confirmation)" in english
     assert f"block {head - 1} · 2 confirmations" in english and "matches its on-chain hash.</p>" in english
+    body = client.get(DIAMOND.path, headers=JSON).json()
+    facts = [*body["history"], *body["carried"], *body["attestations"]]
+    pending = sum(not fact["confirmed"] for fact in facts)
+    assert pending >= 1
+    needed = client.app.state.settings.confirmations  # type: ignore[attr-defined]
+    note = f"{pending} of these facts are still awaiting confirmation: a fact is final once it is {needed} "
+    assert note in english
     assert len(english.encode()) < 100_000 and "<script" not in english
 
 
@@ -345,6 +353,10 @@ def test_proof_bundle_lets_a_client_verify_against_the_chain(
         topics = ["0x" + t.hex() for t in log["topics"][1:]]
         assert log["address"] == deployment.registry and ITEM_ID in topics
         assert "0x" + log["blockHash"].hex() == fact["block_hash"] and log["blockNumber"] == fact["block"]
+        depth = w3.eth.block_number - fact["block"] + 1
+        needed = client.app.state.settings.confirmations  # type: ignore[attr-defined]
+        assert fact["confirmations"] == depth and fact["confirmed"] is (depth >= needed)
+    assert not bundle["facts"][-1]["confirmed"]
 
 
 def test_label_sheet_holds_a_qr_code_per_path(client: TestClient) -> None:
@@ -502,3 +514,31 @@ def test_metadata_a_brand_got_wrong_is_no_metadata_not_an_error(
         assert 'id="origin"' not in page.text
         for tail in ("", "/epcis", "/certifications", "/proof"):
             assert client.get(f"/api/v1/items/{item_id}{tail}").status_code == 200, (case, tail)
+
+
+def test_a_paused_registry_is_said_on_pages_json_and_healthz(
+    w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Shoppers learn why nothing moves; the gateway itself stays healthy."""
+    contract = registry(w3, deployment.registry)
+    seed_demo(w3, contract, operator)
+    send(w3, operator, contract.functions.pause())
+    paused_at = w3.eth.get_block("latest")["timestamp"]
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(paused_at))
+    indexer = Indexer(w3, engine, deployment)
+    indexer.backfill()
+    with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
+        assert client.get(DIAMOND.path, headers=JSON).json()["chain"]["paused_since"] == since
+        page = client.get(DIAMOND.path, headers=BROWSER).text
+        assert 'id="paused"' in page and f"paused this registry on {since.replace('T', ' ')[:-1]} UTC" in page
+        zh = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh"}).text
+        assert "联盟已于" in zh and "暂停登记合约" in zh
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.json()["registry_paused_since"] == paused_at
+
+    send(w3, operator, contract.functions.unpause())
+    indexer.backfill()
+    with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
+        assert client.get(DIAMOND.path, headers=JSON).json()["chain"]["paused_since"] is None
+        assert 'id="paused"' not in client.get(DIAMOND.path, headers=BROWSER).text
+        assert client.get("/healthz").json()["registry_paused_since"] is None

@@ -204,6 +204,7 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
     body = client.get(PALLET.path, headers=JSON).json()
     assert (body["sscc"], body["custodian"]["address"], body["status"]) == (PALLET.sscc, CARRIER, "active")
+    assert body["chain"]["chain_id"] == 31337 and body["chain"]["paused_since"] is None
     contents = {c["id"]: c for c in body["contents"]}
     assert set(contents) == {_hex(SKINCARE_LOT.item_id), _hex(GIFT_SET.item_id)}
     assert contents[_hex(GIFT_SET.item_id)]["url"].endswith(GIFT_SET.path)
@@ -213,7 +214,7 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     # A recalled record on the pallet is flagged in its contents (it looked like the others).
     recalled = UnitPublic.model_validate(body)
     recalled.contents[0] = recalled.contents[0].model_copy(update={"status": "recalled"})
-    flagged = render_key_page(recalled, "en")
+    flagged = render_key_page(recalled, "en", 12)
     assert flagged.count('<span class="badge recalled">Recalled</span>') == 1
     assert body["custodian"]["name"] == "SkyBridge Logistics"
     # How the carrier came to hold it: created by the brand, then handed over.

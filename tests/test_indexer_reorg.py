@@ -16,7 +16,7 @@ from web3.contract import Contract
 from app.chain.client import dev_account, send
 from app.chain.deploy import Deployment
 from app.db.engine import make_engine
-from app.db.schema import blocks, events, items, members, unit_contents
+from app.db.schema import blocks, events, indexer_state, items, members, unit_contents
 from app.demo.journey import Member, hand_over
 from app.gs1.keys import LogisticUnit
 from app.indexer.follow import Indexer
@@ -296,3 +296,40 @@ def test_a_shallow_reorg_right_after_a_backfill_rolls_back(
     indexer.backfill()
     assert _custodians(engine)["0x" + ITEM_A.hex()] == customs.address
     assert dump(engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
+
+
+def _paused_since(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(select(indexer_state.c.paused_since)).scalar_one()  # type: ignore[no-any-return]
+
+
+def test_a_pause_or_resume_undone_by_a_reorg_is_undone_in_the_index(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine
+) -> None:
+    w3, contract, _, consortium = chain
+    admin, carrier = dev_account(0), consortium["carrier"].account.address
+    send(w3, admin, contract.functions.pause())
+    paused_at = w3.eth.get_block("latest")["timestamp"]
+    indexer, snapshot, _ = _indexed_then_snapshot(chain, index_engine)
+    assert _paused_since(index_engine) == paused_at
+
+    send(w3, admin, contract.functions.unpause())  # the branch that will be dropped
+    indexer.backfill()
+    assert _paused_since(index_engine) is None
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    send(w3, admin, contract.functions.setMemberGln(carrier, "9506000000008"))  # longer than 1 block
+    send(w3, admin, contract.functions.setMemberGln(carrier, "9506000000015"))
+    indexer.backfill()
+    assert _paused_since(index_engine) == paused_at  # the pause before the fork stands again
+
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    send(w3, admin, contract.functions.unpause())
+    w3.provider.make_request("evm_increaseTime", [60])  # type: ignore[arg-type]
+    send(w3, admin, contract.functions.pause())  # paused again, a minute later
+    indexer.backfill()
+    assert _paused_since(index_engine) == w3.eth.get_block("latest")["timestamp"] != paused_at
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    for _ in range(3):
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    indexer.backfill()
+    assert _paused_since(index_engine) == paused_at

@@ -134,6 +134,13 @@ TEXT = {
         "full_stop": ".",
         "packed_records": "Records packed",
         "pending": "awaiting confirmation",
+        "pending_note": (
+            "%d of these facts are still awaiting confirmation: a fact is final once it is %d blocks deep."
+        ),
+        "paused": (
+            "The consortium paused this registry on %s: no new registration, handover or "
+            "certification can be recorded until it resumes. The facts on this page were recorded before."
+        ),
         "warning": "Warning: this code may be a copy",
         "merkle": "Merkle proof",
         "merkle_ok": "Valid: this item belongs to the anchored lot",
@@ -185,6 +192,10 @@ TEXT = {
         "full_stop": "。",
         "packed_records": "装入记录数",
         "pending": "等待确认",
+        "pending_note": "其中 %d 条记录仍在等待确认：达到 %d 个区块深度后即为最终记录。",
+        "paused": (
+            "联盟已于 %s 暂停登记合约：恢复之前不能记录新的登记、交接或认证。本页信息均记录于暂停之前。"
+        ),
         "warning": "警告：此二维码可能被复制",
         "merkle": "默克尔证明",
         "merkle_ok": "有效：此商品属于链上登记的批次",

@@ -158,6 +158,10 @@ class ItemReader:
     def confirmations(self, block: int) -> int:
         return max(0, self.state.head_block - block + 1) if self.state else 0
 
+    def confirmed(self, block: int) -> bool:
+        """Whether a fact of `block` is deep enough to count as final."""
+        return self.confirmations(block) >= self.settings.confirmations
+
     def events(
         self, item_id: str, offset: int = 0, limit: int | None = None, history_only: bool = False
     ) -> list[DecodedLog]:
@@ -206,13 +210,26 @@ class ItemReader:
             child, parent = parent, row.parent_id if row is not None else None
         return sorted(facts, key=_position)
 
-    def custody(self, record: LotPublic | UnitPublic) -> None:
+    def complete(self, record: LotPublic | UnitPublic) -> None:
         """Fill in `record`'s history (for a sub-lot, from its parent lots' anchoring: see
-        `lot_facts`; a parent is split only while not packed) and the moves of the units it was
-        packed in (see `carried`)."""
+        `lot_facts`; a parent is split only while not packed), the moves of the units it was
+        packed in (see `carried`) and its chain."""
         rows = self.lot_facts(record) if isinstance(record, LotPublic) else self.events(record.id)
         record.history = self.history(rows)
         record.carried = self.history(self.carried(rows), carried=True)
+        record.chain = self.chain_info()
+
+    def chain_info(self) -> ChainInfo | None:
+        """The chain, registry and checkpoint the reads come from (None before the first range)."""
+        if self.state is None:
+            return None
+        paused = self.state.paused_since
+        return ChainInfo(
+            chain_id=self.state.chain_id,
+            registry=self.state.registry,
+            indexed_block=self.state.last_block,
+            paused_since=iso_time(paused) if paused is not None else None,
+        )
 
     def history(self, rows: list[DecodedLog], carried: bool = False) -> list[HistoryEntry]:
         """History entries of `rows`; of `carried` rows (moves of the units a record was in: see
@@ -235,7 +252,6 @@ class ItemReader:
                 kind = "split"  # a sub-lot's anchoring: split off its lot by the lot's custodian
             elif row.tx_hash in signed:
                 kind = "signed_handoff"
-            depth = self.confirmations(row.block_number)
             kind_of = (
                 label_text(row.args["kind"])
                 if row.name == "ItemAttested"
@@ -252,8 +268,8 @@ class ItemReader:
                     tx=row.tx_hash,
                     log_index=row.log_index,
                     timestamp=iso_time(row.timestamp),
-                    confirmations=depth,
-                    confirmed=depth >= self.settings.confirmations,
+                    confirmations=self.confirmations(row.block_number),
+                    confirmed=self.confirmed(row.block_number),
                     unit=row.item_id if carried else None,
                     certification=kind_of,
                 )
@@ -271,7 +287,8 @@ class ItemReader:
         made-up serials never fill the scan table) before the risk is assessed.
         """
         item = ITEM_ROW.first(self.conn, item_id=item_id)
-        if item is None or self.state is None:
+        chain = self.chain_info()
+        if item is None or chain is None:
             return None
         if scan is not None and key is not None:
             recorder.record(item_id, key.path, scan.region, scan.client)
@@ -301,7 +318,7 @@ class ItemReader:
                 tx=a.tx_hash,
                 log_index=a.log_index,
                 confirmations=self.confirmations(a.block_number),
-                confirmed=self.confirmations(a.block_number) >= self.settings.confirmations,
+                confirmed=self.confirmed(a.block_number),
             )
             for a in attestation_rows
         ]
@@ -327,10 +344,6 @@ class ItemReader:
             attestations=attested,
             history=self.history(rows),
             carried=self.history(carried, carried=True),
-            chain=ChainInfo(
-                chain_id=self.state.chain_id,
-                registry=self.state.registry,
-                indexed_block=self.state.last_block,
-            ),
+            chain=chain,
             risk=scan_risk(self.conn, recorder, item_id, claimed_at, self.settings),
         )

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from app.api.clone import known_paths
 from app.api.metadata import verified_metadata
-from app.api.models import HistoryEntry, Party, Risk
+from app.api.models import ChainInfo, HistoryEntry, Party, Risk
 from app.api.parties import Parties
 from app.chain.merkle import leaf_hash, verify
 from app.db.reads import PreparedRead
@@ -69,6 +69,9 @@ class LotPublic(BaseModel):
     block: int
     tx: str
     log_index: int
+    chain: ChainInfo | None = Field(
+        default=None, description="The chain and registry it was read from, as for an item"
+    )
 
 
 class LotItemPublic(BaseModel):
@@ -107,6 +110,9 @@ class UnitPublic(BaseModel):
     block: int
     tx: str
     log_index: int
+    chain: ChainInfo | None = Field(
+        default=None, description="The chain and registry it was read from, as for an item"
+    )
 
 
 MAX_NESTING = 64

@@ -75,6 +75,11 @@ class ChainInfo(BaseModel):
     chain_id: int
     registry: str
     indexed_block: int = Field(description="Last block the indexer has stored")
+    paused_since: str | None = Field(
+        None,
+        description="When the consortium's admins paused the registry (ISO 8601 UTC): no registration, "
+        "handover or certification is recorded until they resume it; null while it runs",
+    )
 
 
 class RiskReason(BaseModel):
@@ -170,4 +175,9 @@ class Health(BaseModel):
     )
     indexer_error_since: int | None = Field(
         default=None, description="Unix time of the first failure in the current run of failures"
+    )
+    registry_paused_since: int | None = Field(
+        default=None,
+        description="Unix time (block time) at which the consortium's admins paused the registry, "
+        "while it is paused: the gateway stays healthy, but no new facts can reach it",
     )

@@ -1,5 +1,6 @@
 """Server-rendered shopper pages (Jinja2, no JavaScript), in the shopper's language."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -7,7 +8,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from app.api.i18n import EVENTS, STATUS, TEXT, certification_label, risk_detail
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic
 from app.api.metadata import metadata_text, product_name
-from app.api.models import HistoryEntry, ItemPublic
+from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
 
 _env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -48,25 +49,45 @@ def _timeline(history: list[HistoryEntry], carried: list[HistoryEntry]) -> list[
     return sorted([*history, *carried], key=lambda e: (e.block, e.log_index))
 
 
+def _chain_context(
+    chain: ChainInfo | None, facts: Sequence[Attestation | HistoryEntry], needed: int
+) -> dict[str, Any]:
+    """What every page says about the chain: since when the registry is paused (None while it
+    runs), and how many of the facts shown are not final yet, out of the blocks `needed`."""
+    return {
+        "paused_since": _shown_time(chain.paused_since) if chain and chain.paused_since else None,
+        "pending": sum(not fact.confirmed for fact in facts),
+        "needed": needed,
+    }
+
+
+def _shown_time(iso: str) -> str:
+    return iso.replace("T", " ").replace("Z", " UTC")
+
+
 def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, explorer: str | None) -> str:
     name = product_name(item.metadata, lang)
+    timeline = _timeline(item.history, item.carried)
     return _render(
         "item.html",
         lang,
         "offer_expired" if item.offer_expired else item.status,
         item=item,
         name=name or f"{item.gtin} / {item.serial}",
-        timeline=_timeline(item.history, item.carried),
+        timeline=timeline,
         origin=metadata_text(item.metadata, "origin"),
-        needed=confirmations_needed,
         explorer=explorer,
+        **_chain_context(item.chain, [*item.attestations, *timeline], confirmations_needed),
     )
 
 
-def render_key_page(entity: LotPublic | LotItemPublic | UnitPublic, lang: str) -> str:
+def render_key_page(
+    entity: LotPublic | LotItemPublic | UnitPublic, lang: str, confirmations_needed: int
+) -> str:
     """Lots, lot items and logistic units: a short page with their on-chain anchor."""
     record = entity.lot if isinstance(entity, LotItemPublic) else entity
     name = product_name(record.metadata, lang) if isinstance(record, LotPublic) else None
+    timeline = _timeline(record.history, record.carried)
     return _render(
         "key.html",
         lang,
@@ -74,7 +95,8 @@ def render_key_page(entity: LotPublic | LotItemPublic | UnitPublic, lang: str) -
         entity=entity,
         kind=type(entity).__name__,
         name=name,
-        timeline=_timeline(record.history, record.carried),
+        timeline=timeline,
+        **_chain_context(record.chain, timeline, confirmations_needed),
     )
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.api.items import ItemReader
 from app.api.lots import MerkleProof
 from app.indexer.decode import DecodedLog, record_ids
 
@@ -19,6 +20,11 @@ class ChainFact(BaseModel):
         None,
         description="For a batch event (ItemsRegistered): position of item_id in args.itemIds, "
         "and of its metadata hash in args.metadataHashes",
+    )
+    confirmations: int = Field(description="Indexed blocks from its block to the head, inclusive")
+    confirmed: bool = Field(
+        description="At least ORIGINTRACE_CONFIRMATIONS blocks deep: a pending fact may still be undone "
+        "by a reorg (check it again later)"
     )
 
 
@@ -50,17 +56,19 @@ STEPS = [
 
 
 def proof_bundle(
-    chain_id: int,
-    registry: str,
+    reader: ItemReader,
     item_id: str,
     element_string: str | None,
     rows: list[DecodedLog],
     merkle: MerkleProof | None = None,
 ) -> ProofBundle:
-    """The bundle of an item; for a lot item, `rows` are its lot's events and `merkle` its proof."""
+    """The bundle of an item as `reader` sees the chain (indexed at least once); for a lot item,
+    `rows` are its lot's events and `merkle` its proof."""
+    chain = reader.chain_info()
+    assert chain is not None, "proof bundles are built from an index"
     return ProofBundle(
-        chain_id=chain_id,
-        registry=registry,
+        chain_id=chain.chain_id,
+        registry=chain.registry,
         item_id=item_id,
         element_string=element_string,
         id_rule=ID_RULE,
@@ -73,6 +81,8 @@ def proof_bundle(
                 tx=r.tx_hash,
                 log_index=r.log_index,
                 record_index=_position(r, item_id),
+                confirmations=reader.confirmations(r.block_number),
+                confirmed=reader.confirmed(r.block_number),
             )
             for r in rows
         ],

@@ -83,7 +83,20 @@ REVERT_HINTS = (
         " record of its own: it moves with its lot)",
     ),
     (re.compile(r"RegistryOfferExpired\("), "the offer expired: the holder offers it again"),
-    (re.compile(r"EnforcedPause\("), "the consortium's admins paused the registry"),
+    (
+        re.compile(r"EnforcedPause\("),
+        "the consortium's admins paused the registry; writes resume once they approve"
+        " `origintrace members propose unpause`",
+    ),
+    (
+        re.compile(r"ConsortiumHandoverNotReady\("),
+        "an admin seat can be taken over 2 days after it was offered (readyAt, unix time)",
+    ),
+    (
+        re.compile(r"ConsortiumNoHandover\("),
+        "no admin seat offer is pending there: an admin offers its seat with `origintrace members"
+        " handover start`, and an offer ends when its admin is no longer one",
+    ),
 )
 """Custom errors whose fix is not in their name, and what to do."""
 

@@ -32,7 +32,8 @@ from app.commands.context import (
 from app.gs1.keys import normalise_gln
 
 app = typer.Typer(
-    help="Consortium members and governance: propose, approve, remove, list.", no_args_is_help=True
+    help="Consortium members and governance: propose, approve, remove, list, pause, admin handover.",
+    no_args_is_help=True,
 )
 propose_app = typer.Typer(
     help="Propose a governance change (it executes once enough admins approve).", no_args_is_help=True
@@ -143,6 +144,102 @@ def threshold(
         if approvals > admins:
             fail(f"the consortium has {admins} admins: a threshold above that could never be met", code=2)
         _propose(chain, account, chain.registry.functions.setThreshold(approvals), f"threshold {approvals}")
+
+
+@propose_app.command()
+def gln(
+    address: Address,
+    number: Annotated[str, typer.Argument(help="GS1 Global Location Number (13 digits, valid check digit)")],
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Propose setting a member's GLN (the place shoppers see)."""
+    with clear_errors():
+        member = parse_address(address, "address")
+        number = normalise_gln(number)
+        chain = open_chain(rpc, registry)
+        call = chain.registry.functions.setMemberGln(member, number)
+        _propose(chain, account, call, f"GLN {number} for {member}")
+
+
+@propose_app.command()
+def unpause(account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
+    """Propose resuming the registry after `members pause` (resuming needs the threshold)."""
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        if not chain.registry.functions.paused().call():
+            fail("the registry is not paused", code=2)
+        _propose(chain, account, chain.registry.functions.unpause(), "resume the registry")
+
+
+@app.command()
+def pause(account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
+    """Pause the registry at once, as any single admin: the emergency brake.
+
+    Every registration, custody move and attestation is refused until the admins resume it
+    with `members propose unpause` (that needs the approval threshold). Governance keeps working.
+    """
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        if chain.registry.functions.paused().call():
+            fail("the registry is already paused; `members propose unpause` resumes it", code=2)
+        send(chain.w3, signer(account), chain.registry.functions.pause())
+    typer.echo(
+        "registry paused: every write is refused until the admins approve"
+        " `origintrace members propose unpause`"
+    )
+
+
+handover_app = typer.Typer(
+    help="Hand an admin seat to another account: the receiver takes it 2 days after it is offered.",
+    no_args_is_help=True,
+)
+app.add_typer(handover_app, name="handover")
+
+
+@handover_app.command("start")
+def handover_start(
+    to: Annotated[str, typer.Argument(help="The account that takes over your admin seat")],
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Offer your admin seat to `to` (replaces an earlier offer of yours); you stay admin until it accepts."""
+    with clear_errors():
+        receiver = parse_address(to, "to")
+        chain = open_chain(rpc, registry)
+        receipt = send(chain.w3, signer(account), chain.registry.functions.beginAdminHandover(receiver))
+        started = chain.registry.events.AdminHandoverStarted().process_receipt(receipt, errors=DISCARD)
+        sender = started[0]["args"]["from"]
+    typer.echo(
+        f"admin seat offered to {receiver}: it runs `origintrace members handover accept {sender}`"
+        f" from {utc_time(started[0]['args']['readyAt'])}"
+    )
+
+
+@handover_app.command("cancel")
+def handover_cancel(account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
+    """Withdraw your pending admin seat offer."""
+    with clear_errors():
+        chain = open_chain(rpc, registry)
+        send(chain.w3, signer(account), chain.registry.functions.cancelAdminHandover())
+    typer.echo("admin seat offer withdrawn")
+
+
+@handover_app.command("accept")
+def handover_accept(
+    from_: Annotated[str, typer.Argument(metavar="FROM", help="The admin who offered you its seat")],
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+) -> None:
+    """Take over the admin seat `FROM` offered you, once its 2-day delay has passed."""
+    with clear_errors():
+        admin = parse_address(from_, "FROM")
+        chain = open_chain(rpc, registry)
+        send(chain.w3, signer(account), chain.registry.functions.acceptAdminHandover(admin))
+    typer.echo(f"you are now an admin in place of {admin}")
 
 
 @app.command()

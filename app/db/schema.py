@@ -47,13 +47,15 @@ indexer_state = Table(
     Column("synced_at", BigInteger),
     Column("last_error", Text),
     Column("error_since", BigInteger),
+    Column("paused_since", BigInteger),
 )
 """One row per indexed deployment: the checkpoint, written with each range's events.
 
 `head_block` is the chain head the indexer last saw (facts deeper than the confirmation
 depth below it are `confirmed`); `synced_at` is when it last had indexed up to that head.
 `last_error` is the indexer's last error while it keeps failing (since `error_since`);
-any range stored or head seen afterwards clears it.
+any range stored or head seen afterwards clears it. `paused_since` is the block time of the
+registry's last `Paused` while no `Unpaused` has followed it (NULL while it runs).
 """
 
 blocks = Table(

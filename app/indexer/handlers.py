@@ -198,6 +198,14 @@ def on_status_changed(state: RangeState, log: DecodedLog) -> None:
         state.update_item(log, status=status, claimable=False)
 
 
+def on_paused(state: RangeState, log: DecodedLog) -> None:
+    state.registry["paused_since"] = log.timestamp
+
+
+def on_unpaused(state: RangeState, log: DecodedLog) -> None:
+    state.registry["paused_since"] = None
+
+
 HANDLERS: dict[str, Handler] = {
     "MemberAdmitted": on_member_admitted,
     "MemberRemoved": on_member_removed,
@@ -219,10 +227,15 @@ HANDLERS: dict[str, Handler] = {
     "ItemSold": on_item_sold,
     "ClaimKeySet": on_claim_key_set,
     "StatusChanged": on_status_changed,
+    "Paused": on_paused,
+    "Unpaused": on_unpaused,
 }
 
 MEMBER_EVENTS = ("MemberAdmitted", "MemberRemoved", "MemberGlnSet", "RoleGranted", "RoleRevoked")
 """The events whose handlers change a member (the one their `account` names)."""
+
+PAUSE_EVENTS = ("Paused", "Unpaused")
+"""The events whose handlers change the registry's own state (`RangeState.registry`)."""
 
 _GOVERNANCE = "governance bookkeeping: the gateway shows no proposals, thresholds or admin handovers"
 STORED_ONLY: dict[str, str] = {
@@ -237,8 +250,6 @@ STORED_ONLY: dict[str, str] = {
     "AdminHandoverStarted": _GOVERNANCE,
     "AdminHandoverCancelled": _GOVERNANCE,
     "AdminHandoverCompleted": _GOVERNANCE + " (RoleGranted/RoleRevoked carry the role change)",
-    "Paused": "the gateway only reads; writes are refused by the contract itself while paused",
-    "Unpaused": "the gateway only reads; writes are refused by the contract itself while paused",
 }
 """Events kept in the `events` table without state of their own, each with the reason."""
 

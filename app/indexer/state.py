@@ -72,6 +72,9 @@ class RangeState:
         self._dirty_attestations: set[str] = set()
         self._containers: dict[str, str | None] = {}
         """Records packed in this range (their unit) or unpacked (None), the last event winning."""
+        self.registry: dict[str, Any] = {}
+        """Columns of the deployment's `indexer_state` row that this range's events set: the
+        registry's own state (`paused_since`), written with the checkpoint."""
 
     def put_item(self, row: dict[str, Any]) -> None:
         if self._records is not None and row["item_id"] not in self._records:

@@ -24,6 +24,8 @@ class IndexerStatus:
     """The indexer's last error while it keeps failing, else None."""
     error_since: int | None = None
     """Unix time of the first of those failures."""
+    paused_since: int | None = None
+    """Block time at which the consortium paused the registry, while it is paused."""
 
 
 def indexer_status(conn: Connection, now: float | None = None) -> IndexerStatus | None:
@@ -43,4 +45,5 @@ def indexer_status(conn: Connection, now: float | None = None) -> IndexerStatus 
         lag_seconds=max(0.0, current - synced_at),
         error=row.last_error,
         error_since=row.error_since,
+        paused_since=row.paused_since,
     )

@@ -23,7 +23,7 @@ from app.db.schema import (
 )
 from app.db.writes import IGNORE, insert_ignore, upsert, write_values
 from app.indexer.decode import DecodedLog, record_ids
-from app.indexer.handlers import MEMBER_EVENTS, apply
+from app.indexer.handlers import MEMBER_EVENTS, PAUSE_EVENTS, apply
 from app.indexer.state import RangeState
 
 log = logging.getLogger(__name__)
@@ -163,10 +163,12 @@ def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
     removed = conn.execute(select(events).where(events.c.chain_id == chain_id, above))
     item_ids: set[str] = set()
     accounts: set[str] = set()
+    paused_changed = False
     for entry in map(DecodedLog.from_row, removed):
         item_ids.update(record_ids(entry))
-        if isinstance(entry.args.get("account"), str):
+        if entry.name in MEMBER_EVENTS:
             accounts.add(entry.args["account"])
+        paused_changed |= entry.name in PAUSE_EVENTS
     conn.execute(delete(events).where(events.c.chain_id == chain_id, above))
     conn.execute(delete(attestations).where(attestations.c.block_number > fork_block))
     conn.execute(delete(undecodable_logs).where(undecodable_logs.c.block_number > fork_block))
@@ -192,10 +194,23 @@ def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
         for entry in map(DecodedLog.from_row, member_events):
             if entry.args.get("account") in accounts:
                 replay[entry.tx_hash, entry.log_index] = entry
+    if paused_changed:  # the last pause event left decides, as it did when it was indexed
+        last_pause = conn.execute(
+            select(events)
+            .where(events.c.chain_id == chain_id, events.c.item_id.is_(None), events.c.name.in_(PAUSE_EVENTS))
+            .order_by(events.c.block_number.desc(), events.c.log_index.desc())
+            .limit(1)
+        ).first()
+        if last_pause is not None:
+            entry = DecodedLog.from_row(last_pause)
+            replay[entry.tx_hash, entry.log_index] = entry
     logs = sorted(replay.values(), key=lambda e: (e.block_number, e.log_index))
     state = RangeState(conn, chain_id, logs, records=item_ids)
     apply(state, logs)
     state.flush(conn)
+    if paused_changed:
+        registry = {"paused_since": None, **state.registry}  # no pause event left: running
+        conn.execute(update(indexer_state).where(indexer_state.c.chain_id == chain_id).values(**registry))
     log.warning(
         "reorg: rolled back to block %d (%d records, %d members rebuilt)",
         fork_block,
@@ -234,7 +249,13 @@ def apply_range(engine: Engine, deployment: Deployment, batch: Batch) -> None:
         conn.execute(delete(blocks).where(blocks.c.chain_id == chain_id, blocks.c.number < batch.keep_from))
         now = int(time.time())
         checkpoint = _checkpoint(
-            deployment, batch.last_block, now, head_block=batch.head, last_error=None, error_since=None
+            deployment,
+            batch.last_block,
+            now,
+            head_block=batch.head,
+            last_error=None,
+            error_since=None,
+            **state.registry,
         )
         if batch.last_block >= batch.head:
             checkpoint["synced_at"] = now

@@ -154,15 +154,9 @@ def get_proof(
         # An item of an anchored lot: the gateway knows its lot since it was first resolved.
         return _lot_item_bundle(link, conn, settings, places)
     reader = ItemReader(conn, settings, places)
-    item = _load(reader, item_id, request)
+    _load(reader, item_id, request)  # 404 unless the registry has the item
     key = link.serialised_item if link else None
-    return proof_bundle(
-        item.chain.chain_id,
-        item.chain.registry,
-        item_id,
-        key.element_string if key else None,
-        reader.events(item_id),
-    )
+    return proof_bundle(reader, item_id, key.element_string if key else None, reader.events(item_id))
 
 
 @router.get(
@@ -222,9 +216,7 @@ def _lot_item_bundle(
     if found is None:
         raise ApiError(404, "not_found", f"no stored manifest of lot {key.lot} lists serial {item.serial}")
     facts = reader.lot_facts(found.lot)
-    return proof_bundle(
-        state.chain_id, state.registry, found.item_id, item.element_string, facts, found.merkle
-    )
+    return proof_bundle(reader, found.item_id, item.element_string, facts, found.merkle)
 
 
 @router.get(

@@ -37,4 +37,5 @@ def healthz(conn: ConnectionDep, settings: SettingsDep, response: Response) -> H
         lag_seconds=round(status.lag_seconds, 3),
         indexer_error=status.error,
         indexer_error_since=status.error_since,
+        registry_paused_since=status.paused_since,
     )

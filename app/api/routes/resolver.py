@@ -155,15 +155,15 @@ def _resolve(
             if scan is not None:
                 state.recorder.record(item_id, key.path, scan.region, scan.client)
             entity.risk = scan_risk(conn, state.recorder, item_id, None, settings)
-            reader.custody(entity.lot)
+            reader.complete(entity.lot)
     elif key.kind == KeyKind.LOT:
         entity = load_lot(conn, reader.parties, str(key.gtin), str(key.lot), settings.base_url)
         if entity is not None:
-            reader.custody(entity)
+            reader.complete(entity)
     elif key.kind == KeyKind.UNIT:
         entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, lot_files())
         if entity is not None:
-            reader.custody(entity)
+            reader.complete(entity)
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
     if (
         lot_item
@@ -193,7 +193,7 @@ def _resolve(
         if isinstance(entity, ItemPublic):
             page = render_item_page(entity, lang, settings.confirmations, settings.explorer_url)
         else:
-            page = render_key_page(entity, lang)
+            page = render_key_page(entity, lang, settings.confirmations)
         body, media = page.encode(), "text/html; charset=utf-8"
     else:
         body = orjson.dumps(entity.model_dump(mode="json", by_alias=True))
