@@ -656,7 +656,8 @@ def test_an_admin_pauses_at_once_and_the_admins_resume_and_set_a_gln(  # type: i
     run("accounts", "import", "admin1", input=operator.key.hex() + "\n")
     metadata = tmp_path / "product.json"
     metadata.write_text('{"name": "Serum"}')
-    register = ("items", "register", ITEM.gtin, ITEM.serial, "--metadata", str(metadata), "--account", "brand")
+    register = ("items", "register", ITEM.gtin, ITEM.serial, "--metadata", str(metadata))
+    register += ("--account", "brand")
     assert "registry paused" in run("members", "pause", "--account", "admin1").output
     assert contract.functions.paused().call()
     _one_line_error(run("members", "pause", "--account", "admin1", ok=False), 2, "already paused")

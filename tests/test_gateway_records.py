@@ -1,5 +1,6 @@
 """Gateway over the mass-market demo on real anvil data: a lot, a pallet with contents, recall, claim."""
 
+import time
 from collections.abc import Iterator
 from io import BytesIO
 
@@ -11,7 +12,7 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from app.api.lots import UnitPublic
-from app.api.main import create_app
+from app.api.main import CHECKPOINT_POLL_S, create_app
 from app.api.pages import render_key_page
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
@@ -20,6 +21,7 @@ from app.commands.verify import Report, check_carried, check_facts
 from app.core.config import Settings, lot_store
 from app.demo.journey import (
     CLAIMED,
+    DIAMOND,
     GIFT_SET,
     PALLET,
     RECALLED,
@@ -231,6 +233,21 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     )
 
 
+def test_packing_steps_link_the_unit_once_its_sscc_is_known(client: TestClient) -> None:
+    """A packing step said "Packed into a logistic unit (SSCC)" without naming the unit."""
+    client.get(PALLET.path, headers=JSON)  # the gateway learns the pallet's SSCC by resolving it
+    client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
+    client.app.state.cache.observe_checkpoint(object())  # type: ignore[attr-defined] # answers cached before
+    pallet = client.app.state.settings.base_url + PALLET.path  # type: ignore[attr-defined]
+    body = client.get(GIFT_SET.path, headers=JSON).json()
+    (packed,) = [h for h in body["history"] if h["type"] == "packed"]
+    assert (packed["unit"], packed["unit_url"]) == (_hex(PALLET.item_id), pallet)
+    assert [c["unit_url"] for c in body["carried"]] == [pallet]
+    page = client.get(GIFT_SET.path, headers={**BROWSER, "Accept-Language": "en"}).text
+    assert f'Packed into a logistic unit · <a href="{pallet}">SSCC {PALLET.sscc}</a>' in page
+    assert f'(with the logistic unit it is packed in) · <a href="{pallet}">SSCC {PALLET.sscc}</a>' in page
+
+
 def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) -> None:
     body = client.get(GIFT_SET.path, headers=JSON).json()
     assert body["custodian"]["address"] == CARRIER and body["custodian"]["name"] == "SkyBridge Logistics"
@@ -244,7 +261,8 @@ def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) 
         ("attested", "VEGAN"),
         ("attestation_revoked", "VEGAN"),  # it was shown as a certification still in the timeline
     ]
-    assert all(h["unit"] is None for h in body["history"])  # its own facts, as its proof bundle has them
+    # Its own facts, as its proof bundle has them; the packing names the unit it was packed in.
+    assert [h["unit"] for h in body["history"]] == [None, _hex(PALLET.item_id), None, None, None]
     (carried,) = body["carried"]
     assert (carried["type"], carried["unit"]) == ("handed_over", _hex(PALLET.item_id))
     assert carried["to"]["address"] == CARRIER
@@ -371,7 +389,10 @@ def test_every_key_has_a_qr_code(client: TestClient) -> None:
 
 
 def test_a_unit_has_one_epc_as_parent_and_as_object(client: TestClient) -> None:
-    """The pallet was `...:record:<id>` as its gift set's parent but `...:item:<id>` in its own document."""
+    """The pallet was `...:record:<id>` as its gift set's parent but `...:item:<id>` in its own
+    document; once the gateway knows its SSCC, it is its Digital Link in both."""
+    client.get(PALLET.path, headers=JSON)
+    client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
     packed = client.get(f"/api/v1/items/{_hex(GIFT_SET.item_id)}/epcis").json()
     events = packed["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     (parent,) = {e["parentID"] for e in events if e["type"] == "AggregationEvent"}
@@ -381,4 +402,62 @@ def test_a_unit_has_one_epc_as_parent_and_as_object(client: TestClient) -> None:
         for e in own["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
         for epc in e.get("epcList", [])
     }
-    assert epcs == {parent} and parent.endswith(f":record:{_hex(PALLET.item_id)}")
+    assert epcs == {parent} and parent == "http://127.0.0.1:8000" + PALLET.path
+
+
+def test_a_paused_registry_is_said_on_every_page_in_json_and_on_healthz(  # type: ignore[no-untyped-def]
+    w3: Web3, operator, tmp_path
+) -> None:
+    """Shoppers learn why nothing moves (also on a label that resolves to nothing yet, which a
+    brand could not register during the pause); the gateway itself stays healthy."""
+    from app.chain.deploy import deploy_registry
+    from app.db.engine import make_engine
+
+    settings = Settings(data_dir=tmp_path, deployments_dir=tmp_path)
+    deployment = deploy_registry(w3, operator)
+    contract = registry(w3, deployment.registry)
+    seed_demo(w3, contract, operator)
+    seed_mass_market(w3, contract, lot_store(settings, deployment.chain_id, deployment.registry))
+    engine = make_engine(settings.resolved_database_url)
+    indexer = Indexer(w3, engine, deployment)
+    indexer.backfill()
+    english = {"Accept": "text/html", "Accept-Language": "en"}
+    pages = (DIAMOND.path, SKINCARE_LOT.path, f"{SKINCARE_LOT.path}/21/SK-0007", PALLET.path)
+    unknown = "/01/09506000134352/21/PRINTED-DURING-THE-PAUSE"
+    with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
+
+        def shown() -> list[str | None]:
+            time.sleep(3 * CHECKPOINT_POLL_S)  # the gateway sees the checkpoint move
+            found = []
+            for path in (*pages, unknown):
+                page = client.get(path, headers=english).text
+                notice = page.split('id="paused" role="status"><p>')
+                found.append(notice[1].split("</p>")[0] if len(notice) == 2 else None)
+            return found
+
+        def in_json() -> list[str | None]:
+            bodies = [client.get(path, headers=JSON).json() for path in pages]
+            records = [body["lot"] if "merkle" in body else body for body in bodies]  # a lot item: its lot's
+            return [record["chain"]["paused_since"] for record in records]
+
+        assert shown() == [None] * 5  # and cached: the pause must drop them
+        send(w3, operator, contract.functions.pause())
+        paused_at = w3.eth.get_block("latest")["timestamp"]
+        since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(paused_at))
+        indexer.backfill()
+        notice = (
+            f"The consortium paused this registry on {since}: until it resumes, nothing new can be recorded"
+            " (no registration, handover, sale, claim, recall, loss report or certification)."
+        )
+        assert shown() == [notice] * 5
+        assert in_json() == [since.replace(" UTC", "Z").replace(" ", "T")] * 4
+        assert "联盟已于" in client.get(PALLET.path, headers=BROWSER).text
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.json()["registry_paused_since"] == paused_at
+
+        send(w3, operator, contract.functions.unpause())
+        indexer.backfill()
+        assert shown() == [None] * 5
+        assert in_json() == [None] * 4
+        assert client.get("/healthz").json()["registry_paused_since"] is None
+    engine.dispose()

@@ -59,19 +59,22 @@ def _plain(value: object) -> str:
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
-    """Every row of the indexed tables in a stable order, comparable across SQLite and PostgreSQL.
+    """Every row of the indexed tables in a stable order, comparable across SQLite and PostgreSQL,
+    and the registry's own state (`paused_since` of `indexer_state`).
 
     Surrogate `id` columns are left out: PostgreSQL never reuses a rolled-back sequence value.
     """
     with engine.connect() as conn:
         tables = {name: metadata.tables[name] for name in STATE_TABLES}
-        return {
+        rows = {
             name: sorted(
                 tuple(map(_plain, row))
                 for row in conn.execute(select(*(c for c in table.c if c.name != "id")))
             )
             for name, table in tables.items()
         }
+        registry = conn.execute(select(indexer_state.c.paused_since))  # the registry's own state
+        return {**rows, "registry": [tuple(map(_plain, row)) for row in registry]}
 
 
 @pytest.fixture

@@ -308,9 +308,20 @@ def test_a_pause_or_resume_undone_by_a_reorg_is_undone_in_the_index(
 ) -> None:
     w3, contract, _, consortium = chain
     admin, carrier = dev_account(0), consortium["carrier"].account.address
+    indexer, snapshot, _ = _indexed_then_snapshot(chain, index_engine)
+    send(w3, admin, contract.functions.pause())  # the only pause event, then dropped
+    indexer.backfill()
+    assert _paused_since(index_engine) == w3.eth.get_block("latest")["timestamp"]
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    for _ in range(2):
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    indexer.backfill()
+    assert _paused_since(index_engine) is None
+
     send(w3, admin, contract.functions.pause())
     paused_at = w3.eth.get_block("latest")["timestamp"]
-    indexer, snapshot, _ = _indexed_then_snapshot(chain, index_engine)
+    indexer.backfill()
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
     assert _paused_since(index_engine) == paused_at
 
     send(w3, admin, contract.functions.unpause())  # the branch that will be dropped

@@ -19,9 +19,10 @@ Custody parties appear as possessing_party sources and destinations. The acting 
 GLN, as a GS1 Digital Link URI (https://id.gs1.org/414/{gln}), is the readPoint (where
 the fact was recorded) and, when the object is there after the event, the bizLocation:
 not while shipping (in transit), nor for status changes and attestations, which a party
-can record away from the object. A unit is the
-aggregation's parentID as urn:origintrace:eip155:{chain}:record:{unitId} (its SSCC is
-a hash on chain). Every event names the transaction and log position behind it in
+can record away from the object. A unit is the aggregation's parentID by its Digital Link
+URI (/00/{sscc}) once the gateway knows its SSCC (from a resolution: the SSCC is a hash on
+chain), else as urn:origintrace:eip155:{chain}:record:{unitId}, as the unit's own document
+names it. Every event names the transaction and log position behind it in
 bizTransactionList. A batch log (ItemsRegistered) becomes one event per object, so its
 eventID also hashes the object's record id.
 """
@@ -87,8 +88,10 @@ def epcis_event(
     base_url: str,
     item_id: str,
     glns: dict[str, str] | None = None,
+    units: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
-    """One EPCIS event for `log` about record `item_id`; None for events that are not supply-chain facts."""
+    """One EPCIS event for `log` about record `item_id`; None for events that are not supply-chain
+    facts. `units` maps the id of a logistic unit to its Digital Link URI, where known."""
     name = f"StatusChanged:{log.args['status']}" if log.name == "StatusChanged" else log.name
     mapping = MAPPINGS.get(name)
     if mapping is None:
@@ -112,7 +115,8 @@ def epcis_event(
         ],
     }
     if mapping.event_type == "AggregationEvent":
-        event["parentID"] = record_urn(chain_id, log.args["unitId"])
+        unit = log.args["unitId"]
+        event["parentID"] = (units or {}).get(unit) or record_urn(chain_id, unit)
         event["childEPCs"] = [epc]
     else:
         event["epcList"] = [epc]
@@ -145,11 +149,16 @@ def epcis_document(
     now: int,
     item_id: str,
     glns: dict[str, str] | None = None,
+    units: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI; record
-    `item_id`); `glns` (address -> GLN) places the events of members that have one."""
+    `item_id`); `glns` (address -> GLN) places the events of members that have one, and `units`
+    (unit id -> Digital Link URI) names the logistic units whose SSCC the gateway knows by it, as
+    their own documents name them."""
     event_list = [
-        e for log in logs if (e := epcis_event(log, epc, chain_id, base_url, item_id, glns)) is not None
+        e
+        for log in logs
+        if (e := epcis_event(log, epc, chain_id, base_url, item_id, glns, units)) is not None
     ]
     return {
         "@context": [CONTEXT],

@@ -50,7 +50,9 @@ def error_response(request: HTTPConnection, exc: ApiError) -> Response:
     headers = {**(exc.headers or {}), "Vary": "Accept, Accept-Language"}
     lang = page_language(variant(request.headers.get("accept", ""), request.headers.get("accept-language")))
     if lang is not None:
-        return HTMLResponse(render_error_page(exc.status, exc.detail, lang), exc.status, headers)
+        paused_since = getattr(request.app.state, "paused_since", None)
+        page = render_error_page(exc.status, exc.detail, lang, paused_since)
+        return HTMLResponse(page, exc.status, headers)
     return JSONResponse({"error": exc.error, "detail": exc.detail}, exc.status, headers)
 
 

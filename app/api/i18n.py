@@ -45,7 +45,7 @@ EVENTS = {
         "found": "Found again",
         "destroyed": "Destroyed",
         "status_changed": "Status changed",
-        "packed": "Packed into a logistic unit (SSCC)",
+        "packed": "Packed into a logistic unit",
         "unpacked": "Unpacked from its logistic unit",
         "signed_handoff": "Custody handed over by signed handoff",
         "split": "Split off into a lot of its own",
@@ -65,7 +65,7 @@ EVENTS = {
         "found": "已找回",
         "destroyed": "已销毁",
         "status_changed": "状态已变更",
-        "packed": "已装入物流单元 (SSCC)",
+        "packed": "已装入物流单元",
         "unpacked": "已从物流单元取出",
         "signed_handoff": "凭双方签名交接保管权",
         "split": "从原批次分出为新批次",
@@ -134,12 +134,10 @@ TEXT = {
         "full_stop": ".",
         "packed_records": "Records packed",
         "pending": "awaiting confirmation",
-        "pending_note": (
-            "%d of these facts are still awaiting confirmation: a fact is final once it is %d blocks deep."
-        ),
+        "pending_note": "Steps awaiting confirmation: %d. A step is final once it is %d blocks deep.",
         "paused": (
-            "The consortium paused this registry on %s: no new registration, handover or "
-            "certification can be recorded until it resumes. The facts on this page were recorded before."
+            "The consortium paused this registry on %s: until it resumes, nothing new can be recorded"
+            " (no registration, handover, sale, claim, recall, loss report or certification)."
         ),
         "warning": "Warning: this code may be a copy",
         "merkle": "Merkle proof",
@@ -192,9 +190,10 @@ TEXT = {
         "full_stop": "。",
         "packed_records": "装入记录数",
         "pending": "等待确认",
-        "pending_note": "其中 %d 条记录仍在等待确认：达到 %d 个区块深度后即为最终记录。",
+        "pending_note": "等待确认的记录：%d 条。记录达到 %d 个区块深度后即为最终记录。",
         "paused": (
-            "联盟已于 %s 暂停登记合约：恢复之前不能记录新的登记、交接或认证。本页信息均记录于暂停之前。"
+            "联盟已于 %s 暂停登记合约：恢复之前无法记录任何新信息"
+            "（登记、交接、销售、认领、召回、挂失或认证）。"
         ),
         "warning": "警告：此二维码可能被复制",
         "merkle": "默克尔证明",

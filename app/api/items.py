@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
-from app.api.clone import Scan, ScanRecorder, known_path, scan_risk
+from app.api.clone import Scan, ScanRecorder, known_path, known_paths, scan_risk
 from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, UnitPublic, effective_custodian
 from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
@@ -146,6 +146,14 @@ def carried_moves(
     return sorted(moves, key=_position)
 
 
+def _unit_of(row: DecodedLog, carried: bool) -> str | None:
+    """The logistic unit a history entry names: the unit packed into or out of, or, for a
+    `carried` move, the unit that moved."""
+    if carried:
+        return row.item_id
+    return str(row.args["unitId"]) if row.name in ("UnitPacked", "UnitUnpacked") else None
+
+
 class ItemReader:
     """Reads of one item in one connection, sharing the members (`parties`), their places and
     the checkpoint."""
@@ -242,6 +250,7 @@ class ItemReader:
             if r.name == "AttestationRecorded"
         }
         self.parties.load(_history_parties(rows))
+        unit_paths = known_paths(self.conn, {u for u in (_unit_of(r, carried) for r in rows) if u})
         for row in rows:
             if row.name not in HISTORY_TYPES:
                 continue
@@ -259,6 +268,8 @@ class ItemReader:
                 if row.name == "AttestationRevoked"
                 else None
             )
+            unit = _unit_of(row, carried)
+            unit_path = unit_paths.get(unit) if unit else None
             entries.append(
                 HistoryEntry(
                     type=kind,
@@ -270,7 +281,8 @@ class ItemReader:
                     timestamp=iso_time(row.timestamp),
                     confirmations=self.confirmations(row.block_number),
                     confirmed=self.confirmed(row.block_number),
-                    unit=row.item_id if carried else None,
+                    unit=unit,
+                    unit_url=self.settings.base_url + unit_path if unit_path else None,
                     certification=kind_of,
                 )
             )

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, select
 
 from app.api.body_limit import BodyLimit
 from app.api.cache import ResponseCache
@@ -22,7 +22,7 @@ from app.api.routes import api_v1, health, relay, resolver
 from app.core.config import Settings, get_settings
 from app.db.engine import make_engine
 from app.db.reads import HeldConnection
-from app.db.schema import indexer_state
+from app.db.schema import blocks, indexer_state
 from app.relayer.service import Relayer
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,20 @@ log = logging.getLogger(__name__)
 CHECKPOINT_POLL_S = 0.25
 
 
+CHECKPOINT = select(indexer_state.c.last_block, blocks.c.hash, indexer_state.c.paused_since).outerjoin(
+    blocks, and_(blocks.c.chain_id == indexer_state.c.chain_id, blocks.c.number == indexer_state.c.last_block)
+)
+"""The indexer's checkpoint as the cache sees it: the last indexed block, its hash (a reorg that
+replaced it with a block of the same height changes only that) and the registry's pause."""
+
+
 def _observe_checkpoint(app: FastAPI) -> None:
-    """Show the response cache the indexer's checkpoint: a new one drops every entry."""
+    """Show the response cache the indexer's checkpoint (a new one drops every entry), and keep
+    since when the registry is paused for the pages that read nothing else (error pages)."""
     with app.state.engine.connect() as conn:
-        app.state.cache.observe_checkpoint(
-            conn.execute(select(func.max(indexer_state.c.last_block))).scalar()
-        )
+        row = conn.execute(CHECKPOINT).first()
+    app.state.paused_since = row.paused_since if row is not None else None
+    app.state.cache.observe_checkpoint(tuple(row) if row is not None else None)
 
 
 def _housekeeping(app: FastAPI, stop: threading.Event) -> None:

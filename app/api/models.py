@@ -64,7 +64,12 @@ class HistoryEntry(BaseModel):
     confirmations: int = Field(description="Indexed blocks from this fact's block to the head, inclusive")
     confirmed: bool = Field(description="At least ORIGINTRACE_CONFIRMATIONS blocks deep")
     unit: str | None = Field(
-        None, description="For a custody move of the logistic unit the record was packed in: that unit's id"
+        None,
+        description="The logistic unit's id: for packed and unpacked, the unit; for a custody move of "
+        "a unit the record was packed in (`carried`), that unit",
+    )
+    unit_url: str | None = Field(
+        None, description="That unit's Digital Link (/00/{sscc}), when the gateway has resolved it before"
     )
     certification: str | None = Field(
         None, description="For attested and attestation_revoked: the attestation's kind, e.g. GRADING_REPORT"
@@ -77,8 +82,9 @@ class ChainInfo(BaseModel):
     indexed_block: int = Field(description="Last block the indexer has stored")
     paused_since: str | None = Field(
         None,
-        description="When the consortium's admins paused the registry (ISO 8601 UTC): no registration, "
-        "handover or certification is recorded until they resume it; null while it runs",
+        description="When the consortium's admins paused the registry (ISO 8601 UTC): no record write "
+        "(registration, custody, sale, claim, status, packing, attestation) is recorded until they "
+        "resume it; null while it runs",
     )
 
 

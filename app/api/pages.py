@@ -1,14 +1,14 @@
 """Server-rendered shopper pages (Jinja2, no JavaScript), in the shopper's language."""
 
-from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.api.i18n import EVENTS, STATUS, TEXT, certification_label, risk_detail
+from app.api.items import iso_time
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic
 from app.api.metadata import metadata_text, product_name
-from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
+from app.api.models import ChainInfo, HistoryEntry, ItemPublic
 
 _env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -49,14 +49,13 @@ def _timeline(history: list[HistoryEntry], carried: list[HistoryEntry]) -> list[
     return sorted([*history, *carried], key=lambda e: (e.block, e.log_index))
 
 
-def _chain_context(
-    chain: ChainInfo | None, facts: Sequence[Attestation | HistoryEntry], needed: int
-) -> dict[str, Any]:
+def _chain_context(chain: ChainInfo | None, timeline: list[HistoryEntry], needed: int) -> dict[str, Any]:
     """What every page says about the chain: since when the registry is paused (None while it
-    runs), and how many of the facts shown are not final yet, out of the blocks `needed`."""
+    runs), and how many steps of the timeline (each certification is one) are not final yet,
+    out of the blocks `needed`."""
     return {
         "paused_since": _shown_time(chain.paused_since) if chain and chain.paused_since else None,
-        "pending": sum(not fact.confirmed for fact in facts),
+        "pending": sum(not step.confirmed for step in timeline),
         "needed": needed,
     }
 
@@ -77,7 +76,7 @@ def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, exp
         timeline=timeline,
         origin=metadata_text(item.metadata, "origin"),
         explorer=explorer,
-        **_chain_context(item.chain, [*item.attestations, *timeline], confirmations_needed),
+        **_chain_context(item.chain, timeline, confirmations_needed),
     )
 
 
@@ -100,11 +99,14 @@ def render_key_page(
     )
 
 
-def render_error_page(status: int, detail: str, lang: str) -> str:
+def render_error_page(status: int, detail: str, lang: str, paused_since: int | None = None) -> str:
     """What a shopper sees for a code the gateway cannot resolve: what went wrong in their
-    language, then the status and the technical reason (in English) for whoever helps them."""
+    language, then the status and the technical reason (in English) for whoever helps them.
+    While the registry is paused (since block time `paused_since`), the page says so: a label
+    printed during the pause resolves to nothing until the brand can register it."""
     text = TEXT[lang]
     heading = text.get(f"error_{status}", text["error"])
+    paused = _shown_time(iso_time(paused_since)) if paused_since is not None else None
     return _env.get_template("error.html").render(
-        lang=lang, t=text, status=status, detail=detail, heading=heading
+        lang=lang, t=text, status=status, detail=detail, heading=heading, paused_since=paused
     )

@@ -94,8 +94,9 @@ REVERT_HINTS = (
     ),
     (
         re.compile(r"ConsortiumNoHandover\("),
-        "no admin seat offer is pending there: an admin offers its seat with `origintrace members"
-        " handover start`, and an offer ends when its admin is no longer one",
+        "no admin seat offer from that admin to this account is pending (check FROM and --account):"
+        " an admin offers its seat with `origintrace members handover start`, and an offer ends"
+        " when its admin is no longer one",
     ),
 )
 """Custom errors whose fix is not in their name, and what to do."""

@@ -1,8 +1,9 @@
 """`origintrace members`: consortium governance (k-of-n admin approval) and the member list.
 
-Every change is a proposal: the proposing admin's approval counts at once, and the approval
-that reaches the registry's threshold executes it. With threshold 1 a proposal executes in
-the same transaction.
+Every change of the consortium is a proposal: the proposing admin's approval counts at once,
+and the approval that reaches the registry's threshold executes it. With threshold 1 a
+proposal executes in the same transaction. Two things need no proposal: any one admin can
+pause the registry (an emergency brake), and an admin hands its own seat over.
 """
 
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class Role(StrEnum):
     def id(self) -> bytes:
         return role_id(self.value)
 
+
+ADMIN_ROLE = b"\0" * 32
+"""DEFAULT_ADMIN_ROLE: the consortium's admins."""
 
 Address = Annotated[str, typer.Argument(help="The member's address")]
 Roles = Annotated[list[Role], typer.Option("--role", help="Role to grant (repeatable)")]
@@ -177,8 +181,9 @@ def unpause(account: AccountOption, rpc: RpcOption, registry: RegistryOption = N
 def pause(account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
     """Pause the registry at once, as any single admin: the emergency brake.
 
-    Every registration, custody move and attestation is refused until the admins resume it
-    with `members propose unpause` (that needs the approval threshold). Governance keeps working.
+    Every record write (registration, custody move, sale, claim, status change, packing,
+    attestation) is refused until the admins resume it with `members propose unpause` (that
+    needs the approval threshold). Governance and admin seat handovers keep working.
     """
     with clear_errors():
         chain = open_chain(rpc, registry)
@@ -186,8 +191,8 @@ def pause(account: AccountOption, rpc: RpcOption, registry: RegistryOption = Non
             fail("the registry is already paused; `members propose unpause` resumes it", code=2)
         send(chain.w3, signer(account), chain.registry.functions.pause())
     typer.echo(
-        "registry paused: every write is refused until the admins approve"
-        " `origintrace members propose unpause`"
+        "registry paused: every record write (registration, custody, status, attestation) is refused"
+        " until the admins approve `origintrace members propose unpause`; governance keeps working"
     )
 
 
@@ -209,6 +214,8 @@ def handover_start(
     with clear_errors():
         receiver = parse_address(to, "to")
         chain = open_chain(rpc, registry)
+        if chain.registry.functions.hasRole(ADMIN_ROLE, receiver).call():
+            fail(f"{receiver} is an admin already: a seat goes to an account that is not one", code=2)
         receipt = send(chain.w3, signer(account), chain.registry.functions.beginAdminHandover(receiver))
         started = chain.registry.events.AdminHandoverStarted().process_receipt(receipt, errors=DISCARD)
         sender = started[0]["args"]["from"]

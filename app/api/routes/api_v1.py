@@ -133,8 +133,10 @@ def get_epcis(
     rows = reader.events(item_id)
     named = [v for row in rows for v in row.args.values() if isinstance(v, str) and is_address(v)]
     glns = reader.parties.glns(named)
+    packings = [str(row.args["unitId"]) for row in rows if row.name in ("UnitPacked", "UnitUnpacked")]
+    units = {unit: settings.base_url + path for unit, path in known_paths(conn, packings).items()}
     document = epcis_document(
-        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, glns
+        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, glns, units
     )
     return Response(orjson.dumps(document), media_type="application/ld+json")
 

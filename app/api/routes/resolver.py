@@ -163,6 +163,8 @@ def _resolve(
     elif key.kind == KeyKind.UNIT:
         entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, lot_files())
         if entity is not None:
+            if scan is not None:  # so the gateway learns the unit's SSCC, for the steps naming it
+                state.recorder.record(entity.id, key.path, scan.region, scan.client)
             reader.complete(entity)
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
     if (
