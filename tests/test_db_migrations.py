@@ -1,5 +1,6 @@
 """Schema migrations carry existing rows over, on SQLite and PostgreSQL."""
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -301,3 +302,52 @@ def test_0010_reads_whether_the_registry_is_paused_from_the_indexed_events(
     assert _rows(engine, "SELECT paused_since FROM indexer_state") == [(expected,)]
     migrate(engine, "0009", down=True)
     assert "paused_since" not in {c["name"] for c in inspect(engine).get_columns("indexer_state")}
+
+
+def test_0011_reads_each_members_names_and_glns_from_the_indexed_events(engine: Engine) -> None:
+    """A database indexed before 0011 knows each member's earlier names and GLNs from its events."""
+    migrate(engine, "0010")
+    member, other = "0x" + "a1" * 20, "0x" + "b2" * 20
+    logs = [
+        ("MemberAdmitted", {"account": member, "name": "Old name"}),
+        ("MemberGlnSet", {"account": member, "gln": "9506000000015"}),
+        ("MemberAdmitted", {"account": other, "name": "Other"}),
+        ("MemberRemoved", {"account": member}),
+        ("MemberAdmitted", {"account": member, "name": "New name"}),
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO events (chain_id, block_number, block_hash, tx_hash, log_index, timestamp, "
+                "name, item_id, args) VALUES (31337, :block, :hash, :tx, 0, 1, :name, NULL, :args)"
+            ),
+            [
+                {
+                    "block": 10 + n,
+                    "hash": "0x" + "cc" * 32,
+                    "tx": f"0x{n:064x}",
+                    "name": name,
+                    "args": json.dumps(args),
+                }
+                for n, (name, args) in enumerate(logs)
+            ],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO members (address, name, roles, gln, active) VALUES "
+                "(:member, 'New name', '[]', '', true), (:other, 'Other', '[]', '', true)"
+            ),
+            {"member": member, "other": other},
+        )
+    migrate(engine)
+    history = dict(_rows(engine, "SELECT address, history FROM members"))
+    loaded = {
+        address: value if isinstance(value, list) else json.loads(str(value))
+        for address, value in history.items()
+    }
+    assert loaded == {
+        member: [[10, 0, "Old name", ""], [11, 0, "Old name", "9506000000015"], [14, 0, "New name", ""]],
+        other: [[12, 0, "Other", ""]],
+    }
+    migrate(engine, "0010", down=True)
+    assert "history" not in {c["name"] for c in inspect(engine).get_columns("members")}

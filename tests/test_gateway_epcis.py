@@ -58,8 +58,12 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         DecodedLog("StatusChanged", {"id": ITEM, "status": 7, "by": B}, 11, BLOCK, tx, 10, 1_700_001_000),
     ]
     glns = {A: "3760123400015", B: "5414567000017"}
+
+    def gln_of(address: str, _log: DecodedLog) -> str | None:
+        return glns.get(address)
+
     epc = "https://g.example/01/09506000134352/21/X"
-    document = epcis_document(logs, epc, 31337, "https://g.example", 0, ITEM, glns)
+    document = epcis_document(logs, epc, 31337, "https://g.example", 0, ITEM, gln_of)
     assert _errors(document) == []
     events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[index]
     assert [(e["type"], e["action"], e["bizStep"], e["disposition"]) for e in events] == [
@@ -104,7 +108,7 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
         DecodedLog("UnitCreated", {"custodian": A}, 1, BLOCK, tx, 13, 1_700_000_000, UNIT),
     ):
         record = epcis_document(
-            [created], "urn:x:record", 31337, "https://g.example", 0, created.item_id, glns
+            [created], "urn:x:record", 31337, "https://g.example", 0, created.item_id, gln_of
         )
         assert _errors(record) == []
         (commissioning,) = record["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[index]

@@ -19,7 +19,8 @@ from app.chain.client import registry, send
 from app.chain.deploy import Deployment
 from app.core.config import Settings
 from app.db.schema import members as members_table
-from app.demo.journey import DEMO_PLACES, DIAMOND, Member, seed_demo
+from app.demo.journey import DEMO_PLACES, DIAMOND, Member, hand_over, seed_demo
+from app.gs1.keys import SerialisedItem
 from app.indexer.follow import Indexer
 
 JSON = {"Accept": "application/json"}
@@ -127,11 +128,12 @@ def test_a_member_without_gln_has_no_place_even_after_a_cached_answer(
         "place": None,
         "member": True,
     }
+    # The sale was made where the retailer was then: the step and its EPCIS event keep that GLN.
     sold = body["history"][-1]
-    assert sold["type"] == "sold" and sold["from"]["place"] is None
+    assert sold["type"] == "sold" and sold["from"]["place"]["gln"] == members["retailer"].gln
     document = client.get(f"/api/v1/items/0x{DIAMOND.item_id.hex()}/epcis").json()
     last = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"][-1]
-    assert "readPoint" not in last and "bizLocation" not in last
+    assert last["readPoint"] == {"id": f"https://id.gs1.org/414/{members['retailer'].gln}"}
 
 
 def test_a_gln_with_a_wrong_check_digit_on_chain_gives_no_place() -> None:
@@ -216,16 +218,32 @@ def test_a_removed_member_keeps_its_name_and_place_in_the_history(
     zh = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh"}).text
     assert "SkyBridge Logistics (前成员)" in zh
 
-    # Admitted again without a GLN: the chain holds none for it now, so neither does the index.
-    admit = registry(w3, deployment.registry).get_function_by_signature("admitMember(address,string)")
-    send(w3, operator, admit(carrier, "SkyBridge Logistics"))
+    # Admitted again under another name and without a GLN: the steps it took before keep the
+    # name and place it had then (they showed the new name), the steps after show the new ones.
+    contract = registry(w3, deployment.registry)
+    admit = contract.get_function_by_signature("admitMember(address,string)")
+    send(w3, operator, admit(carrier, "SkyBridge Freight"))
+    later = SerialisedItem.parse(DIAMOND.gtin, "AFTER-READMISSION")
+    send(w3, members["brand"].account, contract.functions.registerItem(later.item_id, b"\1" * 32, "ipfs://x"))
+    hand_over(w3, contract, later.item_id, members["brand"].account, members["carrier"].account)
     Indexer(w3, engine, deployment).backfill()
     deadline = time.monotonic() + 3
     while not (body := client.get(DIAMOND.path, headers=JSON).json())["history"][3]["to"]["member"]:
         assert time.monotonic() < deadline, "the cached answer outlived the admission"
         time.sleep(0.1)
     handed = [entry["to"] for entry in body["history"] if entry["type"] == "handed_over"]
-    assert handed[0] == {"address": carrier, "name": "SkyBridge Logistics", "place": None, "member": True}
+    then = {**DEMO_PLACES["carrier"], "gln": members["carrier"].gln, "source": "directory"}
+    assert handed[0] == {"address": carrier, "name": "SkyBridge Logistics", "place": then, "member": True}
+    now = client.get(later.path, headers=JSON).json()
+    assert now["custodian"] == {
+        "address": carrier,
+        "name": "SkyBridge Freight",
+        "place": None,
+        "member": True,
+    }
+    assert now["history"][-1]["to"] == now["custodian"]
+    page = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en"}).text
+    assert "SkyBridge Logistics" in page and "SkyBridge Freight" not in page
 
 
 def test_parties_name_former_members_and_leave_others_nameless(engine: Engine) -> None:

@@ -28,6 +28,7 @@ eventID also hashes the object's record id.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,13 +82,17 @@ def location_uri(gln: str) -> str:
     return f"https://id.gs1.org/414/{gln}"
 
 
+GlnOf = Callable[[str, DecodedLog], str | None]
+"""The GLN the member at an address had when it recorded a log (None: none, or not a member)."""
+
+
 def epcis_event(
     log: DecodedLog,
     epc: str,
     chain_id: int,
     base_url: str,
     item_id: str,
-    glns: dict[str, str] | None = None,
+    gln_of: GlnOf | None = None,
     units: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """One EPCIS event for `log` about record `item_id`; None for events that are not supply-chain
@@ -122,7 +127,8 @@ def epcis_event(
         event["epcList"] = [epc]
     if log.name == "ItemAttested":
         event["certificationInfo"] = f"urn:origintrace:eip155:{chain_id}:attestation:{log.args['dataHash']}"
-    gln = (glns or {}).get(log.args.get(mapping.actor, "")) if mapping.actor else None
+    actor = log.args.get(mapping.actor) if mapping.actor else None
+    gln = gln_of(actor, log) if gln_of is not None and isinstance(actor, str) else None
     if gln:
         event["readPoint"] = {"id": location_uri(gln)}
         if mapping.holds:
@@ -148,17 +154,17 @@ def epcis_document(
     base_url: str,
     now: int,
     item_id: str,
-    glns: dict[str, str] | None = None,
+    gln_of: GlnOf | None = None,
     units: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI; record
-    `item_id`); `glns` (address -> GLN) places the events of members that have one, and `units`
+    `item_id`); `gln_of` places the events of members that had a GLN then, and `units`
     (unit id -> Digital Link URI) names the logistic units whose SSCC the gateway knows by it, as
     their own documents name them."""
     event_list = [
         e
         for log in logs
-        if (e := epcis_event(log, epc, chain_id, base_url, item_id, glns, units)) is not None
+        if (e := epcis_event(log, epc, chain_id, base_url, item_id, gln_of, units)) is not None
     ]
     return {
         "@context": [CONTEXT],

@@ -269,12 +269,13 @@ class ItemReader:
                 else None
             )
             unit = _unit_of(row, carried)
+            at = (row.block_number, row.log_index)
             unit_path = unit_paths.get(unit) if unit else None
             entries.append(
                 HistoryEntry(
                     type=kind,
-                    from_=self.parties.party(row.args[from_arg]) if from_arg else None,
-                    to=self.parties.party(row.args[to_arg]) if to_arg else None,
+                    from_=self.parties.party(row.args[from_arg], at) if from_arg else None,
+                    to=self.parties.party(row.args[to_arg], at) if to_arg else None,
                     block=row.block_number,
                     tx=row.tx_hash,
                     log_index=row.log_index,
@@ -323,7 +324,7 @@ class ItemReader:
         attested = [
             Attestation(
                 kind=a.kind,
-                certifier=self.parties.party(a.certifier),
+                certifier=self.parties.party(a.certifier, (a.block_number, a.log_index)),
                 data_hash=a.data_hash,
                 uri=a.uri or None,
                 block=a.block_number,

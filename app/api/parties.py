@@ -12,10 +12,13 @@ from app.db.reads import PreparedRead
 from app.db.schema import members
 
 MEMBERS_BY_ADDRESS = PreparedRead(
-    select(members.c.address, members.c.name, members.c.gln, members.c.active).where(
+    select(members.c.address, members.c.name, members.c.gln, members.c.active, members.c.history).where(
         members.c.address.in_(bindparam("addresses", expanding=True))
     )
 )
+
+Position = tuple[int, int]
+"""(block, log index) of a fact on chain."""
 
 
 class Parties:
@@ -25,6 +28,8 @@ class Parties:
     def __init__(self, conn: Connection, places: PlaceDirectory) -> None:
         self.conn, self.places = conn, places
         self._known: dict[str, Party] = {}
+        self._history: dict[str, list[tuple[Position, str, str]]] = {}
+        """Each member's (position, name, GLN) after each admission and GLN change."""
         self._looked_up: set[str] = set()
 
     def _remember(self, rows: Iterable[Any]) -> None:
@@ -33,6 +38,7 @@ class Parties:
             self._known[row.address] = Party(
                 address=row.address, name=row.name or None, place=place, member=bool(row.active)
             )
+            self._history[row.address] = [((b, i), name, gln) for b, i, name, gln in row.history or ()]
 
     def load(self, addresses: Iterable[str | None]) -> None:
         """Look up, in one query, the members among `addresses` not looked up yet."""
@@ -41,14 +47,30 @@ class Parties:
             self._remember(MEMBERS_BY_ADDRESS.rows(self.conn, addresses=missing))
         self._looked_up.update(missing)
 
-    def party(self, address: str) -> Party:
+    def party(self, address: str, at: Position | None = None) -> Party:
         """The member (or former member) at `address` with its name and place, or a nameless
-        non-member."""
+        non-member; `at` a fact's position, with the name and place it had then (a member
+        re-admitted under another name, or given another GLN, took earlier steps under the
+        earlier ones). `member` says whether it is a member now."""
         self.load([address])
-        return self._known.get(address) or Party(address=address, name=None, place=None, member=False)
+        now = self._known.get(address)
+        if now is None:
+            return Party(address=address, name=None, place=None, member=False)
+        then = self._as_of(address, at) if at is not None else None
+        if then is None:
+            return now
+        name, gln = then
+        return Party(address=address, name=name or None, place=self.places.place(gln), member=now.member)
 
-    def glns(self, addresses: Iterable[str]) -> dict[str, str]:
-        """Address -> GLN of those of `addresses` that are members with a valid GLN."""
-        wanted = set(addresses)
-        self.load(wanted)
-        return {a: party.place.gln for a in wanted if (party := self._known.get(a)) and party.place}
+    def _as_of(self, address: str, at: Position) -> tuple[str, str] | None:
+        """(name, GLN) of `address` at `at`, when it differs from its name and GLN now."""
+        history = self._history.get(address, [])
+        earlier = [(name, gln) for position, name, gln in history if position <= at]
+        if not earlier or earlier[-1] == (history[-1][1], history[-1][2]):
+            return None
+        return earlier[-1]
+
+    def gln_at(self, address: str, at: Position) -> str | None:
+        """The valid GLN `address` had at `at`, if it was a member with one."""
+        party = self.party(address, at)
+        return party.place.gln if party.place else None

@@ -125,7 +125,11 @@ members = Table(
     Column("roles", JSON, nullable=False),
     Column("gln", String(13), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False, server_default=false()),
+    Column("history", JSON, nullable=False, server_default=text("'[]'")),
 )
+"""Members, current and former, by address: the name and GLN they have now (a former member
+keeps its last ones), and `history`: [block, log index, name, GLN] after each admission and
+GLN change, in chain order, so each step names the member as it was when it took it."""
 
 items = Table(
     "items",

@@ -34,10 +34,20 @@ NEVER_EXPIRES = (1 << 63) - 1
 as expiring at this time, some 292 billion years away, and its event keeps the exact value."""
 
 
+def _as_of(member: dict[str, Any], log: DecodedLog) -> None:
+    """Keep the member's name and GLN as they are after `log`, for the steps it takes from then
+    on (idempotent: a replayed event replaces its own entry)."""
+    position = [log.block_number, log.log_index]
+    kept = [entry for entry in member["history"] if entry[:2] != position]
+    member["history"] = sorted([*kept, [*position, member["name"], member["gln"]]])
+
+
 def on_member_admitted(state: RangeState, log: DecodedLog) -> None:
     # A new admission starts without a GLN (a removed member's is kept for its history); an
     # admission with one emits MemberGlnSet right after.
-    state.member(log.args["account"]).update(name=log.args["name"], gln="", active=True)
+    member = state.member(log.args["account"])
+    member.update(name=log.args["name"], gln="", active=True)
+    _as_of(member, log)
 
 
 def on_member_removed(state: RangeState, log: DecodedLog) -> None:
@@ -46,7 +56,9 @@ def on_member_removed(state: RangeState, log: DecodedLog) -> None:
 
 
 def on_member_gln_set(state: RangeState, log: DecodedLog) -> None:
-    state.member(log.args["account"])["gln"] = log.args["gln"]
+    member = state.member(log.args["account"])
+    member["gln"] = log.args["gln"]
+    _as_of(member, log)
 
 
 def _on_role_change(state: RangeState, log: DecodedLog, granted: bool) -> None:

@@ -144,6 +144,7 @@ class RangeState:
                 "roles": [],
                 "gln": "",
                 "active": False,
+                "history": [],
             }
         self._dirty_members.add(address)
         return row

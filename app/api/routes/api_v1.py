@@ -23,6 +23,7 @@ from app.core.config import Settings, lot_store
 from app.db.schema import RECORD_ROWS, items
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.gs1.keys import InvalidKey
+from app.indexer.decode import DecodedLog
 
 router = APIRouter(
     prefix="/api/v1",
@@ -132,11 +133,16 @@ def get_epcis(
     epc = item.url or record_urn(item.chain.chain_id, item_id)
     rows = reader.events(item_id)
     named = [v for row in rows for v in row.args.values() if isinstance(v, str) and is_address(v)]
-    glns = reader.parties.glns(named)
+    parties = reader.parties
+    parties.load(named)
+
+    def gln_of(address: str, log: DecodedLog) -> str | None:
+        return parties.gln_at(address, (log.block_number, log.log_index))
+
     packings = [str(row.args["unitId"]) for row in rows if row.name in ("UnitPacked", "UnitUnpacked")]
     units = {unit: settings.base_url + path for unit, path in known_paths(conn, packings).items()}
     document = epcis_document(
-        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, glns, units
+        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, gln_of, units
     )
     return Response(orjson.dumps(document), media_type="application/ld+json")
 
