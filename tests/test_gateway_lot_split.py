@@ -267,9 +267,13 @@ def test_verify_checks_what_the_gateway_shows_against_the_checked_facts(
     ).checked
     honest = Report()
     check_shown(honest, item, checked)
-    assert honest.verified and len(honest.checks) == 1 + len(item["attestations"]) == 2
+    assert honest.verified and len(honest.checks) == 2 + len(item["attestations"]) == 3
     forged = {**item, "attestations": [{**item["attestations"][0], "data_hash": "0x" + "00" * 32}]}
     invented = {**item, "history": [*item["history"], {**item["history"][-1], "log_index": 999}]}
+    last = item["history"][-1]  # the sale, by the retailer
+    other = {**last["from"], "address": "0x" + "ab" * 20}
+    misnamed = {**item, "history": [*item["history"][:-1], {**last, "from": other}]}
+    in_a_unit = {**item, "history": [*item["history"][:-1], {**last, "unit": "0x" + "cd" * 32}]}
     revoked = {
         **checked,
         ("0xrevocation", 0): {
@@ -281,7 +285,13 @@ def test_verify_checks_what_the_gateway_shows_against_the_checked_facts(
             },
         },
     }
-    for shown, facts in ((forged, checked), (invented, checked), (item, revoked)):
+    for shown, facts in (
+        (forged, checked),
+        (invented, checked),
+        (item, revoked),
+        (misnamed, checked),
+        (in_a_unit, checked),
+    ):
         lying = Report()
         check_shown(lying, shown, facts)
         assert not lying.verified

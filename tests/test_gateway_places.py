@@ -265,3 +265,30 @@ def test_parties_name_former_members_and_leave_others_nameless(engine: Engine) -
         ("Former", False),
         (None, False),
     ]
+
+
+def test_a_party_is_named_as_it_was_at_each_step(engine: Engine) -> None:
+    """Renamed, given a GLN, or not admitted yet (a consumer who claimed an item and joined
+    later): each step names the party as the chain knew it then; `member` is about now."""
+    address, gln = "0x" + "44" * 20, "9506000000015"
+    history = [[10, 0, "Old name", ""], [12, 3, "Old name", gln], [20, 0, "New name", ""]]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(members_table),
+            [
+                {"address": address, "name": "New name", "roles": [], "gln": "", "active": True}
+                | {"history": history}
+            ],
+        )
+        parties = Parties(conn, PlaceDirectory.load(None))
+        seen = [parties.party(address, at) for at in [(5, 0), (10, 0), (12, 2), (12, 3), (19, 9), (20, 0)]]
+        now = parties.party(address)
+    assert [(p.name, p.place.gln if p.place else None, p.member) for p in seen] == [
+        (None, None, False),  # before its admission: not the member it became
+        ("Old name", None, True),
+        ("Old name", None, True),
+        ("Old name", gln, True),
+        ("Old name", gln, True),
+        ("New name", None, True),
+    ]
+    assert (now.name, now.place, now.member) == ("New name", None, True)

@@ -235,8 +235,16 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
 
 def test_packing_steps_link_the_unit_once_its_sscc_is_known(client: TestClient) -> None:
     """A packing step said "Packed into a logistic unit (SSCC)" without naming the unit."""
-    client.get(PALLET.path, headers=JSON)  # the gateway learns the pallet's SSCC by resolving it
+    for _ in range(5):  # the gateway learns the pallet's SSCC by resolving it
+        client.get(PALLET.path, headers={**JSON, "CF-IPCountry": "DE"})
     client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
+    # Those resolutions count for no clone rule: the rules are about products, not pallets.
+    assert client.get(f"/api/v1/items/{_hex(PALLET.item_id)}").json()["risk"] == {
+        "level": "none",
+        "reasons": [],
+        "scans_24h": 0,
+        "regions_24h": [],
+    }
     client.app.state.cache.observe_checkpoint(object())  # type: ignore[attr-defined] # answers cached before
     pallet = client.app.state.settings.base_url + PALLET.path  # type: ignore[attr-defined]
     body = client.get(GIFT_SET.path, headers=JSON).json()
@@ -423,7 +431,7 @@ def test_a_paused_registry_is_said_on_every_page_in_json_and_on_healthz(  # type
     indexer.backfill()
     english = {"Accept": "text/html", "Accept-Language": "en"}
     pages = (DIAMOND.path, SKINCARE_LOT.path, f"{SKINCARE_LOT.path}/21/SK-0007", PALLET.path)
-    unknown = "/01/09506000134352/21/PRINTED-DURING-THE-PAUSE"
+    unknown = "/01/09506000134352/21/PRINTED-IN-PAUSE"  # a 404
     with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
 
         def shown() -> list[str | None]:
@@ -450,6 +458,8 @@ def test_a_paused_registry_is_said_on_every_page_in_json_and_on_healthz(  # type
             " (no registration, handover, sale, claim, recall, loss report or certification)."
         )
         assert shown() == [notice] * 5
+        malformed = client.get("/01/09506000134353/21/X", headers=english)  # a wrong check digit
+        assert malformed.status_code == 400 and 'id="paused"' not in malformed.text  # not why it failed
         assert in_json() == [since.replace(" UTC", "Z").replace(" ", "T")] * 4
         assert "联盟已于" in client.get(PALLET.path, headers=BROWSER).text
         health = client.get("/healthz")

@@ -2,9 +2,10 @@
 
 The whole cache is dropped when the gateway's housekeeping thread sees the indexer's
 checkpoint move (it polls every 0.25 s), and an answer read before that is not stored after
-it, so chain facts are never served stale. Scan
-counts (the `risk` object) can lag: an entry is fresh for `cache_ttl` seconds, then
-served stale for at most as long again while one request rebuilds it. The fast path
+it, so chain facts are never served stale. What comes from scans can lag (the `risk`
+counts, and keys learned by resolving: a unit's `unit_url`): an entry is fresh for
+`cache_ttl` seconds, then served stale for at most as long again while one request
+rebuilds it. The fast path
 never touches the database; cache hits still pass the rate limit and count as scans.
 """
 

@@ -50,7 +50,7 @@ def error_response(request: HTTPConnection, exc: ApiError) -> Response:
     headers = {**(exc.headers or {}), "Vary": "Accept, Accept-Language"}
     lang = page_language(variant(request.headers.get("accept", ""), request.headers.get("accept-language")))
     if lang is not None:
-        paused_since = getattr(request.app.state, "paused_since", None)
+        paused_since = getattr(request.app.state, "paused_since", None) if exc.status == 404 else None
         page = render_error_page(exc.status, exc.detail, lang, paused_since)
         return HTMLResponse(page, exc.status, headers)
     return JSONResponse({"error": exc.error, "detail": exc.detail}, exc.status, headers)

@@ -10,7 +10,7 @@ from sqlalchemy import BindParameter, Connection, Select, bindparam, select, uni
 from app.api.clone import Scan, ScanRecorder, known_path, known_paths, scan_risk
 from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, UnitPublic, effective_custodian
 from app.api.metadata import verified_metadata
-from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic
+from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Risk
 from app.api.parties import Parties
 from app.api.places import PlaceDirectory
 from app.core.config import Settings
@@ -146,6 +146,11 @@ def carried_moves(
     return sorted(moves, key=_position)
 
 
+NO_RISK = Risk(level="none", reasons=[], scans_24h=0, regions_24h=[])
+"""A logistic unit's: the clone rules are about products (a unit's scans only teach the gateway
+its SSCC)."""
+
+
 def _unit_of(row: DecodedLog, carried: bool) -> str | None:
     """The logistic unit a history entry names: the unit packed into or out of, or, for a
     `carried` move, the unit that moved."""
@@ -162,6 +167,17 @@ class ItemReader:
         self.conn, self.settings = conn, settings
         self.state = indexer_status(conn)
         self.parties = Parties(conn, places)
+        self._unit_paths: dict[str, str] = {}
+        self._units_looked_up: set[str] = set()
+
+    def unit_paths(self, unit_ids: set[str]) -> dict[str, str]:
+        """The Digital Link paths of those of `unit_ids` the gateway knows, each looked up once
+        per reader (an item's steps and its carried moves name the same units)."""
+        missing = unit_ids - self._units_looked_up
+        if missing:
+            self._unit_paths.update(known_paths(self.conn, missing))
+            self._units_looked_up |= missing
+        return {u: self._unit_paths[u] for u in unit_ids if u in self._unit_paths}
 
     def confirmations(self, block: int) -> int:
         return max(0, self.state.head_block - block + 1) if self.state else 0
@@ -240,8 +256,10 @@ class ItemReader:
         )
 
     def history(self, rows: list[DecodedLog], carried: bool = False) -> list[HistoryEntry]:
-        """History entries of `rows`; of `carried` rows (moves of the units a record was in: see
-        `carried`), each names its unit."""
+        """History entries of `rows`, each naming its parties as they were at its position; of
+        `carried` rows (moves of the units a record was in: see `carried`) each names the unit
+        that moved, and a packing or unpacking names its unit too (`unit_url` when its SSCC is
+        known)."""
         entries = []
         signed = self._signed_txs(rows)
         kinds = {  # attestation id -> kind, for revocations
@@ -250,7 +268,7 @@ class ItemReader:
             if r.name == "AttestationRecorded"
         }
         self.parties.load(_history_parties(rows))
-        unit_paths = known_paths(self.conn, {u for u in (_unit_of(r, carried) for r in rows) if u})
+        unit_paths = self.unit_paths({u for u in (_unit_of(r, carried) for r in rows) if u})
         for row in rows:
             if row.name not in HISTORY_TYPES:
                 continue
@@ -358,5 +376,7 @@ class ItemReader:
             history=self.history(rows),
             carried=self.history(carried, carried=True),
             chain=chain,
-            risk=scan_risk(self.conn, recorder, item_id, claimed_at, self.settings),
+            risk=scan_risk(self.conn, recorder, item_id, claimed_at, self.settings)
+            if item.kind != "unit"
+            else NO_RISK,
         )

@@ -60,15 +60,19 @@ class Parties:
         if then is None:
             return now
         name, gln = then
-        return Party(address=address, name=name or None, place=self.places.place(gln), member=now.member)
+        place = self.places.place(gln) if gln else None
+        return Party(address=address, name=name or None, place=place, member=now.member and bool(name))
 
     def _as_of(self, address: str, at: Position) -> tuple[str, str] | None:
-        """(name, GLN) of `address` at `at`, when it differs from its name and GLN now."""
+        """(name, GLN) of `address` at `at`, when it differs from its name and GLN now: ("", "")
+        before its first admission (a consumer who claimed an item, admitted later)."""
         history = self._history.get(address, [])
         earlier = [(name, gln) for position, name, gln in history if position <= at]
-        if not earlier or earlier[-1] == (history[-1][1], history[-1][2]):
+        if not history:
             return None
-        return earlier[-1]
+        if not earlier:
+            return ("", "")
+        return None if earlier[-1] == (history[-1][1], history[-1][2]) else earlier[-1]
 
     def gln_at(self, address: str, at: Position) -> str | None:
         """The valid GLN `address` had at `at`, if it was a member with one."""

@@ -14,7 +14,7 @@ import typer
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
-from app.api.items import carried_moves
+from app.api.items import HISTORY_TYPES, carried_moves
 from app.api.lots import MAX_NESTING, RECALL_STATUS, lot_status
 from app.chain.artifacts import artifact
 from app.chain.client import connect
@@ -401,19 +401,43 @@ def check_carried(
     )
 
 
+def _named(step: dict[str, Any]) -> tuple[str | None, ...]:
+    """The addresses a shown history step names: from, to, and its logistic unit."""
+    parties = ((step.get("from") or {}).get("address"), (step.get("to") or {}).get("address"))
+    return _lowered((*parties, step.get("unit")))
+
+
+def _names(fact: dict[str, Any]) -> tuple[str | None, ...]:
+    """The addresses the history step of `fact` must name (app/api/items.py HISTORY_TYPES)."""
+    _, from_arg, to_arg = HISTORY_TYPES.get(fact["event"], (None, None, None))
+    args = fact["args"]
+    unit = args.get("unitId") if fact["event"] in ("UnitPacked", "UnitUnpacked") else None
+    return _lowered((args.get(from_arg or ""), args.get(to_arg or ""), unit))
+
+
+def _lowered(values: tuple[object, ...]) -> tuple[str | None, ...]:
+    return tuple(str(value).lower() if value else None for value in values)
+
+
 def _at(log: DecodedLog) -> tuple[int, int]:
     return log.block_number, log.log_index
 
 
 def check_shown(report: Report, item: dict[str, Any], checked: dict[tuple[str, int], dict[str, Any]]) -> None:
     """What the gateway shows of a serialised item stands on the facts that checked out: each
-    history step is one of them, and each certification is a recorded attestation, with the
-    kind and document hash shown, that no checked fact revokes."""
-    steps = [(str(h["tx"]).lower(), int(h["log_index"])) for h in item.get("history", [])]
+    history step is one of them, naming the parties and logistic unit its fact names, and each
+    certification is a recorded attestation, with the kind and document hash shown, that no
+    checked fact revokes."""
+    history = item.get("history", [])
+    steps = [(str(h["tx"]).lower(), int(h["log_index"])) for h in history]
     report.check(
         all(step in checked for step in steps),
         f"each of the {len(steps)} history steps the gateway shows is a checked fact",
     )
+    named = [
+        _named(h) == _names(checked[step]) for h, step in zip(history, steps, strict=True) if step in checked
+    ]
+    report.check(all(named), "each history step names the parties and logistic unit of its fact")
     revoked = {f["args"].get("attestationId") for f in checked.values() if f["event"] == "AttestationRevoked"}
     for shown in item.get("attestations", []):
         fact = checked.get((str(shown["tx"]).lower(), int(shown["log_index"])))

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     """Resolutions per client and minute before 429; 0 disables the limit."""
     cache_ttl: float = 5.0
     """Seconds a pre-serialised resolver answer stays fresh (chain facts never go stale: the
-    cache is dropped when the checkpoint moves; only scan counts lag); 0 disables it."""
+    cache is dropped when the checkpoint moves; only what comes from scans lags); 0 disables it."""
     scan_flush_interval: float = 1.0
     """Seconds between writes of buffered scan counts to the database."""
     clone_scans_after_claim: int = 3

@@ -140,7 +140,7 @@ def get_epcis(
         return parties.gln_at(address, (log.block_number, log.log_index))
 
     packings = [str(row.args["unitId"]) for row in rows if row.name in ("UnitPacked", "UnitUnpacked")]
-    units = {unit: settings.base_url + path for unit, path in known_paths(conn, packings).items()}
+    units = {unit: settings.base_url + path for unit, path in reader.unit_paths(set(packings)).items()}
     document = epcis_document(
         rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, gln_of, units
     )
