@@ -706,3 +706,25 @@ def test_an_admin_hands_its_seat_over_through_the_cli(own_chain, tmp_path: Path)
     admin_role = b"\0" * 32
     assert contract.functions.hasRole(admin_role, successor.address).call()
     assert not contract.functions.hasRole(admin_role, dev_account(0).address).call()
+
+
+def test_customs_records_its_clearance_and_nothing_else(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, tmp_path: Path
+) -> None:
+    """Customs had a role and nothing it could record but custody; now its clearance, as an attestation."""
+    send(
+        w3, consortium["brand"].account, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://x")
+    )
+    customs = consortium["customs"].account
+    run("accounts", "import", "customs", input=customs.key.hex() + "\n")
+    declaration = tmp_path / "declaration.pdf"
+    declaration.write_bytes(b"%PDF import declaration")
+    evidence = ("--document", str(declaration), "--account", "customs")
+    cleared = run("items", "attest", ITEM.gtin, ITEM.serial, "--kind", "CUSTOMS_CLEARANCE", *evidence)
+    assert f"attested CUSTOMS_CLEARANCE for {ITEM.path}" in cleared.output
+    (recorded,) = contract.events.AttestationRecorded().get_logs(
+        from_block=0, argument_filters={"subject": ITEM.item_id}
+    )
+    assert recorded.args.certifier == customs.address
+    refused = run("items", "attest", ITEM.gtin, ITEM.serial, "--kind", "LAB_TEST", *evidence, ok=False)
+    _one_line_error(refused, 1, "neededRole=certifier", "attests --kind CUSTOMS_CLEARANCE only")

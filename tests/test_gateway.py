@@ -539,3 +539,21 @@ def test_a_reorg_at_the_same_height_drops_the_cached_answers(own_chain, tmp_path
         time.sleep(3 * CHECKPOINT_POLL_S)
         assert client.get(item.path, headers=JSON).json()["custodian"]["address"] == customs.address
     engine.dispose()
+
+
+def test_a_customs_clearance_shows_as_a_certification(
+    client: TestClient, w3: Web3, deployment: Deployment, engine: Engine, members
+) -> None:  # type: ignore[no-untyped-def]
+    customs = members["customs"].account
+    clearance = b"CUSTOMS_CLEARANCE".ljust(32, b"\0")
+    attest = registry(w3, deployment.registry).functions.attest(DIAMOND.item_id, clearance, b"\3" * 32)
+    send(w3, customs, attest)
+    Indexer(w3, engine, deployment).backfill()
+    deadline = time.monotonic() + 3  # the housekeeping thread drops the cache when the index moves
+    while len((body := client.get(DIAMOND.path, headers=JSON).json())["attestations"]) < 2:
+        assert time.monotonic() < deadline, "the cached answer outlived the clearance"
+        time.sleep(0.1)
+    (cleared,) = [a for a in body["attestations"] if a["kind"] == "CUSTOMS_CLEARANCE"]
+    assert cleared["certifier"]["name"] == "Hangzhou Customs"
+    page = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en"}).text
+    assert "Certified: customs clearance" in page and "Hangzhou Customs" in page

@@ -84,6 +84,10 @@ REVERT_HINTS = (
     ),
     (re.compile(r"RegistryOfferExpired\("), "the offer expired: the holder offers it again"),
     (
+        re.compile(r"neededRole=certifier\)"),
+        "attestations need the certifier role; a customs office attests --kind CUSTOMS_CLEARANCE only",
+    ),
+    (
         re.compile(r"EnforcedPause\("),
         "the consortium's admins paused the registry; writes resume once they approve"
         " `origintrace members propose unpause`",

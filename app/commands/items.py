@@ -97,7 +97,8 @@ def attest(
     ] = "",
     registry: RegistryOption = None,
 ) -> None:
-    """Attest a fact about an item or lot (certifiers only), recording the evidence's hash."""
+    """Attest a fact about an item or lot, recording the evidence's hash: a certifier any --kind,
+    a customs office its clearance (--kind CUSTOMS_CLEARANCE)."""
     record, path = named_record(gtin, serial)
     with clear_errors():
         kind_word, data_hash = _evidence(kind, document)

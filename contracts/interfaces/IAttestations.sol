@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title IAttestations
 /// @notice Certifiers attest facts (kind, evidence hash, URI) about items or lots and can revoke
-/// their own attestations.
+/// their own attestations; a customs office attests its clearance (kind "CUSTOMS_CLEARANCE") the same way.
 /// @dev attestationId = keccak256(abi.encode(subject, certifier, kind, dataHash)).
 interface IAttestations {
     /// @notice `certifier` attested a fact of `kind` (e.g. "GRADING_REPORT") about `itemId`.
@@ -30,7 +30,8 @@ interface IAttestations {
     error AttestationNotRevocable(bytes32 attestationId, address account);
 
     /// @notice Records a certifier's attestation of `kind` with evidence `dataHash`.
-    /// @dev Requirements: caller has CERTIFIER_ROLE; the item or lot exists; not paused.
+    /// @dev Requirements: caller has CERTIFIER_ROLE, or CUSTOMS_ROLE for kind "CUSTOMS_CLEARANCE"
+    /// (else AccessControlUnauthorizedAccount naming CERTIFIER_ROLE); the item or lot exists; not paused.
     /// Emits {ItemAttested}, {AttestationRecorded} (empty URI).
     function attest(bytes32 itemId, bytes32 kind, bytes32 dataHash) external;
 

@@ -167,6 +167,33 @@ contract OriginRegistryItemsTest is RegistryFixture {
         registry.attest(item, KIND, DATA_HASH);
     }
 
+    function test_attest_customsClearsGoods() public {
+        _register();
+        bytes32 clearance = registry.CUSTOMS_CLEARANCE();
+        vm.expectEmit(address(registry));
+        emit IAttestations.ItemAttested(item, customs, clearance, DATA_HASH);
+        vm.prank(customs);
+        registry.attest(item, clearance, DATA_HASH);
+        bytes32 attestationId = keccak256(abi.encode(item, customs, clearance, DATA_HASH));
+        (address certifier, bool revoked) = registry.attestationOf(attestationId);
+        assertEq(certifier, customs, "recorded as customs'");
+        assertEq(revoked, false, "in force");
+        vm.prank(customs);
+        registry.revokeAttestation(attestationId); // and withdrawn by customs like any attestation
+    }
+
+    function test_attest_customsAttestsNothingButClearance() public {
+        _register();
+        vm.expectRevert(_errRole(customs, registry.CERTIFIER_ROLE()));
+        vm.prank(customs);
+        registry.attest(item, KIND, DATA_HASH);
+        // A member without CUSTOMS_ROLE cannot clear goods.
+        bytes32 clearance = registry.CUSTOMS_CLEARANCE();
+        vm.expectRevert(_errRole(carrier, registry.CERTIFIER_ROLE()));
+        vm.prank(carrier);
+        registry.attest(item, clearance, DATA_HASH);
+    }
+
     function test_attest_revertsForUnknownItem() public {
         vm.expectRevert(_err(IOriginRegistry.RegistryUnknownItem.selector, item));
         vm.prank(certifier);
