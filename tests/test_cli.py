@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import requests
+import zxingcpp
 from eth_abi.abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.abi import function_signature_to_4byte_selector
+from PIL import Image
 from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
@@ -358,6 +360,25 @@ def _one_line_error(result, code: int, *needles: str) -> None:  # type: ignore[n
     assert result.exit_code == code, result.output
     for needle in needles:
         assert needle in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "/00/109506000000000016",  # a pallet's SSCC
+        "/01/09506000134352/10/L2026-11",  # a lot
+        "/01/09506000134352/10/L2026-11/21/SK-0001",  # an item of it
+        "https://another.example/01/9506000134352/10/L2026-11",  # as a QR code holds it (GTIN-13)
+    ],
+)
+def test_qr_draws_lots_and_logistic_units_too(tmp_path: Path, link: str) -> None:
+    """Only items had a CLI for their labels: pallets and lots needed the gateway's /qr.png."""
+    out = tmp_path / "label.png"
+    result = _cli("qr", link, "--out", str(out), "--base-url", "https://gw.example")
+    assert result.exit_code == 0, result.output
+    path = link.removeprefix("https://another.example").replace("/9506000134352/", "/09506000134352/")
+    (decoded,) = zxingcpp.read_barcodes(Image.open(out))
+    assert decoded.text == "https://gw.example" + path and result.output == f"{out}: {decoded.text}\n"
 
 
 def test_qr_and_its_message_percent_encode_the_serial(tmp_path: Path) -> None:
