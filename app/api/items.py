@@ -118,6 +118,10 @@ def iso_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
+PACKING_EVENTS = ("UnitPacked", "UnitUnpacked")
+"""Events putting a record into a logistic unit or taking it out (`args.unitId` names the unit)."""
+
+
 def carried_moves(
     rows: list[DecodedLog],
     events_of: Callable[[str], list[DecodedLog]],
@@ -132,7 +136,7 @@ def carried_moves(
     moves: list[DecodedLog] = []
     if depth >= MAX_NESTING:
         return moves
-    packings = [r for r in rows if r.name in ("UnitPacked", "UnitUnpacked")]
+    packings = [r for r in rows if r.name in PACKING_EVENTS]
     for n, packed in enumerate(packings):
         if packed.name != "UnitPacked":
             continue
@@ -151,12 +155,12 @@ NO_RISK = Risk(level="none", reasons=[], scans_24h=0, regions_24h=[])
 its SSCC)."""
 
 
-def _unit_of(row: DecodedLog, carried: bool) -> str | None:
+def unit_of(row: DecodedLog, carried: bool = False) -> str | None:
     """The logistic unit a history entry names: the unit packed into or out of, or, for a
     `carried` move, the unit that moved."""
     if carried:
         return row.item_id
-    return str(row.args["unitId"]) if row.name in ("UnitPacked", "UnitUnpacked") else None
+    return str(row.args["unitId"]) if row.name in PACKING_EVENTS else None
 
 
 class ItemReader:
@@ -268,7 +272,7 @@ class ItemReader:
             if r.name == "AttestationRecorded"
         }
         self.parties.load(_history_parties(rows))
-        unit_paths = self.unit_paths({u for u in (_unit_of(r, carried) for r in rows) if u})
+        unit_paths = self.unit_paths({u for u in (unit_of(r, carried) for r in rows) if u})
         for row in rows:
             if row.name not in HISTORY_TYPES:
                 continue
@@ -286,7 +290,7 @@ class ItemReader:
                 if row.name == "AttestationRevoked"
                 else None
             )
-            unit = _unit_of(row, carried)
+            unit = unit_of(row, carried)
             at = (row.block_number, row.log_index)
             unit_path = unit_paths.get(unit) if unit else None
             entries.append(

@@ -13,6 +13,14 @@ from app.api.models import ChainInfo, HistoryEntry, ItemPublic
 _env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
 
 
+def _shown_time(iso: str) -> str:
+    """An ISO 8601 UTC time as the pages show it: `2026-12-07 16:05:28 UTC`."""
+    return iso.replace("T", " ").replace("Z", " UTC")
+
+
+_env.filters["utc"] = _shown_time
+
+
 def _status_key(status: str) -> str:
     return status.lower().replace("-", "_")
 
@@ -54,14 +62,10 @@ def _chain_context(chain: ChainInfo | None, timeline: list[HistoryEntry], needed
     runs), and how many steps of the timeline (each certification is one) are not final yet,
     out of the blocks `needed`."""
     return {
-        "paused_since": _shown_time(chain.paused_since) if chain and chain.paused_since else None,
+        "paused_since": chain.paused_since if chain else None,
         "pending": sum(not step.confirmed for step in timeline),
         "needed": needed,
     }
-
-
-def _shown_time(iso: str) -> str:
-    return iso.replace("T", " ").replace("Z", " UTC")
 
 
 def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, explorer: str | None) -> str:
@@ -106,7 +110,7 @@ def render_error_page(status: int, detail: str, lang: str, paused_since: int | N
     printed during the pause resolves to nothing until the brand can register it."""
     text = TEXT[lang]
     heading = text.get(f"error_{status}", text["error"])
-    paused = _shown_time(iso_time(paused_since)) if paused_since is not None else None
+    paused = iso_time(paused_since) if paused_since is not None else None
     return _env.get_template("error.html").render(
         lang=lang, t=text, status=status, detail=detail, heading=heading, paused_since=paused
     )

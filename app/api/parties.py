@@ -67,12 +67,11 @@ class Parties:
         """(name, GLN) of `address` at `at`, when it differs from its name and GLN now: ("", "")
         before its first admission (a consumer who claimed an item, admitted later)."""
         history = self._history.get(address, [])
-        earlier = [(name, gln) for position, name, gln in history if position <= at]
         if not history:
             return None
-        if not earlier:
-            return ("", "")
-        return None if earlier[-1] == (history[-1][1], history[-1][2]) else earlier[-1]
+        earlier = [(name, gln) for position, name, gln in history if position <= at]
+        then = earlier[-1] if earlier else ("", "")
+        return None if then == history[-1][1:] else then
 
     def gln_at(self, address: str, at: Position) -> str | None:
         """The valid GLN `address` had at `at`, if it was a member with one."""

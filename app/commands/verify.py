@@ -14,7 +14,7 @@ import typer
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
-from app.api.items import HISTORY_TYPES, carried_moves
+from app.api.items import HISTORY_TYPES, PACKING_EVENTS, carried_moves
 from app.api.lots import MAX_NESTING, RECALL_STATUS, lot_status
 from app.chain.artifacts import artifact
 from app.chain.client import connect
@@ -411,7 +411,7 @@ def _names(fact: dict[str, Any]) -> tuple[str | None, ...]:
     """The addresses the history step of `fact` must name (app/api/items.py HISTORY_TYPES)."""
     _, from_arg, to_arg = HISTORY_TYPES.get(fact["event"], (None, None, None))
     args = fact["args"]
-    unit = args.get("unitId") if fact["event"] in ("UnitPacked", "UnitUnpacked") else None
+    unit = args.get("unitId") if fact["event"] in PACKING_EVENTS else None
     return _lowered((args.get(from_arg or ""), args.get(to_arg or ""), unit))
 
 

@@ -13,7 +13,7 @@ from app.api.clone import known_path, known_paths
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
 from app.api.epcis import epcis_document, record_urn
 from app.api.errors import ApiError
-from app.api.items import ItemReader
+from app.api.items import ItemReader, unit_of
 from app.api.labels import MAX_LABELS, label_sheet
 from app.api.lots import effective_custodians, load_lot_item
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
@@ -139,8 +139,8 @@ def get_epcis(
     def gln_of(address: str, log: DecodedLog) -> str | None:
         return parties.gln_at(address, (log.block_number, log.log_index))
 
-    packings = [str(row.args["unitId"]) for row in rows if row.name in ("UnitPacked", "UnitUnpacked")]
-    units = {unit: settings.base_url + path for unit, path in reader.unit_paths(set(packings)).items()}
+    packings = {unit for row in rows if (unit := unit_of(row))}
+    units = {unit: settings.base_url + path for unit, path in reader.unit_paths(packings).items()}
     document = epcis_document(
         rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, gln_of, units
     )
