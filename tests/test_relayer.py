@@ -194,6 +194,31 @@ def test_a_shopper_without_gas_claims_through_the_relayer(
     assert status["status"] == "mined"
 
 
+def test_while_the_registry_is_paused_relays_are_refused_saying_so_and_go_through_after(
+    client: TestClient,
+    claim_code: LocalAccount,
+    w3: Web3,
+    contract: Contract,
+    operator: LocalAccount,
+    relayer_account: LocalAccount,
+) -> None:
+    shopper = Account.create()
+    signature = sign_claim(claim_code, contract, ITEM.item_id, shopper.address)
+    body = {"id": "0x" + ITEM.item_id.hex(), "to": shopper.address, "signature": "0x" + signature.hex()}
+    send(w3, operator, contract.functions.pause())
+    sent = w3.eth.get_transaction_count(relayer_account.address)
+    refused = client.post("/api/v1/relay/claims", json=body)
+    assert refused.status_code == 409 and refused.json()["error"] == "registry_paused", refused.text
+    assert "paused the registry" in refused.json()["detail"] and "unpause" in refused.json()["detail"]
+    assert w3.eth.get_transaction_count(relayer_account.address) == sent  # nothing was sent
+
+    send(w3, operator, contract.functions.unpause())
+    again = client.post("/api/v1/relay/claims", json=body)  # the same request, not remembered as refused
+    assert again.status_code == 202, again.text
+    assert w3.eth.wait_for_transaction_receipt(again.json()["tx_hash"])["status"] == 1
+    assert contract.functions.custodianOf(ITEM.item_id).call() == shopper.address
+
+
 def test_a_used_nonce_is_refused_before_submission(
     client: TestClient,
     parties,

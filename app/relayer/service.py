@@ -64,6 +64,13 @@ def _machine_lock(path: Path | None, wait: bool = True) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+PAUSED_DETAIL = (
+    "the consortium's admins have paused the registry: no handover or claim can be recorded until "
+    "they unpause it; nothing was sent, send the same request again once it is unpaused "
+    "(GET /healthz shows registry_paused_since)"
+)
+
+
 class RelayRejected(Exception):
     """The signed handoff cannot be relayed; nothing was submitted."""
 
@@ -425,7 +432,10 @@ class Relayer:
             tx = call.build_transaction({"from": self.account.address})  # simulated, gas estimated
         except (ContractCustomError, ContractLogicError) as exc:
             data = HexBytes(exc.data) if isinstance(exc.data, str) else b""
-            raise RelayRejected(409, "would_revert", describe_revert(self.registry.abi, data)) from None
+            reason = describe_revert(self.registry.abi, data)
+            if reason == "EnforcedPause()":
+                raise RelayRejected(409, "registry_paused", PAUSED_DETAIL) from None
+            raise RelayRejected(409, "would_revert", reason) from None
         # Taking the next nonce, recording and sending wait for the other processes of the machine.
         with _machine_lock(self._lock_file):
             tx["nonce"] = self._next_nonce()
