@@ -210,6 +210,32 @@ def test_verify_checks_the_gateway_against_the_node(demo: Demo, tmp_path: Path) 
     unpacked = _verify(demo, tmp_path, gift)
     assert unpacked.exit_code == 1 and "✗ the gateway left out" in unpacked.output, unpacked.output
 
+    # The gateway's database gives the grading centre's address another member's name.
+    assert "parties shown have the names and GLNs the chain gave them" in honest.output
+    certifier = httpx.get(demo.url, headers={"Accept": "application/json"}).json()["attestations"][0][
+        "certifier"
+    ]
+    database = sqlite3.connect(tmp_path / "data" / "origintrace.db")
+    with database:
+        database.execute(
+            "UPDATE members SET name = 'Gem Lab of Trust' WHERE address = ?", (certifier["address"],)
+        )
+    database.close()
+    connect(demo.rpc_url).provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+    deadline = time.monotonic() + 10  # the checkpoint moves: the gateway drops its cached answers
+    while (
+        httpx.get(demo.url, headers={"Accept": "application/json"}).json()["attestations"][0]["certifier"][
+            "name"
+        ]
+        != "Gem Lab of Trust"
+    ):
+        assert time.monotonic() < deadline, "the gateway kept its cached answer"
+        time.sleep(0.2)
+    renamed = _verify(demo, tmp_path, demo.url)
+    assert renamed.exit_code == 1 and "NOT VERIFIED" in renamed.output
+    assert "names parties otherwise than the chain" in renamed.output
+    assert "shown as 'Gem Lab of Trust'" in renamed.output and repr(certifier["name"]) in renamed.output
+
 
 def test_verify_proves_a_lot_item_through_the_registry(
     demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

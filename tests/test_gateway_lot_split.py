@@ -297,6 +297,42 @@ def test_verify_checks_what_the_gateway_shows_against_the_checked_facts(
         assert not lying.verified
 
 
+def test_verify_checks_the_names_and_places_the_gateway_gives_parties(
+    client: TestClient, w3: Web3, devnet: Devnet
+) -> None:
+    """Shoppers read names: a gateway naming an address after another member, moving it to
+    another GLN, or calling a non-member a member, passed every check of addresses."""
+    from app.commands.verify import check_parties, parties_shown
+
+    item = client.get(DIAMOND.path, headers=JSON).json()
+    contract = registry(w3, client.get("/healthz").json()["registry"])
+
+    def verified(shown: dict) -> bool:  # type: ignore[type-arg]
+        report = Report()
+        check_parties(report, RpcClient(devnet.rpc_url), contract, shown)
+        return report.verified
+
+    assert verified(item)
+    parties = parties_shown(item)
+    assert len(parties) >= 2 + len(item["history"]) + len(item["attestations"])  # every step names one
+    certification = item["attestations"][0]
+    certifier = certification["certifier"]
+    assert certifier["name"] and certifier["place"]  # the grading centre, with its GLN
+    brand_name = item["brand"]["name"]
+    renamed = {**item, "attestations": [{**certification, "certifier": {**certifier, "name": brand_name}}]}
+    moved = {**item, "brand": {**item["brand"], "place": {**certifier["place"]}}}
+    unplaced = {**item, "attestations": [{**certification, "certifier": {**certifier, "place": None}}]}
+    stranger = {"address": "0x" + "ab" * 20, "name": None, "place": None, "member": True}
+    promoted = {**item, "history": [*item["history"][:-1], {**item["history"][-1], "to": stranger}]}
+    first = item["history"][0]
+    named_early = {
+        **item,
+        "history": [{**first, "to": {**first["to"], "name": "Someone else"}}, *item["history"][1:]],
+    }
+    for lying in (renamed, moved, unplaced, promoted, named_early):
+        assert not verified(lying)
+
+
 def test_a_split_items_timeline_starts_at_its_first_lots_anchoring(client: TestClient) -> None:
     """An item split twice showed only its last sub-lot's anchoring (as "registered by the brand",
     by the carrier): its custody before the splits was missing."""

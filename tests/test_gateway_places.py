@@ -17,11 +17,13 @@ from app.api.parties import Parties
 from app.api.places import PlaceDirectory, PlaceDirectoryError
 from app.chain.client import registry, send
 from app.chain.deploy import Deployment
+from app.commands.verify import Report, check_parties
 from app.core.config import Settings
 from app.db.schema import members as members_table
 from app.demo.journey import DEMO_PLACES, DIAMOND, Member, hand_over, seed_demo
 from app.gs1.keys import SerialisedItem
 from app.indexer.follow import Indexer
+from app.indexer.rpc import RpcClient
 
 JSON = {"Accept": "application/json"}
 BROWSER = {"Accept": "text/html"}
@@ -244,6 +246,15 @@ def test_a_removed_member_keeps_its_name_and_place_in_the_history(
     assert now["history"][-1]["to"] == now["custodian"]
     page = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en"}).text
     assert "SkyBridge Logistics" in page and "SkyBridge Freight" not in page
+    node = RpcClient(str(w3.provider.endpoint_uri))  # type: ignore[attr-defined]
+    for shown in (body, now):  # `origintrace verify` finds the same names on chain, step by step
+        report = Report()
+        check_parties(report, node, contract, shown)
+        assert report.verified, report.checks
+    wrong_then = {**body, "history": [*body["history"][:3], {**body["history"][3], "to": now["custodian"]}]}
+    report = Report()
+    check_parties(report, node, contract, wrong_then)
+    assert not report.verified and "SkyBridge Logistics" in report.checks[-1][1]
 
 
 def test_parties_name_former_members_and_leave_others_nameless(engine: Engine) -> None:

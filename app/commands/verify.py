@@ -6,7 +6,9 @@ arguments), the item's current custodian and status are read from the registry, 
 registry's logs for the item are listed to show that the gateway left none out.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -20,12 +22,13 @@ from app.chain.artifacts import artifact
 from app.chain.client import connect
 from app.chain.deploy import known_deployment, manifest_path
 from app.chain.logs import raw_logs
+from app.chain.member_names import MemberNames, Position, member_names
 from app.chain.merkle import leaf_hash
 from app.chain.record_types import STATUS_NAMES
 from app.commands.context import clear_errors, fail, registry_decoder
 from app.commands.gateway import gateway_json, reason
 from app.gs1.digital_link import parse_path
-from app.gs1.keys import Lot
+from app.gs1.keys import InvalidKey, Lot, normalise_gln
 from app.indexer.decode import (
     RECORD_LIST_ARGS,
     DecodedLog,
@@ -224,6 +227,7 @@ def verify(
         node = RpcClient(rpc)
         checked = check_facts(report, w3, node, registry, lineage, bundle["facts"])
         check_carried(report, node, registry, checked.logs, shown)
+        check_parties(report, node, contract, shown)
     if link.lot is None:
         check_shown(report, item, checked.checked)
     custodian = contract.functions.custodianOf(record_id).call()
@@ -449,3 +453,80 @@ def check_shown(report: Report, item: dict[str, Any], checked: dict[tuple[str, i
             and args.get("attestationId") not in revoked,
             f"the certification {shown['kind']} shown is recorded on chain as shown, and in force",
         )
+
+
+ShownParty = tuple[dict[str, Any], Position | None, str]
+"""A party as the gateway shows it, the position of the fact it is shown for (None: as it is
+now) and where it is shown."""
+
+
+def parties_shown(shown: dict[str, Any]) -> list[ShownParty]:
+    """Every party the gateway shows for a record: its brand, custodian and offer receiver as
+    they are now; each history step's and carried move's parties, and each certifier, as of
+    that fact."""
+    found: list[tuple[Any, Position | None, str]] = [
+        (shown.get("brand"), None, "brand"),
+        (shown.get("custodian"), None, "custodian"),
+        (shown.get("pending_offer_to"), None, "offer receiver"),
+    ]
+    for step in [*shown.get("history", []), *shown.get("carried", [])]:
+        at = (int(step["block"]), int(step["log_index"]))
+        found += [
+            (step.get(end), at, f"{end} of {step['type']} in block {step['block']}") for end in ("from", "to")
+        ]
+    for certification in shown.get("attestations", []):
+        at = (int(certification["block"]), int(certification["log_index"]))
+        found.append((certification.get("certifier"), at, f"certifier of {certification['kind']}"))
+    return [
+        (party, at, where) for party, at, where in found if isinstance(party, dict) and party.get("address")
+    ]
+
+
+def _valid_gln(gln: str) -> bool:
+    try:
+        normalise_gln(gln)
+    except InvalidKey:
+        return False
+    return True
+
+
+def check_parties(report: Report, rpc: RpcClient, contract: Any, shown: dict[str, Any]) -> None:
+    """Each party `shown` (a record's JSON) names carries the name and GLN the chain gave it,
+    read from the registry's logs on the user's node (see `check_names`)."""
+    parties = parties_shown(shown)
+    names = member_names(rpc, contract, registry_decoder(), [party["address"] for party, _, _ in parties])
+    is_member = cache(lambda address: bool(contract.functions.isMember(address).call()))
+    check_names(report, names, is_member, parties)
+
+
+def check_names(
+    report: Report, names: MemberNames, is_member: Callable[[str], bool], parties: list[ShownParty]
+) -> None:
+    """Each party shown carries the name and GLN the chain gave it as of its fact (now, for the
+    brand and custodian): the name of its last admission and the GLN it set since, none before
+    its first admission; and `member` says whether it is a member now (and was named then).
+
+    Shoppers read names, not addresses: a gateway naming a stranger's address after a known
+    certifier would pass every check of addresses."""
+    wrong = []
+    for party, at, where in parties:
+        address = str(party["address"])
+        name, gln = names.as_of(address, at)
+        place = party.get("place")
+        shown_gln = place.get("gln") if isinstance(place, dict) else None
+        # The gateway shows no place for a GLN whose check digit is wrong (the chain takes any 13 digits).
+        gln_ok = shown_gln == gln if shown_gln is not None else not (gln and _valid_gln(gln))
+        member = is_member(Web3.to_checksum_address(address)) and bool(name)
+        if (party.get("name") or "") != name or not gln_ok or bool(party.get("member")) != member:
+            wrong.append(
+                f"{where}: {address} shown as {party.get('name')!r} (GLN {shown_gln}, member "
+                f"{party.get('member')}), the chain names it {name or None!r} (GLN {gln or None}, "
+                f"member {member})"
+            )
+    report.check(
+        not wrong,
+        f"the {len(parties)} parties shown have the names and GLNs the chain gave them (MemberAdmitted, "
+        "MemberGlnSet on your node)"
+        if not wrong
+        else "the gateway names parties otherwise than the chain: " + "; ".join(wrong[:3]),
+    )
