@@ -6,7 +6,7 @@ import pytest
 from eth_utils.crypto import keccak
 
 from app.api.cache import Cached, ResponseCache, variant
-from app.api.clone import ScanCount, assess, coarse_region
+from app.api.clone import ScanCount, ScanRecorder, assess, coarse_region
 from app.api.i18n import CERTIFICATIONS, certification_label, pick_language
 from app.api.linkset import find_link, links_for
 from app.api.lots import verify_merkle_proof
@@ -15,7 +15,8 @@ from app.core.config import Settings
 from app.gs1.digital_link import KeyKind, parse_path
 from app.gs1.keys import InvalidKey
 
-NOW = 1_800_000_000.0
+NOW = 1_800_000_000.0  # 2027-01-15 08:00 UTC
+ITEM = "0x" + "12" * 32
 
 
 @pytest.mark.parametrize(
@@ -131,6 +132,22 @@ def test_scans_after_the_consumer_claim_are_flagged_beyond_the_owners_checks() -
         _counts((20, "CN", 1), (2, "CN", 1)), claimed_at, NOW, Settings(clone_scans_after_claim=0)
     )
     assert "scanned once after its owner claimed it" in strict.reasons[0].detail
+
+
+def test_an_owner_checking_a_claimed_item_all_day_is_one_scan_and_four_shoppers_are_four() -> None:
+    """A client counted once per minute: an owner opening their claimed item's page four times
+    in a day (or an app polling it) was told "this code may be a copy"."""
+    recorder, claimed_at = ScanRecorder(), int(NOW) - 6 * 3600
+    for hours in (0, 1, 3, 5.5):  # the owner, through the day after claiming
+        recorder.record(ITEM, "/01/x/21/y", "CN", client="198.51.100.7", now=claimed_at + 60 + hours * 3600)
+    owner = assess(recorder.pending(ITEM), claimed_at, NOW, Settings())
+    assert owner.reasons == [] and owner.scans_24h == 1
+    for n in range(3):  # three more people scan the same code: four clients after the claim
+        recorder.record(ITEM, "/01/x/21/y", "CN", client=f"203.0.113.{n}", now=NOW - 60)
+    copies = assess(recorder.pending(ITEM), claimed_at, NOW, Settings())
+    assert [r.code for r in copies.reasons] == ["scanned_after_claim"] and copies.scans_24h == 4
+    recorder.record(ITEM, "/01/x/21/y", "CN", client="198.51.100.7", now=NOW + 86_400)  # the next day
+    assert sum(count.count for count in recorder.pending(ITEM)) == 5
 
 
 def test_too_many_regions_and_bursts_are_flagged() -> None:

@@ -3,8 +3,8 @@
 Counts are buffered in memory and added to the `scans` table every
 `scan_flush_interval` seconds (and at shutdown), so a flood of scans costs one upsert per
 item, region and minute instead of one row per request. A client counts once per item and
-minute however often it asks: one phone reloading a page, or one script, must not put a
-copy warning on a genuine product.
+UTC day however often it asks: one phone reloading a page, one script, or an owner checking
+their claimed item now and then must not put a copy warning on a genuine product.
 """
 
 import re
@@ -26,6 +26,9 @@ from app.db.writes import upsert_add
 UNKNOWN_REGION = "ZZ"
 _REGION = re.compile(r"^[A-Z]{2}$")
 DAY_MINUTES = 24 * 60
+SEEN_LIMIT = 500_000
+"""(client, item) pairs a gateway process remembers per day (~30 MB); past it, further
+clients count at every scan until the day ends: a flood that big is worth warning about."""
 
 
 def coarse_region(header_value: str | None) -> str:
@@ -60,23 +63,26 @@ class ScanRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, dict[tuple[int, str], _Tally]] = {}
-        self._minute = 0
-        self._seen: set[tuple[str, str]] = set()
-        """(client, item) pairs counted in `_minute`; in memory only, forgotten as it ends."""
+        self._day = 0
+        self._seen: set[int] = set()
+        """Hashes of the (client, item) pairs counted in `_day` (salted per process, as Python
+        hashes strings); in memory only, forgotten as the day ends."""
 
     def record(
         self, item_id: str, path: str, region: str, client: str | None = None, now: float | None = None
     ) -> None:
         """Count a resolution of `item_id` by `path` from `region`; one from a `client` that
-        already resolved the item this minute is not counted again."""
+        already resolved the item this UTC day is not counted again."""
         minute = int((now if now is not None else time.time()) // 60)
         with self._lock:
             if client is not None:
-                if minute != self._minute:
-                    self._minute, self._seen = minute, set()
-                if (client, item_id) in self._seen:
+                day, seen = minute // DAY_MINUTES, hash((client, item_id))
+                if day != self._day:
+                    self._day, self._seen = day, set()
+                if seen in self._seen:
                     return
-                self._seen.add((client, item_id))
+                if len(self._seen) < SEEN_LIMIT:
+                    self._seen.add(seen)
             tallies = self._pending.setdefault(item_id, {})
             tally = tallies.get((minute, region))
             if tally is None:
