@@ -467,6 +467,25 @@ def test_an_empty_link_type_is_a_400_saying_why(client: TestClient) -> None:
     assert "linkType is empty" in response.json()["detail"]
 
 
+def test_a_link_type_the_product_lacks_says_so_and_links_the_product_not_that_it_is_unregistered(
+    client: TestClient,
+) -> None:
+    """The page said "No product is registered under this code" for a registered diamond."""
+    api = client.get(DIAMOND.path + "?linkType=gs1:recallStatus", headers=JSON)
+    assert api.status_code == 404 and api.json()["error"] == "link_type_unavailable"
+    assert "available: " in api.json()["detail"] and "gs1:pip" in api.json()["detail"]
+    for language, heading, link in (
+        ("en", "This product has no link of the kind this address asks for", "Open the product&#39;s page"),
+        ("zh", "此商品没有该地址所要求类型的链接", "打开商品页面"),
+    ):
+        page = client.get(DIAMOND.path + "?linkType=bogus", headers={**BROWSER, "Accept-Language": language})
+        assert page.status_code == 404 and heading in page.text
+        assert f'<a href="{DIAMOND.path}">{link}</a>' in page.text
+        assert "No product is registered" not in page.text and "没有登记" not in page.text
+    unknown = client.get("/01/09506000134352/21/NOT-THERE?linkType=bogus", headers=BROWSER)
+    assert unknown.status_code == 404 and "No product is registered under this code" in unknown.text
+
+
 def test_errors_echo_long_values_cut_short(client: TestClient) -> None:
     response = client.get(f"/01/{'1' * 5000}/21/X", headers=JSON)
     assert response.status_code == 400 and len(response.content) < 300

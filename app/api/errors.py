@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 HTTP_ERRORS: Final = {404: "not_found", 405: "method_not_allowed"}
 """Codes of the errors Starlette raises itself (no route, wrong method); others are `http_error`."""
 ECHO_LIMIT: Final = 64
+LINK_TYPE_UNAVAILABLE = "link_type_unavailable"
+"""The error of a Digital Link whose product exists but has no link of the asked `linkType`."""
 _LONG_QUOTED = re.compile(rf"""'([^']{{{ECHO_LIMIT}}})[^']+'|"([^"]{{{ECHO_LIMIT}}})[^"]+\"""")
 
 
@@ -50,8 +52,10 @@ def error_response(request: HTTPConnection, exc: ApiError) -> Response:
     headers = {**(exc.headers or {}), "Vary": "Accept, Accept-Language"}
     lang = page_language(variant(request.headers.get("accept", ""), request.headers.get("accept-language")))
     if lang is not None:
-        paused_since = getattr(request.app.state, "paused_since", None) if exc.status == 404 else None
-        page = render_error_page(exc.status, exc.detail, lang, paused_since)
+        unregistered = exc.status == 404 and exc.error != LINK_TYPE_UNAVAILABLE
+        paused_since = getattr(request.app.state, "paused_since", None) if unregistered else None
+        product = request.url.path if exc.error == LINK_TYPE_UNAVAILABLE else None
+        page = render_error_page(exc.status, exc.detail, lang, paused_since, exc.error, product)
         return HTMLResponse(page, exc.status, headers)
     return JSONResponse({"error": exc.error, "detail": exc.detail}, exc.status, headers)
 

@@ -103,14 +103,29 @@ def render_key_page(
     )
 
 
-def render_error_page(status: int, detail: str, lang: str, paused_since: int | None = None) -> str:
+def render_error_page(
+    status: int,
+    detail: str,
+    lang: str,
+    paused_since: int | None = None,
+    error: str = "",
+    product: str | None = None,
+) -> str:
     """What a shopper sees for a code the gateway cannot resolve: what went wrong in their
-    language, then the status and the technical reason (in English) for whoever helps them.
-    While the registry is paused (since block time `paused_since`), the page says so: a label
-    printed during the pause resolves to nothing until the brand can register it."""
+    language (by the `error` code where it has its own words, else the status), then the
+    status and the technical reason (in English) for whoever helps them. While the registry is
+    paused (since block time `paused_since`), the page says so: a label printed during the
+    pause resolves to nothing until the brand can register it. `product`: the path of the
+    product's own page, linked when the product exists but not what was asked of it."""
     text = TEXT[lang]
-    heading = text.get(f"error_{status}", text["error"])
+    heading = text.get(f"error_{error}") or text.get(f"error_{status}", text["error"])
     paused = iso_time(paused_since) if paused_since is not None else None
     return _env.get_template("error.html").render(
-        lang=lang, t=text, status=status, detail=detail, heading=heading, paused_since=paused
+        lang=lang,
+        t=text,
+        status=status,
+        detail=detail,
+        heading=heading,
+        paused_since=paused,
+        product=product,
     )

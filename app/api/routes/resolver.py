@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.cache import Cached, page_language, request_path, variant
 from app.api.clone import Scan, coarse_region, scan_risk
-from app.api.errors import ApiError
+from app.api.errors import LINK_TYPE_UNAVAILABLE, ApiError
 from app.api.head import is_head
 from app.api.items import ItemReader
 from app.api.linkset import find_link, links_for, linkset
@@ -183,7 +183,7 @@ def _resolve(
         link = find_link(links, link_type)
         if link is None:
             available = ", ".join(["all", "gs1:defaultLink", *(link.rel for link in links)])
-            raise ApiError(404, "link_type_unavailable", f"no {link_type!r} link; available: {available}")
+            raise ApiError(404, LINK_TYPE_UNAVAILABLE, f"no {link_type!r} link; available: {available}")
         if link.href != settings.base_url + key.path:
             return Response(status_code=307, headers={"Location": link.href, "Vary": "Accept"})
     kind = variant(request.headers.get("accept", ""), request.headers.get("accept-language"))
