@@ -71,6 +71,8 @@ def test_browsers_get_the_shopper_page(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
     assert "Sold" in page and "Antwerp World Diamond Centre (AWDC)" in page and "Botswana" in page
+    # Sold, the diamond is the retailer's until its buyer claims it: not "Held by" the shop.
+    assert "<dt>Sold by (until its buyer claims it)</dt><dd>TianMall Global" in page and "Held by" not in page
     assert page.count('data-type="handed_over"') == 3
     assert "<script" not in page
 
