@@ -1,5 +1,6 @@
 """Gateway over the mass-market demo on real anvil data: a lot, a pallet with contents, recall, claim."""
 
+import re
 import time
 from collections.abc import Iterator
 from io import BytesIO
@@ -113,7 +114,7 @@ def test_lot_resolves_with_its_root_count_and_effective_custodian(client: TestCl
 def test_lot_and_lot_item_pages_label_the_item_count(client: TestClient) -> None:
     for path in (SKINCARE_LOT.path, f"{SKINCARE_LOT.path}/21/SK-0421"):
         page = client.get(path, headers=BROWSER)
-        assert page.status_code == 200 and "<dt>件数</dt>" in page.text
+        assert page.status_code == 200 and "<dt>批内件数</dt>" in page.text
         assert "built-in method" not in page.text
         # named by the product the brand anchored it with (it was "GTIN ... · Lot ...")
         assert (
@@ -153,7 +154,35 @@ def test_lot_item_resolves_with_a_proof_the_registry_accepts(client: TestClient,
     assert verify(SKINCARE_LOT.item_id, item.item_id, bytes.fromhex(body["metadata_hash"][2:]), proof).call()
     page = client.get(f"{SKINCARE_LOT.path}/21/{item.serial}", headers=BROWSER)
     assert page.status_code == 200 and item.serial in page.text and merkle["root"] in page.text
-    assert f"<title>批号 {SKINCARE_LOT.lot} · 序列号 {item.serial} · OriginTrace</title>" in page.text
+    name = body["lot"]["metadata"].get("name_zh") or body["lot"]["metadata"]["name"]
+    assert (
+        f"<title>{name} · 批号 {SKINCARE_LOT.lot} · 序列号 {item.serial} · OriginTrace</title>" in page.text
+    )
+
+
+def test_every_page_links_where_to_check_it_and_the_links_answer(client: TestClient) -> None:
+    """Pages said "Verified on chain" with nothing to check it by; lot, lot item and pallet
+    pages showed only a block and a transaction, without chain, registry or record id."""
+    english = {**BROWSER, "Accept-Language": "en"}
+    lot_item = f"{SKINCARE_LOT.path}/21/SK-0421"
+    for key in (DIAMOND.path, SKINCARE_LOT.path, lot_item, PALLET.path):
+        path = f"{key}?linkType=gs1:pip"  # a query: not cached, so other tests' answers are fresh
+        body = client.get(path, headers=JSON).json()
+        record = body["lot"] if "merkle" in body else body
+        card = client.get(path, headers=english).text.split('<section class="card" id="chain">')[1]
+        card = card.split("</section>")[0]
+        assert (
+            f"<code>{record['id']}</code>" in card and f"<code>{record['chain']['registry']}</code>" in card
+        )
+        links = re.findall(r'<a href="([^"]+)" rel="nofollow">', card)
+        assert len(links) == 2, card  # the proof bundle, the EPCIS events
+        for link in links:
+            answer = client.get(link)
+            assert answer.status_code == 200, (link, answer.text)
+            assert answer.headers["content-type"].startswith("application/"), link
+        if key == lot_item:
+            assert client.get(links[0]).json()["merkle"]["valid"]
+            assert "Merkle proof into its lot" in card
 
 
 def test_lot_item_proof_bundle_carries_the_lot_facts_and_the_merkle_proof(client: TestClient) -> None:

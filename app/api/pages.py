@@ -1,6 +1,7 @@
 """Server-rendered shopper pages (Jinja2, no JavaScript), in the shopper's language."""
 
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -89,6 +90,11 @@ def render_key_page(
 ) -> str:
     """Lots, lot items and logistic units: a short page with their on-chain anchor."""
     record = entity.lot if isinstance(entity, LotItemPublic) else entity
+    if isinstance(entity, LotItemPublic):
+        lot, serial = quote(entity.lot.lot, safe=""), quote(entity.serial, safe="")
+        proof = f"/api/v1/lots/{entity.lot.gtin}/{lot}/items/{serial}/proof"
+    else:
+        proof = f"/api/v1/items/{entity.id}/proof"
     name = product_name(record.metadata, lang) if isinstance(record, LotPublic) else None
     timeline = _timeline(record.history, record.carried)
     return _render(
@@ -99,6 +105,7 @@ def render_key_page(
         kind=type(entity).__name__,
         name=name,
         timeline=timeline,
+        proof_path=proof,
         **_chain_context(record.chain, timeline, confirmations_needed),
     )
 
