@@ -338,6 +338,11 @@ def test_api_lists_items_in_bounded_pages(client: TestClient) -> None:
     assert rest["history"][-1]["type"] == "sold" and rest["next_offset"] is None
     assert client.get("/api/v1/items/0x" + "ab" * 32).status_code == 404
     assert client.get("/api/v1/items/0xnothex").status_code == 422
+    # Explorers and wallets print ids in upper or mixed case: the same item (it was a 422).
+    assert client.get(f"/api/v1/items/{ITEM_ID.upper().replace('0X', '0x')}").json()["id"] == ITEM_ID
+    assert client.get(f"/api/v1/items/0X{ITEM_ID[2:].upper()}/proof").json()["item_id"] == ITEM_ID
+    after = client.get("/api/v1/items", params={"after": "0x" + "00" * 31 + "0A"}).json()
+    assert [i["id"] for i in after["items"]] == [ITEM_ID]
 
 
 def test_proof_bundle_lets_a_client_verify_against_the_chain(
@@ -501,7 +506,12 @@ def test_generic_errors_have_specific_codes(client: TestClient) -> None:
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     wrong = client.post("/healthz", headers=JSON)
     assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
-    assert "GET" in wrong.headers["allow"]
+    # HEAD is answered wherever GET is, so Allow says so; the reason names both.
+    assert wrong.headers["allow"] == "GET, HEAD"
+    assert wrong.json()["detail"] == "POST is not allowed here; use GET or HEAD"
+    options = client.options(DIAMOND.path)
+    assert options.status_code == 204 and options.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert client.head(DIAMOND.path).status_code == 200
 
 
 BAD_METADATA = {

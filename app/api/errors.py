@@ -60,6 +60,14 @@ def error_response(request: HTTPConnection, exc: ApiError) -> Response:
     return JSONResponse({"error": exc.error, "detail": exc.detail}, exc.status, headers)
 
 
+def _allowed(allow: str) -> list[str]:
+    """The methods of an Allow header, with HEAD wherever GET is (see app/api/head.py)."""
+    methods = [m.strip() for m in allow.split(",") if m.strip()]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return methods
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -69,7 +77,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # Keeps headers such as Allow on 405 (RFC 9110).
         error = HTTP_ERRORS.get(exc.status_code, "http_error")
-        return error_response(request, ApiError(exc.status_code, error, str(exc.detail), exc.headers))
+        headers, detail = dict(exc.headers or {}), str(exc.detail)
+        if exc.status_code == 405:
+            allowed = _allowed(headers.get("Allow", ""))
+            headers["Allow"] = ", ".join(allowed)
+            if request.method == "OPTIONS":  # what the path allows, as RFC 9110 section 9.3.7 asks
+                return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+            detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
+        return error_response(request, ApiError(exc.status_code, error, detail, headers))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

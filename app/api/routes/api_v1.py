@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import orjson
 from eth_utils.address import is_address
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import AfterValidator
 from sqlalchemy import Connection, select
 
 from app.api.cache import request_path
@@ -31,8 +32,12 @@ router = APIRouter(
     responses={422: {"model": ErrorBody, "description": "Invalid parameter; the detail says which"}},
 )
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such item"}}
+HEX_ID = r"^0[xX][0-9a-fA-F]{64}$"
+"""A bytes32 id in hex, in either case (as block explorers and wallets print them)."""
 ItemId = Annotated[
-    str, Path(pattern=r"^0x[0-9a-f]{64}$", description="On-chain bytes32 item id, lower-case hex")
+    str,
+    Path(pattern=HEX_ID, description="On-chain bytes32 item id, 0x-hex (either case)"),
+    AfterValidator(str.lower),
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (at most 500)")]
 
@@ -50,7 +55,9 @@ def list_items(
     settings: SettingsDep,
     limit: Limit = 50,
     after: Annotated[
-        str | None, Query(pattern=r"^0x[0-9a-f]{64}$", description="Last id of the previous page")
+        str | None,
+        Query(pattern=HEX_ID, description="Last id of the previous page"),
+        AfterValidator(lambda value: value and value.lower()),
     ] = None,
 ) -> ItemPage:
     query = RECORD_ROWS.where(items.c.kind == "item").order_by(items.c.item_id).limit(limit + 1)
