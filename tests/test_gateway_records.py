@@ -24,6 +24,7 @@ from app.demo.journey import (
     CLAIMED,
     DIAMOND,
     GIFT_SET,
+    GIFT_SET_METADATA,
     PALLET,
     RECALLED,
     SKINCARE_LOT,
@@ -122,6 +123,9 @@ def test_lot_and_lot_item_pages_label_the_item_count(client: TestClient) -> None
             and f"<dd>{SKINCARE_LOT.lot}</dd>" in page.text
         )
     assert client.get(SKINCARE_LOT.path, headers=JSON).json()["metadata"] == SKINCARE_METADATA
+    # The demo's gift sets were registered with the serum's metadata, so they read as serums.
+    gift = client.get(GIFT_SET.path, headers={**BROWSER, "Accept-Language": "en"}).text
+    assert f"<h1>{GIFT_SET_METADATA['name']}</h1>" in gift and "Hydrating serum" not in gift
 
 
 def test_a_lot_and_its_items_show_the_lots_custody(client: TestClient) -> None:

@@ -119,6 +119,10 @@ PALLET = LogisticUnit.parse("109506000000000016")
 CLAIM_CODE = keccak(text="demo claim code printed under the seal")
 """The gift set's claim code (a private key; see app/chain/claims.py)."""
 SKINCARE_METADATA: dict[str, object] = {"name": "Hydrating serum 50 ml", "name_zh": "保湿精华 50 毫升"}
+GIFT_SET_METADATA: dict[str, object] = {
+    "name": "Hydrating skincare gift set (serum 50 ml, cream 30 ml)",
+    "name_zh": "保湿护肤礼盒（精华 50 毫升、面霜 30 毫升）",
+}
 
 
 def skincare_serials() -> list[str]:
@@ -145,13 +149,14 @@ def seed_mass_market(w3: Web3, registry: Contract, lot_store: Path) -> None:
     set sold and claimed."""
     members = demo_members()
     brand, carrier, retailer = (members[k].account for k in ("brand", "carrier", "retailer"))
-    metadata_hash, uri = metadata_uri(SKINCARE_METADATA)
+    _, uri = metadata_uri(SKINCARE_METADATA)
     lot_id = SKINCARE_LOT.item_id
     lot = prepare(skincare_block(), lot_store)
     calls = registry.functions
     send(w3, brand, calls.anchorLot(lot_id, lot.root, lot.count, lot.metadata_hash, uri))
     gift_sets = [item.item_id for item in (GIFT_SET, RECALLED, CLAIMED)]
-    send(w3, brand, calls.registerItems(gift_sets, [metadata_hash] * len(gift_sets), uri))
+    gift_hash, gift_uri = metadata_uri(GIFT_SET_METADATA)
+    send(w3, brand, calls.registerItems(gift_sets, [gift_hash] * len(gift_sets), gift_uri))
     send(w3, brand, calls.createUnit(PALLET.sscc))
     send(w3, brand, calls.pack(PALLET.item_id, [lot_id, GIFT_SET.item_id]))
     hand_over(w3, registry, PALLET.item_id, brand, carrier)
