@@ -230,6 +230,7 @@ def test_a_recall_of_a_lot_reaches_the_lots_split_off_it(
     label = f"{RECALLED_PARENT.path}/21/R001"
     item = client.get(label, headers=JSON).json()
     assert item["lot"]["id"] == "0x" + RECALLED_SUB.item_id.hex() and item["lot"]["status"] == "recalled"
+    assert item["status"] == "recalled"  # at the top, where an app reads an item's status
     page = client.get(label, headers={"Accept": "text/html"}).text
     assert 'class="badge recalled"' in page and "stop using this product" in page
     kept = client.get(f"{RECALLED_PARENT.path}/21/R007", headers=JSON).json()  # never split off

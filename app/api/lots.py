@@ -77,6 +77,10 @@ class LotPublic(BaseModel):
 class LotItemPublic(BaseModel):
     url: str
     serial: str
+    status: str = Field(
+        description="Its lot's status (an item of a lot has none of its own), as `lot.status`: "
+        "'recalled' also when a lot it was split from is"
+    )
     risk: Risk | None = Field(default=None, description="Clone defence: the rules over this item's scans")
     item_id: str = Field(description="The item's id (GS1 element string rule), a leaf input")
     metadata_hash: str = Field(description="The item's metadata hash, the other leaf input")
@@ -374,6 +378,7 @@ def load_lot_item(
     return LotItemPublic(
         url=base_url + DigitalLink(gtin=gtin, lot=lot, serial=serial).path,
         serial=serial,
+        status=found.status,
         item_id="0x" + item_id.hex(),
         metadata_hash="0x" + stored.metadata_hash.hex(),
         lot=found,
