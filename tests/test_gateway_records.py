@@ -133,6 +133,9 @@ def test_a_lot_and_its_items_show_the_lots_custody(client: TestClient) -> None:
     lot = client.get(SKINCARE_LOT.path, headers=JSON).json()
     assert [h["type"] for h in lot["history"]] == ["registered", "packed"]
     assert lot["history"][0]["to"]["address"] == MEMBERS["brand"].account.address
+    page = client.get(SKINCARE_LOT.path, headers=BROWSER).text
+    packed = page.split('<li data-type="packed">')[1].split("</li>")[0]
+    assert "<div></div>" not in packed  # a step naming no party left a blank line
     (carried,) = lot["carried"]  # the pallet it is packed on went to the carrier
     assert (carried["type"], carried["unit"], carried["to"]["address"]) == (
         "handed_over",
