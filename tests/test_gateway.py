@@ -225,13 +225,15 @@ def test_shopper_page_speaks_chinese_and_shows_confirmations(client: TestClient,
     english = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en-GB"}).text
     assert "· grading report" in english
     head = w3.eth.block_number
-    assert f"block {head} · 1 confirmation (awaiting confirmation)" in english
-    assert f"block {head - 1} · 2 confirmations" in english and "matches its on-chain hash.</p>" in english
+    needed = client.app.state.settings.confirmations  # type: ignore[attr-defined]
+    # "10 confirmations (awaiting confirmation)" read as a contradiction: say how many it needs
+    assert f"block {head} · 1 of {needed} confirmations (awaiting confirmation)" in english
+    assert f"block {head - 1} · 2 of {needed} confirmations" in english
+    assert "matches its on-chain hash.</p>" in english
     body = client.get(DIAMOND.path, headers=JSON).json()
     pending = sum(not step["confirmed"] for step in [*body["history"], *body["carried"]])
     timeline = english.split('<ol class="timeline" id="timeline">')[1].split("</ol>")[0]
     assert pending >= 1 and timeline.count("(awaiting confirmation)") == pending
-    needed = client.app.state.settings.confirmations  # type: ignore[attr-defined]
     assert f"Steps awaiting confirmation: {pending}. A step is final once it is {needed} blocks" in english
     assert len(english.encode()) < 100_000 and "<script" not in english
 
