@@ -4,6 +4,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 import zxingcpp
@@ -222,8 +223,14 @@ def test_shopper_page_speaks_chinese_and_shows_confirmations(client: TestClient,
     assert 'lang="zh-Hans"' in page.text and "已售出" in page.text and "流转记录" in page.text
     assert "圆形明亮式切工钻石" in page.text and "商品资料与链上哈希一致。</p>" in page.text
     assert "· 分级报告" in page.text and "grading" not in page.text.lower()
+    # Times in Beijing time on a Chinese page (a shopper in Hangzhou read UTC), UTC in English.
+    stamp = client.get(DIAMOND.path, headers=JSON).json()["history"][0]["timestamp"]
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    beijing = (moment + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S 北京时间")
+    assert beijing in page.text and " UTC" not in page.text
     english = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en-GB"}).text
     assert "· grading report" in english
+    assert moment.strftime("%Y-%m-%d %H:%M:%S UTC") in english and "北京时间" not in english
     head = w3.eth.block_number
     needed = client.app.state.settings.confirmations  # type: ignore[attr-defined]
     # "10 confirmations (awaiting confirmation)" read as a contradiction: say how many it needs

@@ -1,9 +1,11 @@
 """Server-rendered shopper pages (Jinja2, no JavaScript), in the shopper's language."""
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from app.api.i18n import EVENTS, STATUS, TEXT, certification_label, risk_detail
 from app.api.items import iso_time
@@ -14,9 +16,18 @@ from app.api.models import ChainInfo, HistoryEntry, ItemPublic
 _env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
 
 
-def _shown_time(iso: str) -> str:
-    """An ISO 8601 UTC time as the pages show it: `2026-12-07 16:05:28 UTC`."""
-    return iso.replace("T", " ").replace("Z", " UTC")
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+"""The time Chinese pages show (China Standard Time, UTC+8, as China, Singapore and Taiwan keep)."""
+
+
+@pass_context
+def _shown_time(context: Context, iso: str) -> str:
+    """An ISO 8601 UTC time as the page's language shows it: `2026-12-07 16:05:28 UTC`, or on a
+    Chinese page Beijing time, `2026-12-08 00:05:28 北京时间` (a shopper in Hangzhou read UTC)."""
+    if context.get("lang") != "zh":
+        return iso.replace("T", " ").replace("Z", " UTC")
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(BEIJING)
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + str(BEIJING.tzname(None))
 
 
 _env.filters["utc"] = _shown_time
