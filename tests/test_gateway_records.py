@@ -254,6 +254,10 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     recalled.contents[0] = recalled.contents[0].model_copy(update={"status": "recalled"})
     flagged = render_key_page(recalled, "en", 12)
     assert flagged.count('<span class="badge recalled">Recalled</span>') == 1
+    # Contents are named by their keys (the link text was the whole URL).
+    gift_url, lot_url = contents[_hex(GIFT_SET.item_id)]["url"], lot["url"]
+    assert f'<a href="{gift_url}">Serial {GIFT_SET.serial} · GTIN {GIFT_SET.gtin}</a>' in flagged
+    assert f'<a href="{lot_url}">Lot {SKINCARE_LOT.lot} · GTIN {SKINCARE_LOT.gtin}</a>' in flagged
     assert body["custodian"]["name"] == "SkyBridge Logistics"
     # How the carrier came to hold it: created by the brand, then handed over.
     history = [(h["type"], (h["to"] or {}).get("address")) for h in body["history"]]

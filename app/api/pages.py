@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -12,6 +12,8 @@ from app.api.items import iso_time
 from app.api.lots import LotItemPublic, LotPublic, UnitPublic
 from app.api.metadata import metadata_text, product_name
 from app.api.models import ChainInfo, HistoryEntry, ItemPublic
+from app.gs1.digital_link import parse_path
+from app.gs1.keys import InvalidKey
 
 _env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -31,6 +33,25 @@ def _shown_time(context: Context, iso: str) -> str:
 
 
 _env.filters["utc"] = _shown_time
+
+
+@pass_context
+def _content_label(context: Context, url: str) -> str:
+    """What a logistic unit's page calls a record it holds, from its Digital Link: `Serial
+    GIFT-0001 · GTIN 09506000134376`, `Lot SK-2026-11 · GTIN ...`, `SSCC ...` (the link was
+    the whole URL)."""
+    text = context["t"]
+    try:
+        key = parse_path(urlsplit(url).path)
+    except InvalidKey:
+        return url
+    if key.sscc is not None:
+        return f"SSCC {key.sscc}"
+    named = f"{text['serial']} {key.serial}" if key.serial is not None else f"{text['lot']} {key.lot}"
+    return f"{named} · {text['gtin']} {key.gtin}"
+
+
+_env.globals["content_label"] = _content_label
 
 
 def _status_key(status: str) -> str:
