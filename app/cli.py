@@ -267,3 +267,7 @@ _reflow_help(cli)
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":  # `python -m app.cli`, as the console script `origintrace`
+    main()

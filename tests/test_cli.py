@@ -5,7 +5,9 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -142,7 +144,20 @@ def test_a_certifier_revokes_and_a_holder_reports_lost_found_and_destroyed(  # t
     assert f"revoked the LAB_TEST attestation of {ITEM.path}" in revoked.output
     assert contract.functions.attestationOf(recorded.args.attestationId).call()[1] is True
     again = run("items", "revoke", ITEM.gtin, ITEM.serial, *evidence, ok=False)
-    assert again.exit_code == 1 and "AttestationNotRevocable(" in again.output
+    _one_line_error(again, 1, "AttestationNotRevocable(", "no attestation of this kind and document by this")
+    # A kind outside the known ones stays on chain for good, shown to shoppers as written:
+    # refused unless the certifier opts in.
+    document = ("--document", str(report), "--account", "certifier")
+    for kind, guess in (("LABTEST", "LAB_TEST"), ("lab_test", "LAB_TEST"), ("organik", "ORGANIC")):
+        misspelt = run("items", "attest", ITEM.gtin, ITEM.serial, "--kind", kind, *document, ok=False)
+        _one_line_error(misspelt, 2, f"--kind {kind!r} is not a known kind (GRADING_REPORT, ")
+        _one_line_error(misspelt, 2, "CUSTOMS_CLEARANCE, ", f"; did you mean {guess}? Or pass --custom-kind")
+    own = ("--kind", "FAIRMINED", *document)
+    run("items", "attest", ITEM.gtin, ITEM.serial, *own, "--custom-kind")
+    _one_line_error(
+        run("items", "revoke", ITEM.gtin, ITEM.serial, *own, ok=False), 2, "; pass --custom-kind to record"
+    )
+    assert len(contract.events.AttestationRecorded().get_logs(from_block=0)) == 2
 
     status = contract.functions.statusOf(ITEM.item_id).call
     for command, after in (("report-lost", "lost"), ("found", "active"), ("destroy", "destroyed")):
@@ -150,25 +165,65 @@ def test_a_certifier_revokes_and_a_holder_reports_lost_found_and_destroyed(  # t
         assert ITEM.path in result.output and STATUS_NAMES[status()] == after
 
 
-def test_custom_errors_are_named_in_cli_messages(run, consortium, w3: Web3, contract: Contract) -> None:  # type: ignore[no-untyped-def]
-    brand = consortium["brand"].account
-    send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://x"))
+def test_custom_errors_are_named_in_cli_messages(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.commands import context
+
+    monkeypatch.setattr(context, "signer", cache(context.signer))  # one scrypt run per account
+    brand, carrier = consortium["brand"].account, consortium["carrier"].account
+    expiring = SerialisedItem.parse(ITEM.gtin, "CLI-0003")
+    for key in (ITEM, expiring):
+        send(w3, brand, contract.functions.registerItem(key.item_id, b"\1" * 32, "ipfs://x"))
+    unit, box = LogisticUnit.parse("106141412345678908"), LogisticUnit.parse("106141412345678915")
+    for each in (unit, box):
+        send(w3, carrier, contract.functions.createUnit(each.sscc))
     result = run(
         "custody", "offer", ITEM.gtin, ITEM.serial, "--to", brand.address, "--account", "carrier", ok=False
     )
     assert result.exit_code == 1
-    assert "RegistryNotCustodian(" in result.output
+    # The record the registry names by its id is named by its Digital Link path too.
+    assert f"RegistryNotCustodian(itemId=0x{ITEM.item_id.hex()} ({ITEM.path}), " in result.output
+    packed = run(
+        "units", "pack", unit.sscc, box.path, ITEM.path, expiring.path,
+        "--account", "carrier", "--registry", deployment.registry, ok=False,
+    )  # fmt: skip
+    account = carrier.address.lower()
+    _one_line_error(
+        packed, 1, f"RegistryNotCustodian(itemId=0x{ITEM.item_id.hex()} ({ITEM.path}), account={account})"
+    )
+    none_pending = run("custody", "accept", ITEM.gtin, ITEM.serial, "--account", "carrier", ok=False)
+    _one_line_error(none_pending, 1, "status=active); no offer of it is pending")
+
     # Errors whose name does not say what to do carry the fix (a second offer of an item
     # whose first is pending said only `RegistryInvalidStatus(..., status=offered)`).
-    carrier = consortium["carrier"].account.address
-    run("custody", "offer", ITEM.gtin, ITEM.serial, "--to", carrier, "--account", "brand")
-    again = run("custody", "offer", ITEM.gtin, ITEM.serial, "--to", carrier, "--account", "brand", ok=False)
+    run("custody", "offer", ITEM.gtin, ITEM.serial, "--to", carrier.address, "--account", "brand")
+    # An offer that expires by the clock in 2 s, sent last: the chain's latest block stays
+    # older than its expiry (a chain that mines on demand).
+    expires = max(w3.eth.get_block("latest")["timestamp"] + 1, int(time.time())) + 2
+    send(w3, brand, contract.functions.offerCustody(expiring.item_id, carrier.address, expires))
+    again = run(
+        "custody", "offer", ITEM.gtin, ITEM.serial, "--to", carrier.address, "--account", "brand", ok=False
+    )
     assert "status=offered); an offer of it is pending" in again.output
     assert "`origintrace custody cancel`" in again.output
     unasked = run("custody", "accept", ITEM.gtin, ITEM.serial, "--account", "certifier", ok=False)
     assert (
         "RegistryNotOfferRecipient(" in unasked.output and "no offer of it to this account" in unasked.output
     )
+    receiver_cancels = run("custody", "cancel", ITEM.gtin, ITEM.serial, "--account", "carrier", ok=False)
+    _one_line_error(receiver_cancels, 1, "RegistryNotCustodian(", "only the holder can withdraw an offer")
+
+    # Expired by the clock, not by the idle chain's latest block: refused, nothing sent (the
+    # node's check on its latest block passed it, and the transaction was mined and reverted).
+    time.sleep(max(0.0, expires + 1.05 - time.time()))
+    assert w3.eth.get_block("latest")["timestamp"] < expires
+    nonce = w3.eth.get_transaction_count(carrier.address)
+    late = run("custody", "accept", expiring.path, "--account", "carrier", ok=False)
+    _one_line_error(
+        late, 1, f"the offer of {expiring.path} expired at {utc_time(expires)}: the holder offers"
+    )
+    assert w3.eth.get_transaction_count(carrier.address) == nonce
 
 
 @pytest.mark.parametrize(
@@ -248,6 +303,8 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
     run("members", "propose", "admit", "0x" + "00" * 19 + "01", "--name", "Temp", "--account", "admin1")
     assert contract.functions.isMember("0x" + "00" * 19 + "01").call()  # threshold 1: executes at once
     run("members", "propose", "admit", second_admin.address, "--name", "Second admin", "--account", "admin1")
+    lone = run("members", "propose", "threshold", "2", "--account", "admin1", ok=False)
+    _one_line_error(lone, 2, "the consortium has 1 admin: a threshold above that")
     send(
         w3,
         operator,
@@ -256,9 +313,14 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
         ),
     )
     temp = "0x" + "00" * 19 + "01"
-    run("members", "propose", "grant", temp, "--role", "customs", "--role", "retailer", "--account", "admin1")
+    granted = run(
+        "members", "propose", "grant", temp, "--role", "customs", "--role", "retailer", "--account", "admin1"
+    )
+    assert f"grant customs to {temp}: done" in granted.output
+    assert f"grant retailer to {temp}: done" in granted.output
     assert contract.functions.hasRole(role_id("customs"), temp).call()
-    run("members", "propose", "revoke", temp, "--role", "retailer", "--account", "admin1")
+    revoked = run("members", "propose", "revoke", temp, "--role", "retailer", "--account", "admin1")
+    assert f"revoke retailer from {temp}: done" in revoked.output
     assert not contract.functions.hasRole(role_id("retailer"), temp).call()
     assert contract.functions.hasRole(role_id("customs"), temp).call()
     run("members", "propose", "threshold", "2", "--account", "admin1")
@@ -328,7 +390,7 @@ def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, c
     assert contract.functions.statusOf(sold_item.item_id).call() == 3
     claim = ("items", "claim", sold_item.gtin, sold_item.serial, "--code")
     wrong = run(*claim, "0x" + "11" * 32, "--account", "shopper", ok=False)  # a key, not this item's
-    assert wrong.exit_code == 1 and "RegistryInvalidClaim" in wrong.output
+    _one_line_error(wrong, 1, "RegistryInvalidClaim", "the claim code does not match this item")
     malformed = run(*claim, "0x" + "00" * 32, "--account", "shopper", ok=False)
     assert malformed.exit_code == 2 and "--code: this is not a valid claim code" in malformed.output
     nobody = run(*claim, "0x" + "11" * 32, ok=False)
@@ -399,16 +461,23 @@ def test_an_unwritable_output_names_the_path_and_why(args: tuple[str, ...], path
     _one_line_error(_cli(*args), 2, f"error: cannot write {path}")
 
 
-def test_handoff_prepare_to_an_unwritable_file_names_it(  # type: ignore[no-untyped-def]
-    run, consortium, w3: Web3, contract: Contract, deployment: Deployment
+def test_handoff_prepare_to_an_unwritable_or_existing_file_names_it(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, deployment: Deployment, tmp_path: Path
 ) -> None:
     send(w3, consortium["brand"].account, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "x"))
     carrier = consortium["carrier"].account.address
-    result = run(
-        "handoff", "prepare", ITEM.gtin, ITEM.serial, "--to", carrier, "--registry", deployment.registry,
-        "--out", "/nonexistent/h.json", ok=False,
-    )  # fmt: skip
+    prepare = ("handoff", "prepare", ITEM.gtin, ITEM.serial, "--to", carrier)
+    prepare += ("--registry", deployment.registry)
+    result = run(*prepare, "--out", "/nonexistent/h.json", ok=False)
     _one_line_error(result, 2, "error: cannot write /nonexistent/h.json: No such file or directory")
+    # A file there may be a handoff half signed: kept unless --force.
+    existing = tmp_path / "handoff.json"
+    existing.write_text('{"typedData": {}, "signatures": {"0xabc": "0x01"}}')
+    kept = run(*prepare, "--out", str(existing), ok=False)
+    _one_line_error(kept, 2, f"error: {existing} exists", "--force to overwrite it")
+    assert "0xabc" in existing.read_text()
+    run(*prepare, "--out", str(existing), "--force")
+    assert json.loads(existing.read_text())["signatures"] == {}
 
 
 def test_deployments_list_skips_a_file_that_is_not_a_manifest(tmp_path: Path, deployment: Deployment) -> None:
@@ -749,3 +818,78 @@ def test_customs_records_its_clearance_and_nothing_else(  # type: ignore[no-unty
     assert recorded.args.certifier == customs.address
     refused = run("items", "attest", ITEM.gtin, ITEM.serial, "--kind", "LAB_TEST", *evidence, ok=False)
     _one_line_error(refused, 1, "neededRole=certifier", "attests --kind CUSTOMS_CLEARANCE only")
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    """`python -m app.cli ...` did nothing and exited 0: the module had no main guard."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "qr", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout and "--base-url" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [("/01/09506000134352/10/L2026-11", "a lot"), ("/00/106141412345678908", "a logistic unit")],
+)
+def test_verify_of_a_lot_or_unit_says_what_it_takes(path: str, what: str) -> None:
+    result = _cli("verify", "http://gw.example" + path, "--rpc", "http://127.0.0.1:9")
+    _one_line_error(
+        result,
+        2,
+        f"names {what}: verify takes the Digital Link of a serialised item (/01/<gtin>/21/<serial>)",
+        "or of an item of a lot (/01/<gtin>/10/<lot>/21/<serial>)",
+        "a lot or a logistic unit is verified through one of its items",
+    )
+
+
+def test_verify_against_a_node_of_another_chain_says_both_chains(
+    devnet, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """It said `✗ your node serves chain 31337` (the gateway's chain, not the node's) and no verdict."""
+    from app.commands import verify
+
+    answers = {
+        f"http://gw.example{ITEM.path}": {"id": "0x" + ITEM.item_id.hex()},
+        f"http://gw.example/api/v1/items/0x{ITEM.item_id.hex()}/proof": {
+            "registry": "0x" + "ab" * 20,
+            "chain_id": 777,
+        },
+    }
+    monkeypatch.setattr(verify, "_get_json", answers.__getitem__)
+    result = _cli("verify", f"http://gw.example{ITEM.path}", "--rpc", devnet.rpc_url)
+    _one_line_error(
+        result,
+        1,
+        "✗ your node serves chain 31337; the gateway's facts are on chain 777\n",
+        "NOT VERIFIED: the gateway's answer differs from the chain",
+    )
+
+
+def test_qr_takes_a_base_url_with_a_scheme_and_keeps_the_host_of_a_url(tmp_path: Path) -> None:
+    out = str(tmp_path / "label.svg")
+    for bad in ("127.0.0.1:8000", "ftp://gw.example", "https://", "https://gw.example/x", "http://gw:99999"):
+        result = _cli("qr", ITEM.path, "--out", out, "--base-url", bad)
+        _one_line_error(result, 2, f"--base-url {bad!r} must be http(s)://host[:port]")
+    assert not Path(out).exists()
+    url = "http://10.0.0.5:8000/01/9506000134352/21/CLI-0001"
+    kept = _cli("qr", url, "--out", out, ORIGINTRACE_PUBLIC_URL="https://default.example")
+    assert kept.output == f"{out}: http://10.0.0.5:8000{ITEM.path}\n", kept.output
+    given = _cli("qr", url, "--out", out, "--base-url", "https://gw.example:8443/")
+    assert given.output == f"{out}: https://gw.example:8443{ITEM.path}\n", given.output
+    # A Digital Link names the record by itself: a serial after it was read as a GTIN's.
+    twice = _cli("qr", ITEM.path, "S2", "--out", out)
+    _one_line_error(twice, 2, f"'{ITEM.path}' is a Digital Link", "give no serial after it ('S2')")
+
+
+def test_an_expired_handoff_is_not_signed_and_its_refused_relay_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handoff = _signed_handoff(tmp_path / "h.json")  # deadline 1 (1970)
+    again = "expired at 1970-01-01 00:00 UTC; run `origintrace handoff prepare` again"
+    _one_line_error(_cli("handoff", "sign", str(handoff), "--account", "brand"), 2, f"this handoff {again}")
+    refusal = {"error": "expired", "detail": "the deadline 1 has passed (chain time 1796000000)"}
+    monkeypatch.setattr("app.commands.handoff.gateway_json", lambda *_, **__: (400, refusal))
+    relayed = _cli("handoff", "relay", str(handoff), "--gateway", "http://gw.example")
+    _one_line_error(relayed, 1, "refused the handoff (400): the deadline 1 has passed", f"; it {again}")

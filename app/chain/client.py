@@ -25,7 +25,12 @@ Account.enable_unaudited_hdwallet_features()
 
 
 class TransactionFailed(RuntimeError):
-    """A transaction reverted; the message names the contract's custom error and its arguments."""
+    """A transaction reverted; the message names the contract's custom error and its arguments.
+
+    `function` is the contract function it called, when `send` sent it (hints to the user
+    depend on it: the same error can mean different things of different functions)."""
+
+    function: str = ""
 
 
 class TransactionRefused(TransactionFailed):
@@ -123,14 +128,18 @@ def send(w3: Web3, sender: LocalAccount, call: ContractFunction | ContractConstr
     """Sign `call` with `sender`, send it and return its receipt; a revert raises TransactionFailed."""
     abi = call.abi if isinstance(call, ContractConstructor) else call.contract_abi
     try:
-        tx = call.build_transaction(
-            # "pending": a transaction of the same account still waiting in the node's pool
-            # (another command a moment ago) keeps its nonce instead of being replaced.
-            {"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address, "pending")}
-        )
-    except (ContractCustomError, ContractLogicError) as exc:
-        raise TransactionFailed(describe_revert(abi, _revert_data(exc))) from None
-    return sign_and_send(w3, sender, cast(dict[str, Any], tx), abi)
+        try:
+            tx = call.build_transaction(
+                # "pending": a transaction of the same account still waiting in the node's pool
+                # (another command a moment ago) keeps its nonce instead of being replaced.
+                {"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address, "pending")}
+            )
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise TransactionFailed(describe_revert(abi, _revert_data(exc))) from None
+        return sign_and_send(w3, sender, cast(dict[str, Any], tx), abi)
+    except TransactionFailed as exc:
+        exc.function = getattr(call, "fn_name", "constructor")
+        raise
 
 
 def sign_and_send(

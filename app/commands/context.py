@@ -21,7 +21,15 @@ from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3RPCEr
 from web3.types import TxReceipt
 
 from app.chain.artifacts import artifact
-from app.chain.client import TransactionFailed, TransactionRefused, chain_time, connect, registry, send
+from app.chain.client import (
+    TransactionFailed,
+    TransactionRefused,
+    chain_time,
+    connect,
+    registry,
+    send,
+    utc_time,
+)
 from app.chain.deploy import ManifestError, known_deployment, load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
@@ -65,6 +73,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+OFFER_AGAIN = "the holder offers it again"
+
 REVERT_HINTS = (
     (
         re.compile(r"RegistryInvalidStatus\(.*status=offered\)"),
@@ -82,7 +92,21 @@ REVERT_HINTS = (
         "no record has this id: check the GTIN and serial (an item of an anchored lot is not a"
         " record of its own: it moves with its lot)",
     ),
-    (re.compile(r"RegistryOfferExpired\("), "the offer expired: the holder offers it again"),
+    (re.compile(r"RegistryOfferExpired\("), f"the offer expired: {OFFER_AGAIN}"),
+    (
+        re.compile(r"^(acceptCustody|cancelOffer): RegistryInvalidStatus\(.*status=active\)"),
+        "no offer of it is pending",
+    ),
+    (
+        re.compile(r"^cancelOffer: RegistryNotCustodian\("),
+        "only the holder can withdraw an offer; the receiver accepts it or lets it expire",
+    ),
+    (re.compile(r"RegistryInvalidClaim\("), "the claim code does not match this item"),
+    (
+        re.compile(r"AttestationNotRevocable\("),
+        "no attestation of this kind and document by this account is in force (check --kind and"
+        " --document; a revoked one stays revoked)",
+    ),
     (
         re.compile(r"neededRole=certifier\)"),
         "attestations need the certifier role; a customs office attests --kind CUSTOMS_CLEARANCE only",
@@ -103,12 +127,35 @@ REVERT_HINTS = (
         " when its admin is no longer one",
     ),
 )
-"""Custom errors whose fix is not in their name, and what to do."""
+"""Custom errors whose fix is not in their name, and what to do. Each pattern is searched in
+`function: reason` (e.g. `acceptCustody: RegistryInvalidStatus(itemId=0x.., status=active)`), so
+a hint can be one function's."""
 
 
-def revert_hint(reason: str) -> str:
-    """`; what to do` for a revert reason REVERT_HINTS knows, else empty."""
-    return next((f"; {hint}" for pattern, hint in REVERT_HINTS if pattern.search(reason)), "")
+def revert_hint(reason: str, function: str = "") -> str:
+    """`; what to do` for a revert reason of `function` REVERT_HINTS knows, else empty."""
+    refusal = f"{function}: {reason}"
+    return next((f"; {hint}" for pattern, hint in REVERT_HINTS if pattern.search(refusal)), "")
+
+
+_NAMED: dict[str, str] = {}
+"""The Digital Link path of each record (by 0x-hex id) that the user named to this command."""
+
+
+def named(record: bytes, path: str) -> bytes:
+    """`record`, remembered as the record at `path`: a refusal naming it by id names its path too."""
+    _NAMED["0x" + record.hex()] = path
+    return record
+
+
+def with_paths(reason: str) -> str:
+    """`reason` with the Digital Link path after each record id the user named by its path."""
+
+    def path_after(match: re.Match[str]) -> str:
+        path = _NAMED.get(match.group(0).lower())
+        return f"{match.group(0)} ({path})" if path else match.group(0)
+
+    return re.sub(r"0x[0-9a-fA-F]{64}(?![0-9a-fA-F])", path_after, reason)
 
 
 @contextmanager
@@ -119,7 +166,8 @@ def clear_errors() -> Iterator[None]:
     except TransactionRefused as exc:
         fail(str(exc))
     except TransactionFailed as exc:
-        fail(f"the registry refused the transaction: {exc}{revert_hint(str(exc))}")
+        reason = str(exc)
+        fail(f"the registry refused the transaction: {with_paths(reason)}{revert_hint(reason, exc.function)}")
     except (KeystoreError, InvalidKey) as exc:
         fail(str(exc), code=2)
     except (ConnectionError, requests.RequestException, RpcError) as exc:
@@ -236,12 +284,14 @@ def record_id(link: DigitalLink) -> bytes:
     key = link.record_key
     if key is None:
         fail(f"{link.path} names a product class, not an item, lot or unit", code=2)
-    return key.item_id
+    return named(key.item_id, link.path)
 
 
 def item_key(gtin: str, serial: str) -> SerialisedItem:
     with clear_errors():
-        return SerialisedItem.parse(gtin, serial)
+        key = SerialisedItem.parse(gtin, serial)
+    named(key.item_id, key.path)
+    return key
 
 
 Gtin = Annotated[str, typer.Argument(help="GTIN-8/12/13/14 (check digit verified)")]
@@ -259,10 +309,17 @@ OptionalSerial = Annotated[str | None, typer.Argument(help="Serial number (AI 21
 def named_record(first: str, serial: str | None) -> tuple[bytes, str]:
     """(on-chain id, Digital Link path) of the record a command names: by GTIN and serial (an
     item), or by one Digital Link (an item, a lot or a logistic unit)."""
+    is_link = first.startswith(("/", "http://", "https://"))
+    if serial is not None and is_link:
+        fail(
+            f"{first!r} is a Digital Link, which names the record by itself: give no serial after it"
+            f" ({serial!r}), or give the GTIN and the serial",
+            code=2,
+        )
     if serial is not None:
         key = item_key(first, serial)
         return key.item_id, key.path
-    if not first.startswith(("/", "http://", "https://")):
+    if not is_link:
         fail(
             f"{first!r}: give the serial after the GTIN, or the Digital Link (path or URL) of an"
             " item, lot or logistic unit, e.g. /01/09506000134352/10/L2026-11",
@@ -273,10 +330,19 @@ def named_record(first: str, serial: str | None) -> tuple[bytes, str]:
     return record_id(link), link.path
 
 
-def item_command(app: typer.Typer, name: str, function: str, done: str, doc: str) -> None:
-    """Add command `name` to `app`: the account sends the registry's `function(record id)` for
-    the record named by GTIN and serial or by a Digital Link (`named_record`); `done` (with
-    {path}) reports it; `doc` is its help."""
+RecordCall = Callable[[Chain, bytes, str], ContractFunction]
+"""The registry call about a record (its id and Digital Link path) on a chain."""
+
+
+def item_command(app: typer.Typer, name: str, function: str | RecordCall, done: str, doc: str) -> None:
+    """Add command `name` to `app`: the account sends the registry's `function(record id)` (or
+    the call `function` makes) for the record named by GTIN and serial or by a Digital Link
+    (`named_record`); `done` (with {path}) reports it; `doc` is its help."""
+
+    def call(chain: Chain, record: bytes, path: str) -> ContractFunction:
+        if callable(function):
+            return function(chain, record, path)
+        return chain.registry.functions[function](record)
 
     def command(
         gtin: RecordArg,
@@ -286,12 +352,23 @@ def item_command(app: typer.Typer, name: str, function: str, done: str, doc: str
         registry: RegistryOption = None,
     ) -> None:
         record, path = named_record(gtin, serial)
-        transact(
-            rpc, registry, account, lambda c: c.registry.functions[function](record), done.format(path=path)
-        )
+        transact(rpc, registry, account, lambda c: call(c, record, path), done.format(path=path))
 
     command.__doc__ = doc
     app.command(name)(command)
+
+
+def accept_call(chain: Chain, record: bytes, path: str) -> ContractFunction:
+    """The registry's `acceptCustody(record)`, after refusing (nothing sent) an offer that expired.
+
+    The registry checks the expiry against the time of the block that mines the transaction; a
+    node checks a transaction before sending it on its latest block, as old as the last
+    transaction on a chain that mines on demand: an expired offer passed that check, and the
+    transaction was mined and reverted, its gas spent."""
+    _, expires_at = chain.registry.functions.offerOf(record).call()
+    if expires_at and chain_time(chain.w3) > expires_at:
+        fail(f"the offer of {path} expired at {utc_time(expires_at)}: {OFFER_AGAIN}")
+    return chain.registry.functions.acceptCustody(record)
 
 
 def transact(

@@ -11,6 +11,7 @@ from app.commands.context import (
     RecordArg,
     RegistryOption,
     RpcOption,
+    accept_call,
     hours_from_now,
     item_command,
     named_record,
@@ -46,7 +47,7 @@ def offer(
 item_command(
     app,
     "accept",
-    "acceptCustody",
+    accept_call,
     "took custody of {path}",
     "Accept custody of an item, lot or logistic unit offered to you.",
 )

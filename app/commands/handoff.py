@@ -10,6 +10,7 @@ eth_signTypedData_v4 can sign, plus the signatures collected so far.
 """
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +52,10 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
+def _expired(deadline: int) -> str:
+    return f"expired at {utc_time(deadline)}; run `origintrace handoff prepare` again"
+
+
 @app.command()
 def prepare(
     gtin: Gtin,
@@ -61,9 +66,17 @@ def prepare(
     hours: Annotated[
         float, typer.Option(min=0.01, max=24 * 30, help="Hours until the signatures expire")
     ] = 24,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite --out if it exists (its signatures are lost)")
+    ] = False,
     registry: RegistryOption = None,
 ) -> None:
     """Write the typed data of a handoff from the item's current custodian to `--to`."""
+    if out.exists() and not force:
+        fail(
+            f"{out} exists (perhaps a handoff being signed): give another --out, or --force to overwrite it",
+            code=2,
+        )
     with clear_errors():
         key = item_key(gtin, serial)
         receiver = parse_address(to, "--to")
@@ -100,6 +113,8 @@ def sign_(path: HandoffFile, account: AccountOption) -> None:
     """Add your signature to a handoff file (you must be its sender or receiver)."""
     data = _read(path)
     message = data["typedData"]["message"]
+    if int(message["deadline"]) <= time.time():
+        fail(f"this handoff {_expired(int(message['deadline']))}", code=2)
     parties = {Web3.to_checksum_address(message["from"]), Web3.to_checksum_address(message["to"])}
     with clear_errors():
         me = signer(account)
@@ -135,7 +150,9 @@ def relay(path: HandoffFile, gateway: GatewayOption = None) -> None:
     url = gateway_url(gateway, "/api/v1/relay/handoffs")
     code, result = gateway_json("POST", url, body=body, timeout=30)
     if code >= 400:
-        fail(f"the relayer refused the handoff ({code}): {reason(result)}")
+        expired = isinstance(result, dict) and result.get("error") == "expired"
+        hint = f"; it {_expired(int(message['deadline']))}" if expired else ""
+        fail(f"the relayer refused the handoff ({code}): {reason(result)}{hint}")
     typer.echo(f"relayed: tx {result['tx_hash']} (request {result['request_id']}, {result['status']})")
 
 

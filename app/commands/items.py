@@ -1,5 +1,6 @@
 """`origintrace items`: register, attest and sell serialised items."""
 
+import difflib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -63,10 +64,12 @@ def register(
     report_tx(f"registered {key.path} as 0x{key.item_id.hex()}", receipt)
 
 
+KNOWN_KINDS = tuple(CERTIFICATIONS["en"])
+"""The attestation kinds shopper pages name in their languages."""
 KIND_HELP = (
     "What is attested, at most 32 bytes. Shopper pages name these in their languages: "
-    + ", ".join(CERTIFICATIONS["en"])
-    + "; any other kind is shown as written."
+    + ", ".join(KNOWN_KINDS)
+    + "; any other kind needs --custom-kind and is shown as written."
 )
 
 
@@ -74,10 +77,33 @@ KindOption = Annotated[str, typer.Option(help=KIND_HELP)]
 DocumentOption = Annotated[
     Path, typer.Option(exists=True, dir_okay=False, help="Evidence file; its keccak256 is recorded")
 ]
+CustomKindOption = Annotated[
+    bool,
+    typer.Option(
+        "--custom-kind",
+        help="Take a --kind that is not one of the known kinds (shopper pages show it as written)",
+    ),
+]
 
 
-def _evidence(kind: str, document: Path) -> tuple[bytes, bytes]:
+def _check_kind(kind: str, custom: bool) -> None:
+    """Refuse (exit 2) a kind outside KNOWN_KINDS unless `custom`: an attestation stays on
+    chain for good, and a misspelt kind (LABTEST, lab_test) would show shoppers as written."""
+    if custom or kind in KNOWN_KINDS:
+        return
+    upper = kind.upper()
+    nearest = [upper] if upper in KNOWN_KINDS else difflib.get_close_matches(upper, KNOWN_KINDS, n=1)
+    guess = f"did you mean {nearest[0]}? Or pass" if nearest else "pass"
+    fail(
+        f"--kind {kind!r} is not a known kind ({', '.join(KNOWN_KINDS)}); {guess} --custom-kind to"
+        " record a kind of your own (shopper pages show it as written)",
+        code=2,
+    )
+
+
+def _evidence(kind: str, document: Path, custom: bool) -> tuple[bytes, bytes]:
     """(kind as bytes32, keccak256 of the document) of an attestation."""
+    _check_kind(kind, custom)
     kind_bytes = kind.encode()
     if not kind_bytes or len(kind_bytes) > 32:
         raise typer.BadParameter("--kind must be 1-32 bytes of text")
@@ -95,13 +121,14 @@ def attest(
     uri: Annotated[
         str, typer.Option(help="Where shoppers can read the evidence (e.g. the report's https URL)")
     ] = "",
+    custom_kind: CustomKindOption = False,
     registry: RegistryOption = None,
 ) -> None:
     """Attest a fact about an item or lot, recording the evidence's hash: a certifier any --kind,
     a customs office its clearance (--kind CUSTOMS_CLEARANCE)."""
     record, path = named_record(gtin, serial)
     with clear_errors():
-        kind_word, data_hash = _evidence(kind, document)
+        kind_word, data_hash = _evidence(kind, document, custom_kind)
         chain = open_chain(rpc, registry)
         call = chain.registry.functions.attest(record, kind_word, data_hash, uri)
         receipt = send(chain.w3, signer(account), call)
@@ -116,13 +143,15 @@ def revoke(
     account: AccountOption,
     rpc: RpcOption,
     serial: OptionalSerial = None,
+    custom_kind: CustomKindOption = False,
     registry: RegistryOption = None,
 ) -> None:
-    """Revoke your attestation of an item or lot (the same --kind and --document you attested
-    with): shopper pages stop showing it; its record stays on chain, marked revoked."""
+    """Revoke your attestation of an item or lot, given the --kind (with --custom-kind for a kind
+    of your own) and --document you attested with: shopper pages stop showing it; its record
+    stays on chain, marked revoked."""
     record, path = named_record(gtin, serial)
     with clear_errors():
-        kind_word, data_hash = _evidence(kind, document)
+        kind_word, data_hash = _evidence(kind, document, custom_kind)
         chain = open_chain(rpc, registry)
         certifier = signer(account)
         revoked = attestation_id(record, certifier.address, kind_word, data_hash)

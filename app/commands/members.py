@@ -23,6 +23,7 @@ from app.commands.context import (
     RegistryOption,
     RpcOption,
     clear_errors,
+    counted,
     fail,
     open_chain,
     parse_address,
@@ -113,9 +114,8 @@ def _propose_roles(
         chain = open_chain(rpc, registry)
         change = chain.registry.functions.grantRole if grant else chain.registry.functions.revokeRole
         for each in roles:
-            _propose(
-                chain, account, change(each.id, member), f"{'grant' if grant else 'revoke'} {each.value}"
-            )
+            what = f"grant {each.value} to {member}" if grant else f"revoke {each.value} from {member}"
+            _propose(chain, account, change(each.id, member), what)
 
 
 @propose_app.command()
@@ -146,7 +146,10 @@ def threshold(
         chain = open_chain(rpc, registry)
         admins = chain.registry.functions.adminCount().call()
         if approvals > admins:
-            fail(f"the consortium has {admins} admins: a threshold above that could never be met", code=2)
+            fail(
+                f"the consortium has {counted(admins, 'admin')}: a threshold above that could never be met",
+                code=2,
+            )
         _propose(chain, account, chain.registry.functions.setThreshold(approvals), f"threshold {approvals}")
 
 

@@ -25,10 +25,12 @@ from app.commands.context import (
     ReceiverOption,
     RegistryOption,
     RpcOption,
+    accept_call,
     clear_errors,
     counted,
     fail,
     hours_from_now,
+    named,
     open_chain,
     parse_address,
     record_id,
@@ -240,7 +242,9 @@ def _split_off_already(sub: LotBlock, store: Path, earlier: str) -> tuple[str, s
 
 def _unit(sscc: str) -> LogisticUnit:
     with clear_errors():
-        return LogisticUnit.parse(sscc)
+        unit = LogisticUnit.parse(sscc)
+    named(unit.item_id, unit.path)
+    return unit
 
 
 def _unit_id(sscc: str) -> bytes:
@@ -321,11 +325,11 @@ def move(
 @units.command()
 def accept(sscc: Sscc, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
     """Accept a unit offered to you; everything inside it moves with it."""
-    unit = _unit_id(sscc)
+    unit = _unit(sscc)
     transact(
         rpc,
         registry,
         account,
-        lambda c: c.registry.functions.acceptCustody(unit),
+        lambda c: accept_call(c, unit.item_id, unit.path),
         f"took custody of unit {sscc}",
     )

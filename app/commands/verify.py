@@ -9,7 +9,7 @@ registry's logs for the item are listed to show that the gateway left none out.
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, NoReturn
 from urllib.parse import quote, urlsplit
 
 import typer
@@ -27,7 +27,7 @@ from app.chain.merkle import leaf_hash
 from app.chain.record_types import STATUS_NAMES
 from app.commands.context import clear_errors, fail, registry_decoder
 from app.commands.gateway import gateway_json, reason
-from app.gs1.digital_link import parse_path
+from app.gs1.digital_link import KeyKind, parse_path
 from app.gs1.keys import InvalidKey, Lot, normalise_gln
 from app.indexer.decode import (
     RECORD_LIST_ARGS,
@@ -40,6 +40,8 @@ from app.indexer.decode import (
 from app.indexer.rpc import RpcClient
 
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
+NOT_ITEMS = {KeyKind.LOT: "lot", KeyKind.UNIT: "logistic unit", KeyKind.PRODUCT: "product class"}
+"""What a Digital Link that `verify` does not take names."""
 CREATIONS = {"ItemRegistered", "ItemsRegistered", "LotAnchored", "UnitCreated"}
 """Events that create a record."""
 
@@ -179,7 +181,12 @@ def verify(
         link = parse_path(parts.path)
     key = link.serialised_item
     if key is None:
-        fail(f"{url} is not a serialised item's Digital Link (/01/<gtin>/21/<serial>)", code=2)
+        fail(
+            f"{url} names a {NOT_ITEMS[link.kind]}: verify takes the Digital Link of a serialised item"
+            " (/01/<gtin>/21/<serial>) or of an item of a lot (/01/<gtin>/10/<lot>/21/<serial>);"
+            " a lot or a logistic unit is verified through one of its items",
+            code=2,
+        )
     base = f"{parts.scheme}://{parts.netloc}"
     item_id = "0x" + key.item_id.hex()
     report = Report()
@@ -200,10 +207,14 @@ def verify(
     with clear_errors():
         w3 = connect(rpc)
     registry = Web3.to_checksum_address(bundle["registry"])
+    mine, theirs = w3.eth.chain_id, bundle["chain_id"]
     if not report.check(
-        w3.eth.chain_id == bundle["chain_id"], f"your node serves chain {bundle['chain_id']}"
+        mine == theirs,
+        f"your node serves chain {mine}, the gateway's"
+        if mine == theirs
+        else f"your node serves chain {mine}; the gateway's facts are on chain {theirs}",
     ):
-        raise typer.Exit(1)
+        _not_verified()
     # Anyone can deploy a registry and write any history for an item id into it: the gateway's
     # registry must be the one the user trusts, not just any contract.
     trusted, source = _trusted_registry(trusted_registry, w3.eth.chain_id)
@@ -242,11 +253,13 @@ def verify(
         f"current status {status} (the gateway shows {shown['status']})",
     )
     if not report.verified:
-        typer.secho(
-            "NOT VERIFIED: the gateway's answer differs from the chain", fg=typer.colors.RED, err=True
-        )
-        raise typer.Exit(1)
+        _not_verified()
     typer.secho(f"VERIFIED against {rpc}", fg=typer.colors.GREEN)
+
+
+def _not_verified() -> NoReturn:
+    typer.secho("NOT VERIFIED: the gateway's answer differs from the chain", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
 
 
 def _check_merkle(report: Report, contract: Any, item: bytes, lot: bytes, merkle: dict[str, Any]) -> None:
