@@ -8,6 +8,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from app.api.models import Party
 from app.api.places import PlaceDirectory
+from app.chain.member_names import Position
 from app.db.reads import PreparedRead
 from app.db.schema import members
 
@@ -16,9 +17,6 @@ MEMBERS_BY_ADDRESS = PreparedRead(
         members.c.address.in_(bindparam("addresses", expanding=True))
     )
 )
-
-Position = tuple[int, int]
-"""(block, log index) of a fact on chain."""
 
 
 class Parties:

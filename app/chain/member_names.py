@@ -42,19 +42,23 @@ def _address_topic(address: str) -> str:
 
 
 def member_names(rpc: RpcClient, contract: Any, decoder: LogDecoder, addresses: Iterable[str]) -> MemberNames:
-    """The names and GLNs `addresses` had over time on the node of `rpc` (one eth_getLogs each)."""
+    """The names and GLNs `addresses` had over time on the node of `rpc` (one eth_getLogs for all)."""
     registry: ChecksumAddress = contract.address
-    topics = [contract.events.MemberAdmitted.topic, contract.events.MemberGlnSet.topic]
-    changes: dict[str, list[tuple[Position, str, str]]] = {}
-    for address in sorted({a.lower() for a in addresses}):
-        name, gln, entries = "", "", []
-        logs = raw_logs(rpc, registry, [topics, _address_topic(address)], 0)
-        for log in sorted(logs, key=lambda raw: (int(raw["blockNumber"], 16), int(raw["logIndex"], 16))):
-            decoded = decoder.decode(log, 0)
-            if decoded.name == "MemberAdmitted":
-                name, gln = str(decoded.args["name"]), ""
-            else:
-                gln = str(decoded.args["gln"])
-            entries.append(((decoded.block_number, decoded.log_index), name, gln))
-        changes[address] = entries
+    wanted = sorted({a.lower() for a in addresses})
+    changes: dict[str, list[tuple[Position, str, str]]] = {address: [] for address in wanted}
+    if not wanted:
+        return MemberNames(changes)
+    events = [contract.events.MemberAdmitted.topic, contract.events.MemberGlnSet.topic]
+    logs = raw_logs(rpc, registry, [events, [_address_topic(a) for a in wanted]], 0)
+    now: dict[str, tuple[str, str]] = {}
+    for log in sorted(logs, key=lambda raw: (int(raw["blockNumber"], 16), int(raw["logIndex"], 16))):
+        decoded = decoder.decode(log, 0)
+        address = str(decoded.args["account"]).lower()
+        name, gln = now.get(address, ("", ""))
+        if decoded.name == "MemberAdmitted":
+            name, gln = str(decoded.args["name"]), ""
+        else:
+            gln = str(decoded.args["gln"])
+        now[address] = (name, gln)
+        changes[address].append(((decoded.block_number, decoded.log_index), name, gln))
     return MemberNames(changes)
