@@ -181,6 +181,27 @@ def test_hex_columns_compare_as_bytes_on_postgresql_and_0007_goes_back(engine: E
     assert _collations(engine) == declared
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_long_event_arguments_compress_with_lz4_on_postgresql_and_0012_goes_back(engine: Engine) -> None:
+    """A 500-item batch's arguments (hex ids that hardly compress) went through pglz, slowly."""
+    migrate(engine)
+    batch = {"itemIds": [f"0x{n:064x}" for n in range(500)], "metadataHashes": ["0x" + "ab" * 32] * 500}
+    row = _event(1, BATCH_TX, 0, "ItemsRegistered", None) | {"args": json.dumps(batch)}
+    del row["id"]
+    columns = ", ".join(row)
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO events ({columns}) VALUES (:{', :'.join(row)})"), row)
+    stored = "SELECT pg_column_compression(args) FROM events"
+    column = (
+        "SELECT attcompression FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'args'"
+    )
+    assert _rows(engine, stored) == [("lz4",)]
+    migrate(engine, "0011", down=True)
+    assert _rows(engine, column) == [("p",)]
+    migrate(engine)
+    assert _rows(engine, column) == [("l",)]
+
+
 def _version(url: str) -> str | None:
     probe = create_engine(database_url(url))
     try:

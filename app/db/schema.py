@@ -103,7 +103,7 @@ events = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("name", String(64), nullable=False),
     Column("item_id", HEX32),
-    Column("args", JSON, nullable=False),
+    Column("args", JSON, nullable=False),  # long values compressed with lz4 on PostgreSQL (migration 0012)
     # Looked up by equality only: a hash index (cheaper to insert into than a B-tree of random
     # 66-character ids) where the database has one. Events naming no single record (members,
     # batches) are found through the small partial index.
