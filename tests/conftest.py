@@ -101,6 +101,56 @@ def contract(w3: Web3, deployment: Deployment) -> Contract:
     return registry(w3, deployment.registry)
 
 
+# ---------------------------------------------------------------- the CLI on the shared devnet
+PASSPHRASE = "correct horse battery"
+"""The keystores' passphrase in CLI tests (ORIGINTRACE_PASSPHRASE of `run`)."""
+
+
+@pytest.fixture
+def run(tmp_path: Path, deployment: Deployment, devnet: Devnet):  # type: ignore[no-untyped-def]
+    """`origintrace ARGS` (chain commands on the test's registry, keystores in tmp_path/ape),
+    asserting exit 0 unless `ok=False`; its result."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    runner = CliRunner()
+    env = {
+        "APE_DATA_FOLDER": str(tmp_path / "ape"),
+        "ORIGINTRACE_PASSPHRASE": PASSPHRASE,
+        "ORIGINTRACE_RPC_URL": devnet.rpc_url,
+    }
+
+    def invoke(*args: str, input: str | None = None, ok: bool = True):  # type: ignore[no-untyped-def]
+        result = runner.invoke(
+            cli,
+            [*args, "--registry", deployment.registry]
+            if args[0] in ("items", "custody", "members")
+            else list(args),
+            env=env,
+            input=input,
+        )
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def consortium(w3: Web3, contract: Contract, operator: LocalAccount, members: dict[str, Member], run):  # type: ignore[no-untyped-def]
+    """The demo members admitted on the test's registry, with keystores for brand, certifier and carrier."""
+    from app.demo.journey import admit_members
+
+    admit_members(w3, contract, operator, members)
+    for role in ("brand", "certifier", "carrier"):  # each keystore costs a scrypt run
+        member = members[role]
+        result = run("accounts", "import", role, input=member.account.key.hex() + "\n")
+        assert member.account.address in result.output
+        assert member.account.key.hex() not in result.output
+    return members
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", deployments_dir=tmp_path / "deployments", port=8000)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 import zxingcpp
+from conftest import PASSPHRASE
 from eth_abi.abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.abi import function_signature_to_4byte_selector
@@ -29,48 +30,10 @@ from app.chain.devnet import free_port
 from app.chain.record_types import STATUS_NAMES
 from app.chain.roles import role_id
 from app.cli import cli
-from app.demo.journey import Member, admit_members
 from app.gs1.keys import LogisticUnit, SerialisedItem
 
-PASSPHRASE = "correct horse battery"
 ITEM = SerialisedItem.parse("09506000134352", "CLI-0001")
 CLI = Path(sys.executable).parent / "origintrace"
-
-
-@pytest.fixture
-def run(tmp_path: Path, deployment: Deployment, devnet):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {
-        "APE_DATA_FOLDER": str(tmp_path / "ape"),
-        "ORIGINTRACE_PASSPHRASE": PASSPHRASE,
-        "ORIGINTRACE_RPC_URL": devnet.rpc_url,
-    }
-
-    def invoke(*args: str, input: str | None = None, ok: bool = True):  # type: ignore[no-untyped-def]
-        result = runner.invoke(
-            cli,
-            [*args, "--registry", deployment.registry]
-            if args[0] in ("items", "custody", "members")
-            else list(args),
-            env=env,
-            input=input,
-        )
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
-
-
-@pytest.fixture
-def consortium(w3: Web3, contract: Contract, operator: LocalAccount, members: dict[str, Member], run):  # type: ignore[no-untyped-def]
-    admit_members(w3, contract, operator, members)
-    for role in ("brand", "certifier", "carrier"):  # each keystore costs a scrypt run
-        member = members[role]
-        result = run("accounts", "import", role, input=member.account.key.hex() + "\n")
-        assert member.account.address in result.output
-        assert member.account.key.hex() not in result.output
-    return members
 
 
 def test_accounts_create_and_list_share_ape_keystores(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
