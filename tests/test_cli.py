@@ -82,7 +82,7 @@ def test_item_journey_through_the_cli(run, consortium, contract: Contract, tmp_p
     assert "took custody" in accepted.output and "tx 0x" in accepted.output
     assert contract.functions.custodianOf(ITEM.item_id).call() == carrier
 
-    refused = run("items", "sell", gtin, serial, "--account", "brand", ok=False)
+    refused = run("items", "sell", gtin, serial, "--account", "brand", "--yes", ok=False)
     assert refused.exit_code == 1
     assert "AccessControlUnauthorizedAccount" in refused.output
     assert "Traceback" not in refused.output
@@ -103,10 +103,10 @@ def test_a_certifier_revokes_and_a_holder_reports_lost_found_and_destroyed(  # t
     )
     assert recorded.args.uri == "https://lab.example/r/1.pdf"  # where shoppers can read it
     assert contract.functions.attestationOf(recorded.args.attestationId).call()[1] is False
-    revoked = run("items", "revoke", ITEM.gtin, ITEM.serial, *evidence)
+    revoked = run("items", "revoke", ITEM.gtin, ITEM.serial, *evidence, "--yes")  # for good: asks first
     assert f"revoked the LAB_TEST attestation of {ITEM.path}" in revoked.output
     assert contract.functions.attestationOf(recorded.args.attestationId).call()[1] is True
-    again = run("items", "revoke", ITEM.gtin, ITEM.serial, *evidence, ok=False)
+    again = run("items", "revoke", ITEM.gtin, ITEM.serial, *evidence, "--yes", ok=False)
     _one_line_error(again, 1, "AttestationNotRevocable(", "no attestation of this kind and document by this")
     # A kind outside the known ones stays on chain for good, shown to shoppers as written:
     # refused unless the certifier opts in.
@@ -124,7 +124,8 @@ def test_a_certifier_revokes_and_a_holder_reports_lost_found_and_destroyed(  # t
 
     status = contract.functions.statusOf(ITEM.item_id).call
     for command, after in (("report-lost", "lost"), ("found", "active"), ("destroy", "destroyed")):
-        result = run("items", command, ITEM.gtin, ITEM.serial, "--account", "brand")
+        confirmed = ("--yes",) if command == "destroy" else ()  # for good: asks first
+        result = run("items", command, ITEM.gtin, ITEM.serial, "--account", "brand", *confirmed)
         assert ITEM.path in result.output and STATUS_NAMES[status()] == after
 
 
@@ -197,7 +198,7 @@ def test_custom_errors_are_named_in_cli_messages(  # type: ignore[no-untyped-def
             ("custody", "offer", "09506000134352", "X", "--to", "0x1234", "--account", "brand"),
             "not an Ethereum address",
         ),
-        (("items", "sell", "09506000134352", "X", "--account", "nobody"), "no account named 'nobody'"),
+        (("items", "sell", "09506000134352", "X", "--account", "nobody", "-y"), "no account named 'nobody'"),
     ],
 )
 def test_bad_input_gets_a_message_saying_what_to_fix(run, consortium, args, message) -> None:  # type: ignore[no-untyped-def]
@@ -225,9 +226,10 @@ def test_a_gln_with_a_wrong_check_digit_is_refused_before_any_proposal(  # type:
 
 
 def test_wrong_passphrase_is_reported(consortium, tmp_path: Path, devnet, deployment) -> None:  # type: ignore[no-untyped-def]
+    sell = ["items", "sell", ITEM.gtin, ITEM.serial, "--account", "brand", "--yes"]
     result = CliRunner().invoke(
         cli,
-        ["items", "sell", ITEM.gtin, ITEM.serial, "--account", "brand", "--registry", deployment.registry],
+        [*sell, "--registry", deployment.registry],
         env={
             "APE_DATA_FOLDER": str(tmp_path / "ape"),
             "ORIGINTRACE_PASSPHRASE": "wrong passphrase",
@@ -328,8 +330,27 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
 
     twice = run("members", "approve", numbers[0], "--account", "admin2", ok=False)
     assert twice.exit_code == 1 and "ConsortiumProposalExecuted" in twice.output
-    removal = run("members", "remove", carrier, "--account", "admin1")
+    unasked = run("members", "remove", carrier, "--account", "admin1", ok=False)
+    _one_line_error(
+        unasked,
+        2,
+        f"Remove SkyBridge Logistics ({carrier}) from the consortium, once the other admins approve:",
+        "add --yes to do it without asking. Nothing was sent.",
+    )
+    assert "no pending proposals" in run("members", "proposals").output
+    stranger = "0x" + "00" * 19 + "02"
+    _one_line_error(
+        run("members", "remove", stranger, "--account", "admin1", "--yes", ok=False), 2, "is not a member"
+    )
+    removal = run("members", "remove", carrier, "--account", "admin1", "--yes")
     assert "1/2 approvals" in removal.output and contract.functions.isMember(carrier).call()
+    number = removal.output.split("proposal #")[1].split()[0]
+    # The approval that completes a removal executes it: it asks first too.
+    blind = run("members", "approve", number, "--account", "admin2", ok=False)
+    _one_line_error(blind, 2, f"Remove SkyBridge Logistics ({carrier}) from the consortium, at once:")
+    assert contract.functions.isMember(carrier).call()
+    assert "done" in run("members", "approve", number, "--account", "admin2", "-y").output
+    assert not contract.functions.isMember(carrier).call()
 
 
 def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, contract: Contract) -> None:  # type: ignore[no-untyped-def]
@@ -370,7 +391,7 @@ def test_sale_with_claim_code_then_claim_and_recall(run, consortium, w3: Web3, c
     again = run(*claim, code, "--account", "shopper", ok=False)
     assert again.exit_code == 1 and "status=claimed)" in again.output
 
-    run("items", "recall", recalled_item.gtin, recalled_item.serial, "--account", "brand")
+    run("items", "recall", recalled_item.gtin, recalled_item.serial, "--account", "brand", "--yes")
     assert contract.functions.statusOf(recalled_item.item_id).call() == 4
 
 

@@ -146,7 +146,13 @@ def test_anchor_split_pack_and_move(
     run("custody", "offer", lot_b, "--to", members["brand"].account.address, "--account", "carrier")
     run("custody", "accept", f"https://id.example{lot_b}", "--account", "brand")
     assert contract.functions.custodianOf(lot_id("LOT-B")).call() == members["brand"].account.address
-    recalled = run("items", "recall", f"/01/{GTIN}/10/LOT-A", "--account", "brand")
+    recall = ("items", "recall", f"/01/{GTIN}/10/LOT-A", "--account", "brand")
+    unasked = run(*recall, ok=False)  # for good: asked first, refused without a terminal
+    assert unasked.exit_code == 2, unasked.output
+    assert f"Recall lot /01/{GTIN}/10/LOT-A and every lot split off it: shopper pages" in unasked.output
+    assert "add --yes" in unasked.output
+    assert STATUS_NAMES[contract.functions.statusOf(lot_id("LOT-A")).call()] == "active"
+    recalled = run(*recall, "--yes")
     assert f"recalled /01/{GTIN}/10/LOT-A" in recalled.output
     assert STATUS_NAMES[contract.functions.statusOf(lot_id("LOT-A")).call()] == "recalled"
     bare = run("items", "recall", GTIN, "--account", "brand", ok=False)

@@ -7,6 +7,7 @@ import typer
 from eth_account import Account
 
 from app.chain.keystore import keystore_dir, list_accounts, parse_private_key, save_account
+from app.commands import terminal
 from app.commands.context import clear_errors, read_passphrase
 
 app = typer.Typer(help="Encrypted keystore accounts (shared with ape's accounts).", no_args_is_help=True)
@@ -26,7 +27,7 @@ def create(name: Name) -> None:
 def import_(name: Name) -> None:
     """Import a private key (typed at a hidden prompt, or piped on stdin) into a keystore."""
     with clear_errors():
-        if sys.stdin.isatty():
+        if terminal.interactive():
             text = typer.prompt("Private key (hidden)", hide_input=True)
         else:
             text = sys.stdin.readline()

@@ -2,7 +2,6 @@
 
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ from app.chain.client import (
 from app.chain.deploy import ManifestError, known_deployment, load_manifest, manifest_path
 from app.chain.keystore import KeystoreError, load_account
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
+from app.commands import terminal
+from app.commands.terminal import NotConfirmed, YesOption, confirm_irreversible
 from app.gs1.digital_link import DigitalLink, parse_link
 from app.gs1.keys import InvalidKey, SerialisedItem
 from app.indexer.decode import LogDecoder
@@ -163,6 +164,8 @@ def clear_errors() -> Iterator[None]:
     """Turn the errors a user can fix into one-line messages (never a traceback or a key)."""
     try:
         yield
+    except NotConfirmed as exc:
+        fail(str(exc), code=exc.code)
     except TransactionRefused as exc:
         fail(str(exc))
     except TransactionFailed as exc:
@@ -191,7 +194,7 @@ def read_passphrase(name: str, confirm: bool = False) -> str:
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env is not None:
         return from_env
-    if not sys.stdin.isatty():
+    if not terminal.interactive():
         fail(f"no terminal to ask the passphrase of {name!r}: set {PASSPHRASE_ENV}", code=2)
     value: str = typer.prompt(f"Passphrase for {name}", hide_input=True, confirmation_prompt=confirm)
     return value
@@ -330,19 +333,40 @@ def named_record(first: str, serial: str | None) -> tuple[bytes, str]:
     return record_id(link), link.path
 
 
+def record_noun(path: str) -> str:
+    """What the Digital Link `path` of a record names: item, lot or logistic unit."""
+    return parse_link(path).kind.noun
+
+
 RecordCall = Callable[[Chain, bytes, str], ContractFunction]
 """The registry call about a record (its id and Digital Link path) on a chain."""
 
 
-def item_command(app: typer.Typer, name: str, function: str | RecordCall, done: str, doc: str) -> None:
+def item_command(
+    app: typer.Typer,
+    name: str,
+    function: str | RecordCall,
+    done: str,
+    doc: str,
+    irreversible: Callable[[str], str] | None = None,
+) -> None:
     """Add command `name` to `app`: the account sends the registry's `function(record id)` (or
     the call `function` makes) for the record named by GTIN and serial or by a Digital Link
-    (`named_record`); `done` (with {path}) reports it; `doc` is its help."""
+    (`named_record`); `done` (with {path}) reports it; `doc` is its help. A command that cannot
+    be undone says so first, in `irreversible(path)`, and asks to continue (`--yes` skips it)."""
 
-    def call(chain: Chain, record: bytes, path: str) -> ContractFunction:
+    def call(chain: Chain, record: bytes, path: str, yes: bool) -> ContractFunction:
+        if irreversible is not None:
+            confirm_irreversible(irreversible(path), yes)
         if callable(function):
             return function(chain, record, path)
         return chain.registry.functions[function](record)
+
+    def send_call(
+        gtin: str, account: str, rpc: str, serial: str | None, registry: str | None, yes: bool
+    ) -> None:
+        record, path = named_record(gtin, serial)
+        transact(rpc, registry, account, lambda c: call(c, record, path, yes), done.format(path=path))
 
     def command(
         gtin: RecordArg,
@@ -351,11 +375,21 @@ def item_command(app: typer.Typer, name: str, function: str | RecordCall, done: 
         serial: OptionalSerial = None,
         registry: RegistryOption = None,
     ) -> None:
-        record, path = named_record(gtin, serial)
-        transact(rpc, registry, account, lambda c: call(c, record, path), done.format(path=path))
+        send_call(gtin, account, rpc, serial, registry, yes=False)
 
-    command.__doc__ = doc
-    app.command(name)(command)
+    def confirmed_command(
+        gtin: RecordArg,
+        account: AccountOption,
+        rpc: RpcOption,
+        serial: OptionalSerial = None,
+        registry: RegistryOption = None,
+        yes: YesOption = False,
+    ) -> None:
+        send_call(gtin, account, rpc, serial, registry, yes)
+
+    chosen = command if irreversible is None else confirmed_command
+    chosen.__doc__ = doc
+    app.command(name)(chosen)
 
 
 def accept_call(chain: Chain, record: bytes, path: str) -> ContractFunction:
@@ -377,7 +411,8 @@ def transact(
     """Connect, sign `make_call(chain)` as `account`, send it, and report it as `what`."""
     with clear_errors():
         chain = open_chain(rpc, registry)
-        receipt = send(chain.w3, signer(account), make_call(chain))
+        call = make_call(chain)  # its checks and confirmation before the passphrase
+        receipt = send(chain.w3, signer(account), call)
     report_tx(what, receipt)
     return receipt
 

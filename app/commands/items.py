@@ -28,10 +28,12 @@ from app.commands.context import (
     named_record,
     open_chain,
     parse_address,
+    record_noun,
     report_tx,
     signer,
 )
 from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
+from app.commands.terminal import YesOption, confirm_irreversible
 from app.demo.journey import metadata_uri
 
 app = typer.Typer(
@@ -145,14 +147,20 @@ def revoke(
     serial: OptionalSerial = None,
     custom_kind: CustomKindOption = False,
     registry: RegistryOption = None,
+    yes: YesOption = False,
 ) -> None:
     """Revoke your attestation of an item or lot, given the --kind (with --custom-kind for a kind
     of your own) and --document you attested with: shopper pages stop showing it; its record
-    stays on chain, marked revoked."""
+    stays on chain, marked revoked, for good. Asks first (--yes does not)."""
     record, path = named_record(gtin, serial)
     with clear_errors():
         kind_word, data_hash = _evidence(kind, document, custom_kind)
         chain = open_chain(rpc, registry)
+        confirm_irreversible(
+            f"Revoke your {kind} attestation of {path} ({document.name}): shopper pages stop showing it,"
+            " for good: the same kind and document can never be attested again.",
+            yes,
+        )
         certifier = signer(account)
         revoked = attestation_id(record, certifier.address, kind_word, data_hash)
         receipt = send(chain.w3, certifier, chain.registry.functions.revokeAttestation(revoked))
@@ -169,11 +177,22 @@ def sell(
         bool, typer.Option(help="Attach a one-time claim code for the buyer (printed once, give it to them)")
     ] = False,
     registry: RegistryOption = None,
+    yes: YesOption = False,
 ) -> None:
-    """Mark an item sold to a consumer (the retailer holding it), optionally with a claim code."""
+    """Mark an item sold to a consumer (the retailer holding it), optionally with a claim code.
+
+    A sale is for good, and one without a claim code can never get one later: that one asks
+    first (--yes does not)."""
     with clear_errors():
         key = item_key(gtin, serial)
         chain = open_chain(rpc, registry)
+        if not claim_code:
+            confirm_irreversible(
+                f"Sell {key.path} without a claim code: it is marked sold for good, and no claim code"
+                " can be attached to it later, so its buyer can never claim it (--claim-code gives"
+                " them one).",
+                yes,
+            )
         functions = chain.registry.functions
         code = new_claim_code() if claim_code else None
         call = functions.markSold(key.item_id, code.address) if code else functions.markSold(key.item_id)
@@ -243,12 +262,23 @@ def _relay_claim(item_id: bytes, owner: str, signature: bytes, gateway: str | No
     return str(result["request_id"])
 
 
+def _recall_warning(path: str) -> str:
+    noun = record_noun(path)
+    splits = " and every lot split off it" if noun == "lot" else ""
+    return (
+        f"Recall {noun} {path}{splits}: shopper pages show it recalled for good, and it can only be"
+        " destroyed after."
+    )
+
+
 item_command(
     app,
     "recall",
     "recall",
     "recalled {path}",
-    "Recall an item or a lot, with the lots split off it (the brand that registered it).",
+    "Recall an item or a lot, with the lots split off it (the brand that registered it), for good."
+    " Asks first (--yes does not).",
+    _recall_warning,
 )
 item_command(
     app,
@@ -269,5 +299,10 @@ item_command(
     "destroy",
     "destroy",
     "recorded {path} destroyed",
-    "Record that an item or lot you hold was destroyed (for good: a code still in use is then a copy).",
+    "Record that an item or lot you hold was destroyed (for good: a code still in use is then a copy)."
+    " Asks first (--yes does not).",
+    lambda path: (
+        f"Record {record_noun(path)} {path} destroyed: for good, it can never be active again,"
+        " and a label of it still in use is then a copy."
+    ),
 )

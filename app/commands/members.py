@@ -31,6 +31,7 @@ from app.commands.context import (
     registry_logs,
     signer,
 )
+from app.commands.terminal import YesOption, confirm_irreversible
 from app.gs1.keys import normalise_gln
 
 app = typer.Typer(
@@ -252,12 +253,37 @@ def handover_accept(
     typer.echo(f"you are now an admin in place of {admin}")
 
 
+def _removal_warning(chain: Chain, member: str, approvals_after: int) -> str:
+    """What removing `member` does, for its confirmation; `approvals_after`: the proposal's
+    approvals once this admin's counts."""
+    name = chain.registry.functions.memberName(member).call()
+    when = (
+        "at once"
+        if approvals_after >= chain.registry.functions.threshold().call()
+        else "once the other admins approve"
+    )
+    who = f"{name} ({member})" if name else f"{member} (no longer a member)"
+    return (
+        f"Remove {who} from the consortium, {when}: its name, GLN and roles are deleted for"
+        " good, and taking it back is a new admission with new role grants."
+    )
+
+
 @app.command()
-def remove(address: Address, account: AccountOption, rpc: RpcOption, registry: RegistryOption = None) -> None:
-    """Propose removing a member (its member roles are revoked with it)."""
+def remove(
+    address: Address,
+    account: AccountOption,
+    rpc: RpcOption,
+    registry: RegistryOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Propose removing a member (its member roles are revoked with it). Asks first (--yes does not)."""
     with clear_errors():
         member = parse_address(address, "address")
         chain = open_chain(rpc, registry)
+        if not chain.registry.functions.isMember(member).call():
+            fail(f"{member} is not a member (see `origintrace members list`)", code=2)
+        confirm_irreversible(_removal_warning(chain, member, 1), yes)
         _propose(chain, account, chain.registry.functions.removeMember(member), f"remove {member}")
 
 
@@ -267,13 +293,18 @@ def approve(
     account: AccountOption,
     rpc: RpcOption,
     registry: RegistryOption = None,
+    yes: YesOption = False,
 ) -> None:
-    """Approve a pending proposal as an admin (`members proposals` lists them with what they do)."""
+    """Approve a pending proposal as an admin (`members proposals` lists them with what they do);
+    approving a member's removal asks first (--yes does not)."""
     with clear_errors():
         chain = open_chain(rpc, registry)
         pending = {p.number: p for p in _proposals(chain)}
         if proposal in pending:
-            typer.echo(f"#{proposal}: {pending[proposal].call}")
+            shown = pending[proposal]
+            typer.echo(f"#{proposal}: {shown.call}")
+            if shown.removes is not None:
+                confirm_irreversible(_removal_warning(chain, shown.removes, shown.approvals + 1), yes)
         receipt = send(chain.w3, signer(account), chain.registry.functions.approve(proposal))
         _report(chain, receipt, f"approve #{proposal}")
 
@@ -285,6 +316,8 @@ class _Proposal:
     """What it does, decoded: `admitMember(account=0x..., name=..., gln=...)`."""
     approvals: int
     expires_at: int
+    removes: str | None = None
+    """The member it removes, for a `removeMember` proposal."""
 
 
 def _proposals(chain: Chain) -> list[_Proposal]:
@@ -299,12 +332,14 @@ def _proposals(chain: Chain) -> list[_Proposal]:
         approvals, executed, expires_at = state(args["proposalId"]).call()
         if executed or expires_at < now:
             continue
+        removes = None
         try:
             function, values = chain.registry.decode_function_input(args["data"])
             call = f"{function.fn_name}({', '.join(f'{k}={_shown(v)}' for k, v in values.items())})"
+            removes = values["account"] if function.fn_name == "removeMember" else None
         except ValueError:
             call = f"unknown call {str(args['data'])[:10]}"
-        found.append(_Proposal(args["proposalId"], call, approvals, expires_at))
+        found.append(_Proposal(args["proposalId"], call, approvals, expires_at, removes))
     return found
 
 

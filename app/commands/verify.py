@@ -27,7 +27,7 @@ from app.chain.merkle import leaf_hash
 from app.chain.record_types import STATUS_NAMES
 from app.commands.context import clear_errors, fail, registry_decoder
 from app.commands.gateway import gateway_json, reason
-from app.gs1.digital_link import KeyKind, parse_path
+from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey, Lot, normalise_gln
 from app.indexer.decode import (
     RECORD_LIST_ARGS,
@@ -40,8 +40,6 @@ from app.indexer.decode import (
 from app.indexer.rpc import RpcClient
 
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
-NOT_ITEMS = {KeyKind.LOT: "lot", KeyKind.UNIT: "logistic unit", KeyKind.PRODUCT: "product class"}
-"""What a Digital Link that `verify` does not take names."""
 CREATIONS = {"ItemRegistered", "ItemsRegistered", "LotAnchored", "UnitCreated"}
 """Events that create a record."""
 
@@ -182,7 +180,7 @@ def verify(
     key = link.serialised_item
     if key is None:
         fail(
-            f"{url} names a {NOT_ITEMS[link.kind]}: verify takes the Digital Link of a serialised item"
+            f"{url} names a {link.kind.noun}: verify takes the Digital Link of a serialised item"
             " (/01/<gtin>/21/<serial>) or of an item of a lot (/01/<gtin>/10/<lot>/21/<serial>);"
             " a lot or a logistic unit is verified through one of its items",
             code=2,

@@ -44,6 +44,11 @@ class KeyKind(StrEnum):
     UNIT = "unit"
     """SSCC: a logistic unit (pallet, container)."""
 
+    @property
+    def noun(self) -> str:
+        """What a member calls it: item, lot, product class, logistic unit."""
+        return {"product": "product class", "unit": "logistic unit"}.get(self.value, self.value)
+
 
 @dataclass(frozen=True)
 class DigitalLink:
