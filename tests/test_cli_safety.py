@@ -3,13 +3,23 @@
 from pathlib import Path
 
 import pytest
+from conftest import PASSPHRASE
 from test_cli import ITEM, _one_line_error
+from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
 
 from app.chain.client import send
+from app.chain.deploy import Deployment
 from app.chain.record_types import STATUS_NAMES
+from app.cli import cli
 from app.commands import terminal
+
+
+@pytest.fixture
+def at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if a member typed the input at a terminal (CliRunner's stdin is not one)."""
+    monkeypatch.setattr(terminal, "interactive", lambda: True)
 
 
 def test_irreversible_commands_ask_first_and_refuse_without_a_terminal(  # type: ignore[no-untyped-def]
@@ -44,3 +54,34 @@ def test_irreversible_commands_ask_first_and_refuse_without_a_terminal(  # type:
     assert STATUS_NAMES[status()] == "active"
     run(*destroy, input="y\n")
     assert STATUS_NAMES[status()] == "destroyed"
+
+
+def test_a_passphrase_typed_wrong_is_asked_again_and_one_from_the_environment_fails_at_once(  # type: ignore[no-untyped-def]
+    consortium, w3: Web3, contract: Contract, deployment: Deployment, devnet, tmp_path: Path, at_a_terminal
+) -> None:
+    brand = consortium["brand"].account
+    send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://x"))
+    env = {
+        "APE_DATA_FOLDER": str(tmp_path / "ape"),
+        "ORIGINTRACE_RPC_URL": devnet.rpc_url,
+        "ORIGINTRACE_REGISTRY": deployment.registry,
+    }
+
+    def report(command: str, typed: list[str], **more: str):  # type: ignore[no-untyped-def]
+        args = ["items", command, ITEM.gtin, ITEM.serial, "--account", "brand"]
+        return CliRunner().invoke(cli, args, env={**env, **more}, input="".join(f"{t}\n" for t in typed))
+
+    lost = report("report-lost", ["wrong one", "wrong two", PASSPHRASE])
+    assert lost.exit_code == 0, lost.output
+    assert lost.output.count("wrong passphrase, try again") == 2
+    assert STATUS_NAMES[contract.functions.statusOf(ITEM.item_id).call()] == "lost"
+    nonce = w3.eth.get_transaction_count(brand.address)
+    three = report("found", ["a wrong one", "another", "a third"])
+    _one_line_error(three, 2, "wrong passphrase for account 'brand'")
+    assert three.output.count("Passphrase for brand") == 3
+    from_env = report("found", [PASSPHRASE], ORIGINTRACE_PASSPHRASE="wrong passphrase")
+    _one_line_error(
+        from_env, 2, "wrong passphrase for account 'brand' (the one ORIGINTRACE_PASSPHRASE holds)"
+    )
+    assert "Passphrase for" not in from_env.output
+    assert w3.eth.get_transaction_count(brand.address) == nonce

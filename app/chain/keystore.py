@@ -21,6 +21,10 @@ class KeystoreError(ValueError):
     """A keystore problem the user can fix; the message says how."""
 
 
+class WrongPassphrase(KeystoreError):
+    """The passphrase does not decrypt the keystore."""
+
+
 def keystore_dir() -> Path:
     """ape's accounts folder: $APE_DATA_FOLDER/accounts (default ~/.ape/accounts)."""
     return Path(os.environ.get("APE_DATA_FOLDER", Path.home() / ".ape")) / "accounts"
@@ -30,6 +34,14 @@ def keystore_path(name: str) -> Path:
     if not _NAME.match(name):
         raise KeystoreError(f"account name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
     return keystore_dir() / f"{name}.json"
+
+
+def existing_keystore(name: str) -> Path:
+    """The keystore file of account `name`, which must exist."""
+    path = keystore_path(name)
+    if not path.exists():
+        raise KeystoreError(f"no account named {name!r} in {keystore_dir()}; see `origintrace accounts list`")
+    return path
 
 
 def list_accounts() -> list[tuple[str, str]]:
@@ -71,12 +83,10 @@ def parse_private_key(text: str) -> LocalAccount:
 
 def load_account(name: str, passphrase: str) -> LocalAccount:
     """Decrypt the keystore `name`."""
-    path = keystore_path(name)
-    if not path.exists():
-        raise KeystoreError(f"no account named {name!r} in {keystore_dir()}; see `origintrace accounts list`")
+    path = existing_keystore(name)
     try:
         key = Account.decrypt(json.loads(path.read_text()), passphrase)
     except ValueError:
-        raise KeystoreError(f"wrong passphrase for account {name!r}") from None
+        raise WrongPassphrase(f"wrong passphrase for account {name!r}") from None
     account: LocalAccount = Account.from_key(key)
     return account

@@ -30,7 +30,7 @@ from app.chain.client import (
     utc_time,
 )
 from app.chain.deploy import ManifestError, known_deployment, load_manifest, manifest_path
-from app.chain.keystore import KeystoreError, load_account
+from app.chain.keystore import KeystoreError, WrongPassphrase, existing_keystore, load_account
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
 from app.commands import terminal
 from app.commands.terminal import NotConfirmed, YesOption, confirm_irreversible
@@ -40,6 +40,8 @@ from app.indexer.decode import LogDecoder
 from app.indexer.rpc import RpcClient, RpcError
 
 PASSPHRASE_ENV = "ORIGINTRACE_PASSPHRASE"
+PASSPHRASE_TRIES = 3
+"""Passphrases typed at a terminal before a command gives up (one from PASSPHRASE_ENV: one)."""
 
 RpcOption = Annotated[
     str,
@@ -201,6 +203,19 @@ def read_passphrase(name: str, confirm: bool = False) -> str:
 
 
 def signer(name: str) -> LocalAccount:
+    """The account `name`, unlocked: a passphrase typed wrong at a terminal is asked again (up
+    to PASSPHRASE_TRIES times); a wrong one from PASSPHRASE_ENV fails at once."""
+    existing_keystore(name)  # an unknown name fails before any prompt
+    if os.environ.get(PASSPHRASE_ENV) is not None:
+        try:
+            return load_account(name, read_passphrase(name))
+        except WrongPassphrase as exc:
+            raise WrongPassphrase(f"{exc} (the one {PASSPHRASE_ENV} holds)") from None
+    for _ in range(PASSPHRASE_TRIES - 1):
+        try:
+            return load_account(name, read_passphrase(name))
+        except WrongPassphrase:
+            typer.echo("wrong passphrase, try again", err=True)
     return load_account(name, read_passphrase(name))
 
 
