@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
 
-from app.chain.client import send
+from app.chain.client import dev_account, send
 from app.chain.deploy import Deployment
 from app.chain.record_types import STATUS_NAMES
 from app.cli import cli
@@ -54,6 +54,21 @@ def test_irreversible_commands_ask_first_and_refuse_without_a_terminal(  # type:
     assert STATUS_NAMES[status()] == "active"
     run(*destroy, input="y\n")
     assert STATUS_NAMES[status()] == "destroyed"
+
+
+def test_import_of_a_key_held_under_another_name_is_refused(tmp_path: Path) -> None:
+    env = {"APE_DATA_FOLDER": str(tmp_path / "ape"), "ORIGINTRACE_PASSPHRASE": PASSPHRASE}
+    carrier = dev_account(3)
+
+    def import_as(name: str, key: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, ["accounts", "import", name], env=env, input=key + "\n")
+
+    assert import_as("skybridge", carrier.key.hex()).exit_code == 0
+    again = import_as("carrier", "0x" + carrier.key.hex().removeprefix("0x").upper())
+    _one_line_error(again, 2, f"the key of {carrier.address} is held already, as account 'skybridge'")
+    assert not (tmp_path / "ape" / "accounts" / "carrier.json").exists()
+    listed = CliRunner().invoke(cli, ["accounts", "list"], env=env).output
+    assert listed.count(carrier.address) == 1
 
 
 def test_a_passphrase_typed_wrong_is_asked_again_and_one_from_the_environment_fails_at_once(  # type: ignore[no-untyped-def]

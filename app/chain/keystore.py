@@ -56,11 +56,24 @@ def list_accounts() -> list[tuple[str, str]]:
     return found
 
 
-def save_account(name: str, account: LocalAccount, passphrase: str) -> Path:
-    """Encrypt `account` under `passphrase` into a new keystore file named `name`."""
+def check_new_account(name: str, address: str) -> Path:
+    """The keystore path for a new account `name` holding the key of `address`, after checking
+    that neither the name nor the key is held already (two names for one key would sign as the
+    same member under either, and `accounts list` would show it twice)."""
     path = keystore_path(name)
     if path.exists():
         raise KeystoreError(f"an account named {name!r} already exists ({path}); choose another name")
+    held = [other for other, held_address in list_accounts() if held_address == address]
+    if held:
+        raise KeystoreError(
+            f"the key of {address} is held already, as account {held[0]!r}: use --account {held[0]}"
+        )
+    return path
+
+
+def save_account(name: str, account: LocalAccount, passphrase: str) -> Path:
+    """Encrypt `account` under `passphrase` into a new keystore file named `name`."""
+    path = check_new_account(name, account.address)
     if len(passphrase) < 8:
         raise KeystoreError("the passphrase must have at least 8 characters")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,13 @@ from typing import Annotated
 import typer
 from eth_account import Account
 
-from app.chain.keystore import keystore_dir, list_accounts, parse_private_key, save_account
+from app.chain.keystore import (
+    check_new_account,
+    keystore_dir,
+    list_accounts,
+    parse_private_key,
+    save_account,
+)
 from app.commands import terminal
 from app.commands.context import clear_errors, read_passphrase
 
@@ -25,13 +31,15 @@ def create(name: Name) -> None:
 
 @app.command("import")
 def import_(name: Name) -> None:
-    """Import a private key (typed at a hidden prompt, or piped on stdin) into a keystore."""
+    """Import a private key (typed at a hidden prompt, or piped on stdin) into a keystore; a key
+    held already under another name is refused, naming that account."""
     with clear_errors():
         if terminal.interactive():
             text = typer.prompt("Private key (hidden)", hide_input=True)
         else:
             text = sys.stdin.readline()
         account = parse_private_key(text)
+        check_new_account(name, account.address)  # before asking for a passphrase
         path = save_account(name, account, read_passphrase(name, confirm=True))
     typer.echo(f"imported {name}: {account.address}\n  keystore: {path}")
 
