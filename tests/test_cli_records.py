@@ -168,6 +168,10 @@ def test_anchor_split_pack_and_move(
             "items.csv:2: Invalid GTIN check digit",
         ),
         (f"gtin,lot,serial,metadata_hash\n{GTIN},L,S,0x12\n", "items.csv:2: metadata_hash must be 0x + 64"),
+        (  # exited 1, unlike every other fault of a manifest
+            f"gtin,lot,serial,metadata_hash\n{GTIN},L,S,0x{'01' * 32}\n{GTIN},L,S,0x{'02' * 32}\n",
+            f"lot L of {GTIN}: serial 'S' is listed twice",
+        ),
     ],
 )
 def test_a_bad_manifest_is_refused_with_its_line(run, tmp_path: Path, content: str, message: str) -> None:  # type: ignore[no-untyped-def]

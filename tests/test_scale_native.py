@@ -139,7 +139,7 @@ def test_proof_from_chunk_rejects_a_chunk_that_is_not_in_the_tree() -> None:
 def test_duplicate_serial_is_named() -> None:
     serials, metadata, md_of = _random_lot(300, 2, seed=5)
     serials[250] = serials[17]
-    with pytest.raises(ValueError, match=f"serial '{serials[17]}' twice"):
+    with pytest.raises(ValueError, match=f"serial '{serials[17]}' is listed twice"):
         build_lot(*_lot(serials, metadata, md_of))
 
 

@@ -28,7 +28,7 @@ from web3.contract import Contract
 
 from app.chain.client import send
 from app.gs1.keys import SerialisedItem
-from app.scale.manifest import LotBlock
+from app.scale.manifest import LotBlock, ManifestError
 from app.scale.native import build_lot
 from app.scale.store import LotReader, lot_path, read_header, remove_stale_partials, write_lot
 
@@ -119,8 +119,8 @@ def prepare(block: LotBlock, store: Path, anchored_root: Callable[[bytes], bytes
         return ReadyLot(block.lot_id, block.gtin, block.lot, stored.root, stored.count, meta)
     try:
         built = build_lot(block.gtin, block.serials, block.offsets, block.md_table, block.md_index)
-    except ValueError as exc:
-        raise AnchorError(f"lot {block.lot} of {block.gtin}: {exc}") from None
+    except ValueError as exc:  # the manifest lists a serial twice: an input error like any other of it
+        raise ManifestError(f"lot {block.lot} of {block.gtin}: {exc}") from None
     if stored is not None and anchored_root is not None:
         anchored = anchored_root(block.lot_id)
         if anchored not in (bytes(32), built.root):

@@ -177,7 +177,7 @@ def build_lot(gtin14: str, serials: Buffer, offsets: Buffer, md_table: Buffer, m
     )
     i = where.value
     if status == _DUPLICATE:
-        raise ValueError(f"lot of {gtin14} lists serial {_serial(serials, offsets, i)!r} twice")
+        raise ValueError(f"serial {_serial(serials, offsets, i)!r} is listed twice")
     if status == _BAD_OFFSETS:
         raise ValueError(f"offsets[{i}:{i + 2}] do not delimit a serial within the {n} items' serials")
     if status == _BAD_MD_INDEX:
