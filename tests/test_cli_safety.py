@@ -1,5 +1,7 @@
 """The CLI's guards against mistakes that cannot be undone."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,9 @@ from app.chain.deploy import Deployment
 from app.chain.record_types import STATUS_NAMES
 from app.cli import cli
 from app.commands import terminal
+from app.commands.onchain_text import TEXT_LIMIT, TEXT_WARN
+from app.demo.journey import metadata_uri
+from app.gs1.keys import SerialisedItem
 
 
 @pytest.fixture
@@ -100,3 +105,34 @@ def test_a_passphrase_typed_wrong_is_asked_again_and_one_from_the_environment_fa
     )
     assert "Passphrase for" not in from_env.output
     assert w3.eth.get_transaction_count(brand.address) == nonce
+
+
+def test_large_metadata_is_warned_of_with_its_gas_and_refused_past_the_limit(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, tmp_path: Path
+) -> None:
+    """A data: URI goes on chain whole (calldata and log): a 200 KB file took 10.7 M gas unasked."""
+    brand = consortium["brand"].account
+
+    def register(serial: str, size: int, *flags: str, ok: bool = True):  # type: ignore[no-untyped-def]
+        metadata = tmp_path / f"{serial}.json"
+        metadata.write_text(json.dumps({"name": "Serum", "notes": "x" * size}))
+        args = ("items", "register", ITEM.gtin, serial, "--metadata", str(metadata), "--account", "brand")
+        return run(*args, *flags, ok=ok)
+
+    small = register("S-1", 100)
+    assert "warning" not in small.output
+    nonce = w3.eth.get_transaction_count(brand.address)
+    big = register("S-2", TEXT_LIMIT, ok=False)
+    _one_line_error(big, 2, "the metadata of", "as a data: URI, is ", "over the 32 KiB limit", "--force")
+    assert w3.eth.get_transaction_count(brand.address) == nonce
+    medium = register("S-3", TEXT_WARN)
+    assert re.search(r"warning: the metadata of .* is 5\.\d KiB, all of it on chain", medium.output)
+    forced = register("S-2", TEXT_LIMIT, "--force")
+    estimate = int(re.findall(r"about ([\d,]+) gas", forced.output)[0].replace(",", ""))
+    _, uri = metadata_uri({"name": "Serum", "notes": "x" * TEXT_LIMIT})
+    assert estimate >= 40 * len(uri)  # EIP-7623's floor for calldata
+    (event,) = contract.events.ItemRegistered().get_logs(
+        from_block=0, argument_filters={"itemId": SerialisedItem.parse(ITEM.gtin, "S-2").item_id}
+    )
+    used = w3.eth.get_transaction_receipt(event.transactionHash)["gasUsed"]
+    assert estimate <= used <= estimate + 100_000, (estimate, used)  # the rest: the registration itself

@@ -33,6 +33,7 @@ from app.commands.context import (
     signer,
 )
 from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
+from app.commands.onchain_text import ForceOption, check_onchain_text
 from app.commands.terminal import YesOption, confirm_irreversible
 from app.demo.journey import metadata_uri
 
@@ -50,8 +51,10 @@ def register(
     account: AccountOption,
     rpc: RpcOption,
     registry: RegistryOption = None,
+    force: ForceOption = False,
 ) -> None:
-    """Register an item; its JSON metadata goes on chain as a hash-checked data: URI."""
+    """Register an item; its JSON metadata goes on chain in full, as a hash-checked data: URI
+    (large metadata is warned of with its gas, and refused past a limit without --force)."""
     with clear_errors():
         key = item_key(gtin, serial)
         try:
@@ -59,6 +62,7 @@ def register(
         except ValueError as exc:
             raise typer.BadParameter(f"{metadata} is not valid JSON: {exc}") from None
         digest, uri = metadata_uri(data)
+        check_onchain_text(f"the metadata of {metadata}, as a data: URI,", uri, force)
         chain = open_chain(rpc, registry)
         receipt = send(
             chain.w3, signer(account), chain.registry.functions.registerItem(key.item_id, digest, uri)
@@ -125,12 +129,14 @@ def attest(
     ] = "",
     custom_kind: CustomKindOption = False,
     registry: RegistryOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Attest a fact about an item or lot, recording the evidence's hash: a certifier any --kind,
     a customs office its clearance (--kind CUSTOMS_CLEARANCE)."""
     record, path = named_record(gtin, serial)
     with clear_errors():
         kind_word, data_hash = _evidence(kind, document, custom_kind)
+        check_onchain_text("--uri", uri, force)
         chain = open_chain(rpc, registry)
         call = chain.registry.functions.attest(record, kind_word, data_hash, uri)
         receipt = send(chain.w3, signer(account), call)

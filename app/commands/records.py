@@ -40,6 +40,7 @@ from app.commands.context import (
     signer,
     transact,
 )
+from app.commands.onchain_text import ForceOption, check_onchain_text
 from app.core.config import Settings, lot_store
 from app.gs1.digital_link import DigitalLink, KeyKind, parse_link
 from app.gs1.keys import LogisticUnit
@@ -94,6 +95,7 @@ def anchor(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Threads building trees (default: all cores)")
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Anchor every lot of a manifest (CSV or OTM), many lots per transaction; rerun to resume.
 
@@ -101,6 +103,9 @@ def anchor(
     can prove any item. A rerun reuses stored trees and skips lots already on chain.
     """
     with clear_errors(), _manifest_errors():
+        check_onchain_text(
+            f"--uri (in each lot's event, up to {lots_per_tx} a transaction)", uri, force, lots_per_tx
+        )
         total = count_items(manifest)
         chain = open_chain(rpc, registry)
         brand = signer(account)
@@ -150,10 +155,12 @@ def split(
     rpc: RpcOption,
     uri: UriOption = "",
     registry: RegistryOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Split a sub-lot off a lot you hold: the manifest lists the sub-lot's items under its new lot number."""
     with clear_errors():
         link = parse_link(parent)
+        check_onchain_text("--uri", uri, force)
     if link.kind != KeyKind.LOT or link.gtin is None:
         fail(f"{parent} is not a lot path (/01/<gtin>/10/<lot>)", code=2)
     with clear_errors(), _manifest_errors():
