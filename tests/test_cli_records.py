@@ -1,6 +1,7 @@
 """`origintrace lots` and `units` against anvil: anchor from a CSV manifest, split, pack, move."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from app.chain.merkle import LotTree
 from app.chain.record_types import STATUS_NAMES
 from app.cli import cli
 from app.demo.journey import Member, admit_members
-from app.gs1.keys import SerialisedItem
+from app.gs1.keys import LogisticUnit, SerialisedItem
 
 GTIN = "09506000134352"
 SSCC = "106141412345678908"
@@ -195,3 +196,30 @@ def test_a_sub_lot_keeps_its_parents_product_data(run, tmp_path: Path, contract:
         from_block=0, argument_filters={"lotId": lot_id("LOT-S1")}
     )
     assert sub.args.metadataURI == "data:,{}" and sub.args.metadataHash == shared
+
+
+def test_items_show_an_item_of_a_lot_as_its_lot_and_whether_the_lot_lists_it(
+    run, tmp_path: Path, contract: Contract, members: dict[str, Member]
+) -> None:  # type: ignore[no-untyped-def]
+    manifest, part = tmp_path / "lot.csv", tmp_path / "part.csv"
+    write_manifest(manifest, [(GTIN, "LOT-C", f"C{n}") for n in range(4)])
+    write_manifest(part, [(GTIN, "LOT-C1", "C0")])
+    run("lots", "anchor", "--manifest", str(manifest), "--account", "brand")
+    run("lots", "split", f"/01/{GTIN}/10/LOT-C", "--manifest", str(part), "--account", "brand")
+    run("units", "create", SSCC, "--account", "brand")
+    run("units", "pack", SSCC, f"/01/{GTIN}/10/LOT-C", "--account", "brand")
+
+    def show(path: str) -> dict:  # type: ignore[type-arg]
+        return json.loads(run("items", "show", path, "--json").output)  # type: ignore[no-any-return]
+
+    item = show(f"https://id.example/01/{GTIN}/10/LOT-C1/21/C0")
+    assert item["kind"] == "lot" and item["path"] == f"/01/{GTIN}/10/LOT-C1"
+    assert item["lot_item"] == {"serial": "C0", "lot": "LOT-C1", "listed": True}
+    assert item["parent_lots"] == ["0x" + lot_id("LOT-C").hex()] and item["status"] == "active"
+    assert item["brand"] == {"address": members["brand"].account.address, "name": "Maison Lumière"}
+    stray = show(f"/01/{GTIN}/10/LOT-C1/21/C3")
+    assert stray["lot_item"]["listed"] is False
+    parent = show(f"/01/{GTIN}/10/LOT-C")
+    assert parent["packed_in"] == "0x" + LogisticUnit.parse(SSCC).item_id.hex() and parent["lot_item"] is None
+    text = run("items", "show", f"/01/{GTIN}/10/LOT-C1/21/C0").output
+    assert "  lot item      serial C0 of lot LOT-C1: listed (the registry accepts its Merkle proof)\n" in text

@@ -1,4 +1,5 @@
-"""The CLI's guards against mistakes that cannot be undone."""
+"""The CLI's guards against mistakes that cannot be undone: confirmations, one name per key,
+passphrases asked again, large metadata, and `items show` to look before acting."""
 
 import json
 import re
@@ -6,19 +7,20 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSPHRASE
+from eth_account import Account
 from test_cli import ITEM, _one_line_error
 from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
 
-from app.chain.client import dev_account, send
+from app.chain.client import dev_account, send, utc_time
 from app.chain.deploy import Deployment
 from app.chain.record_types import STATUS_NAMES
 from app.cli import cli
 from app.commands import terminal
 from app.commands.onchain_text import TEXT_LIMIT, TEXT_WARN
 from app.demo.journey import metadata_uri
-from app.gs1.keys import SerialisedItem
+from app.gs1.keys import LogisticUnit, SerialisedItem
 
 
 @pytest.fixture
@@ -136,3 +138,56 @@ def test_large_metadata_is_warned_of_with_its_gas_and_refused_past_the_limit(  #
     )
     used = w3.eth.get_transaction_receipt(event.transactionHash)["gasUsed"]
     assert estimate <= used <= estimate + 100_000, (estimate, used)  # the rest: the registration itself
+
+
+def test_items_show_reads_the_record_from_the_node(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, tmp_path: Path
+) -> None:
+    brand, certifier = consortium["brand"].account, consortium["certifier"].account
+    retailer = dev_account(5)  # TianMall Global
+    functions = contract.functions
+    send(w3, brand, functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://x"))
+    for document in (b"report", b"withdrawn"):
+        send(w3, certifier, functions.attest(ITEM.item_id, b"LAB_TEST".ljust(32, b"\0"), document.ljust(32)))
+    _, withdrawn = contract.events.AttestationRecorded().get_logs(from_block=0)
+    send(w3, certifier, functions.revokeAttestation(withdrawn.args.attestationId))
+    expires = w3.eth.get_block("latest")["timestamp"] + 3600
+    send(w3, brand, functions.offerCustody(ITEM.item_id, retailer.address, expires))
+
+    shown = run("items", "show", ITEM.gtin, ITEM.serial).output
+    for line in (
+        ITEM.path,
+        f"  id            0x{ITEM.item_id.hex()}",
+        "  kind          item",
+        f"  brand         {brand.address} (Maison Lumière)",
+        f"  custodian     {brand.address} (Maison Lumière)",
+        "  status        offered",
+        f"  offer         to {retailer.address} (TianMall Global), expires {utc_time(expires)}",
+        "  claimable     no",
+        "  attestations  1 (1 revoked)",
+    ):
+        assert line + "\n" in shown, shown
+
+    send(w3, retailer, functions.acceptCustody(ITEM.item_id))
+    code = Account.create()
+    send(w3, retailer, functions.markSold(ITEM.item_id, code.address))
+    unit = LogisticUnit.parse("106141412345678908")
+    other = SerialisedItem.parse(ITEM.gtin, "CLI-0009")
+    send(w3, brand, functions.registerItem(other.item_id, b"\1" * 32, "ipfs://x"))
+    send(w3, brand, functions.createUnit(unit.sscc))
+    send(w3, brand, functions.pack(unit.item_id, [other.item_id]))
+    by_id = json.loads(run("items", "show", "0x" + ITEM.item_id.hex(), "--json").output)
+    assert by_id["path"] is None and by_id["status"] == "sold" and by_id["claimable"] is True
+    assert by_id["custodian"] == {"address": retailer.address, "name": "TianMall Global"}
+    assert by_id["offer"] is None and (by_id["attestations"], by_id["revoked_attestations"]) == (1, 1)
+    packed = json.loads(run("items", "show", other.path, "--json").output)
+    assert packed["packed_in"] == "0x" + unit.item_id.hex() and packed["claimable"] is False
+    pallet = json.loads(run("items", "show", unit.path, "--json").output)
+    assert pallet["kind"] == "unit" and pallet["brand"] is None
+    assert pallet["custodian"]["name"] == "Maison Lumière"
+
+    unknown = SerialisedItem.parse(ITEM.gtin, "NOPE")
+    _one_line_error(
+        run("items", "show", unknown.path, ok=False), 1, f"no record has the id 0x{unknown.item_id.hex()}"
+    )
+    _one_line_error(run("items", "show", "0x1234", ok=False), 2, "'0x1234' is not a record id (0x and 64")

@@ -6,6 +6,8 @@ from eth_utils.crypto import keccak
 
 STATUS_NAMES = ("none", "active", "offered", "sold", "recalled", "claimed", "lost", "destroyed")
 """`Status` values by number: `STATUS_NAMES[registry.statusOf(id)]`."""
+KIND_NAMES = ("item", "lot", "unit")
+"""`Kind` values by number: `KIND_NAMES[registry.kindOf(id)]`."""
 
 
 def attestation_id(subject: bytes, certifier: str, kind: bytes, data_hash: bytes) -> bytes:

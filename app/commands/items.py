@@ -34,11 +34,12 @@ from app.commands.context import (
 )
 from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
 from app.commands.onchain_text import ForceOption, check_onchain_text
+from app.commands.show import show
 from app.commands.terminal import YesOption, confirm_irreversible
 from app.demo.journey import metadata_uri
 
 app = typer.Typer(
-    help="Register, attest (and revoke), sell, claim, recall, report lost, found or destroyed items.",
+    help="Register, show, attest (and revoke), sell, claim, recall, report lost, found or destroyed items.",
     no_args_is_help=True,
 )
 
@@ -68,6 +69,9 @@ def register(
             chain.w3, signer(account), chain.registry.functions.registerItem(key.item_id, digest, uri)
         )
     report_tx(f"registered {key.path} as 0x{key.item_id.hex()}", receipt)
+
+
+app.command("show")(show)
 
 
 KNOWN_KINDS = tuple(CERTIFICATIONS["en"])

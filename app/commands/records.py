@@ -68,7 +68,8 @@ UriOption = Annotated[
 Sscc = Annotated[str, typer.Argument(help="The unit's 18-digit SSCC")]
 
 
-def _store(chain: Chain) -> Path:
+def chain_lot_store(chain: Chain) -> Path:
+    """This machine's lot store of the chain's registry (where the gateway proves lot items from)."""
     return lot_store(Settings(), int(chain.w3.eth.chain_id), chain.registry.address)
 
 
@@ -126,7 +127,7 @@ def anchor(
 
             report = anchor_manifest(
                 read_manifest(manifest),
-                store=_store(chain),
+                store=chain_lot_store(chain),
                 w3=chain.w3,
                 registry=chain.registry,
                 brand=brand,
@@ -169,7 +170,7 @@ def split(
             fail(f"{manifest} must list exactly one lot (the sub-lot) of GTIN {link.gtin}", code=2)
         sub = blocks[0]
         chain = open_chain(rpc, registry)
-        store = _store(chain)
+        store = chain_lot_store(chain)
         _check_split(chain, store, link, sub, manifest)
         ready = prepare(sub, store)
         uri = uri or _parent_uri(chain, record_id(link), ready.metadata_hash)
