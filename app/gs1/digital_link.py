@@ -30,6 +30,46 @@ from app.gs1.keys import (
 QUALIFIERS: Final[dict[str, tuple[str, ...]]] = {"01": ("22", "10", "21"), "00": ()}
 """Primary key AI -> the qualifier AIs that may follow it, in their standard order."""
 _QUALIFIER_CHECKS: Final = {"22": check_cpv, "10": check_lot, "21": check_serial}
+PRIMARY_KEYS: Final = {
+    "00": "SSCC",
+    "01": "GTIN",
+    "253": "GDTI",
+    "255": "GCN",
+    "401": "GINC",
+    "402": "GSIN",
+    "414": "GLN",
+    "417": "PGLN",
+    "8003": "GRAI",
+    "8004": "GIAI",
+    "8006": "ITIP",
+    "8010": "CPID",
+    "8013": "GMN",
+    "8017": "GSRN-P",
+    "8018": "GSRN",
+}
+"""The primary keys of GS1 Digital Link URI syntax 1.4, AI -> name; the gateway resolves the two
+QUALIFIERS names."""
+FORMS: Final = {
+    "01": "/01/{gtin}/21/{serial} for an item or /01/{gtin}/10/{lot} for a lot (a GTIN of 8, 12, 13 "
+    "or 14 digits), e.g. /01/09506000134352/21/DIA-0001",
+    "00": "/00/{sscc} for a logistic unit (an SSCC of 18 digits), e.g. /00/106141412345678908",
+}
+"""The paths the gateway resolves, by primary key, as error messages give them."""
+
+
+class MissingKeyValue(InvalidKey):
+    """A path that is a primary key's AI alone (/01, /00/, /8004): the value was left off."""
+
+
+def missing_value(ai: str) -> MissingKeyValue:
+    """Why the path /{ai} (a primary key of PRIMARY_KEYS, with no value) resolves nothing."""
+    name = PRIMARY_KEYS[ai]
+    if ai in FORMS:
+        return MissingKeyValue(f"/{ai} ({name}) is missing its value: write {FORMS[ai]}")
+    return MissingKeyValue(
+        f"/{ai} ({name}) is missing its value (/{ai}/{{{name.lower()}}}), and this gateway resolves "
+        f"GTINs and SSCCs only: {FORMS['01']}; or {FORMS['00']}"
+    )
 
 
 class KeyKind(StrEnum):
@@ -117,6 +157,8 @@ def parse_link(value: str) -> DigitalLink:
 def parse_path(path: str) -> DigitalLink:
     """Validate a percent-encoded Digital Link path such as /01/09506000134352/21/DIA-0001."""
     segments = path.strip("/").split("/")
+    if len(segments) == 1 and segments[0] in PRIMARY_KEYS:
+        raise missing_value(segments[0])
     if len(segments) % 2:
         raise InvalidKey(f"path {path!r} must be pairs of /AI/value (a value is missing)")
     if _BAD_ESCAPE.search(path):

@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.cache import Cached, page_language, request_path, variant
 from app.api.clone import Scan, coarse_region, scan_risk
@@ -19,7 +20,7 @@ from app.api.lots import LotItemPublic, LotPublic, UnitPublic, load_lot, load_lo
 from app.api.models import ErrorBody, ItemPublic
 from app.api.pages import render_item_page, render_key_page
 from app.core.config import Settings, lot_store
-from app.gs1.digital_link import DigitalLink, KeyKind, parse_path
+from app.gs1.digital_link import PRIMARY_KEYS, DigitalLink, KeyKind, MissingKeyValue, parse_path
 from app.gs1.keys import InvalidKey
 from app.gs1.qr import qr_png, qr_svg
 
@@ -52,6 +53,8 @@ def parse_raw(path: str) -> DigitalLink:
     matched the decoded path, where `%2F` is a separator and a bad escape such as `%ZZ` text."""
     try:
         return parse_path(path)
+    except MissingKeyValue as exc:
+        raise ApiError(400, "missing_key_value", str(exc)) from None
     except InvalidKey as exc:
         raise ApiError(400, "invalid_key", str(exc)) from None
 
@@ -307,3 +310,27 @@ async def resolve_any(
     if stem and fmt in QR_FORMATS:
         return await run_in_threadpool(_qr, request, key, fmt)
     return resolve(key, request, link_type)
+
+
+class PrimaryKeyAI(Convertor[str]):
+    """A path segment that is the AI of a GS1 Digital Link primary key (PRIMARY_KEYS)."""
+
+    regex = "|".join(sorted(PRIMARY_KEYS, key=len, reverse=True))
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("gs1_key", PrimaryKeyAI())
+
+
+@router.get("/{ai:gs1_key}", include_in_schema=False)
+@router.get("/{ai:gs1_key}/", include_in_schema=False)
+async def key_without_value(request: Request, link_type: LinkType = None) -> Response:
+    """A primary key's AI alone (/01, /00, /8004; /01/ and /00/ reach `resolve_any`): a 400
+    saying the value is missing and which form the gateway takes (`parse_path` refuses it),
+    where /01 was redirected to /01/ and /8004 was a 404."""
+    return resolve(parse_request(request), request, link_type)
