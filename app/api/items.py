@@ -15,7 +15,7 @@ from app.api.parties import Parties
 from app.api.places import PlaceDirectory
 from app.core.config import Settings
 from app.db.reads import PreparedRead
-from app.db.schema import CREATION_LOG, RECORD_ROWS, attestations, events, items
+from app.db.schema import CREATION_LOG, PACKING_EVENTS, RECORD_ROWS, attestations, events, items
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog, label_text
 from app.indexer.handlers import NEVER_EXPIRES
@@ -116,10 +116,6 @@ def _history_parties(rows: Iterable[DecodedLog]) -> list[str]:
 
 def iso_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
-
-
-PACKING_EVENTS = ("UnitPacked", "UnitUnpacked")
-"""Events putting a record into a logistic unit or taking it out (`args.unitId` names the unit)."""
 
 
 def carried_moves(

@@ -16,7 +16,7 @@ import typer
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
-from app.api.items import HISTORY_TYPES, PACKING_EVENTS, carried_moves
+from app.api.items import HISTORY_TYPES, carried_moves
 from app.api.lots import MAX_NESTING, RECALL_STATUS, lot_status
 from app.chain.artifacts import artifact
 from app.chain.client import connect
@@ -27,6 +27,7 @@ from app.chain.merkle import leaf_hash
 from app.chain.record_types import STATUS_NAMES
 from app.commands.context import clear_errors, fail, registry_decoder
 from app.commands.gateway import gateway_json, reason
+from app.db.schema import PACKING_EVENTS
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey, Lot, normalise_gln
 from app.indexer.decode import (

@@ -20,6 +20,9 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 metadata = MetaData()
 
@@ -96,6 +99,31 @@ undecodable_logs = Table(
 )
 """Logs of the registry that matched no event of the ABI, kept instead of being dropped."""
 
+PACKING_EVENTS = ("UnitPacked", "UnitUnpacked")
+"""Events putting a record into a logistic unit or taking it out (`args.unitId` names the unit)."""
+
+
+class PackingUnit(FunctionElement[str]):
+    """`args.unitId` of an `events` row: the unit a packing event (PACKING_EVENTS) names.
+    Rendered as the expression of the index ix_events_packing_unit, so queries use it."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(PackingUnit)
+def _packing_unit_sqlite(element: PackingUnit, compiler: SQLCompiler, **kw: object) -> str:
+    return "json_extract(args, '$.unitId')"
+
+
+@compiles(PackingUnit, "postgresql")
+def _packing_unit_postgresql(element: PackingUnit, compiler: SQLCompiler, **kw: object) -> str:
+    return "(args ->> 'unitId')"
+
+
+PACKING = text("name IN ('UnitPacked', 'UnitUnpacked')")
+"""The partial-index predicate of the packing events."""
+
 events = Table(
     "events",
     metadata,
@@ -113,6 +141,16 @@ events = Table(
         "block_number",
         postgresql_where=text("item_id IS NULL"),
         sqlite_where=text("item_id IS NULL"),
+    ),
+    # A packing event is indexed under the record packed; this finds what went into (or out of)
+    # a unit, for its page. Partial: the predicate, checked first, spares the other events the
+    # JSON lookup.
+    Index(
+        "ix_events_packing_unit",
+        PackingUnit(),
+        postgresql_using="hash",
+        postgresql_where=PACKING,
+        sqlite_where=PACKING,
     ),
 )
 """Every registry event, decoded; the source from which all other tables are rebuilt."""
