@@ -12,9 +12,9 @@ from PIL import Image
 from sqlalchemy import Engine
 from web3 import Web3
 
-from app.api.lots import UnitPublic
 from app.api.main import CHECKPOINT_POLL_S, create_app
 from app.api.pages import render_key_page
+from app.api.units import UnitPublic
 from app.chain.client import dev_account, registry, send
 from app.chain.deploy import Deployment
 from app.chain.devnet import Devnet
@@ -263,8 +263,13 @@ def test_unit_resolves_with_its_contents(client: TestClient) -> None:
     history = [(h["type"], (h["to"] or {}).get("address")) for h in body["history"]]
     assert history[0] == ("unit_created", MEMBERS["brand"].account.address)
     assert history[-1] == ("handed_over", CARRIER) and body["carried"] == []
+    # What went onto the pallet: one step for the transaction that packed both.
+    (packing,) = body["packings"]
+    assert (packing["type"], packing["record_count"]) == ("contents_packed", 2)
+    assert {r["id"] for r in packing["records"]} == set(contents) and body["content_count"] == 2
     page = client.get(PALLET.path, headers=BROWSER)
-    assert "物流单元由首位保管方创建" in page.text and page.text.count('<li data-type="') == len(history)
+    assert "物流单元由首位保管方创建" in page.text and page.text.count('<li data-type="') == len(history) + 1
+    assert "装入本单元" in page.text
     assert page.status_code == 200 and f"<title>物流单元 {PALLET.sscc} · OriginTrace</title>" in page.text
     assert "<dt>装入记录数</dt>" in page.text
     assert (

@@ -51,6 +51,8 @@ EVENTS = {
         "split": "Split off into a lot of its own",
         "unit_created": "Logistic unit created by its first holder",
         "attestation_revoked": "Certification withdrawn by its certifier",
+        "contents_packed": "Packed into this unit",
+        "contents_unpacked": "Taken out of this unit",
     },
     "zh": {
         "registered": "品牌方登记",
@@ -71,8 +73,16 @@ EVENTS = {
         "split": "从原批次分出为新批次",
         "unit_created": "物流单元由首位保管方创建",
         "attestation_revoked": "认证方已撤回认证",
+        "contents_packed": "装入本单元",
+        "contents_unpacked": "从本单元取出",
     },
 }
+
+KINDS = {
+    "en": {"item": "Item", "lot": "Lot", "unit": "Logistic unit"},
+    "zh": {"item": "单品", "lot": "批次", "unit": "物流单元"},
+}
+"""What a logistic unit's page calls a record whose key the gateway does not know yet."""
 
 CERTIFICATIONS = {
     "en": {
@@ -151,6 +161,9 @@ TEXT = {
         "merkle_bad": "Invalid: this item is not in the anchored lot",
         "items": "Items in the lot",
         "contents": "Contents",
+        "and_more": "and %d more",
+        "more_contents": "The first %d of %d are listed here; all of them, a page at a time:",
+        "contents_json": "contents (JSON)",
         "unit": "Logistic unit",
         "with_unit": "(with the logistic unit it is packed in)",
         "gln_issued_by": "GLN issued by %s",
@@ -216,6 +229,9 @@ TEXT = {
         "merkle_bad": "无效：此商品不在链上登记的批次中",
         "items": "批内件数",
         "contents": "内含",
+        "and_more": "另有 %d 件",
+        "more_contents": "此处列出 %d 件（共 %d 件）；完整清单分页查看：",
+        "contents_json": "内含清单（JSON）",
         "unit": "物流单元",
         "with_unit": "（随所装入的物流单元）",
         "gln_issued_by": "GLN 由 %s 分配",

@@ -3,17 +3,19 @@
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
 from app.api.clone import Scan, ScanRecorder, known_path, known_paths, scan_risk
-from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, UnitPublic, effective_custodian
+from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, effective_custodian
 from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Risk
 from app.api.parties import Parties
 from app.api.places import PlaceDirectory
-from app.core.config import Settings
+from app.api.units import NAMED_PER_STEP, PACKING_STEPS, PackingStep, UnitPublic, describe_ids
+from app.core.config import Settings, lot_store
 from app.db.reads import PreparedRead
 from app.db.schema import CREATION_LOG, PACKING_EVENTS, RECORD_ROWS, attestations, events, items
 from app.gs1.digital_link import DigitalLink, parse_path
@@ -236,12 +238,53 @@ class ItemReader:
 
     def complete(self, record: LotPublic | UnitPublic) -> None:
         """Fill in `record`'s history (for a sub-lot, from its parent lots' anchoring: see
-        `lot_facts`; a parent is split only while not packed), the moves of the units it was
-        packed in (see `carried`) and its chain."""
+        `lot_facts`; a parent is split only while not packed), the moves
+        of the units it was packed in (see `carried`), its chain and, for a unit, what was
+        packed into it and taken out (see `packings`)."""
         rows = self.lot_facts(record) if isinstance(record, LotPublic) else self.events(record.id)
         record.history = self.history(rows)
         record.carried = self.history(self.carried(rows), carried=True)
         record.chain = self.chain_info()
+        if isinstance(record, UnitPublic):
+            record.packings = self.packings(record.id)
+
+    def lot_store(self) -> Path | None:
+        """The lot files of the indexed registry (None before the first range)."""
+        return lot_store(self.settings, self.state.chain_id, self.state.registry) if self.state else None
+
+    def packings(self, unit_id: str) -> list[PackingStep]:
+        """What was packed into the unit `unit_id` and taken out of it: one step per transaction,
+        naming its first NAMED_PER_STEP records."""
+        rows = PACKING_STEPS.rows(self.conn, unit_id=unit_id, named=NAMED_PER_STEP)
+        named = describe_ids(self.conn, [r.item_id for r in rows], self.settings.base_url, self.lot_store())
+        self.parties.load([r.args["custodian"] for r in rows if r.name == "UnitUnpacked"])
+        steps: dict[tuple[str, str], PackingStep] = {}
+        for row in rows:
+            log = DecodedLog.from_row(row)
+            step = steps.get((log.tx_hash, log.name))
+            if step is None:
+                unpacked = log.name == "UnitUnpacked"
+                step = steps[log.tx_hash, log.name] = PackingStep(
+                    type="contents_unpacked" if unpacked else "contents_packed",
+                    to=self.parties.party(log.args["custodian"], _position(log)) if unpacked else None,
+                    records=[],
+                    record_count=row.in_step,
+                    **self._when(log),
+                )
+            if log.item_id in named:
+                step.records.append(named[log.item_id])
+        return list(steps.values())
+
+    def _when(self, row: DecodedLog) -> dict[str, Any]:
+        """Where and when a step happened, and how final it is: the fields every step has."""
+        return {
+            "block": row.block_number,
+            "tx": row.tx_hash,
+            "log_index": row.log_index,
+            "timestamp": iso_time(row.timestamp),
+            "confirmations": self.confirmations(row.block_number),
+            "confirmed": self.confirmed(row.block_number),
+        }
 
     def chain_info(self) -> ChainInfo | None:
         """The chain, registry and checkpoint the reads come from (None before the first range)."""
@@ -294,15 +337,10 @@ class ItemReader:
                     type=kind,
                     from_=self.parties.party(row.args[from_arg], at) if from_arg else None,
                     to=self.parties.party(row.args[to_arg], at) if to_arg else None,
-                    block=row.block_number,
-                    tx=row.tx_hash,
-                    log_index=row.log_index,
-                    timestamp=iso_time(row.timestamp),
-                    confirmations=self.confirmations(row.block_number),
-                    confirmed=self.confirmed(row.block_number),
                     unit=unit,
                     unit_url=self.settings.base_url + unit_path if unit_path else None,
                     certification=kind_of,
+                    **self._when(row),
                 )
             )
         return entries

@@ -1,7 +1,8 @@
-"""Lots (GTIN + lot, anchored by a Merkle root) and logistic units (SSCC): the read side.
+"""Lots (GTIN + lot, anchored by a Merkle root): the read side, and what every record shows
+(effective custodian, status, Digital Link); logistic units are in app/api/units.py.
 
 Lots and units are records of the indexer's `items` table (`kind` "lot" or "unit"), found by
-the id rule of app/gs1/keys.py; a unit's contents are its rows of `unit_contents`.
+the id rule of app/gs1/keys.py.
 The custodian shown is the effective one: while a record is packed, the outermost unit's.
 
 Lot ITEMS (/01/{gtin}/10/{lot}/21/{serial}) are in no table: the chain holds only their lot's
@@ -26,7 +27,7 @@ from app.chain.merkle import leaf_hash, verify
 from app.db.reads import PreparedRead
 from app.db.schema import RECORD_ROWS, RECORDS, events, items, unit_contents
 from app.gs1.digital_link import DigitalLink
-from app.gs1.keys import LogisticUnit, Lot, SerialisedItem
+from app.gs1.keys import Lot, SerialisedItem
 from app.indexer.decode import DecodedLog
 from app.scale.store import ItemProof, LotReader, StoredLot, lot_path, read_header
 
@@ -86,37 +87,6 @@ class LotItemPublic(BaseModel):
     metadata_hash: str = Field(description="The item's metadata hash, the other leaf input")
     lot: LotPublic
     merkle: MerkleProof
-
-
-class UnitContent(BaseModel):
-    id: str
-    kind: str = Field(description="item, lot or unit")
-    status: str = Field(description="Its own status: a recalled item on a pallet shows as recalled")
-    url: str | None = Field(description="Its Digital Link, when the gateway has resolved it before")
-
-
-class UnitPublic(BaseModel):
-    id: str
-    sscc: str
-    url: str
-    custodian: Party = Field(description="Effective custodian: the outermost unit's while packed")
-    status: str
-    container: str | None = Field(description="Id of the unit this unit is packed in, if any")
-    contents: list[UnitContent] = Field(description="Records packed directly in this unit")
-    history: list[HistoryEntry] = Field(
-        default_factory=list,
-        description="The unit's own facts (creation, custody, status, packing into another unit)",
-    )
-    carried: list[HistoryEntry] = Field(
-        default_factory=list,
-        description="Custody moves of the logistic units it was packed in, as for an item",
-    )
-    block: int
-    tx: str
-    log_index: int
-    chain: ChainInfo | None = Field(
-        default=None, description="The chain and registry it was read from, as for an item"
-    )
 
 
 MAX_NESTING = 64
@@ -188,7 +158,7 @@ def effective_custodian(conn: Connection, record: Any) -> str:
     return effective_custodians(conn, [record])[record.item_id]
 
 
-def _record(conn: Connection, record_id: bytes, kind: str) -> tuple[Any, DecodedLog] | None:
+def created_record(conn: Connection, record_id: bytes, kind: str) -> tuple[Any, DecodedLog] | None:
     """The record row of `record_id` (of `kind`) and the event that created it."""
     hex_id = "0x" + record_id.hex()
     row = conn.execute(RECORD_ROWS.where(items.c.item_id == hex_id, items.c.kind == kind)).first()
@@ -203,7 +173,7 @@ def _record(conn: Connection, record_id: bytes, kind: str) -> tuple[Any, Decoded
 def load_lot(conn: Connection, parties: Parties, gtin: str, lot: str, base_url: str) -> LotPublic | None:
     """The lot anchored for GTIN `gtin` and lot number `lot`, if any."""
     key = Lot(gtin, lot)
-    found = _record(conn, key.item_id, "lot")
+    found = created_record(conn, key.item_id, "lot")
     if found is None:
         return None
     row, created = found
@@ -393,7 +363,7 @@ def load_lot_item(
     )
 
 
-def _lot_link(store: Path | None, lot_id: str) -> str | None:
+def lot_link(store: Path | None, lot_id: str) -> str | None:
     """The Digital Link path of the lot `lot_id`, read from its file in `store` (the chain keeps
     only the lot's hash), or None when the file is not there or names another lot."""
     lot_file = _stored_lot(store, lot_id) if store is not None else None
@@ -401,44 +371,21 @@ def _lot_link(store: Path | None, lot_id: str) -> str | None:
     return DigitalLink(gtin=header.gtin, lot=header.lot).path if header is not None else None
 
 
-def load_unit(
-    conn: Connection, parties: Parties, sscc: str, base_url: str, store: Path | None = None
-) -> UnitPublic | None:
-    """The logistic unit with SSCC `sscc` and what is packed in it (linked where the path is
-    known: records scanned before, lots whose file is in the lot `store`)."""
-    found = _record(conn, LogisticUnit(sscc).item_id, "unit")
-    if found is None:
-        return None
-    row, created = found
-    packed = conn.execute(
-        select(items.c.item_id, items.c.kind, items.c.status, items.c.parent_id)
-        .join(unit_contents, unit_contents.c.item_id == items.c.item_id)
-        .where(unit_contents.c.container == row.item_id)
-        .order_by(items.c.item_id)
-    ).all()
-    custodian = effective_custodian(conn, row)
-    paths = known_paths(conn, [p.item_id for p in packed])
-    for p in packed:
-        link = _lot_link(store, p.item_id) if p.kind == "lot" and p.item_id not in paths else None
+def record_paths(conn: Connection, records: Iterable[Any], store: Path | None) -> dict[str, str]:
+    """Record id -> Digital Link path of those of `records` (rows with `item_id` and `kind`) whose
+    key the gateway knows: resolved before, or lots whose file is in the lot `store`."""
+    records = list(records)
+    paths = known_paths(conn, [r.item_id for r in records])
+    for record in records:
+        link = (
+            lot_link(store, record.item_id) if record.kind == "lot" and record.item_id not in paths else None
+        )
         if link is not None:
-            paths[p.item_id] = link
-    return UnitPublic(
-        id=row.item_id,
-        sscc=sscc,
-        url=f"{base_url}/00/{sscc}",
-        custodian=parties.party(custodian),
-        status=row.status,
-        container=row.container,
-        contents=[
-            UnitContent(
-                id=p.item_id,
-                kind=p.kind,
-                status=lot_status(p.status, recalled_ancestor(conn, p.parent_id) is not None),
-                url=base_url + paths[p.item_id] if p.item_id in paths else None,
-            )
-            for p in packed
-        ],
-        block=created.block_number,
-        tx=created.tx_hash,
-        log_index=created.log_index,
-    )
+            paths[record.item_id] = link
+    return paths
+
+
+def record_status(conn: Connection, status: str, parent_id: str | None) -> str:
+    """The status a record shows: its own, or for a sub-lot `recalled` with a lot it was split
+    from (see `lot_status`)."""
+    return lot_status(status, recalled_ancestor(conn, parent_id) is not None)

@@ -52,8 +52,9 @@ class Attestation(BaseModel):
 class HistoryEntry(BaseModel):
     type: str = Field(
         description="registered, attested, offered, offer_cancelled, handed_over, signed_handoff, sold, "
-        "recalled, claimed, reported_lost, found, destroyed, packed, unpacked, split (sub-lot anchored) "
-        "unit_created (a logistic unit's creation) or attestation_revoked"
+        "recalled, claimed, reported_lost, found, destroyed, packed, unpacked, split (sub-lot anchored), "
+        "unit_created (a logistic unit's creation), attestation_revoked, or on a unit's `packings` "
+        "contents_packed and contents_unpacked"
     )
     from_: Party | None = Field(None, serialization_alias="from")
     to: Party | None = None
@@ -134,6 +135,13 @@ class ItemPublic(BaseModel):
     )
     chain: ChainInfo
     risk: Risk
+
+
+KNOWN_URL = (
+    "Its Digital Link, when the gateway knows its key (resolved before, or a lot whose file is in "
+    "its lot store)"
+)
+"""What `url` says of a record in lists (ids are hashes: the gateway learns keys from scans)."""
 
 
 class ItemSummary(BaseModel):

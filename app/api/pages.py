@@ -1,5 +1,6 @@
 """Server-rendered shopper pages (Jinja2, no JavaScript), in the shopper's language."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -7,11 +8,12 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from app.api.i18n import EVENTS, STATUS, TEXT, certification_label, risk_detail
+from app.api.i18n import EVENTS, KINDS, STATUS, TEXT, certification_label, risk_detail
 from app.api.items import iso_time
-from app.api.lots import LotItemPublic, LotPublic, UnitPublic
+from app.api.lots import LotItemPublic, LotPublic
 from app.api.metadata import metadata_text, product_name
 from app.api.models import ChainInfo, HistoryEntry, ItemPublic
+from app.api.units import CONTENTS_SHOWN, UnitPublic
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey
 
@@ -79,15 +81,17 @@ def _render(template: str, lang: str, status: str, **context: Any) -> str:
         status_label=STATUS[lang].get(key, status),
         status_alert=TEXT[lang][alert] if alert else None,
         statuses=STATUS[lang],
+        kinds=KINDS[lang],
         certification=lambda kind: certification_label(kind, lang),
         risk_text=lambda reason, regions: risk_detail(reason.code, reason.count, regions, lang),
         **context,
     )
 
 
-def _timeline(history: list[HistoryEntry], carried: list[HistoryEntry]) -> list[HistoryEntry]:
-    """A record's own facts and its units' custody moves, in chain order."""
-    return sorted([*history, *carried], key=lambda e: (e.block, e.log_index))
+def _timeline(*lists: Sequence[HistoryEntry]) -> list[HistoryEntry]:
+    """A record's own facts, its units' custody moves and (a unit's) what was packed into it and
+    taken out, in chain order."""
+    return sorted((step for steps in lists for step in steps), key=lambda e: (e.block, e.log_index))
 
 
 def _chain_context(chain: ChainInfo | None, timeline: list[HistoryEntry], needed: int) -> dict[str, Any]:
@@ -128,7 +132,8 @@ def render_key_page(
     else:
         proof = f"/api/v1/items/{entity.id}/proof"
     name = product_name(record.metadata, lang) if isinstance(record, LotPublic) else None
-    timeline = _timeline(record.history, record.carried)
+    packings = record.packings if isinstance(record, UnitPublic) else []
+    timeline = _timeline(record.history, record.carried, packings)
     return _render(
         "key.html",
         lang,
@@ -138,6 +143,7 @@ def render_key_page(
         name=name,
         timeline=timeline,
         proof_path=proof,
+        contents_shown=CONTENTS_SHOWN,
         **_chain_context(record.chain, timeline, confirmations_needed),
     )
 

@@ -20,7 +20,13 @@ from app.api.lots import effective_custodians, load_lot_item
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.places import PlaceDirectory
 from app.api.proof import ProofBundle, proof_bundle
-from app.core.config import Settings, lot_store
+from app.api.units import (
+    CONTENTS_PAGE,
+    ContentsPage,
+    content_count,
+    contents_page,
+)
+from app.core.config import Settings
 from app.db.schema import RECORD_ROWS, items
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.gs1.keys import InvalidKey
@@ -40,6 +46,11 @@ ItemId = Annotated[
     AfterValidator(str.lower),
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (at most 500)")]
+AfterId = Annotated[
+    str | None,
+    Query(pattern=HEX_ID, description="Last id of the previous page"),
+    AfterValidator(lambda value: value and value.lower()),
+]
 
 
 def _load(reader: ItemReader, item_id: str, request: Request) -> ItemPublic:
@@ -54,11 +65,7 @@ def list_items(
     conn: ConnectionDep,
     settings: SettingsDep,
     limit: Limit = 50,
-    after: Annotated[
-        str | None,
-        Query(pattern=HEX_ID, description="Last id of the previous page"),
-        AfterValidator(lambda value: value and value.lower()),
-    ] = None,
+    after: AfterId = None,
 ) -> ItemPage:
     query = RECORD_ROWS.where(items.c.kind == "item").order_by(items.c.item_id).limit(limit + 1)
     if after is not None:
@@ -155,6 +162,31 @@ def get_epcis(
 
 
 @router.get(
+    "/items/{item_id}/contents",
+    response_model=ContentsPage,
+    responses={404: {"model": ErrorBody, "description": "No such logistic unit"}},
+    summary="What a logistic unit holds now (records packed directly in it), a page at a time, by id",
+)
+def get_contents(
+    item_id: ItemId,
+    conn: ConnectionDep,
+    settings: SettingsDep,
+    places: PlacesDep,
+    limit: Limit = CONTENTS_PAGE,
+    after: AfterId = None,
+) -> ContentsPage:
+    if not conn.execute(
+        select(items.c.item_id).where(items.c.item_id == item_id, items.c.kind == "unit")
+    ).first():
+        raise ApiError(404, "not_found", f"no logistic unit {item_id} is indexed")
+    store = ItemReader(conn, settings, places).lot_store()
+    contents, next_after = contents_page(conn, item_id, settings.base_url, store, after, limit)
+    return ContentsPage(
+        id=item_id, content_count=content_count(conn, item_id), contents=contents, next_after=next_after
+    )
+
+
+@router.get(
     "/items/{item_id}/proof",
     response_model=ProofBundle,
     responses=NOT_FOUND,
@@ -226,8 +258,9 @@ def _lot_item_bundle(
     state = reader.state
     if item is None or key.lot is None or state is None:
         raise ApiError(404, "not_found", f"nothing is indexed under {key.path}")
-    store = lot_store(settings, state.chain_id, state.registry)
-    found = load_lot_item(conn, reader.parties, item.gtin, key.lot, item.serial, settings.base_url, store)
+    found = load_lot_item(
+        conn, reader.parties, item.gtin, key.lot, item.serial, settings.base_url, reader.lot_store()
+    )
     if found is None:
         raise ApiError(404, "not_found", f"no stored manifest of lot {key.lot} lists serial {item.serial}")
     facts = reader.lot_facts(found.lot)

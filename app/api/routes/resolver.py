@@ -1,7 +1,6 @@
 """GS1 Digital Link resolver: items, lots and logistic units as JSON, linkset or shopper page."""
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -16,10 +15,11 @@ from app.api.errors import LINK_TYPE_UNAVAILABLE, ApiError
 from app.api.head import is_head
 from app.api.items import ItemReader
 from app.api.linkset import find_link, links_for, linkset
-from app.api.lots import LotItemPublic, LotPublic, UnitPublic, load_lot, load_lot_item, load_unit
+from app.api.lots import LotItemPublic, LotPublic, load_lot, load_lot_item
 from app.api.models import ErrorBody, ItemPublic
 from app.api.pages import render_item_page, render_key_page
-from app.core.config import Settings, lot_store
+from app.api.units import UnitPublic, load_unit
+from app.core.config import Settings
 from app.gs1.digital_link import PRIMARY_KEYS, DigitalLink, KeyKind, MissingKeyValue, parse_path
 from app.gs1.keys import InvalidKey
 from app.gs1.qr import qr_png, qr_svg
@@ -144,12 +144,10 @@ def _resolve(
         else:
             key = as_item
 
-    def lot_files() -> Path | None:
-        return lot_store(settings, reader.state.chain_id, reader.state.registry) if reader.state else None
-
     if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
+        store = reader.lot_store()
         entity = load_lot_item(
-            conn, reader.parties, str(key.gtin), key.lot, str(key.serial), settings.base_url, lot_files()
+            conn, reader.parties, str(key.gtin), key.lot, str(key.serial), settings.base_url, store
         )
         if entity is not None:
             if entity.lot.lot != key.lot:  # split off into a sub-lot: its canonical URL names that lot
@@ -164,7 +162,7 @@ def _resolve(
         if entity is not None:
             reader.complete(entity)
     elif key.kind == KeyKind.UNIT:
-        entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, lot_files())
+        entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, reader.lot_store())
         if entity is not None:
             if scan is not None:  # so the gateway learns the unit's SSCC, for the steps naming it
                 state.recorder.record(entity.id, key.path, scan.region, scan.client)

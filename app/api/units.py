@@ -1,0 +1,212 @@
+"""Logistic units (SSCC): what they hold now, a page at a time, and what went into and out of them.
+
+A unit's contents are its rows of `unit_contents`. What was packed into it or unpacked from it
+are the packing events naming it as `args.unitId` (found through ix_events_packing_unit): one
+step per transaction, naming its first records and counting them all, for a pallet of
+thousands is packed in a few transactions of up to 500 records.
+"""
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, bindparam, func, select
+
+from app.api.lots import created_record, effective_custodian, record_paths, record_status
+from app.api.models import KNOWN_URL, ChainInfo, HistoryEntry, Party
+from app.api.parties import Parties
+from app.db.reads import PreparedRead, chunks
+from app.db.schema import PACKING, PackingUnit, events, items, unit_contents
+from app.gs1.keys import LogisticUnit
+
+CONTENTS_PAGE: Final = 100
+"""Contents a unit's JSON lists (by id); the rest come a page at a time from
+/api/v1/items/{id}/contents."""
+CONTENTS_SHOWN: Final = 20
+"""Contents a unit's page lists, so a pallet of thousands stays a short page on a phone."""
+NAMED_PER_STEP: Final = 5
+"""Records a packing step names (it counts them all)."""
+
+
+class UnitContent(BaseModel):
+    id: str
+    kind: str = Field(description="item, lot or unit")
+    status: str = Field(description="Its own status: a recalled item on a pallet shows as recalled")
+    url: str | None = Field(description=KNOWN_URL)
+
+
+class PackingStep(HistoryEntry):
+    """A transaction that packed records into the unit (`contents_packed`) or took them out
+    (`contents_unpacked`, `to` their custodian since)."""
+
+    records: list[UnitContent] = Field(description=f"The first {NAMED_PER_STEP} records of the step")
+    record_count: int = Field(description="How many records the step packed or unpacked")
+
+
+class UnitPublic(BaseModel):
+    id: str
+    sscc: str
+    url: str
+    custodian: Party = Field(description="Effective custodian: the outermost unit's while packed")
+    status: str
+    container: str | None = Field(description="Id of the unit this unit is packed in, if any")
+    content_count: int = Field(description="How many records are packed directly in this unit")
+    contents: list[UnitContent] = Field(
+        description=f"Records packed directly in this unit, by id: the first {CONTENTS_PAGE}"
+    )
+    contents_next_after: str | None = Field(
+        None,
+        description="Set when it holds more: pass as `after` to /api/v1/items/{id}/contents for the rest",
+    )
+    history: list[HistoryEntry] = Field(
+        default_factory=list,
+        description="The unit's own facts (creation, custody, status, packing into another unit)",
+    )
+    packings: list[PackingStep] = Field(
+        default_factory=list,
+        description="What was packed into the unit and taken out, one step per transaction, oldest first",
+    )
+    carried: list[HistoryEntry] = Field(
+        default_factory=list,
+        description="Custody moves of the logistic units it was packed in, as for an item",
+    )
+    block: int
+    tx: str
+    log_index: int
+    chain: ChainInfo | None = Field(
+        default=None, description="The chain and registry it was read from, as for an item"
+    )
+
+
+class ContentsPage(BaseModel):
+    id: str
+    content_count: int
+    contents: list[UnitContent]
+    next_after: str | None = Field(description="Pass as `after` for the next page; null on the last")
+
+
+RECORD_COLUMNS = (items.c.item_id, items.c.kind, items.c.status, items.c.parent_id)
+CONTENT_COUNT = PreparedRead(
+    select(func.count().label("n"))
+    .select_from(unit_contents)
+    .where(unit_contents.c.container == bindparam("unit_id"))
+)
+
+
+def describe(
+    conn: Connection, records: Iterable[Any], base_url: str, store: Path | None
+) -> list[UnitContent]:
+    """`records` (rows with `item_id`, `kind`, `status`, `parent_id`) as a unit lists them."""
+    records = list(records)
+    paths = record_paths(conn, records, store)
+    return [
+        UnitContent(
+            id=r.item_id,
+            kind=r.kind,
+            status=record_status(conn, r.status, r.parent_id),
+            url=base_url + paths[r.item_id] if r.item_id in paths else None,
+        )
+        for r in records
+    ]
+
+
+def describe_ids(
+    conn: Connection, record_ids: Iterable[str], base_url: str, store: Path | None
+) -> dict[str, UnitContent]:
+    """Record id -> the record as a unit lists it, for those of `record_ids` indexed."""
+    rows = [
+        row
+        for chunk in chunks(sorted(set(record_ids)))
+        for row in conn.execute(select(*RECORD_COLUMNS).where(items.c.item_id.in_(chunk)))
+    ]
+    return {content.id: content for content in describe(conn, rows, base_url, store)}
+
+
+def contents_page(
+    conn: Connection,
+    unit_id: str,
+    base_url: str,
+    store: Path | None,
+    after: str | None = None,
+    limit: int = CONTENTS_PAGE,
+) -> tuple[list[UnitContent], str | None]:
+    """The records packed directly in `unit_id` after id `after`, at most `limit` of them, by id,
+    and the `after` of the next page (None on the last)."""
+    query = (
+        select(*RECORD_COLUMNS)
+        .join(unit_contents, unit_contents.c.item_id == items.c.item_id)
+        .where(unit_contents.c.container == unit_id)
+        .order_by(items.c.item_id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(items.c.item_id > after)
+    rows = conn.execute(query).all()
+    page = rows[:limit]
+    return describe(conn, page, base_url, store), page[-1].item_id if len(rows) > limit else None
+
+
+def content_count(conn: Connection, unit_id: str) -> int:
+    return int(CONTENT_COUNT.rows(conn, unit_id=unit_id)[0].n)
+
+
+def content_ids(conn: Connection, unit_id: str) -> list[Any]:
+    """Every record packed directly in `unit_id` (rows with `item_id` and `kind`), by id."""
+    return list(
+        conn.execute(
+            select(items.c.item_id, items.c.kind)
+            .join(unit_contents, unit_contents.c.item_id == items.c.item_id)
+            .where(unit_contents.c.container == unit_id)
+            .order_by(items.c.item_id)
+        )
+    )
+
+
+def _packing_steps() -> PreparedRead:
+    """The packing events naming `:unit_id`, in chain order: of each transaction's packings
+    (or unpackings) the first `:named`, each row with `in_step`, how many the step has."""
+    step = (events.c.tx_hash, events.c.name)
+    ranked = (
+        select(
+            *events.c,
+            func.row_number().over(partition_by=step, order_by=events.c.log_index).label("nth"),
+            func.count().over(partition_by=step).label("in_step"),
+        )
+        .where(PACKING, PackingUnit() == bindparam("unit_id"))  # the index's own predicate and expression
+        .subquery()
+    )
+    return PreparedRead(
+        select(ranked)
+        .where(ranked.c.nth <= bindparam("named"))
+        .order_by(ranked.c.block_number, ranked.c.log_index)
+    )
+
+
+PACKING_STEPS = _packing_steps()
+
+
+def load_unit(
+    conn: Connection, parties: Parties, sscc: str, base_url: str, store: Path | None = None
+) -> UnitPublic | None:
+    """The logistic unit with SSCC `sscc` and the first page of what is packed in it (linked where
+    the key is known: records resolved before, lots whose file is in the lot `store`)."""
+    found = created_record(conn, LogisticUnit(sscc).item_id, "unit")
+    if found is None:
+        return None
+    row, created = found
+    contents, next_after = contents_page(conn, row.item_id, base_url, store)
+    return UnitPublic(
+        id=row.item_id,
+        sscc=sscc,
+        url=f"{base_url}/00/{sscc}",
+        custodian=parties.party(effective_custodian(conn, row)),
+        status=row.status,
+        container=row.container,
+        content_count=content_count(conn, row.item_id) if next_after else len(contents),
+        contents=contents,
+        contents_next_after=next_after,
+        block=created.block_number,
+        tx=created.tx_hash,
+        log_index=created.log_index,
+    )
