@@ -441,6 +441,44 @@ def test_every_key_has_a_qr_code(client: TestClient) -> None:
     assert unknown_format.status_code == 400
 
 
+def test_a_status_awaiting_confirmation_says_so_by_its_badge_and_the_verified_note(
+    client: TestClient,
+) -> None:
+    """ "Claimed by its owner" and "✓ Every fact above comes from the registry's events" read as
+    final while the claim was 5 of 12 confirmations deep."""
+    needed = client.app.state.settings.confirmations  # type: ignore[attr-defined]
+    body = client.get(CLAIMED.path, headers=JSON).json()
+    claim = body["history"][-1]
+    assert (body["status"], claim["type"], claim["confirmed"], body["status_confirmed"]) == (
+        "claimed",
+        "claimed",
+        False,
+        False,
+    )
+    pending = sum(not step["confirmed"] for step in [*body["history"], *body["carried"]])
+    english = client.get(CLAIMED.path, headers={**BROWSER, "Accept-Language": "en"}).text
+    badge = english.split('id="product">')[1].split("<h1>")[0]
+    assert "Claimed by its owner</span>" in badge
+    caveat = f"{claim['confirmations']} of {needed} confirmations (awaiting confirmation)"
+    assert f'<span class="meta" id="status-pending">{caveat}</span>' in badge
+    assert f"{caveat} · tx" in english  # the timeline's words for the same step
+    note = english.split('<p class="verified">')[1].split("</p>")[0]
+    caveat_note = f"; {pending} of them are still awaiting confirmation"
+    assert note.endswith(f'<span id="verified-pending">{caveat_note}</span>.'), note
+    chinese = client.get(CLAIMED.path, headers=BROWSER).text
+    assert f"{claim['confirmations']}/{needed} 次确认 (等待确认)</span>" in chinese
+    assert f'<span id="verified-pending">；其中 {pending} 条仍在等待确认</span>。' in chinese
+    # The page and the JSON agree on every kind of record, final or not.
+    for path in (CLAIMED.path, DIAMOND.path, SKINCARE_LOT.path, PALLET.path):
+        record = client.get(path, headers=JSON).json()
+        page = client.get(path, headers={**BROWSER, "Accept-Language": "en"}).text
+        assert ('id="status-pending"' in page) == (not record["status_confirmed"]), path
+        final = [
+            s for s in record["history"] if s["type"] not in ("attested", "attestation_revoked", "packed")
+        ]
+        assert record["status_confirmed"] == final[-1]["confirmed"], path
+
+
 def test_a_unit_has_one_epc_as_parent_and_as_object(client: TestClient) -> None:
     """The pallet was `...:record:<id>` as its gift set's parent but `...:item:<id>` in its own
     document; once the gateway knows its SSCC, it is its Digital Link in both."""

@@ -43,6 +43,22 @@ HISTORY_TYPES = {
 STATUS_HISTORY = {1: "found", 4: "recalled", 5: "claimed", 6: "reported_lost", 7: "destroyed"}
 """StatusChanged status number -> history type (contracts/types/RecordTypes.sol numbers)."""
 
+STATUS_KEEPING = frozenset({"attested", "attestation_revoked", "packed", "unpacked"})
+"""History types that leave a record's status as it was."""
+
+
+def status_step(history: list[HistoryEntry]) -> HistoryEntry | None:
+    """The step behind a record's status: the last of its own facts that set it. While that step
+    awaits confirmation, so does the status (a claim 1 block deep may still be reorged away)."""
+    return next((step for step in reversed(history) if step.type not in STATUS_KEEPING), None)
+
+
+def status_confirmed(history: list[HistoryEntry]) -> bool:
+    """Whether the step behind the status is final (see `status_step`)."""
+    step = status_step(history)
+    return step is None or step.confirmed
+
+
 CLAIMED = 5
 
 
@@ -238,11 +254,12 @@ class ItemReader:
 
     def complete(self, record: LotPublic | UnitPublic) -> None:
         """Fill in `record`'s history (for a sub-lot, from its parent lots' anchoring: see
-        `lot_facts`; a parent is split only while not packed), the moves
-        of the units it was packed in (see `carried`), its chain and, for a unit, what was
-        packed into it and taken out (see `packings`)."""
+        `lot_facts`; a parent is split only while not packed), whether its status is final, the
+        moves of the units it was packed in (see `carried`), its chain and, for a unit, what
+        was packed into it and taken out (see `packings`)."""
         rows = self.lot_facts(record) if isinstance(record, LotPublic) else self.events(record.id)
         record.history = self.history(rows)
+        record.status_confirmed = status_confirmed(record.history)
         record.carried = self.history(self.carried(rows), carried=True)
         record.chain = self.chain_info()
         if isinstance(record, UnitPublic):
@@ -395,12 +412,14 @@ class ItemReader:
         expires = (
             item.offer_expires_at if item.pending_to and item.offer_expires_at != NEVER_EXPIRES else None
         )
+        history = self.history(rows)
         return ItemPublic(
             id=item_id,
             gtin=key.gtin if key else None,
             serial=key.serial if key else None,
             url=self.settings.base_url + key.path if key else None,
             status=item.status,
+            status_confirmed=status_confirmed(history),
             brand=self.parties.party(item.brand),
             custodian=self.parties.party(custodian),
             container=item.container,
@@ -411,7 +430,7 @@ class ItemReader:
             metadata_hash=item.metadata_hash,
             metadata=verified_metadata(item.metadata_uri, item.metadata_hash),
             attestations=attested,
-            history=self.history(rows),
+            history=history,
             carried=self.history(carried, carried=True),
             chain=chain,
             risk=scan_risk(self.conn, recorder, item_id, claimed_at, self.settings)

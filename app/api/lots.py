@@ -51,6 +51,9 @@ class LotPublic(BaseModel):
     brand: Party
     custodian: Party = Field(description="Effective custodian: the outermost unit's while the lot is packed")
     status: str = Field(description="The lot's status; 'recalled' also when a lot it was split from is")
+    status_confirmed: bool = Field(
+        default=True, description="Whether the step that set `status` is final, as for an item"
+    )
     recalled_with: str | None = Field(
         None,
         description="The lot it was split from whose recall covers it (its labels carry that lot's number)",

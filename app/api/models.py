@@ -110,6 +110,11 @@ class ItemPublic(BaseModel):
     serial: str | None
     url: str | None = Field(description="Canonical GS1 Digital Link URL (null until the key is known)")
     status: str = Field(description="active, offered, sold, recalled, claimed, lost or destroyed")
+    status_confirmed: bool = Field(
+        default=True,
+        description="Whether the step that set `status` (the last of `history` that changes it) is "
+        "`confirmed`; false while it awaits confirmation, as pages then say next to the status",
+    )
     brand: Party
     custodian: Party = Field(
         description="Who holds it: while packed, the outermost logistic unit's custodian"

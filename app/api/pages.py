@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
 from app.api.i18n import EVENTS, KINDS, STATUS, TEXT, certification_label, risk_detail
-from app.api.items import iso_time
+from app.api.items import iso_time, status_step
 from app.api.lots import LotItemPublic, LotPublic
 from app.api.metadata import metadata_text, product_name
 from app.api.models import ChainInfo, HistoryEntry, ItemPublic
@@ -94,14 +94,18 @@ def _timeline(*lists: Sequence[HistoryEntry]) -> list[HistoryEntry]:
     return sorted((step for steps in lists for step in steps), key=lambda e: (e.block, e.log_index))
 
 
-def _chain_context(chain: ChainInfo | None, timeline: list[HistoryEntry], needed: int) -> dict[str, Any]:
+def _chain_context(
+    chain: ChainInfo | None, history: list[HistoryEntry], timeline: list[HistoryEntry], needed: int
+) -> dict[str, Any]:
     """What every page says about the chain: since when the registry is paused (None while it
-    runs), and how many steps of the timeline (each certification is one) are not final yet,
-    out of the blocks `needed`."""
+    runs), how many steps of the timeline (each certification is one) are not final yet, out of
+    the blocks `needed`, and the step of `history` behind the status shown (see `status_step`:
+    the badge says when it awaits confirmation, as the JSON's `status_confirmed`)."""
     return {
         "paused_since": chain.paused_since if chain else None,
         "pending": sum(not step.confirmed for step in timeline),
         "needed": needed,
+        "status_step": status_step(history),
     }
 
 
@@ -117,7 +121,7 @@ def render_item_page(item: ItemPublic, lang: str, confirmations_needed: int, exp
         timeline=timeline,
         origin=metadata_text(item.metadata, "origin"),
         explorer=explorer,
-        **_chain_context(item.chain, timeline, confirmations_needed),
+        **_chain_context(item.chain, item.history, timeline, confirmations_needed),
     )
 
 
@@ -144,7 +148,7 @@ def render_key_page(
         timeline=timeline,
         proof_path=proof,
         contents_shown=CONTENTS_SHOWN,
-        **_chain_context(record.chain, timeline, confirmations_needed),
+        **_chain_context(record.chain, record.history, timeline, confirmations_needed),
     )
 
 

@@ -50,6 +50,9 @@ class UnitPublic(BaseModel):
     url: str
     custodian: Party = Field(description="Effective custodian: the outermost unit's while packed")
     status: str
+    status_confirmed: bool = Field(
+        default=True, description="Whether the step that set `status` is final, as for an item"
+    )
     container: str | None = Field(description="Id of the unit this unit is packed in, if any")
     content_count: int = Field(description="How many records are packed directly in this unit")
     contents: list[UnitContent] = Field(
