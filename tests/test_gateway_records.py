@@ -479,6 +479,25 @@ def test_a_status_awaiting_confirmation_says_so_by_its_badge_and_the_verified_no
         assert record["status_confirmed"] == final[-1]["confirmed"], path
 
 
+def test_lots_and_units_are_listed_by_kind(client: TestClient) -> None:
+    """/api/v1/items listed serialised items only."""
+    lots = client.get("/api/v1/items", params={"kind": "lot"}).json()["items"]
+    by_id = {lot["id"]: lot for lot in lots}
+    assert set(by_id) == {_hex(SKINCARE_LOT.item_id), _hex(SLASHED_LOT.item_id)}
+    assert {lot["kind"] for lot in lots} == {"lot"}
+    assert by_id[_hex(SKINCARE_LOT.item_id)]["url"].endswith(SKINCARE_LOT.path)  # from the lot store
+    assert by_id[_hex(SKINCARE_LOT.item_id)]["custodian"] == CARRIER  # the pallet's custodian
+    (unit,) = client.get("/api/v1/items", params={"kind": "unit"}).json()["items"]
+    assert (unit["id"], unit["kind"], unit["status"]) == (_hex(PALLET.item_id), "unit", "active")
+    items = client.get("/api/v1/items").json()["items"]  # the default: items, as before
+    assert {i["kind"] for i in items} == {"item"} and _hex(DIAMOND.item_id) in {i["id"] for i in items}
+    assert client.get("/api/v1/items", params={"kind": "pallet"}).status_code == 422
+    described = client.get("/openapi.json").json()["paths"]["/api/v1/items"]["get"]
+    (kind,) = [p for p in described["parameters"] if p["name"] == "kind"]
+    assert kind["schema"]["enum"] == ["item", "lot", "unit"] and kind["schema"]["default"] == "item"
+    assert "lots" in kind["description"] and "units" in described["summary"]
+
+
 def test_a_unit_has_one_epc_as_parent_and_as_object(client: TestClient) -> None:
     """The pallet was `...:record:<id>` as its gift set's parent but `...:item:<id>` in its own
     document; once the gateway knows its SSCC, it is its Digital Link in both."""

@@ -107,3 +107,14 @@ def test_a_units_timeline_names_what_was_packed_and_unpacked(client: TestClient)
     assert MEMBERS["brand"].name in steps[2]
     zh = client.get(CRATE.path, headers={**ENGLISH, "Accept-Language": "zh-CN"}).text
     assert "装入本单元" in zh and f"另有 {PACKED - NAMED_PER_STEP} 件" in zh and "从本单元取出" in zh
+
+
+def test_units_are_listed_by_kind(client: TestClient) -> None:
+    client.get(CRATE.path, headers=JSON)  # the gateway learns the crate's SSCC by resolving it
+    client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
+    units = client.get("/api/v1/items", params={"kind": "unit"}).json()
+    assert [(u["id"], u["kind"]) for u in units["items"]] == [(_hex(CRATE.item_id), "unit")]
+    assert units["items"][0]["url"] == client.app.state.settings.base_url + CRATE.path  # type: ignore[attr-defined]
+    assert client.get("/api/v1/items", params={"kind": "lot"}).json() == {"items": [], "next_after": None}
+    items = client.get("/api/v1/items", params={"limit": 500}).json()["items"]
+    assert len(items) == PACKED and {i["kind"] for i in items} == {"item"}

@@ -151,7 +151,8 @@ KNOWN_URL = (
 
 class ItemSummary(BaseModel):
     id: str
-    url: str | None
+    kind: Literal["item", "lot", "unit"] = Field(description="The `kind` listed")
+    url: str | None = Field(description=KNOWN_URL)
     status: str
     brand: str
     custodian: str

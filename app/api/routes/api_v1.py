@@ -1,7 +1,7 @@
 """The versioned JSON API: items with bounded pagination, history, EPCIS 2.0, proofs, labels."""
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from eth_utils.address import is_address
@@ -10,13 +10,13 @@ from pydantic import AfterValidator
 from sqlalchemy import Connection, select
 
 from app.api.cache import request_path
-from app.api.clone import known_path, known_paths
+from app.api.clone import known_path
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
 from app.api.epcis import epcis_document, record_urn
 from app.api.errors import ApiError
 from app.api.items import ItemReader, unit_of
 from app.api.labels import MAX_LABELS, label_sheet
-from app.api.lots import effective_custodians, load_lot_item
+from app.api.lots import effective_custodians, load_lot_item, record_paths, record_status
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.places import PlaceDirectory
 from app.api.proof import ProofBundle, proof_bundle
@@ -60,26 +60,41 @@ def _load(reader: ItemReader, item_id: str, request: Request) -> ItemPublic:
     return item
 
 
-@router.get("/items", response_model=ItemPage, summary="Indexed items, ordered by id")
+RecordKind = Annotated[
+    Literal["item", "lot", "unit"],
+    Query(description="What to list: serialised items (the default), lots or logistic units"),
+]
+
+
+@router.get(
+    "/items",
+    response_model=ItemPage,
+    summary="Indexed records of one kind (items by default, or lots, or logistic units), ordered by id",
+)
 def list_items(
     conn: ConnectionDep,
     settings: SettingsDep,
+    places: PlacesDep,
     limit: Limit = 50,
     after: AfterId = None,
+    kind: RecordKind = "item",
 ) -> ItemPage:
-    query = RECORD_ROWS.where(items.c.kind == "item").order_by(items.c.item_id).limit(limit + 1)
+    """Pages of `kind` records by id; `url` is each one's Digital Link once the gateway knows its
+    key (resolved before; for a lot, also from its file in the lot store)."""
+    query = RECORD_ROWS.where(items.c.kind == kind).order_by(items.c.item_id).limit(limit + 1)
     if after is not None:
         query = query.where(items.c.item_id > after)
     rows = list(conn.execute(query))
     page = rows[:limit]
-    paths = known_paths(conn, [r.item_id for r in page])
+    paths = record_paths(conn, page, ItemReader(conn, settings, places).lot_store())
     custodians = effective_custodians(conn, page)
     return ItemPage(
         items=[
             ItemSummary(
                 id=r.item_id,
+                kind=kind,
                 url=settings.base_url + paths[r.item_id] if r.item_id in paths else None,
-                status=r.status,
+                status=record_status(conn, r.status, r.parent_id),
                 brand=r.brand,
                 custodian=custodians[r.item_id],
                 registered_block=r.registered_block,
