@@ -9,12 +9,12 @@ from jsonschema import Draft7Validator
 from sqlalchemy import Engine
 from web3 import Web3
 
-from app.api.epcis import epcis_document
+from app.api.epcis import contents_event, epcis_document
 from app.api.main import create_app
 from app.chain.client import registry
 from app.chain.deploy import Deployment
-from app.core.config import Settings
-from app.demo.journey import DIAMOND, seed_demo
+from app.core.config import Settings, lot_store
+from app.demo.journey import DIAMOND, GIFT_SET, PALLET, SKINCARE_LOT, seed_demo, seed_mass_market
 from app.indexer.decode import DecodedLog
 from app.indexer.follow import Indexer
 
@@ -117,6 +117,69 @@ def test_every_mapped_event_validates_including_packing_and_recall() -> None:
             "commissioning",
             at_a,
         )
+
+
+def test_a_units_contents_are_one_valid_aggregation_event() -> None:
+    packed = DecodedLog(
+        "UnitPacked", {"unitId": UNIT, "id": ITEM}, 3, BLOCK, "0x" + "11" * 32, 2, 1_700_000_200
+    )
+    created = DecodedLog("UnitCreated", {"custodian": A}, 1, BLOCK, "0x" + "11" * 32, 0, 1_700_000_000, UNIT)
+    unit_epc = "https://g.example/00/109506000000000016"
+    children = ["https://g.example/01/09506000134352/21/X", f"urn:origintrace:eip155:31337:record:{ITEM}"]
+    event = contents_event(unit_epc, children, 31337, UNIT, packed)
+    document = epcis_document([created], unit_epc, 31337, "https://g.example", 0, UNIT, None, None, event)
+    assert _errors(document) == []
+    events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[index]
+    assert [(e["type"], e["action"]) for e in events] == [
+        ("ObjectEvent", "ADD"),
+        ("AggregationEvent", "OBSERVE"),
+    ]
+    assert (events[1]["parentID"], events[1]["childEPCs"]) == (unit_epc, children)
+    assert events[1]["eventTime"] == "2023-11-14T22:16:40Z"  # as of the last packing
+    assert events[1]["bizTransactionList"][0]["bizTransaction"].endswith(":log:2")
+    # One id per unit and packing: stable across exports, another unit's differs.
+    again = contents_event(unit_epc, children[:1], 31337, UNIT, packed)
+    assert (
+        again["eventID"]
+        == event["eventID"]
+        != contents_event(unit_epc, children, 31337, ITEM, packed)["eventID"]
+    )
+
+
+@pytest.mark.e2e
+def test_a_pallets_document_holds_what_it_carries(
+    w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    """A pallet's document had its own events only: not what is on it."""
+    contract = registry(w3, deployment.registry)
+    seed_demo(w3, contract, operator)
+    seed_mass_market(w3, contract, lot_store(settings, deployment.chain_id, deployment.registry))
+    Indexer(w3, engine, deployment).backfill()
+    with TestClient(create_app(settings, engine)) as client:
+        for path in (PALLET.path, GIFT_SET.path):  # the gateway learns their keys by resolving them
+            client.get(path, headers={"Accept": "application/json"})
+        client.app.state.recorder.flush(engine)  # type: ignore[attr-defined]
+        response = client.get(f"/api/v1/items/0x{PALLET.item_id.hex()}/epcis")
+        gift = client.get(f"/api/v1/items/0x{GIFT_SET.item_id.hex()}/epcis").json()
+    document = response.json()
+    assert response.status_code == 200 and _errors(document) == []
+    events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    (contents,) = [e for e in events if e["type"] == "AggregationEvent"]
+    base = "http://127.0.0.1:8000"
+    assert (contents["action"], contents["parentID"]) == ("OBSERVE", base + PALLET.path)
+    by_id = sorted([(GIFT_SET.item_id, GIFT_SET.path), (SKINCARE_LOT.item_id, SKINCARE_LOT.path)])
+    assert contents["childEPCs"] == [base + path for _, path in by_id]  # the lot named from the lot store
+    (packed,) = [
+        e
+        for e in gift["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        if e["type"] == "AggregationEvent"
+    ]
+    assert packed["parentID"] == contents["parentID"]  # the pallet is one EPC wherever it appears
+    # An item holds nothing: its document has no such event.
+    assert all(
+        e["action"] != "OBSERVE" or e["type"] != "AggregationEvent"
+        for e in gift["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    )
 
 
 @pytest.mark.e2e

@@ -22,7 +22,9 @@ not while shipping (in transit), nor for status changes and attestations, which 
 can record away from the object. A unit is the aggregation's parentID by its Digital Link
 URI (/00/{sscc}) once the gateway knows its SSCC (from a resolution: the SSCC is a hash on
 chain), else as urn:origintrace:eip155:{chain}:record:{unitId}, as the unit's own document
-names it. Every event names the transaction and log position behind it in
+names it. A unit's own document ends with an AggregationEvent (OBSERVE) of what it holds now:
+its childEPCs by Digital Link where known (else by record URN), as of the last packing or
+unpacking. Every event names the transaction and log position behind it in
 bizTransactionList. A batch log (ItemsRegistered) becomes one event per object, so its
 eventID also hashes the object's record id.
 """
@@ -105,19 +107,9 @@ def epcis_event(
     if log.name in RECORD_LIST_ARGS:
         name_of_log += f"/{item_id}"
     event: dict[str, Any] = {
-        "type": mapping.event_type,
-        "eventID": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, name_of_log)),
-        "eventTime": iso_time(log.timestamp),
-        "eventTimeZoneOffset": "+00:00",
-        "action": mapping.action,
+        **_recorded_by(log, chain_id, name_of_log, mapping.event_type, mapping.action),
         "bizStep": mapping.biz_step,
         "disposition": mapping.disposition,
-        "bizTransactionList": [
-            {
-                "type": TX_TYPE,
-                "bizTransaction": f"urn:origintrace:eip155:{chain_id}:tx:{log.tx_hash}:log:{log.log_index}",
-            }
-        ],
     }
     if mapping.event_type == "AggregationEvent":
         unit = log.args["unitId"]
@@ -141,6 +133,37 @@ def epcis_event(
     return event
 
 
+def _recorded_by(log: DecodedLog, chain_id: int, name: str, event_type: str, action: str) -> dict[str, Any]:
+    """What every event says of the log behind it: its id (a UUID of the log's `name`), the log's
+    block time and the log itself as its business transaction."""
+    return {
+        "type": event_type,
+        "eventID": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+        "eventTime": iso_time(log.timestamp),
+        "eventTimeZoneOffset": "+00:00",
+        "action": action,
+        "bizTransactionList": [
+            {
+                "type": TX_TYPE,
+                "bizTransaction": f"urn:origintrace:eip155:{chain_id}:tx:{log.tx_hash}:log:{log.log_index}",
+            }
+        ],
+    }
+
+
+def contents_event(
+    unit_epc: str, child_epcs: list[str], chain_id: int, unit_id: str, as_of: DecodedLog
+) -> dict[str, Any]:
+    """An AggregationEvent (OBSERVE) of what the unit `unit_id` holds now, `child_epcs`, as of
+    `as_of`, the last packing or unpacking that changed it (its time and transaction)."""
+    name = f"eip155:{chain_id}/{as_of.tx_hash}/{as_of.log_index}/contents/{unit_id}"
+    return {
+        **_recorded_by(as_of, chain_id, name, "AggregationEvent", "OBSERVE"),
+        "parentID": unit_epc,
+        "childEPCs": child_epcs,
+    }
+
+
 def record_urn(chain_id: int, record_id: str) -> str:
     """The EPC of a record whose GS1 key the gateway does not know (ids are hashes of keys):
     the same URN wherever the record appears, as an object or as a parent unit."""
@@ -156,16 +179,20 @@ def epcis_document(
     item_id: str,
     gln_of: GlnOf | None = None,
     units: dict[str, str] | None = None,
+    contents: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI; record
     `item_id`); `gln_of` places the events of members that had a GLN then, and `units`
     (unit id -> Digital Link URI) names the logistic units whose SSCC the gateway knows by it, as
-    their own documents name them."""
+    their own documents name them. A unit's document ends with what it holds (`contents`, see
+    `contents_event`)."""
     event_list = [
         e
         for log in logs
         if (e := epcis_event(log, epc, chain_id, base_url, item_id, gln_of, units)) is not None
     ]
+    if contents is not None:
+        event_list.append(contents)
     return {
         "@context": [CONTEXT],
         "type": "EPCISQueryDocument",

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from app.api.cache import request_path
 from app.api.clone import known_path
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
-from app.api.epcis import epcis_document, record_urn
+from app.api.epcis import contents_event, epcis_document, record_urn
 from app.api.errors import ApiError
 from app.api.items import ItemReader, unit_of
 from app.api.labels import MAX_LABELS, label_sheet
@@ -22,8 +22,10 @@ from app.api.places import PlaceDirectory
 from app.api.proof import ProofBundle, proof_bundle
 from app.api.units import (
     CONTENTS_PAGE,
+    PACKING_STEPS,
     ContentsPage,
     content_count,
+    content_ids,
     contents_page,
 )
 from app.core.config import Settings
@@ -170,10 +172,27 @@ def get_epcis(
 
     packings = {unit for row in rows if (unit := unit_of(row))}
     units = {unit: settings.base_url + path for unit, path in reader.unit_paths(packings).items()}
+    contents = _contents_event(reader, epc, item_id)
     document = epcis_document(
-        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, gln_of, units
+        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, gln_of, units, contents
     )
     return Response(orjson.dumps(document), media_type="application/ld+json")
+
+
+def _contents_event(reader: ItemReader, unit_epc: str, unit_id: str) -> dict[str, Any] | None:
+    """The AggregationEvent of what the unit `unit_id` holds now (None when it holds nothing,
+    or is no unit): every record, by its Digital Link where known, else its record URN."""
+    contents = content_ids(reader.conn, unit_id)
+    if not contents or reader.state is None:
+        return None
+    chain_id = reader.state.chain_id
+    paths = record_paths(reader.conn, contents, reader.lot_store())
+    children = [
+        reader.settings.base_url + paths[c.item_id] if c.item_id in paths else record_urn(chain_id, c.item_id)
+        for c in contents
+    ]
+    last = DecodedLog.from_row(PACKING_STEPS.rows(reader.conn, unit_id=unit_id, named=1)[-1])
+    return contents_event(unit_epc, children, chain_id, unit_id, last)
 
 
 @router.get(
