@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from app.api.clone import known_paths
 from app.api.metadata import verified_metadata
-from app.api.models import ChainInfo, HistoryEntry, Party, Risk
+from app.api.models import CarriedOf, HistoryEntry, Party, ReadFrom, Risk, StatusConfirmed
 from app.api.parties import Parties
 from app.chain.merkle import leaf_hash, verify
 from app.db.reads import PreparedRead
@@ -51,9 +51,7 @@ class LotPublic(BaseModel):
     brand: Party
     custodian: Party = Field(description="Effective custodian: the outermost unit's while the lot is packed")
     status: str = Field(description="The lot's status; 'recalled' also when a lot it was split from is")
-    status_confirmed: bool = Field(
-        default=True, description="Whether the step that set `status` is final, as for an item"
-    )
+    status_confirmed: StatusConfirmed = True
     recalled_with: str | None = Field(
         None,
         description="The lot it was split from whose recall covers it (its labels carry that lot's number)",
@@ -66,16 +64,11 @@ class LotPublic(BaseModel):
     history: list[HistoryEntry] = Field(
         default_factory=list, description="The lot's own facts (anchoring, custody, status), as for an item"
     )
-    carried: list[HistoryEntry] = Field(
-        default_factory=list,
-        description="Custody moves of the logistic units it was packed in, as for an item",
-    )
+    carried: CarriedOf = []
     block: int
     tx: str
     log_index: int
-    chain: ChainInfo | None = Field(
-        default=None, description="The chain and registry it was read from, as for an item"
-    )
+    chain: ReadFrom = None
 
 
 class LotItemPublic(BaseModel):

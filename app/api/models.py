@@ -1,6 +1,6 @@
 """Public response models: what the API promises, separate from the database tables."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -104,17 +104,31 @@ class Risk(BaseModel):
     regions_24h: list[str] = Field(description="Coarse regions (ISO country codes) seen in 24 hours")
 
 
+StatusConfirmed = Annotated[
+    bool,
+    Field(
+        description="Whether the step that set `status` (the last of `history` that changes it) is "
+        "`confirmed`; false while it awaits confirmation, as pages then say next to the status",
+    ),
+]
+CarriedOf = Annotated[
+    list[HistoryEntry],
+    Field(
+        description="Custody moves of the logistic units it was packed in, while it was in them "
+        "(each names its `unit`): how a packed record changed hands",
+    ),
+]
+ReadFrom = Annotated[ChainInfo | None, Field(description="The chain and registry it was read from")]
+"""Fields items, lots and units share (pydantic copies a list default for each instance)."""
+
+
 class ItemPublic(BaseModel):
     id: str = Field(description="On-chain bytes32 id, 0x-hex")
     gtin: str | None
     serial: str | None
     url: str | None = Field(description="Canonical GS1 Digital Link URL (null until the key is known)")
     status: str = Field(description="active, offered, sold, recalled, claimed, lost or destroyed")
-    status_confirmed: bool = Field(
-        default=True,
-        description="Whether the step that set `status` (the last of `history` that changes it) is "
-        "`confirmed`; false while it awaits confirmation, as pages then say next to the status",
-    )
+    status_confirmed: StatusConfirmed = True
     brand: Party
     custodian: Party = Field(
         description="Who holds it: while packed, the outermost logistic unit's custodian"
@@ -134,10 +148,7 @@ class ItemPublic(BaseModel):
     metadata: dict[str, Any] | None = Field(None, description="Metadata whose hash matched the chain")
     attestations: list[Attestation]
     history: list[HistoryEntry] = Field(description="The item's own facts, as its proof bundle states them")
-    carried: list[HistoryEntry] = Field(
-        description="Custody moves of the logistic units it was packed in, while it was in them "
-        "(each names its `unit`): how a packed item changed hands"
-    )
+    carried: CarriedOf
     chain: ChainInfo
     risk: Risk
 

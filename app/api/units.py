@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, bindparam, func, select
 
 from app.api.lots import created_record, effective_custodian, record_paths, record_status
-from app.api.models import KNOWN_URL, ChainInfo, HistoryEntry, Party
+from app.api.models import KNOWN_URL, CarriedOf, HistoryEntry, Party, ReadFrom, StatusConfirmed
 from app.api.parties import Parties
 from app.db.reads import PreparedRead, chunks
 from app.db.schema import PACKING, PackingUnit, events, items, unit_contents
@@ -50,9 +50,7 @@ class UnitPublic(BaseModel):
     url: str
     custodian: Party = Field(description="Effective custodian: the outermost unit's while packed")
     status: str
-    status_confirmed: bool = Field(
-        default=True, description="Whether the step that set `status` is final, as for an item"
-    )
+    status_confirmed: StatusConfirmed = True
     container: str | None = Field(description="Id of the unit this unit is packed in, if any")
     content_count: int = Field(description="How many records are packed directly in this unit")
     contents: list[UnitContent] = Field(
@@ -70,16 +68,11 @@ class UnitPublic(BaseModel):
         default_factory=list,
         description="What was packed into the unit and taken out, one step per transaction, oldest first",
     )
-    carried: list[HistoryEntry] = Field(
-        default_factory=list,
-        description="Custody moves of the logistic units it was packed in, as for an item",
-    )
+    carried: CarriedOf = []
     block: int
     tx: str
     log_index: int
-    chain: ChainInfo | None = Field(
-        default=None, description="The chain and registry it was read from, as for an item"
-    )
+    chain: ReadFrom = None
 
 
 class ContentsPage(BaseModel):
