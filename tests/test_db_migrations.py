@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.pool import NullPool
 
 from app.db.engine import (
@@ -19,7 +19,7 @@ from app.db.engine import (
     make_engine,
     migrate,
 )
-from app.db.schema import PACKING, PackingUnit, events, metadata
+from app.db.schema import metadata
 
 TX, BATCH_TX = "0x" + "a1" * 32, "0x" + "b2" * 32
 ITEM, BATCHED, UNIT = ("0x" + f"{n:064x}" for n in (1, 2, 3))
@@ -142,8 +142,6 @@ def test_migrated_indexes_and_keys_are_the_declared_ones(engine: Engine) -> None
             assert keys == [column.name for column in table.primary_key.columns], table.name
             for index in table.indexes:
                 definition = definitions[str(index.name)]
-                if index.expressions and not index.columns:
-                    continue  # rewritten by PostgreSQL: see the packing index's own test below
                 assert f"({', '.join(column.name for column in index.columns)})" in definition
                 if dialect == "postgresql":
                     assert f"USING {index.dialect_options['postgresql']['using'] or 'btree'} (" in definition
@@ -176,7 +174,7 @@ def test_hex_columns_compare_as_bytes_on_postgresql_and_0007_goes_back(engine: E
         if (table.name, column.name) in _collations(engine)
     }
     assert _collations(engine) == declared
-    assert sum(collation == "C" for collation in declared.values()) == 32  # every id, hash and address
+    assert sum(collation == "C" for collation in declared.values()) == 34  # every id, hash and address
     migrate(engine, "0006", down=True)
     assert set(_collations(engine).values()) == {None}
     migrate(engine)
@@ -204,30 +202,41 @@ def test_long_event_arguments_compress_with_lz4_on_postgresql_and_0012_goes_back
     assert _rows(engine, column) == [("l",)]
 
 
-@pytest.mark.filterwarnings("ignore:.*expression-based index ix_events_packing_unit")  # SQLite's reflection
-def test_a_units_packing_events_are_found_through_their_index_and_0013_goes_back(engine: Engine) -> None:
-    """A unit's page reads what was packed into it by `args.unitId`, which no index held."""
-    migrate(engine)
-    unit = "0x" + "44" * 32
-    rows = [
-        _event(n, TX, n, name, ITEM) | {"args": {"unitId": unit if n < 3 else ITEM, "id": ITEM}}
-        for n, name in enumerate(("UnitPacked", "UnitUnpacked", "UnitPacked", "UnitPacked", "UnitCreated"))
+def test_0013_counts_the_packing_steps_already_indexed_and_goes_back(engine: Engine) -> None:
+    """A unit's page lists its steps from `unit_packings`, which 0013 fills from the events."""
+    migrate(engine, "0012")
+    unit, other = "0x" + "44" * 32, "0x" + "55" * 32
+    packings = [
+        _event(n, tx, n, name, f"0x{n + 10:064x}") | {"args": json.dumps({"unitId": container})}
+        for n, (tx, name, container) in enumerate(
+            [(TX, "UnitPacked", unit)] * 7
+            + [(TX, "UnitPacked", other), (TX, "UnitUnpacked", unit), (BATCH_TX, "UnitPacked", unit)]
+        )
     ]
     with engine.begin() as conn:
-        conn.execute(events.insert(), [{k: v for k, v in row.items() if k != "id"} for row in rows])
-    query = select(events.c.log_index).where(PACKING, PackingUnit() == unit).order_by(events.c.log_index)
-    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
-    postgresql = engine.dialect.name == "postgresql"
-    explain = "EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN "
-    with engine.begin() as conn:
-        assert [row.log_index for row in conn.execute(query)] == [0, 1, 2]
-        if postgresql:
-            conn.execute(text("SET LOCAL enable_seqscan = off"))  # five rows: a scan would be cheaper
-        plan = " ".join(str(row[-1]) for row in conn.execute(text(explain + sql)))
-    assert "ix_events_packing_unit" in plan
+        conn.execute(
+            text(
+                "INSERT INTO events (chain_id, block_number, block_hash, tx_hash, log_index, timestamp,"
+                " name, item_id, args) VALUES (:chain_id, :block_number, :block_hash, :tx_hash,"
+                " :log_index, :timestamp, :name, :item_id, :args)"
+            ),
+            packings,
+        )
+    migrate(engine, "0013")
+    steps = "SELECT unit_id, tx_hash, name, block_number, record_count, first_logs FROM unit_packings"
+    found = sorted(
+        (*row[:5], json.loads(row[5]) if isinstance(row[5], str) else row[5]) for row in _rows(engine, steps)
+    )
+    assert found == sorted(
+        [
+            (unit, TX, "UnitPacked", 10, 7, [0, 1, 2, 3, 4]),  # the first five of its seven
+            (other, TX, "UnitPacked", 17, 1, [7]),
+            (unit, TX, "UnitUnpacked", 18, 1, [8]),
+            (unit, BATCH_TX, "UnitPacked", 19, 1, [9]),
+        ]
+    )
     migrate(engine, "0012", down=True)
-    assert "ix_events_packing_unit" not in {index["name"] for index in inspect(engine).get_indexes("events")}
-    migrate(engine)
+    assert "unit_packings" not in inspect(engine).get_table_names()
 
 
 def _version(url: str) -> str | None:

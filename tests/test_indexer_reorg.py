@@ -16,7 +16,7 @@ from web3.contract import Contract
 from app.chain.client import dev_account, send
 from app.chain.deploy import Deployment
 from app.db.engine import make_engine
-from app.db.schema import blocks, events, indexer_state, items, members, unit_contents
+from app.db.schema import blocks, events, indexer_state, items, members, unit_contents, unit_packings
 from app.demo.journey import Member, hand_over
 from app.gs1.keys import LogisticUnit
 from app.indexer.follow import Indexer
@@ -160,6 +160,33 @@ def test_reorg_rebuilds_units_containers_and_status(
     assert set(rows) == {"0x" + ITEM_A.hex(), "0x" + ITEM_B.hex()}  # the unit is gone
     assert packed == []
     assert rows["0x" + ITEM_B.hex()].status == "active"
+    assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
+
+
+def test_a_reorg_replaying_one_packed_record_keeps_its_units_packing_step_whole(
+    chain: tuple[Web3, Contract, Deployment, dict[str, Member]], index_engine: Engine, tmp_path: Path
+) -> None:
+    """Items A and B packed in one transaction below the fork; A's unpacking above it is undone.
+    The rollback replays A's events (its packing too): the step must stay one of two records."""
+    w3, contract, deployment, members = chain
+    brand = members["brand"].account
+    unit = LogisticUnit.parse("095060001000000029").item_id
+    send(w3, brand, contract.functions.createUnit("095060001000000029"))
+    send(w3, brand, contract.functions.pack(unit, [ITEM_A, ITEM_B]))
+    indexer, snapshot, _ = _indexed_then_snapshot(chain, index_engine)
+    send(w3, brand, contract.functions.unpack(unit, [ITEM_A]))
+    indexer.backfill()
+
+    def steps() -> list[tuple[str, int, int]]:
+        with index_engine.connect() as conn:
+            rows = conn.execute(select(unit_packings).order_by(unit_packings.c.block_number))
+            return [(row.name, row.record_count, len(row.first_logs)) for row in rows]
+
+    assert steps() == [("UnitPacked", 2, 2), ("UnitUnpacked", 1, 1)]
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    send(w3, brand, contract.functions.registerItem(keccak(text="reorg item C"), keccak(b"C"), "ipfs://c"))
+    indexer.backfill()
+    assert steps() == [("UnitPacked", 2, 2)]
     assert dump(index_engine) == dump(_fresh_index(w3, deployment, tmp_path / "reference.db"))
 
 

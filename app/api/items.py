@@ -14,7 +14,7 @@ from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Risk
 from app.api.parties import Parties
 from app.api.places import PlaceDirectory
-from app.api.units import NAMED_PER_STEP, PACKING_STEPS, PackingStep, UnitPublic, describe_ids
+from app.api.units import PackingStep, UnitPublic, describe_ids, packing_steps
 from app.core.config import Settings, lot_store
 from app.db.reads import PreparedRead
 from app.db.schema import CREATION_LOG, PACKING_EVENTS, RECORD_ROWS, attestations, events, items
@@ -272,25 +272,28 @@ class ItemReader:
     def packings(self, unit_id: str) -> list[PackingStep]:
         """What was packed into the unit `unit_id` and taken out of it: one step per transaction,
         naming its first NAMED_PER_STEP records."""
-        rows = PACKING_STEPS.rows(self.conn, unit_id=unit_id, named=NAMED_PER_STEP)
-        named = describe_ids(self.conn, [r.item_id for r in rows], self.settings.base_url, self.lot_store())
-        self.parties.load([r.args["custodian"] for r in rows if r.name == "UnitUnpacked"])
-        steps: dict[tuple[str, str], PackingStep] = {}
-        for row in rows:
-            log = DecodedLog.from_row(row)
-            step = steps.get((log.tx_hash, log.name))
-            if step is None:
-                unpacked = log.name == "UnitUnpacked"
-                step = steps[log.tx_hash, log.name] = PackingStep(
+        steps = packing_steps(self.conn, unit_id)
+        logs = [log for _, step_logs in steps for log in step_logs]
+        named = describe_ids(
+            self.conn, [log.item_id for log in logs if log.item_id], self.settings.base_url, self.lot_store()
+        )
+        self.parties.load([log.args["custodian"] for log in logs if log.name == "UnitUnpacked"])
+        found = []
+        for step, step_logs in steps:
+            if not step_logs:
+                continue  # its events are not stored (cannot be: they are written in one transaction)
+            first = step_logs[0]
+            unpacked = step.name == "UnitUnpacked"
+            found.append(
+                PackingStep(
                     type="contents_unpacked" if unpacked else "contents_packed",
-                    to=self.parties.party(log.args["custodian"], _position(log)) if unpacked else None,
-                    records=[],
-                    record_count=row.in_step,
-                    **self._when(log),
+                    to=self.parties.party(first.args["custodian"], _position(first)) if unpacked else None,
+                    records=[named[log.item_id] for log in step_logs if log.item_id in named],
+                    record_count=step.record_count,
+                    **self._when(first),
                 )
-            if log.item_id in named:
-                step.records.append(named[log.item_id])
-        return list(steps.values())
+            )
+        return found
 
     def _when(self, row: DecodedLog) -> dict[str, Any]:
         """Where and when a step happened, and how final it is: the fields every step has."""

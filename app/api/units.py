@@ -1,9 +1,8 @@
 """Logistic units (SSCC): what they hold now, a page at a time, and what went into and out of them.
 
 A unit's contents are its rows of `unit_contents`. What was packed into it or unpacked from it
-are the packing events naming it as `args.unitId` (found through ix_events_packing_unit): one
-step per transaction, naming its first records and counting them all, for a pallet of
-thousands is packed in a few transactions of up to 500 records.
+are its rows of `unit_packings`: one step per transaction, naming its first records and counting
+them all, for a pallet of thousands is packed in a few transactions of up to 500 records.
 """
 
 from collections.abc import Iterable
@@ -17,16 +16,17 @@ from app.api.lots import created_record, effective_custodian, record_paths, reco
 from app.api.models import KNOWN_URL, CarriedOf, HistoryEntry, Party, ReadFrom, StatusConfirmed
 from app.api.parties import Parties
 from app.db.reads import PreparedRead, chunks
-from app.db.schema import PACKING, PackingUnit, events, items, unit_contents
+from app.db.schema import PACKING_LOGS_KEPT, events, items, unit_contents, unit_packings
 from app.gs1.keys import LogisticUnit
+from app.indexer.decode import DecodedLog
 
 CONTENTS_PAGE: Final = 100
 """Contents a unit's JSON lists (by id); the rest come a page at a time from
 /api/v1/items/{id}/contents."""
 CONTENTS_SHOWN: Final = 20
 """Contents a unit's page lists, so a pallet of thousands stays a short page on a phone."""
-NAMED_PER_STEP: Final = 5
-"""Records a packing step names (it counts them all)."""
+NAMED_PER_STEP: Final = PACKING_LOGS_KEPT
+"""Records a packing step names (it counts them all): those `unit_packings` keeps."""
 
 
 class UnitContent(BaseModel):
@@ -159,27 +159,30 @@ def content_ids(conn: Connection, unit_id: str) -> list[Any]:
     )
 
 
-def _packing_steps() -> PreparedRead:
-    """The packing events naming `:unit_id`, in chain order: of each transaction's packings
-    (or unpackings) the first `:named`, each row with `in_step`, how many the step has."""
-    step = (events.c.tx_hash, events.c.name)
-    ranked = (
-        select(
-            *events.c,
-            func.row_number().over(partition_by=step, order_by=events.c.log_index).label("nth"),
-            func.count().over(partition_by=step).label("in_step"),
-        )
-        .where(PACKING, PackingUnit() == bindparam("unit_id"))  # the index's own predicate and expression
-        .subquery()
+PACKING_STEPS = PreparedRead(select(unit_packings).where(unit_packings.c.unit_id == bindparam("unit_id")))
+PACKING_LOGS = PreparedRead(
+    select(events).where(
+        events.c.tx_hash.in_(bindparam("txs", expanding=True)),
+        events.c.log_index.in_(bindparam("log_indexes", expanding=True)),
     )
-    return PreparedRead(
-        select(ranked)
-        .where(ranked.c.nth <= bindparam("named"))
-        .order_by(ranked.c.block_number, ranked.c.log_index)
-    )
+)
 
 
-PACKING_STEPS = _packing_steps()
+def packing_steps(conn: Connection, unit_id: str) -> list[tuple[Any, list[DecodedLog]]]:
+    """The `unit_packings` rows of `unit_id` in chain order, each with the events of the first
+    records it names (its `first_logs`, found by their log position)."""
+    steps = sorted(PACKING_STEPS.rows(conn, unit_id=unit_id), key=lambda s: (s.block_number, s.first_logs[0]))
+    wanted = {(step.tx_hash, index) for step in steps for index in step.first_logs}
+    logs: dict[tuple[str, int], DecodedLog] = {}
+    log_indexes = sorted({index for _, index in wanted})
+    for txs in chunks(sorted({tx for tx, _ in wanted})):
+        for row in PACKING_LOGS.rows(conn, txs=list(txs), log_indexes=log_indexes):
+            if (row.tx_hash, row.log_index) in wanted:
+                logs[row.tx_hash, row.log_index] = DecodedLog.from_row(row)
+    return [
+        (step, [logs[step.tx_hash, i] for i in step.first_logs if (step.tx_hash, i) in logs])
+        for step in steps
+    ]
 
 
 def load_unit(

@@ -20,9 +20,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 metadata = MetaData()
 
@@ -102,28 +99,6 @@ undecodable_logs = Table(
 PACKING_EVENTS = ("UnitPacked", "UnitUnpacked")
 """Events putting a record into a logistic unit or taking it out (`args.unitId` names the unit)."""
 
-
-class PackingUnit(FunctionElement[str]):
-    """`args.unitId` of an `events` row: the unit a packing event (PACKING_EVENTS) names.
-    Rendered as the expression of the index ix_events_packing_unit, so queries use it."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(PackingUnit)
-def _packing_unit_sqlite(element: PackingUnit, compiler: SQLCompiler, **kw: object) -> str:
-    return "json_extract(args, '$.unitId')"
-
-
-@compiles(PackingUnit, "postgresql")
-def _packing_unit_postgresql(element: PackingUnit, compiler: SQLCompiler, **kw: object) -> str:
-    return "(args ->> 'unitId')"
-
-
-PACKING = text("name IN ('UnitPacked', 'UnitUnpacked')")
-"""The partial-index predicate of the packing events."""
-
 events = Table(
     "events",
     metadata,
@@ -141,16 +116,6 @@ events = Table(
         "block_number",
         postgresql_where=text("item_id IS NULL"),
         sqlite_where=text("item_id IS NULL"),
-    ),
-    # A packing event is indexed under the record packed; this finds what went into (or out of)
-    # a unit, for its page. Partial: the predicate, checked first, spares the other events the
-    # JSON lookup.
-    Index(
-        "ix_events_packing_unit",
-        PackingUnit(),
-        postgresql_using="hash",
-        postgresql_where=PACKING,
-        sqlite_where=PACKING,
     ),
 )
 """Every registry event, decoded; the source from which all other tables are rebuilt."""
@@ -212,6 +177,27 @@ unit_contents = Table(
 
 Kept out of `items`: packing is the commonest event of a busy chain, and a narrow row here
 costs far less than a new version of the record's row and of every index on it.
+"""
+
+PACKING_LOGS_KEPT = 5
+"""Log indexes a `unit_packings` row keeps: of the records a step packed, those its page names."""
+
+unit_packings = Table(
+    "unit_packings",
+    metadata,
+    Column("unit_id", HEX32, nullable=False),
+    Column("tx_hash", HEX32, nullable=False),
+    Column("name", String(16), nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("record_count", Integer, nullable=False),
+    Column("first_logs", JSON, nullable=False),
+    PrimaryKeyConstraint("unit_id", "tx_hash", "name", name="pk_unit_packings"),
+)
+"""What went into each logistic unit and came out: one row per unit, transaction and packing
+event name (PACKING_EVENTS), with how many records it packed or unpacked and the log indexes
+of the first PACKING_LOGS_KEPT. A unit's page lists its steps from here: the events name the
+record packed, not the unit, and indexing them by unit cost every event write (0.35-0.5 s per
+200,000); a row here costs one per unit and transaction. Rebuilt from the events like the rest.
 """
 
 RECORDS = items.outerjoin(unit_contents, unit_contents.c.item_id == items.c.item_id)

@@ -151,10 +151,12 @@ def on_unit_created(state: RangeState, log: DecodedLog) -> None:
 
 def on_unit_packed(state: RangeState, log: DecodedLog) -> None:
     state.pack(log, log.args["unitId"])
+    state.packing_step(log)
 
 
 def on_unit_unpacked(state: RangeState, log: DecodedLog) -> None:
     state.pack(log, None)
+    state.packing_step(log)
     state.update_item(log, custodian=log.args["custodian"])
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select
 
 from app.db.reads import PreparedRead, chunks
-from app.db.schema import attestations, items, members, unit_contents
+from app.db.schema import PACKING_LOGS_KEPT, attestations, items, members, unit_contents, unit_packings
 from app.db.writes import delete_rows, update_rows, upsert
 from app.indexer.decode import DecodedLog
 
@@ -36,7 +36,8 @@ class RangeState:
     A record created in the range (or loaded: a sub-lot's parent) is held as a whole row. A
     record stored by an earlier range is not loaded to be changed: its changed columns are
     collected and written as one UPDATE per set of columns, so the common events of a busy
-    chain (an item unpacked or handed over) cost no read. Packing writes `unit_contents` only.
+    chain (an item unpacked or handed over) cost no read. Packing writes `unit_contents` and one
+    `unit_packings` row per unit and transaction.
 
     With `records`, only those records are written: a reorg rebuilds some records by replaying
     their events, and a batch event among them also names records that need no rebuilding.
@@ -72,6 +73,8 @@ class RangeState:
         self._dirty_attestations: set[str] = set()
         self._containers: dict[str, str | None] = {}
         """Records packed in this range (their unit) or unpacked (None), the last event winning."""
+        self._packings: dict[tuple[str, str, str], dict[str, Any]] = {}
+        """`unit_packings` rows of this range, by (unit, transaction, event name)."""
         self.registry: dict[str, Any] = {}
         """Columns of the deployment's `indexer_state` row that this range's events set: the
         registry's own state (`paused_since`), written with the checkpoint."""
@@ -119,6 +122,30 @@ class RangeState:
         elif self._records is None or item_id in self._records:
             self._containers[item_id] = container
             self._changed_by.setdefault(item_id, log_entry)
+
+    def packing_step(self, log_entry: DecodedLog) -> None:
+        """Count `log_entry` (a packing event) in the step of its unit and transaction.
+
+        A reorg's replay (`records` given) counts nothing: it replays records' events from below
+        the fork, whose steps are stored already; the steps above the fork were deleted with their
+        blocks and are counted again when those blocks' new logs are stored. A transaction lies in
+        one block, so one range holds all of its step."""
+        if self._records is not None:
+            return
+        key = (log_entry.args["unitId"], log_entry.tx_hash, log_entry.name)
+        step = self._packings.get(key)
+        if step is None:
+            step = self._packings[key] = {
+                "unit_id": key[0],
+                "tx_hash": key[1],
+                "name": key[2],
+                "block_number": log_entry.block_number,
+                "record_count": 0,
+                "first_logs": [],
+            }
+        step["record_count"] += 1
+        if len(step["first_logs"]) < PACKING_LOGS_KEPT:
+            step["first_logs"].append(log_entry.log_index)
 
     def put_attestation(self, row: dict[str, Any]) -> None:
         self.attestations[row["attestation_id"]] = row
@@ -168,6 +195,7 @@ class RangeState:
         packed = [{"item_id": i, "container": c} for i, c in self._containers.items() if c is not None]
         upsert(conn, unit_contents, packed, ["item_id"], new=True)
         delete_rows(conn, unit_contents, "item_id", [i for i, c in self._containers.items() if c is None])
+        upsert(conn, unit_packings, list(self._packings.values()), ["unit_id", "tx_hash", "name"], new=True)
 
     def _report_unknown(self, conn: Connection, item_ids: list[str]) -> None:
         known = _load(conn, items, "item_id", item_ids)

@@ -20,6 +20,7 @@ from app.db.schema import (
     members,
     undecodable_logs,
     unit_contents,
+    unit_packings,
 )
 from app.db.writes import IGNORE, insert_ignore, upsert, write_values
 from app.indexer.decode import DecodedLog, record_ids
@@ -28,7 +29,17 @@ from app.indexer.state import RangeState
 
 log = logging.getLogger(__name__)
 
-STATE_TABLES = (events, items, unit_contents, attestations, members, blocks, undecodable_logs, indexer_state)
+STATE_TABLES = (
+    events,
+    items,
+    unit_contents,
+    unit_packings,
+    attestations,
+    members,
+    blocks,
+    undecodable_logs,
+    indexer_state,
+)
 
 
 class CheckpointMoved(RuntimeError):
@@ -154,9 +165,10 @@ def _insert_events(conn: Connection, chain_id: int, logs: list[DecodedLog]) -> N
 def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
     """Undo every block above `fork_block`: drop its rows and rebuild the state they touched.
 
-    The records (items, lots, units), their attestations, unit contents and the members changed
-    above the fork are deleted and rebuilt by replaying their remaining events (a batch event,
-    found as a record's creation log, rebuilds only those of its records), so the state equals
+    The packing steps above the fork are deleted. The records (items, lots, units), their
+    attestations, unit contents and the members changed above the fork are deleted and rebuilt
+    by replaying their remaining events (a batch event, found as a record's creation log,
+    rebuilds only those of its records), so the state equals
     that of an index that never saw the lost blocks.
     """
     above = events.c.block_number > fork_block
@@ -171,6 +183,7 @@ def _rollback(conn: Connection, chain_id: int, fork_block: int) -> None:
         paused_changed |= entry.name in PAUSE_EVENTS
     conn.execute(delete(events).where(events.c.chain_id == chain_id, above))
     conn.execute(delete(attestations).where(attestations.c.block_number > fork_block))
+    conn.execute(delete(unit_packings).where(unit_packings.c.block_number > fork_block))
     conn.execute(delete(undecodable_logs).where(undecodable_logs.c.block_number > fork_block))
     conn.execute(delete(blocks).where(blocks.c.chain_id == chain_id, blocks.c.number > fork_block))
     replay: dict[tuple[str, int], DecodedLog] = {}

@@ -22,11 +22,11 @@ from app.api.places import PlaceDirectory
 from app.api.proof import ProofBundle, proof_bundle
 from app.api.units import (
     CONTENTS_PAGE,
-    PACKING_STEPS,
     ContentsPage,
     content_count,
     content_ids,
     contents_page,
+    packing_steps,
 )
 from app.core.config import Settings
 from app.db.schema import RECORD_ROWS, items
@@ -191,7 +191,7 @@ def _contents_event(reader: ItemReader, unit_epc: str, unit_id: str) -> dict[str
         reader.settings.base_url + paths[c.item_id] if c.item_id in paths else record_urn(chain_id, c.item_id)
         for c in contents
     ]
-    last = DecodedLog.from_row(PACKING_STEPS.rows(reader.conn, unit_id=unit_id, named=1)[-1])
+    last = packing_steps(reader.conn, unit_id)[-1][1][0]  # the last step's first packing
     return contents_event(unit_epc, children, chain_id, unit_id, last)
 
 
