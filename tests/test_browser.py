@@ -110,3 +110,26 @@ def test_no_page_is_wider_than_the_phone(gateway_url: str) -> None:
             assert widths == dict.fromkeys(widths, PHONE["width"])
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (.ci/run installs it)")
+def test_a_long_label_leaves_its_value_room_on_a_phone(gateway_url: str) -> None:
+    """ "Sold by (until its buyer claims it)" took the whole label column's width, squeezing every
+    value of the diamond's facts to a few letters a line ("Botsw / ana")."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            narrowest = {}
+            for locale, lang in (("en-US", "en"), ("zh-CN", "zh")):
+                page = browser.new_context(viewport=PHONE, is_mobile=True, locale=locale).new_page()
+                for key in (DIAMOND, CLAIMED, PALLET):
+                    response = page.goto(gateway_url + key.path)
+                    assert response is not None and response.status == 200
+                    narrowest[lang, key.path] = page.evaluate(
+                        "Math.min(...[...document.querySelectorAll('dl > dd')].map(dd =>"
+                        " dd.getBoundingClientRect().width"
+                        " / dd.parentElement.getBoundingClientRect().width))"
+                    )
+            assert min(narrowest.values()) >= 0.5, narrowest
+        finally:
+            browser.close()
