@@ -21,7 +21,7 @@ from app.db.schema import CREATION_LOG, PACKING_EVENTS, RECORD_ROWS, attestation
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.indexer.decode import DecodedLog, label_text
 from app.indexer.handlers import NEVER_EXPIRES
-from app.indexer.status import indexer_status
+from app.indexer.status import IndexerStatus, indexer_status
 
 HISTORY_TYPES = {
     "ItemRegistered": ("registered", None, "brand"),
@@ -177,6 +177,11 @@ def unit_of(row: DecodedLog, carried: bool = False) -> str | None:
     return str(row.args["unitId"]) if row.name in PACKING_EVENTS else None
 
 
+def indexed_lot_store(settings: Settings, state: IndexerStatus | None) -> Path | None:
+    """The lot files of the registry the checkpoint `state` indexes (None before the first range)."""
+    return lot_store(settings, state.chain_id, state.registry) if state else None
+
+
 class ItemReader:
     """Reads of one item in one connection, sharing the members (`parties`), their places and
     the checkpoint."""
@@ -267,7 +272,7 @@ class ItemReader:
 
     def lot_store(self) -> Path | None:
         """The lot files of the indexed registry (None before the first range)."""
-        return lot_store(self.settings, self.state.chain_id, self.state.registry) if self.state else None
+        return indexed_lot_store(self.settings, self.state)
 
     def packings(self, unit_id: str) -> list[PackingStep]:
         """What was packed into the unit `unit_id` and taken out of it: one step per transaction,

@@ -168,10 +168,14 @@ PACKING_LOGS = PreparedRead(
 )
 
 
-def packing_steps(conn: Connection, unit_id: str) -> list[tuple[Any, list[DecodedLog]]]:
-    """The `unit_packings` rows of `unit_id` in chain order, each with the events of the first
-    records it names (its `first_logs`, found by their log position)."""
-    steps = sorted(PACKING_STEPS.rows(conn, unit_id=unit_id), key=lambda s: (s.block_number, s.first_logs[0]))
+def _steps(conn: Connection, unit_id: str) -> list[Any]:
+    """The `unit_packings` rows of `unit_id`, in chain order."""
+    return sorted(PACKING_STEPS.rows(conn, unit_id=unit_id), key=lambda s: (s.block_number, s.first_logs[0]))
+
+
+def _with_logs(conn: Connection, steps: list[Any]) -> list[tuple[Any, list[DecodedLog]]]:
+    """Each of `steps` with the events of the first records it names (its `first_logs`, found by
+    their log position)."""
     wanted = {(step.tx_hash, index) for step in steps for index in step.first_logs}
     logs: dict[tuple[str, int], DecodedLog] = {}
     log_indexes = sorted({index for _, index in wanted})
@@ -183,6 +187,19 @@ def packing_steps(conn: Connection, unit_id: str) -> list[tuple[Any, list[Decode
         (step, [logs[step.tx_hash, i] for i in step.first_logs if (step.tx_hash, i) in logs])
         for step in steps
     ]
+
+
+def packing_steps(conn: Connection, unit_id: str) -> list[tuple[Any, list[DecodedLog]]]:
+    """What was packed into `unit_id` and taken out, step by step in chain order: each
+    `unit_packings` row with the events of the first records it names."""
+    return _with_logs(conn, _steps(conn, unit_id))
+
+
+def last_packing(conn: Connection, unit_id: str) -> DecodedLog | None:
+    """The first event of the last step that packed records into `unit_id` or took them out
+    (None before any), without reading the events of the steps before it."""
+    last = _with_logs(conn, _steps(conn, unit_id)[-1:])
+    return last[0][1][0] if last and last[0][1] else None
 
 
 def load_unit(

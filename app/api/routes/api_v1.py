@@ -14,7 +14,7 @@ from app.api.clone import known_path
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
 from app.api.epcis import contents_event, epcis_document, record_urn
 from app.api.errors import ApiError
-from app.api.items import ItemReader, unit_of
+from app.api.items import ItemReader, indexed_lot_store, unit_of
 from app.api.labels import MAX_LABELS, label_sheet
 from app.api.lots import effective_custodians, load_lot_item, record_paths, record_status
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
@@ -26,13 +26,14 @@ from app.api.units import (
     content_count,
     content_ids,
     contents_page,
-    packing_steps,
+    last_packing,
 )
 from app.core.config import Settings
 from app.db.schema import RECORD_ROWS, items
 from app.gs1.digital_link import DigitalLink, parse_path
 from app.gs1.keys import InvalidKey
 from app.indexer.decode import DecodedLog
+from app.indexer.status import indexer_status
 
 router = APIRouter(
     prefix="/api/v1",
@@ -76,7 +77,6 @@ RecordKind = Annotated[
 def list_items(
     conn: ConnectionDep,
     settings: SettingsDep,
-    places: PlacesDep,
     limit: Limit = 50,
     after: AfterId = None,
     kind: RecordKind = "item",
@@ -88,7 +88,7 @@ def list_items(
         query = query.where(items.c.item_id > after)
     rows = list(conn.execute(query))
     page = rows[:limit]
-    paths = record_paths(conn, page, ItemReader(conn, settings, places).lot_store())
+    paths = record_paths(conn, page, indexed_lot_store(settings, indexer_status(conn)))
     custodians = effective_custodians(conn, page)
     return ItemPage(
         items=[
@@ -191,8 +191,8 @@ def _contents_event(reader: ItemReader, unit_epc: str, unit_id: str) -> dict[str
         reader.settings.base_url + paths[c.item_id] if c.item_id in paths else record_urn(chain_id, c.item_id)
         for c in contents
     ]
-    last = packing_steps(reader.conn, unit_id)[-1][1][0]  # the last step's first packing
-    return contents_event(unit_epc, children, chain_id, unit_id, last)
+    last = last_packing(reader.conn, unit_id)
+    return contents_event(unit_epc, children, chain_id, unit_id, last) if last else None
 
 
 @router.get(
@@ -205,7 +205,6 @@ def get_contents(
     item_id: ItemId,
     conn: ConnectionDep,
     settings: SettingsDep,
-    places: PlacesDep,
     limit: Limit = CONTENTS_PAGE,
     after: AfterId = None,
 ) -> ContentsPage:
@@ -213,7 +212,7 @@ def get_contents(
         select(items.c.item_id).where(items.c.item_id == item_id, items.c.kind == "unit")
     ).first():
         raise ApiError(404, "not_found", f"no logistic unit {item_id} is indexed")
-    store = ItemReader(conn, settings, places).lot_store()
+    store = indexed_lot_store(settings, indexer_status(conn))
     contents, next_after = contents_page(conn, item_id, settings.base_url, store, after, limit)
     return ContentsPage(
         id=item_id, content_count=content_count(conn, item_id), contents=contents, next_after=next_after
