@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from app.api.main import create_app
-from app.api.units import CONTENTS_PAGE, CONTENTS_SHOWN, NAMED_PER_STEP
+from app.api.units import CONTENTS_PAGE, CONTENTS_SHOWN, NAMED_PER_STEP, PACKINGS_PAGE, PACKINGS_SHOWN
 from app.chain.client import registry, send
 from app.chain.deploy import deploy_registry
 from app.core.config import Settings
@@ -26,6 +26,9 @@ PACKED = 120
 """More than a JSON page (CONTENTS_PAGE) and a page's list (CONTENTS_SHOWN)."""
 UNPACKED = 3
 CRATE = LogisticUnit.parse("109506000000000993")
+TRAY = LogisticUnit.parse("109506000000001006")
+TRAY_STEPS = PACKINGS_PAGE + 6
+"""A box packed onto the tray and taken off again, a transaction each time (as a scanner would)."""
 BOXES = [SerialisedItem.parse("09506000134376", f"BOX-{n:04}") for n in range(PACKED)]
 
 
@@ -48,6 +51,9 @@ def client(w3: Web3, operator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     send(w3, BRAND, calls.createUnit(CRATE.sscc))
     send(w3, BRAND, calls.pack(CRATE.item_id, ids))
     send(w3, BRAND, calls.unpack(CRATE.item_id, ids[:UNPACKED]))
+    send(w3, BRAND, calls.createUnit(TRAY.sscc))
+    for step in range(TRAY_STEPS):
+        send(w3, BRAND, (calls.unpack if step % 2 else calls.pack)(TRAY.item_id, ids[:1]))
     engine = make_engine(settings.resolved_database_url)
     Indexer(w3, engine, deployment).backfill()
     with TestClient(create_app(settings, engine)) as test_client:
@@ -109,12 +115,60 @@ def test_a_units_timeline_names_what_was_packed_and_unpacked(client: TestClient)
     assert "装入本单元" in zh and f"另有 {PACKED - NAMED_PER_STEP} 件" in zh and "从本单元取出" in zh
 
 
+def test_a_unit_with_more_steps_than_a_page_shows_its_latest_and_pages_back_through_the_rest(
+    client: TestClient,
+) -> None:
+    """A tray loaded a box at a time took a transaction a step: its page and JSON stay short, and
+    every step can still be read."""
+    body = client.get(TRAY.path, headers=JSON).json()
+    assert body["packing_count"] == TRAY_STEPS and len(body["packings"]) == PACKINGS_PAGE
+    kinds = ["contents_packed", "contents_unpacked"] * (TRAY_STEPS // 2)
+    assert [s["type"] for s in body["packings"]] == kinds[-PACKINGS_PAGE:]  # the latest, oldest first
+    blocks = [s["block"] for s in body["packings"]]
+    assert blocks == sorted(blocks) and len(set(blocks)) == PACKINGS_PAGE
+    earlier = f"/api/v1/items/{body['id']}/packings"
+    assert body["packings_next_before"] == f"{blocks[0]}-{body['packings'][0]['log_index']}"
+    rest = client.get(earlier, params={"before": body["packings_next_before"]}).json()
+    assert rest["packing_count"] == TRAY_STEPS and rest["next_before"] is None
+    every = [s["block"] for s in rest["packings"] + body["packings"]]
+    assert len(every) == TRAY_STEPS and every == sorted(set(every))  # each step once, in chain order
+    walked, before = [], None
+    while True:  # two at a time, back to the first step
+        page = client.get(earlier, params={"limit": 2, **({"before": before} if before else {})}).json()
+        walked = page["packings"] + walked
+        before = page["next_before"]
+        if before is None:
+            break
+    assert [(s["tx"], s["type"]) for s in walked] == [
+        (s["tx"], s["type"]) for s in rest["packings"] + body["packings"]
+    ]
+    assert walked[0]["records"][0]["id"] == _hex(BOXES[0].item_id)
+    for bad in ("12", "a-1", "-1-2", "1-2-3"):
+        reply = client.get(earlier, params={"before": bad})
+        assert reply.status_code == 422 and "before" in reply.text, bad
+    assert client.get(f"/api/v1/items/{_hex(BOXES[0].item_id)}/packings").status_code == 404  # no unit
+    html = client.get(TRAY.path, headers=ENGLISH).text
+    steps = html.split('id="timeline">')[1].split("</ol>")[0].split("<li ")[1:]
+    assert [s.split('"')[1] for s in steps] == ["unit_created", *kinds[-PACKINGS_SHOWN:]]
+    assert f"The latest {PACKINGS_SHOWN} of its {TRAY_STEPS} packing steps are shown" in html
+    assert f'href="{earlier}"' in html
+    zh = client.get(TRAY.path, headers={**ENGLISH, "Accept-Language": "zh-CN"}).text
+    assert f"此处显示最近 {PACKINGS_SHOWN} 次装箱或取出（共 {TRAY_STEPS} 次）" in zh
+    crate = client.get(CRATE.path, headers=ENGLISH).text
+    assert 'id="more-packings"' not in crate  # two steps: all shown
+
+
 def test_units_are_listed_by_kind(client: TestClient) -> None:
     client.get(CRATE.path, headers=JSON)  # the gateway learns the crate's SSCC by resolving it
     client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
     units = client.get("/api/v1/items", params={"kind": "unit"}).json()
-    assert [(u["id"], u["kind"]) for u in units["items"]] == [(_hex(CRATE.item_id), "unit")]
-    assert units["items"][0]["url"] == client.app.state.settings.base_url + CRATE.path  # type: ignore[attr-defined]
+    listed = {u["id"]: (u["kind"], u["url"]) for u in units["items"]}
+    crate = client.app.state.settings.base_url + CRATE.path  # type: ignore[attr-defined]
+    assert set(listed) == {_hex(CRATE.item_id), _hex(TRAY.item_id)} and listed[_hex(CRATE.item_id)] == (
+        "unit",
+        crate,
+    )
+    assert {kind for kind, _ in listed.values()} == {"unit"}
     assert client.get("/api/v1/items", params={"kind": "lot"}).json() == {"items": [], "next_after": None}
     items = client.get("/api/v1/items", params={"limit": 500}).json()["items"]
     assert len(items) == PACKED and {i["kind"] for i in items} == {"item"}

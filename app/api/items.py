@@ -14,7 +14,7 @@ from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Risk
 from app.api.parties import Parties
 from app.api.places import PlaceDirectory
-from app.api.units import PackingStep, UnitPublic, describe_ids, packing_steps
+from app.api.units import PACKINGS_PAGE, PackingStep, UnitPublic, describe_ids, packing_steps
 from app.core.config import Settings, lot_store
 from app.db.reads import PreparedRead
 from app.db.schema import CREATION_LOG, PACKING_EVENTS, RECORD_ROWS, attestations, events, items
@@ -268,16 +268,19 @@ class ItemReader:
         record.carried = self.history(self.carried(rows), carried=True)
         record.chain = self.chain_info()
         if isinstance(record, UnitPublic):
-            record.packings = self.packings(record.id)
+            record.packings, record.packing_count, record.packings_next_before = self.packings(record.id)
 
     def lot_store(self) -> Path | None:
         """The lot files of the indexed registry (None before the first range)."""
         return indexed_lot_store(self.settings, self.state)
 
-    def packings(self, unit_id: str) -> list[PackingStep]:
+    def packings(
+        self, unit_id: str, before: tuple[int, int] | None = None, limit: int = PACKINGS_PAGE
+    ) -> tuple[list[PackingStep], int, str | None]:
         """What was packed into the unit `unit_id` and taken out of it: one step per transaction,
-        naming its first NAMED_PER_STEP records."""
-        steps = packing_steps(self.conn, unit_id)
+        naming its first NAMED_PER_STEP records; the latest `limit` before the position `before`
+        (see `packing_steps`), how many steps it has had and the cursor of the page before."""
+        steps, count, next_before = packing_steps(self.conn, unit_id, before, limit)
         logs = [log for _, step_logs in steps for log in step_logs]
         named = describe_ids(
             self.conn, [log.item_id for log in logs if log.item_id], self.settings.base_url, self.lot_store()
@@ -298,7 +301,7 @@ class ItemReader:
                     **self._when(first),
                 )
             )
-        return found
+        return found, count, next_before
 
     def _when(self, row: DecodedLog) -> dict[str, Any]:
         """Where and when a step happened, and how final it is: the fields every step has."""

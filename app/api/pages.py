@@ -13,7 +13,7 @@ from app.api.items import iso_time, status_step
 from app.api.lots import LotItemPublic, LotPublic
 from app.api.metadata import metadata_text, product_name
 from app.api.models import ChainInfo, HistoryEntry, ItemPublic
-from app.api.units import CONTENTS_SHOWN, UnitPublic
+from app.api.units import CONTENTS_SHOWN, PACKINGS_SHOWN, UnitPublic
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey
 
@@ -136,7 +136,7 @@ def render_key_page(
     else:
         proof = f"/api/v1/items/{entity.id}/proof"
     name = product_name(record.metadata, lang) if isinstance(record, LotPublic) else None
-    packings = record.packings if isinstance(record, UnitPublic) else []
+    packings = record.packings[-PACKINGS_SHOWN:] if isinstance(record, UnitPublic) else []
     timeline = _timeline(record.history, record.carried, packings)
     return _render(
         "key.html",
@@ -148,6 +148,7 @@ def render_key_page(
         timeline=timeline,
         proof_path=proof,
         contents_shown=CONTENTS_SHOWN,
+        packings_shown=len(packings),
         **_chain_context(record.chain, record.history, timeline, confirmations_needed),
     )
 

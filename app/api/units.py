@@ -7,7 +7,7 @@ them all, for a pallet of thousands is packed in a few transactions of up to 500
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, bindparam, func, select
@@ -27,6 +27,14 @@ CONTENTS_SHOWN: Final = 20
 """Contents a unit's page lists, so a pallet of thousands stays a short page on a phone."""
 NAMED_PER_STEP: Final = PACKING_LOGS_KEPT
 """Records a packing step names (it counts them all): those `unit_packings` keeps."""
+PACKINGS_PAGE: Final = 100
+"""Packing steps a unit's JSON lists (its latest); the earlier ones come a page at a time from
+/api/v1/items/{id}/packings."""
+PACKINGS_SHOWN: Final = 20
+"""Packing steps a unit's page shows (its latest): a pallet loaded one scan at a time takes a
+transaction per record."""
+STEP_CURSOR: Final = r"^[0-9]{1,19}-[0-9]{1,9}$"
+"""Where a packing step is in the chain, `BLOCK-LOG_INDEX` of its first event: a page's cursor."""
 
 
 class UnitContent(BaseModel):
@@ -64,15 +72,30 @@ class UnitPublic(BaseModel):
         default_factory=list,
         description="The unit's own facts (creation, custody, status, packing into another unit)",
     )
+    packing_count: int = Field(default=0, description="How many packing steps the unit has had")
     packings: list[PackingStep] = Field(
         default_factory=list,
-        description="What was packed into the unit and taken out, one step per transaction, oldest first",
+        description=(
+            "What was packed into the unit and taken out, one step per transaction, oldest first: "
+            f"the latest {PACKINGS_PAGE}"
+        ),
+    )
+    packings_next_before: str | None = Field(
+        default=None,
+        description="Set when it had more: pass as `before` to /api/v1/items/{id}/packings for the rest",
     )
     carried: CarriedOf = []
     block: int
     tx: str
     log_index: int
     chain: ReadFrom = None
+
+
+class PackingsPage(BaseModel):
+    id: str
+    packing_count: int
+    packings: list[PackingStep] = Field(description="Oldest first")
+    next_before: str | None = Field(description="Pass as `before` for the page before; null on the first")
 
 
 class ContentsPage(BaseModel):
@@ -170,7 +193,17 @@ PACKING_LOGS = PreparedRead(
 
 def _steps(conn: Connection, unit_id: str) -> list[Any]:
     """The `unit_packings` rows of `unit_id`, in chain order."""
-    return sorted(PACKING_STEPS.rows(conn, unit_id=unit_id), key=lambda s: (s.block_number, s.first_logs[0]))
+    return sorted(PACKING_STEPS.rows(conn, unit_id=unit_id), key=_step_position)
+
+
+def _step_position(step: Any) -> tuple[int, int]:
+    return step.block_number, step.first_logs[0]
+
+
+def step_cursor(position: str) -> tuple[int, int]:
+    """The position a `STEP_CURSOR` string names."""
+    block, log_index = position.split("-")
+    return int(block), int(log_index)
 
 
 def _with_logs(conn: Connection, steps: list[Any]) -> list[tuple[Any, list[DecodedLog]]]:
@@ -189,10 +222,26 @@ def _with_logs(conn: Connection, steps: list[Any]) -> list[tuple[Any, list[Decod
     ]
 
 
-def packing_steps(conn: Connection, unit_id: str) -> list[tuple[Any, list[DecodedLog]]]:
-    """What was packed into `unit_id` and taken out, step by step in chain order: each
-    `unit_packings` row with the events of the first records it names."""
-    return _with_logs(conn, _steps(conn, unit_id))
+class PackingSteps(NamedTuple):
+    """A page of a unit's packing steps, each with the events of the first records it names."""
+
+    steps: list[tuple[Any, list[DecodedLog]]]
+    total: int
+    """How many steps the unit has had."""
+    next_before: str | None
+    """The cursor of the page before (None on the first)."""
+
+
+def packing_steps(
+    conn: Connection, unit_id: str, before: tuple[int, int] | None = None, limit: int = PACKINGS_PAGE
+) -> PackingSteps:
+    """What was packed into `unit_id` and taken out, in chain order: its latest `limit` steps
+    before the position `before` (before any: the latest of all)."""
+    steps = _steps(conn, unit_id)
+    earlier = [s for s in steps if _step_position(s) < before] if before is not None else steps
+    page = earlier[-limit:]
+    cursor = "{}-{}".format(*_step_position(page[0])) if len(earlier) > len(page) else None
+    return PackingSteps(_with_logs(conn, page), len(steps), cursor)
 
 
 def last_packing(conn: Connection, unit_id: str) -> DecodedLog | None:

@@ -22,11 +22,15 @@ from app.api.places import PlaceDirectory
 from app.api.proof import ProofBundle, proof_bundle
 from app.api.units import (
     CONTENTS_PAGE,
+    PACKINGS_PAGE,
+    STEP_CURSOR,
     ContentsPage,
+    PackingsPage,
     content_count,
     content_ids,
     contents_page,
     last_packing,
+    step_cursor,
 )
 from app.core.config import Settings
 from app.db.schema import RECORD_ROWS, items
@@ -41,6 +45,7 @@ router = APIRouter(
     responses={422: {"model": ErrorBody, "description": "Invalid parameter; the detail says which"}},
 )
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such item"}}
+NO_UNIT: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such logistic unit"}}
 HEX_ID = r"^0[xX][0-9a-fA-F]{64}$"
 """A bytes32 id in hex, in either case (as block explorers and wallets print them)."""
 ItemId = Annotated[
@@ -195,10 +200,18 @@ def _contents_event(reader: ItemReader, unit_epc: str, unit_id: str) -> dict[str
     return contents_event(unit_epc, children, chain_id, unit_id, last) if last else None
 
 
+def _require_unit(conn: Connection, item_id: str) -> None:
+    """404 unless `item_id` is an indexed logistic unit."""
+    if not conn.execute(
+        select(items.c.item_id).where(items.c.item_id == item_id, items.c.kind == "unit")
+    ).first():
+        raise ApiError(404, "not_found", f"no logistic unit {item_id} is indexed")
+
+
 @router.get(
     "/items/{item_id}/contents",
     response_model=ContentsPage,
-    responses={404: {"model": ErrorBody, "description": "No such logistic unit"}},
+    responses=NO_UNIT,
     summary="What a logistic unit holds now (records packed directly in it), a page at a time, by id",
 )
 def get_contents(
@@ -208,15 +221,36 @@ def get_contents(
     limit: Limit = CONTENTS_PAGE,
     after: AfterId = None,
 ) -> ContentsPage:
-    if not conn.execute(
-        select(items.c.item_id).where(items.c.item_id == item_id, items.c.kind == "unit")
-    ).first():
-        raise ApiError(404, "not_found", f"no logistic unit {item_id} is indexed")
+    _require_unit(conn, item_id)
     store = indexed_lot_store(settings, indexer_status(conn))
     contents, next_after = contents_page(conn, item_id, settings.base_url, store, after, limit)
     return ContentsPage(
         id=item_id, content_count=content_count(conn, item_id), contents=contents, next_after=next_after
     )
+
+
+@router.get(
+    "/items/{item_id}/packings",
+    response_model=PackingsPage,
+    responses=NO_UNIT,
+    summary="What was packed into a logistic unit and taken out, a page of steps at a time, latest first",
+)
+def get_packings(
+    item_id: ItemId,
+    conn: ConnectionDep,
+    settings: SettingsDep,
+    places: PlacesDep,
+    limit: Limit = PACKINGS_PAGE,
+    before: Annotated[
+        str | None,
+        Query(pattern=STEP_CURSOR, description="`next_before` of the page after (BLOCK-LOG_INDEX)"),
+    ] = None,
+) -> PackingsPage:
+    _require_unit(conn, item_id)
+    reader = ItemReader(conn, settings, places)
+    position = step_cursor(before) if before is not None else None
+    steps, count, next_before = reader.packings(item_id, position, limit)
+    return PackingsPage(id=item_id, packing_count=count, packings=steps, next_before=next_before)
 
 
 @router.get(
