@@ -13,8 +13,9 @@ from pathlib import Path
 import click
 from ape import accounts
 from ape.cli import ConnectedProviderCommand
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
-from app.chain.ape_accounts import local_account
 from app.chain.bootstrap import PlanError, apply_plan, load_plan
 from app.chain.client import TransactionFailed, registry
 from app.chain.deploy import (
@@ -25,6 +26,13 @@ from app.chain.deploy import (
     salt_bytes,
     write_manifest,
 )
+from app.commands.context import signer
+
+
+class InputError(click.ClickException):
+    """Something to fix in the command (exit 2, as `origintrace` commands)."""
+
+    exit_code = 2
 
 
 def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyped-def]
@@ -45,6 +53,22 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
             " `origintrace accounts import NAME`",
             param_hint="--account",
         ) from None
+
+
+def _deployer(alias: str | None, network_name: str) -> LocalAccount:
+    """The deploying account, unlocked: a test account's key, or a keystore unlocked as every
+    `origintrace` command unlocks one (asked again when typed wrong at a terminal)."""
+    account = _ape_account(alias, network_name)
+    key = getattr(account, "private_key", None)
+    if key:
+        test_account: LocalAccount = Account.from_key(key)
+        return test_account
+    if getattr(account, "keyfile", None) is None:
+        raise InputError(f"account {account.address} cannot sign locally (hardware or remote signer)")
+    try:
+        return signer(account.alias)
+    except ValueError as exc:  # a wrong passphrase (KeystoreError)
+        raise InputError(str(exc)) from None
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy the OriginRegistry and write its manifest")
@@ -68,10 +92,7 @@ def _ape_account(alias: str | None, network_name: str):  # type: ignore[no-untyp
     help="Finish the --consortium bootstrap of the registry the chain's manifest names (after one cut short)",
 )
 def cli(network, provider, alias, admin, other_admins, threshold, consortium, salt, resume):  # type: ignore[no-untyped-def]
-    try:
-        deployer = local_account(_ape_account(alias, network.name))
-    except ValueError as exc:  # a wrong passphrase, or an account that cannot sign locally
-        raise click.ClickException(f"{exc} (--account {alias})") from None
+    deployer = _deployer(alias, network.name)
     plan = None
     if consortium is not None:
         try:

@@ -154,10 +154,8 @@ def test_a_wrong_account_or_passphrase_is_one_line(
     wrong = ape_deploy(
         "--network", devnet.rpc_url, "--account", "deployer", env={**env, "ORIGINTRACE_PASSPHRASE": "wrong"}
     )
-    assert (
-        wrong.returncode == 1
-        and "wrong passphrase for the keystore account (--account deployer)" in wrong.stderr
-    )
+    assert wrong.returncode == 2  # as every origintrace command: the passphrase is the user's to fix
+    assert "wrong passphrase for account 'deployer' (the one ORIGINTRACE_PASSPHRASE holds)" in wrong.stderr
     assert "Traceback" not in wrong.stderr and not (tmp_path / "31337.json").exists()
 
 
