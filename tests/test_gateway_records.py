@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import Engine
 from web3 import Web3
 
+from app.api.items import NO_RISK, ItemReader
 from app.api.main import CHECKPOINT_POLL_S, create_app
 from app.api.pages import render_key_page
 from app.api.units import UnitPublic
@@ -234,7 +235,50 @@ def test_lot_item_scans_are_counted_and_assessed_like_any_item(client: TestClien
     assert proof_link["href"].endswith(
         f"/api/v1/lots/{SKINCARE_LOT.gtin}/{SKINCARE_LOT.lot}/items/SK-0042/proof"
     )
-    assert "https://gs1.org/voc/traceability" not in linkset  # no per-item EPCIS for lot items
+    (events,) = linkset["https://gs1.org/voc/traceability"]  # the lot's, as the item's page links
+    assert events["href"].endswith(f"/api/v1/items/{_hex(SKINCARE_LOT.item_id)}/epcis")
+
+
+@pytest.mark.parametrize("path", [SKINCARE_LOT.path, f"{SKINCARE_LOT.path}/21/SK-0007", PALLET.path])
+def test_a_records_linkset_offers_every_link_its_page_shows(client: TestClient, path: str) -> None:
+    """A lot, a lot item and a unit page link their proof bundle and EPCIS events: their linksets
+    offered only the page (and a lot item its proof), so `linkType=gs1:traceability` was a 404."""
+    page = client.get(path, headers={"Accept": "text/html"}).text
+    shown = {href for href in re.findall(r'href="([^"]+)"', page) if "/proof" in href or "/epcis" in href}
+    assert len(shown) == 2, shown
+    base = client.app.state.settings.base_url  # type: ignore[attr-defined]
+    (links,) = client.get(path, params={"linkType": "all"}).json()["linkset"]
+    offered = {
+        link["href"].removeprefix(base) for rel, found in links.items() if rel != "anchor" for link in found
+    }
+    assert shown <= offered
+    for link_type in ("gs1:traceability", "gs1:verificationService"):
+        redirect = client.get(path, params={"linkType": link_type}, follow_redirects=False)
+        target = redirect.headers["location"].removeprefix(base)
+        assert redirect.status_code == 307 and target in shown
+        assert client.get(target).status_code == 200
+
+
+def test_a_lot_or_unit_by_id_answers_as_resolving_its_key(client: TestClient) -> None:
+    """`/api/v1/items/{id}` of a lot answered in the item shape (`gtin` and `url` null, no lot
+    number, root or count), of a unit without its SSCC, contents or packings."""
+    client.get(PALLET.path, headers=JSON)  # the gateway learns the pallet's SSCC by resolving it
+    client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
+    client.app.state.cache.observe_checkpoint(object())  # type: ignore[attr-defined] # answers cached before
+    for record in (SKINCARE_LOT, PALLET):  # the lot's key is known from its lot file
+        by_id = client.get(f"/api/v1/items/{_hex(record.item_id)}")
+        assert by_id.status_code == 200 and by_id.json() == client.get(record.path, headers=JSON).json()
+    lot = client.get(f"/api/v1/items/{_hex(SKINCARE_LOT.item_id)}").json()
+    assert (lot["gtin"], lot["lot"], lot["url"]) == (
+        SKINCARE_LOT.gtin,
+        SKINCARE_LOT.lot,
+        "http://127.0.0.1:8000" + SKINCARE_LOT.path,
+    )
+    assert {"merkle_root", "item_count"} <= lot.keys()
+    unit = client.get(f"/api/v1/items/{_hex(PALLET.item_id)}").json()
+    assert unit["sscc"] == PALLET.sscc and unit["content_count"] == len(unit["contents"]) == 2
+    item = client.get(f"/api/v1/items/{_hex(GIFT_SET.item_id)}").json()  # an item: as before
+    assert item["serial"] == GIFT_SET.serial and "sscc" not in item and "lot" not in item
 
 
 def test_unit_resolves_with_its_contents(client: TestClient) -> None:
@@ -284,12 +328,11 @@ def test_packing_steps_link_the_unit_once_its_sscc_is_known(client: TestClient) 
         client.get(PALLET.path, headers={**JSON, "CF-IPCountry": "DE"})
     client.app.state.recorder.flush(client.app.state.engine)  # type: ignore[attr-defined]
     # Those resolutions count for no clone rule: the rules are about products, not pallets.
-    assert client.get(f"/api/v1/items/{_hex(PALLET.item_id)}").json()["risk"] == {
-        "level": "none",
-        "reasons": [],
-        "scans_24h": 0,
-        "regions_24h": [],
-    }
+    state = client.app.state  # type: ignore[attr-defined]
+    with state.engine.connect() as conn:
+        unit = ItemReader(conn, state.settings, state.places).load(_hex(PALLET.item_id), None, state.recorder)
+    assert unit is not None and unit.risk == NO_RISK
+    assert "risk" not in client.get(f"/api/v1/items/{_hex(PALLET.item_id)}").json()  # a unit's shape
     client.app.state.cache.observe_checkpoint(object())  # type: ignore[attr-defined] # answers cached before
     pallet = client.app.state.settings.base_url + PALLET.path  # type: ignore[attr-defined]
     body = client.get(GIFT_SET.path, headers=JSON).json()

@@ -24,22 +24,28 @@ def full_rel(link_type: str) -> str:
     return GS1_VOC + link_type.removeprefix("gs1:") if link_type.startswith("gs1:") else link_type
 
 
-def links_for(key: DigitalLink, item_id: str | None, settings: Settings) -> list[Link]:
-    """The built-in links of `key`, then any configured in ORIGINTRACE_LINK_TARGETS."""
+def links_for(key: DigitalLink, record_id: str | None, settings: Settings) -> list[Link]:
+    """The built-in links of `key`, then any configured in ORIGINTRACE_LINK_TARGETS: its page,
+    then, for the record `record_id` it resolved to, what that page links to: the record's EPCIS
+    events, its certifications and its proof bundle. An item of an anchored lot (`key` names
+    its lot and serial) is no record of its own: its events are its lot's (`record_id`), and its
+    proof bundle proves it in the lot."""
     base, canonical = settings.base_url, settings.base_url + key.path
     links = [Link("gs1:pip", canonical, "Product information and verified origin", "text/html")]
-    if item_id is not None:
-        api = f"{base}/api/v1/items/{item_id}"
-        links += [
-            Link("gs1:traceability", api + "/epcis", "Custody events (EPCIS 2.0)", "application/ld+json"),
-            Link(
-                "gs1:certificationInfo", api + "/certifications", "Certifier attestations", "application/json"
-            ),
-            Link("gs1:verificationService", api + "/proof", "Proof bundle", "application/json"),
-        ]
-    elif key.lot is not None and key.serial is not None:  # an item of an anchored lot
-        lot, serial = quote(key.lot, safe=""), quote(key.serial, safe="")
-        proof = f"{base}/api/v1/lots/{key.gtin}/{lot}/items/{serial}/proof"
+    if record_id is not None:
+        api = f"{base}/api/v1/items/{record_id}"
+        links.append(
+            Link("gs1:traceability", api + "/epcis", "Custody events (EPCIS 2.0)", "application/ld+json")
+        )
+        if key.lot is not None and key.serial is not None:  # an item of an anchored lot
+            lot, serial = quote(key.lot, safe=""), quote(key.serial, safe="")
+            proof = f"{base}/api/v1/lots/{key.gtin}/{lot}/items/{serial}/proof"
+        else:
+            certifications = api + "/certifications"
+            links.append(
+                Link("gs1:certificationInfo", certifications, "Certifier attestations", "application/json")
+            )
+            proof = api + "/proof"
         links.append(Link("gs1:verificationService", proof, "Proof bundle", "application/json"))
     values = {name: quote(getattr(key, name) or "", safe="") for name in LINK_PLACEHOLDERS}
     values["path"] = key.path  # percent-encoded already, its slashes kept

@@ -16,7 +16,7 @@ from app.api.epcis import contents_event, epcis_document, record_urn
 from app.api.errors import ApiError
 from app.api.items import ItemReader, indexed_lot_store, unit_of
 from app.api.labels import MAX_LABELS, label_sheet
-from app.api.lots import effective_custodians, load_lot_item, record_paths, record_status
+from app.api.lots import LotPublic, effective_custodians, load_lot, load_lot_item, record_paths, record_status
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.places import PlaceDirectory
 from app.api.proof import ProofBundle, proof_bundle
@@ -26,15 +26,17 @@ from app.api.units import (
     STEP_CURSOR,
     ContentsPage,
     PackingsPage,
+    UnitPublic,
     content_count,
     content_ids,
     contents_page,
     last_packing,
+    load_unit,
     step_cursor,
 )
 from app.core.config import Settings
 from app.db.schema import RECORD_ROWS, items
-from app.gs1.digital_link import DigitalLink, parse_path
+from app.gs1.digital_link import DigitalLink, KeyKind, parse_path
 from app.gs1.keys import InvalidKey
 from app.indexer.decode import DecodedLog
 from app.indexer.status import indexer_status
@@ -112,11 +114,40 @@ def list_items(
     )
 
 
-@router.get("/items/{item_id}", response_model=ItemPublic, responses=NOT_FOUND, summary="One item")
+@router.get(
+    "/items/{item_id}",
+    response_model=ItemPublic | LotPublic | UnitPublic,
+    responses=NOT_FOUND,
+    summary="One record: an item, or a lot or logistic unit as resolving its key answers",
+)
 def get_item(
     item_id: ItemId, conn: ConnectionDep, settings: SettingsDep, places: PlacesDep, request: Request
-) -> ItemPublic:
-    return _load(ItemReader(conn, settings, places), item_id, request)
+) -> ItemPublic | LotPublic | UnitPublic:
+    reader = ItemReader(conn, settings, places)
+    return _lot_or_unit(reader, item_id) or _load(reader, item_id, request)
+
+
+def _lot_or_unit(reader: ItemReader, record_id: str) -> LotPublic | UnitPublic | None:
+    """The lot or logistic unit `record_id` as resolving its key answers (no scan counted), when
+    the gateway knows that key (a lot's from its lot file, or any resolved before); None for
+    items and for records whose key it does not know (those answer in the item shape)."""
+    row = reader.conn.execute(
+        select(items.c.item_id, items.c.kind).where(items.c.item_id == record_id)
+    ).first()
+    if row is None or row.kind == "item":
+        return None
+    path = record_paths(reader.conn, [row], reader.lot_store()).get(record_id)
+    key = parse_path(path) if path else None
+    record: LotPublic | UnitPublic | None = None
+    if key is not None and key.kind == KeyKind.LOT:
+        record = load_lot(reader.conn, reader.parties, str(key.gtin), str(key.lot), reader.settings.base_url)
+    elif key is not None and key.kind == KeyKind.UNIT:
+        record = load_unit(
+            reader.conn, reader.parties, str(key.sscc), reader.settings.base_url, reader.lot_store()
+        )
+    if record is not None:
+        reader.complete(record)
+    return record
 
 
 @router.get(

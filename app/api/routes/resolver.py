@@ -179,7 +179,8 @@ def _resolve(
         raise ApiError(404, "not_found", detail)
     if entity is None:
         raise ApiError(404, "not_found", f"nothing is registered under {key.path}")
-    links = links_for(key, item_id if isinstance(entity, ItemPublic) else None, settings)
+    record = entity.lot if isinstance(entity, LotItemPublic) else entity
+    links = links_for(key, record.id, settings)
     if link_type is not None and link_type != "all":
         link = find_link(links, link_type)
         if link is None:
