@@ -112,7 +112,8 @@ def test_an_item_split_off_resolves_under_its_sub_lot_by_the_parent_label(client
 
 
 def test_an_item_split_twice_resolves_under_the_deepest_sub_lot(client: TestClient) -> None:
-    for path in (f"{PARENT.path}/21/S001", f"{SUB_LOT.path}/21/S001", f"{SUB_SUB_LOT.path}/21/S001"):
+    paths = (f"{PARENT.path}/21/S001", f"{SUB_LOT.path}/21/S001", f"{SUB_SUB_LOT.path}/21/S001")
+    for path in (*paths, f"/01/{GTIN}/21/S001"):  # and without a lot: found in the lots that list it
         assert client.get(path, headers=JSON).json()["lot"]["id"] == "0x" + SUB_SUB_LOT.item_id.hex()
 
 

@@ -259,6 +259,23 @@ def test_a_records_linkset_offers_every_link_its_page_shows(client: TestClient, 
         assert client.get(target).status_code == 200
 
 
+def test_an_item_of_a_lot_resolves_by_gtin_and_serial_alone(client: TestClient) -> None:
+    """`/01/{gtin}/21/{serial}` of a genuine item of a lot (typed from the pack, or a code that
+    leaves the lot out) was the 404 page that warns of copied labels."""
+    item = SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-0009")
+    response = client.get(item.path, headers=JSON)
+    full = f"{SKINCARE_LOT.path}/21/SK-0009"
+    assert response.status_code == 200, response.text
+    assert response.json()["url"].endswith(full) and f"{full}>" in response.headers["link"]
+    assert response.json() == {**client.get(full, headers=JSON).json(), "risk": response.json()["risk"]}
+    page = client.get(item.path, headers={"Accept": "text/html"})
+    assert (
+        page.status_code == 200 and f'<link rel="canonical" href="http://127.0.0.1:8000{full}">' in page.text
+    )
+    missing = client.get(SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-9999").path, headers=JSON)
+    assert missing.status_code == 404 and "nothing is registered" in missing.json()["detail"]
+
+
 def test_a_lot_or_unit_by_id_answers_as_resolving_its_key(client: TestClient) -> None:
     """`/api/v1/items/{id}` of a lot answered in the item shape (`gtin` and `url` null, no lot
     number, root or count), of a unit without its SSCC, contents or packings."""

@@ -29,7 +29,7 @@ from app.db.schema import RECORD_ROWS, RECORDS, events, items, unit_contents
 from app.gs1.digital_link import DigitalLink
 from app.gs1.keys import Lot, SerialisedItem
 from app.indexer.decode import DecodedLog
-from app.scale.store import ItemProof, LotReader, StoredLot, lot_path, read_header
+from app.scale.store import SUFFIX, ItemProof, LotReader, StoredLot, lot_path, read_header
 
 
 class MerkleProof(BaseModel):
@@ -357,6 +357,40 @@ def load_lot_item(
             valid=verify_merkle_proof(leaf, proof, found.merkle_root),
         ),
     )
+
+
+@lru_cache(maxsize=8)
+def _lots_by_gtin(store: Path, mtime_ns: int) -> dict[str, list[tuple[str, Path]]]:
+    """GTIN -> (lot number, file) of each lot file in `store`, from their headers (a new file
+    changes the folder's mtime, so a new entry)."""
+    found: dict[str, list[tuple[str, Path]]] = {}
+    for path in sorted(store.glob(f"*{SUFFIX}")):
+        header = read_header(path)
+        if header is not None:
+            found.setdefault(header.gtin, []).append((header.lot, path))
+    return {gtin: sorted(lots) for gtin, lots in found.items()}
+
+
+def find_lot_item(
+    conn: Connection, parties: Parties, gtin: str, serial: str, base_url: str, store: Path | None
+) -> LotItemPublic | None:
+    """An item of a lot looked up by GTIN and serial alone (typed from the pack, or a code that
+    leaves the lot out), as `load_lot_item` answers it under the first stored lot of `gtin` (by
+    lot number) whose file lists it and that answers for it; None when none does."""
+    try:
+        lots = _lots_by_gtin(store, store.stat().st_mtime_ns).get(gtin, []) if store is not None else []
+    except FileNotFoundError:
+        return None
+    item_id = SerialisedItem(gtin, serial).item_id
+    for lot, path in lots:
+        try:
+            listed = _open_lot(path, path.stat().st_mtime_ns).find(item_id) is not None
+        except (FileNotFoundError, ValueError):  # removed since, or not a whole lot file
+            continue
+        found = load_lot_item(conn, parties, gtin, lot, serial, base_url, store) if listed else None
+        if found is not None:
+            return found
+    return None
 
 
 def lot_link(store: Path | None, lot_id: str) -> str | None:

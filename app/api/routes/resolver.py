@@ -15,7 +15,7 @@ from app.api.errors import LINK_TYPE_UNAVAILABLE, ApiError
 from app.api.head import is_head
 from app.api.items import ItemReader
 from app.api.linkset import find_link, links_for, linkset
-from app.api.lots import LotItemPublic, LotPublic, load_lot, load_lot_item
+from app.api.lots import LotItemPublic, LotPublic, find_lot_item, load_lot, load_lot_item
 from app.api.models import ErrorBody, ItemPublic
 from app.api.pages import render_item_page, render_key_page
 from app.api.units import UnitPublic, load_unit
@@ -144,13 +144,15 @@ def _resolve(
         else:
             key = as_item
 
-    if entity is None and key.kind == KeyKind.ITEM and key.lot is not None:
-        store = reader.lot_store()
-        entity = load_lot_item(
-            conn, reader.parties, str(key.gtin), key.lot, str(key.serial), settings.base_url, store
-        )
+    store = reader.lot_store()
+    if entity is None and key.kind == KeyKind.ITEM:
+        gtin, serial = str(key.gtin), str(key.serial)
+        if key.lot is not None:
+            entity = load_lot_item(conn, reader.parties, gtin, key.lot, serial, settings.base_url, store)
+        else:  # no registered item: perhaps an item of a lot, looked up without its lot
+            entity = find_lot_item(conn, reader.parties, gtin, serial, settings.base_url, store)
         if entity is not None:
-            if entity.lot.lot != key.lot:  # split off into a sub-lot: its canonical URL names that lot
+            if entity.lot.lot != key.lot:  # found in a lot, or split off into a sub-lot: its URL names it
                 key = replace(key, lot=entity.lot.lot)
             item_id = entity.item_id
             if scan is not None:
@@ -162,7 +164,7 @@ def _resolve(
         if entity is not None:
             reader.complete(entity)
     elif key.kind == KeyKind.UNIT:
-        entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, reader.lot_store())
+        entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, store)
         if entity is not None:
             if scan is not None:  # so the gateway learns the unit's SSCC, for the steps naming it
                 state.recorder.record(entity.id, key.path, scan.region, scan.client)
