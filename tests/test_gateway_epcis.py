@@ -161,14 +161,22 @@ def test_a_pallets_document_holds_what_it_carries(
         client.app.state.recorder.flush(engine)  # type: ignore[attr-defined]
         response = client.get(f"/api/v1/items/0x{PALLET.item_id.hex()}/epcis")
         gift = client.get(f"/api/v1/items/0x{GIFT_SET.item_id.hex()}/epcis").json()
+        lot = client.get(f"/api/v1/items/0x{SKINCARE_LOT.item_id.hex()}/epcis").json()
     document = response.json()
     assert response.status_code == 200 and _errors(document) == []
     events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     (contents,) = [e for e in events if e["type"] == "AggregationEvent"]
     base = "http://127.0.0.1:8000"
     assert (contents["action"], contents["parentID"]) == ("OBSERVE", base + PALLET.path)
-    by_id = sorted([(GIFT_SET.item_id, GIFT_SET.path), (SKINCARE_LOT.item_id, SKINCARE_LOT.path)])
-    assert contents["childEPCs"] == [base + path for _, path in by_id]  # the lot named from the lot store
+    assert contents["childEPCs"] == [base + GIFT_SET.path]
+    # The lot is a class of objects: named (from its lot file) in the child quantity list.
+    assert contents["childQuantityList"] == [{"epcClass": base + SKINCARE_LOT.path}]
+    # Its own document names it the same way (it was its record URN there, in an EPC list).
+    lot_events = lot["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert _errors(lot) == [] and lot_events and all("epcList" not in e for e in lot_events)
+    objects = [e.get("quantityList") or e.get("childQuantityList") for e in lot_events]
+    assert objects == [[{"epcClass": base + SKINCARE_LOT.path}]] * len(lot_events)
+    assert any(e["type"] == "AggregationEvent" for e in lot_events)  # packed onto the pallet
     (packed,) = [
         e
         for e in gift["epcisBody"]["queryResults"]["resultsBody"]["eventList"]

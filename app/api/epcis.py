@@ -24,13 +24,15 @@ URI (/00/{sscc}) once the gateway knows its SSCC (from a resolution: the SSCC is
 chain), else as urn:origintrace:eip155:{chain}:record:{unitId}, as the unit's own document
 names it. A unit's own document ends with an AggregationEvent (OBSERVE) of what it holds now:
 its childEPCs by Digital Link where known (else by record URN), as of the last packing or
-unpacking. Every event names the transaction and log position behind it in
-bizTransactionList. A batch log (ItemsRegistered) becomes one event per object, so its
+unpacking. A lot is a class of objects (an LGTIN), not one: it is named, by its Digital Link
+/01/{gtin}/10/{lot} (known from its lot file) in quantityList (childQuantityList when packed)
+instead of epcList (childEPCs), without a quantity. Every event names the transaction and log
+position behind it in bizTransactionList. A batch log (ItemsRegistered) becomes one event per object, so its
 eventID also hashes the object's record id.
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,9 +98,11 @@ def epcis_event(
     item_id: str,
     gln_of: GlnOf | None = None,
     units: dict[str, str] | None = None,
+    lot: bool = False,
 ) -> dict[str, Any] | None:
     """One EPCIS event for `log` about record `item_id`; None for events that are not supply-chain
-    facts. `units` maps the id of a logistic unit to its Digital Link URI, where known."""
+    facts. `units` maps the id of a logistic unit to its Digital Link URI, where known. A `lot`
+    is a class of objects, not one: its events name it in a quantity list."""
     name = f"StatusChanged:{log.args['status']}" if log.name == "StatusChanged" else log.name
     mapping = MAPPINGS.get(name)
     if mapping is None:
@@ -114,9 +118,9 @@ def epcis_event(
     if mapping.event_type == "AggregationEvent":
         unit = log.args["unitId"]
         event["parentID"] = (units or {}).get(unit) or record_urn(chain_id, unit)
-        event["childEPCs"] = [epc]
+        event.update(objects([epc] if not lot else [], [epc] if lot else [], child=True))
     else:
-        event["epcList"] = [epc]
+        event.update(objects([epc] if not lot else [], [epc] if lot else []))
     if log.name == "ItemAttested":
         event["certificationInfo"] = f"urn:origintrace:eip155:{chain_id}:attestation:{log.args['dataHash']}"
     actor = log.args.get(mapping.actor) if mapping.actor else None
@@ -151,16 +155,34 @@ def _recorded_by(log: DecodedLog, chain_id: int, name: str, event_type: str, act
     }
 
 
+def objects(epcs: list[str], classes: list[str], child: bool = False) -> dict[str, Any]:
+    """The objects an event is about: `epcs` (items, units) in its EPC list, `classes` (lots) in
+    its quantity list, without a quantity (a lot's count changes as it is split); an
+    AggregationEvent's (`child`) in its child lists."""
+    found: dict[str, Any] = {}
+    if epcs:
+        found["childEPCs" if child else "epcList"] = epcs
+    if classes:
+        found["childQuantityList" if child else "quantityList"] = [{"epcClass": c} for c in classes]
+    return found
+
+
 def contents_event(
-    unit_epc: str, child_epcs: list[str], chain_id: int, unit_id: str, as_of: DecodedLog
+    unit_epc: str,
+    child_epcs: list[str],
+    chain_id: int,
+    unit_id: str,
+    as_of: DecodedLog,
+    lots: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """An AggregationEvent (OBSERVE) of what the unit `unit_id` holds now, `child_epcs`, as of
-    `as_of`, the last packing or unpacking that changed it (its time and transaction)."""
+    """An AggregationEvent (OBSERVE) of what the unit `unit_id` holds now, `child_epcs` and the
+    `lots` (classes), as of `as_of`, the last packing or unpacking that changed it (its time and
+    transaction)."""
     name = f"eip155:{chain_id}/{as_of.tx_hash}/{as_of.log_index}/contents/{unit_id}"
     return {
         **_recorded_by(as_of, chain_id, name, "AggregationEvent", "OBSERVE"),
         "parentID": unit_epc,
-        "childEPCs": child_epcs,
+        **objects(child_epcs, list(lots), child=True),
     }
 
 
@@ -180,16 +202,17 @@ def epcis_document(
     gln_of: GlnOf | None = None,
     units: dict[str, str] | None = None,
     contents: dict[str, Any] | None = None,
+    lot: bool = False,
 ) -> dict[str, Any]:
     """An EPCISQueryDocument with the events of one object (`epc`, its Digital Link URI; record
     `item_id`); `gln_of` places the events of members that had a GLN then, and `units`
     (unit id -> Digital Link URI) names the logistic units whose SSCC the gateway knows by it, as
     their own documents name them. A unit's document ends with what it holds (`contents`, see
-    `contents_event`)."""
+    `contents_event`). A `lot`'s events name it as a class (see `epcis_event`)."""
     event_list = [
         e
         for log in logs
-        if (e := epcis_event(log, epc, chain_id, base_url, item_id, gln_of, units)) is not None
+        if (e := epcis_event(log, epc, chain_id, base_url, item_id, gln_of, units, lot)) is not None
     ]
     if contents is not None:
         event_list.append(contents)

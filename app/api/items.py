@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
-from app.api.clone import Scan, ScanRecorder, known_path, known_paths, scan_risk
-from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, effective_custodian
+from app.api.clone import Scan, ScanRecorder, known_paths, scan_risk
+from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, effective_custodian, record_paths
 from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Risk
 from app.api.parties import Parties
@@ -389,8 +389,8 @@ class ItemReader:
             return None
         if scan is not None and key is not None:
             recorder.record(item_id, key.path, scan.region, scan.client)
-        if key is None:
-            path = known_path(self.conn, item_id)
+        if key is None:  # a lot's from its lot file too (the EPCIS document names it by its key)
+            path = record_paths(self.conn, [item], self.lot_store()).get(item_id)
             key = parse_path(path) if path else None
         rows = self.events(item_id)
         carried = self.carried(rows)

@@ -209,8 +209,10 @@ def get_epcis(
     packings = {unit for row in rows if (unit := unit_of(row))}
     units = {unit: settings.base_url + path for unit, path in reader.unit_paths(packings).items()}
     contents = _contents_event(reader, epc, item_id)
+    lot = conn.execute(select(items.c.kind).where(items.c.item_id == item_id)).scalar() == "lot"
+    now = int(time.time())
     document = epcis_document(
-        rows, epc, item.chain.chain_id, settings.base_url, int(time.time()), item_id, gln_of, units, contents
+        rows, epc, item.chain.chain_id, settings.base_url, now, item_id, gln_of, units, contents, lot
     )
     return Response(orjson.dumps(document), media_type="application/ld+json")
 
@@ -223,12 +225,18 @@ def _contents_event(reader: ItemReader, unit_epc: str, unit_id: str) -> dict[str
         return None
     chain_id = reader.state.chain_id
     paths = record_paths(reader.conn, contents, reader.lot_store())
-    children = [
-        reader.settings.base_url + paths[c.item_id] if c.item_id in paths else record_urn(chain_id, c.item_id)
-        for c in contents
-    ]
+    children: dict[bool, list[str]] = {True: [], False: []}  # lots (classes), and the rest
+    for c in contents:
+        epc = (
+            reader.settings.base_url + paths[c.item_id]
+            if c.item_id in paths
+            else record_urn(chain_id, c.item_id)
+        )
+        children[c.kind == "lot"].append(epc)
     last = last_packing(reader.conn, unit_id)
-    return contents_event(unit_epc, children, chain_id, unit_id, last) if last else None
+    return (
+        contents_event(unit_epc, children[False], chain_id, unit_id, last, children[True]) if last else None
+    )
 
 
 def _require_unit(conn: Connection, item_id: str) -> None:
