@@ -26,7 +26,7 @@
 #define HASH 32
 #define CHUNK_LEVELS 4
 
-/* Return codes of lotmerkle_build_lot; *where says which item (input order). */
+/* Return codes of lotmerkle_build_lot (and lotmerkle_tree); *where says which item (input order). */
 #define LM_OK 0
 #define LM_DUPLICATE 1     /* *where: an item whose id another item has too */
 #define LM_BAD_OFFSETS 2   /* *where: i with offsets[i] > offsets[i+1] or past the serials */
@@ -360,6 +360,83 @@ static unsigned tree_top(size_t n) {
     return top;
 }
 
+/* The size of the stored levels (min(CHUNK_LEVELS, top)..top) of a tree over n leaves. */
+static size_t stored_bytes(size_t n) {
+    unsigned top = tree_top(n);
+    unsigned first_stored = top < CHUNK_LEVELS ? top : CHUNK_LEVELS;
+    size_t needed = 0, size = n;
+    for (unsigned k = 0; k <= top; k++, size = (size + 1) / 2)
+        if (k >= first_stored) needed += size * HASH;
+    return needed;
+}
+
+/* The tree over the leaves keccak256(keccak256(ids[i] || md_table[md_index[i]])), i = 0..n, in
+ * the given order: its stored levels into upper_out (stored_bytes(n)) and its root. */
+static int tree_of(const uint8_t *ids, const uint8_t *md_table, const uint32_t *md_index, size_t n,
+                   uint8_t *upper_out, uint8_t *root_out) {
+    unsigned top = tree_top(n);
+    unsigned first_stored = top < CHUNK_LEVELS ? top : CHUNK_LEVELS;
+    /* Level 0, then the levels above computed in place in `level`. */
+    uint8_t *level = malloc(n * HASH);
+    if (level == NULL) return LM_NO_MEMORY;
+    batch4 job;
+    job.count = 0;
+    for (size_t i = 0; i < n; i++) {
+        job.a[job.count] = ids + i * HASH;
+        job.b[job.count] = md_table + (size_t)md_index[i] * HASH;
+        job.out[job.count++] = level + i * HASH;
+        if (job.count == 4) leaves_x4(&job);
+    }
+    if (job.count > 0) leaves_x4(&job);
+
+    uint8_t *stored = upper_out;
+    size_t size = n;
+    for (unsigned k = 0;; k++) {
+        if (k >= first_stored) {
+            memcpy(stored, level, size * HASH);
+            stored += size * HASH;
+        }
+        if (k == top) break;
+        size_t pairs = size / 2;
+        /* In place: node j is written after nodes 2j and 2j + 1 (>= j) are read. */
+        for (size_t j = 0; j < pairs; j++) {
+            job.a[job.count] = level + 2 * j * HASH;
+            job.b[job.count] = level + (2 * j + 1) * HASH;
+            job.out[job.count++] = level + j * HASH;
+            if (job.count == 4) pairs_x4(&job);
+        }
+        if (job.count > 0) pairs_x4(&job);
+        if (size % 2) memmove(level + pairs * HASH, level + (size - 1) * HASH, HASH);
+        size = (size + 1) / 2;
+    }
+    memcpy(root_out, level, HASH);
+    free(level);
+    return LM_OK;
+}
+
+/*
+ * The tree of a stored lot, to check a lot file (app/scale/store.py): ids (32n, which must
+ * ascend strictly: *where, an i with ids[i] <= ids[i-1], gives LM_DUPLICATE), md_table (m
+ * hashes), md_index (n, each < m: else LM_BAD_MD_INDEX at *where). Writes the stored levels into
+ * upper_out (upper_len bytes available) and the root into root_out, as lotmerkle_build_lot does.
+ */
+int lotmerkle_tree(const uint8_t *ids, size_t n, const uint8_t *md_table, size_t m, const uint32_t *md_index,
+                   uint8_t *upper_out, size_t upper_len, uint8_t *root_out, size_t *where) {
+    *where = 0;
+    if (n == 0 || upper_len < stored_bytes(n)) return LM_BAD_ARGS;
+    for (size_t i = 0; i < n; i++) {
+        if (md_index[i] >= m) {
+            *where = i;
+            return LM_BAD_MD_INDEX;
+        }
+        if (i > 0 && cmp32(ids + (i - 1) * HASH, ids + i * HASH) >= 0) {
+            *where = i;
+            return LM_DUPLICATE;
+        }
+    }
+    return tree_of(ids, md_table, md_index, n, upper_out, root_out);
+}
+
 /*
  * Builds the tree of one lot (see app/scale/native.py for the Python side):
  *   gtin14 (14 bytes), serials + offsets (n + 1 uint32): the serial of item i is
@@ -375,15 +452,7 @@ int lotmerkle_build_lot(const uint8_t *gtin14, const uint8_t *serials, size_t se
                         uint8_t *upper_out, size_t upper_len, uint8_t *root_out, size_t *where) {
     *where = 0;
     if (n == 0) return LM_BAD_ARGS;
-    unsigned top = tree_top(n);
-    unsigned first_stored = top < CHUNK_LEVELS ? top : CHUNK_LEVELS;
-    size_t needed = 0;
-    {
-        size_t size = n;
-        for (unsigned k = 0; k <= top; k++, size = (size + 1) / 2)
-            if (k >= first_stored) needed += size * HASH;
-    }
-    if (upper_len < needed) return LM_BAD_ARGS;
+    if (upper_len < stored_bytes(n)) return LM_BAD_ARGS;
     for (size_t i = 0; i < n; i++) {
         if (offsets[i] > offsets[i + 1] || offsets[i + 1] > serials_len) {
             *where = i;
@@ -438,44 +507,10 @@ int lotmerkle_build_lot(const uint8_t *gtin14, const uint8_t *serials, size_t se
         }
     }
 
-    /* Level 0 in ids_out order; the levels above are computed in place in `level`. */
-    uint8_t *level = malloc(n * HASH);
-    if (level == NULL) {
-        free(sorted);
-        return LM_NO_MEMORY;
-    }
     for (size_t i = 0; i < n; i++) {
         memcpy(ids_out + i * HASH, sorted[i].id, HASH);
         md_index_out[i] = sorted[i].md;
-        job.a[job.count] = ids_out + i * HASH;
-        job.b[job.count] = md_table + (size_t)sorted[i].md * HASH;
-        job.out[job.count++] = level + i * HASH;
-        if (job.count == 4) leaves_x4(&job);
     }
-    if (job.count > 0) leaves_x4(&job);
     free(sorted);
-
-    uint8_t *stored = upper_out;
-    size_t size = n;
-    for (unsigned k = 0;; k++) {
-        if (k >= first_stored) {
-            memcpy(stored, level, size * HASH);
-            stored += size * HASH;
-        }
-        if (k == top) break;
-        size_t pairs = size / 2;
-        /* In place: node j is written after nodes 2j and 2j + 1 (>= j) are read. */
-        for (size_t j = 0; j < pairs; j++) {
-            job.a[job.count] = level + 2 * j * HASH;
-            job.b[job.count] = level + (2 * j + 1) * HASH;
-            job.out[job.count++] = level + j * HASH;
-            if (job.count == 4) pairs_x4(&job);
-        }
-        if (job.count > 0) pairs_x4(&job);
-        if (size % 2) memmove(level + pairs * HASH, level + (size - 1) * HASH, HASH);
-        size = (size + 1) / 2;
-    }
-    memcpy(root_out, level, HASH);
-    free(level);
-    return LM_OK;
+    return tree_of(ids_out, md_table, md_index_out, n, upper_out, root_out);
 }

@@ -2,11 +2,15 @@
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
 from web3 import Web3
@@ -30,6 +34,21 @@ os.environ["PATH"] = os.pathsep.join(
 )
 os.environ.setdefault("SOLCX_BINARY_PATH", str(PROJECT_ROOT / ".solcx"))
 os.environ.setdefault("APE_DATA_FOLDER", str(PROJECT_ROOT / ".ape"))
+
+
+@contextmanager
+def served(app: Any, port: int) -> Iterator[str]:
+    """`app` served by uvicorn on 127.0.0.1:`port` in a thread while the block runs; its URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        threading.Event().wait(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture

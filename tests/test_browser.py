@@ -1,11 +1,10 @@
 """Playwright drives Debian's chromium over the demo diamond's shopper page on a phone viewport."""
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from conftest import served
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
@@ -50,20 +49,8 @@ def gateway_url(
     )
     Indexer(w3, engine, deployment).backfill()
     settings.port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, engine), host="127.0.0.1", port=settings.port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        threading.Event().wait(0.05)
-    try:
+    with served(create_app(settings, engine), settings.port):
         yield settings.base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (.ci/run installs it)")

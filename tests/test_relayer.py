@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-import uvicorn
+from conftest import served
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
@@ -970,23 +970,8 @@ def live_gateway(
 ) -> Iterator[str]:
     port = free_port()
     settings = Settings(data_dir=tmp_path, port=port)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, engine, Relayer(w3, contract, relayer_account, engine)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served(create_app(settings, engine, Relayer(w3, contract, relayer_account, engine)), port) as url:
+        yield url
 
 
 def test_handoff_commands_end_to_end(

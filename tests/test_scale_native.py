@@ -12,7 +12,15 @@ from eth_utils.crypto import keccak
 
 from app.chain.merkle import LotTree, leaf_hash, verify
 from app.gs1.keys import SerialisedItem
-from app.scale.native import SOURCE, BuiltLot, NativeBuildError, build_library, build_lot, keccak256
+from app.scale.native import (
+    SOURCE,
+    BuiltLot,
+    NativeBuildError,
+    build_library,
+    build_lot,
+    keccak256,
+    tree_of,
+)
 from app.scale.proofs import proof_from_chunk
 from app.scale.shape import CHUNK, stored_level_sizes
 
@@ -88,6 +96,24 @@ def test_build_lot_matches_the_python_tree(n: int, m: int) -> None:
     assert built.upper[-32:] == built.root
     levels = tree.levels[built.first_level :]
     assert built.upper == b"".join(b"".join(level) for level in levels)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 16, 17, 1000])
+def test_tree_of_a_stored_lot_is_the_tree_its_builder_stored(n: int) -> None:
+    """What checks an uploaded lot file: the tree over its sorted ids and metadata alone."""
+    serials, metadata, md_of = _random_lot(n, 3, seed=n)
+    _, *buffers = _lot(serials, metadata, md_of)
+    built = build_lot(GTIN, *buffers)
+    assert tree_of(built.ids, buffers[2], built.md_index) == (built.upper, built.root)
+    if n > 1:
+        swapped = built.ids[32:64] + built.ids[:32] + built.ids[64:]
+        with pytest.raises(ValueError, match="item ids 0 and 1 are not in ascending order"):
+            tree_of(swapped, buffers[2], built.md_index)
+    past = built.md_index[:-4] + struct.pack("<I", 3)
+    with pytest.raises(ValueError, match=f"metadata index {n - 1} is past the 3 metadata hashes"):
+        tree_of(built.ids, buffers[2], past)
+    with pytest.raises(ValueError, match="n >= 1 ids"):
+        tree_of(built.ids[:-1], buffers[2], built.md_index)
 
 
 def test_shared_and_unique_metadata_give_different_roots() -> None:

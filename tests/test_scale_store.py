@@ -10,7 +10,15 @@ from app.chain.merkle import LotTree, leaf_hash, verify
 from app.gs1.keys import SerialisedItem
 from app.scale.manifest import LotBlock
 from app.scale.native import build_lot
-from app.scale.store import LotReader, lot_path, read_header, write_lot
+from app.scale.store import (
+    HEADER_SIZE,
+    LotFileError,
+    LotReader,
+    check_lot_file,
+    lot_path,
+    read_header,
+    write_lot,
+)
 
 GTIN = "09506000134376"
 
@@ -79,3 +87,41 @@ def test_a_damaged_file_proves_nothing(tmp_path: Path) -> None:
     found = LotReader(path).prove(item)
     assert found is not None
     assert not verify(found.proof, built.root, leaf_hash(item, found.metadata_hash))
+
+
+def test_a_lot_file_is_checked_whole_against_the_root_on_chain(tmp_path: Path) -> None:
+    """What the gateway checks before it takes a lot file (PUT /api/v1/items/{id}/lot-file): a
+    file that would prove nothing, or prove another lot, is refused saying why."""
+    block = make_block(1000, variants=3)
+    built = build_lot(block.gtin, block.serials, block.offsets, block.md_table, block.md_index)
+    path = write_lot(tmp_path, block.lot_id, block.gtin, block.lot, block.digest(), built, block.md_table)
+    header = check_lot_file(path, block.lot_id, built.root)
+    assert (header.gtin, header.lot, header.count, header.root) == (GTIN, "L1", 1000, built.root)
+    good = path.read_bytes()
+    ids = HEADER_SIZE + 8 * len(built.level_sizes)
+
+    def refused(data: bytes, lot_id: bytes = block.lot_id, root: bytes = built.root) -> str:
+        path.write_bytes(data)
+        with pytest.raises(LotFileError) as error:
+            check_lot_file(path, lot_id, root)
+        return str(error.value)
+
+    other = make_block(10, lot="L2")
+    assert (
+        refused(good, lot_id=other.lot_id)
+        == f"it is the file of lot L1 of GTIN {GTIN}, not of lot 0x{other.lot_id.hex()}"
+    )
+    assert refused(good, root=b"\1" * 32).startswith(
+        f"its root 0x{built.root.hex()} is not the root anchored"
+    )
+    assert "take" in refused(good[:-1]) and "take" in refused(good + b"\0")
+    assert refused(b"not a lot file at all" * 10) == "not a lot file (its first bytes are not OTLOTST1)"
+    assert refused(b"short").startswith("not a lot file: 5 bytes")
+    swapped = good[:ids] + good[ids + 32 : ids + 64] + good[ids : ids + 32] + good[ids + 64 :]
+    assert refused(swapped) == "item ids 0 and 1 are not in ascending order"
+    changed_metadata = bytearray(good)
+    changed_metadata[ids + 32 * 1000] ^= 1  # the first item's metadata index: 0 <-> 1
+    assert refused(bytes(changed_metadata)) == "its stored tree is not the tree of its items"
+    changed_node = bytearray(good)
+    changed_node[-40] ^= 0xFF  # a node of the stored levels, as in a damaged copy
+    assert refused(bytes(changed_node)) == "its stored tree is not the tree of its items"

@@ -16,6 +16,12 @@ TOO_LARGE: Final = ApiError(
 )
 
 
+def _streamed(scope: Any) -> bool:
+    """A lot file sent to the gateway (app/api/routes/lot_files.py): its route streams it to disk
+    under a bound of its own."""
+    return bool(scope["method"] == "PUT" and scope["path"].endswith("/lot-file"))
+
+
 class BodyLimit:
     """ASGI middleware refusing a body over MAX_BODY_BYTES with 413, whether announced by
     Content-Length or sent in chunks: the body is read (up to the bound) before the route runs,
@@ -25,7 +31,7 @@ class BodyLimit:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") or _streamed(scope):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"0")

@@ -1,6 +1,6 @@
 """Talking to an OriginTrace gateway from the CLI: one JSON request, or a one-line error."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import httpx
 import typer
@@ -21,12 +21,21 @@ def gateway_url(gateway: str | None, path: str) -> str:
 _ACCEPT_JSON = {"Accept": "application/json"}
 
 
-def gateway_json(method: str, url: str, *, body: Any = None, timeout: float = 15) -> tuple[int, Any]:
-    """The status and JSON body of `method url`; exits with one line when the gateway cannot be
-    reached or answers with something other than JSON (a proxy's page, another server)."""
+def gateway_json(
+    method: str, url: str, *, body: Any = None, content: BinaryIO | None = None, timeout: float = 15
+) -> tuple[int, Any]:
+    """The status and JSON body of `method url` (sending `body` as JSON, or the file `content`);
+    exits with one line when the gateway cannot be reached or answers with something other than
+    JSON (a proxy's page, another server)."""
     try:
         response = httpx.request(
-            method, url, json=body, headers=_ACCEPT_JSON, timeout=timeout, follow_redirects=True
+            method,
+            url,
+            json=body,
+            content=content,
+            headers=_ACCEPT_JSON,
+            timeout=timeout,
+            follow_redirects=True,
         )
     except httpx.HTTPError as exc:
         fail(f"cannot reach the gateway at {url}: {exc}")

@@ -2,6 +2,7 @@
 
     origintrace lots anchor --manifest items.csv --account brand
     origintrace lots split /01/09506000134352/10/LOT-A --manifest part.csv --account warehouse
+    origintrace lots push --gateway https://gw.example
     origintrace units create 106141412345678908 --account carrier
     origintrace units pack 106141412345678908 /01/09506000134352/10/LOT-A --account carrier
     origintrace units move 106141412345678908 --to 0xRECEIVER --account carrier
@@ -40,16 +41,18 @@ from app.commands.context import (
     signer,
     transact,
 )
+from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
 from app.commands.onchain_text import ForceOption, check_onchain_text
 from app.core.config import Settings, lot_store
 from app.gs1.digital_link import DigitalLink, KeyKind, parse_link
 from app.gs1.keys import LogisticUnit
 from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_listed, first_unvouched, prepare
 from app.scale.manifest import LotBlock, ManifestError, count_items, read_manifest
-from app.scale.store import LotReader, lot_path, read_header
+from app.scale.store import SUFFIX, LotReader, lot_path, read_header
 
 lots = typer.Typer(
-    help="Lots anchored by a Merkle root: anchor from a manifest, split.", no_args_is_help=True
+    help="Lots anchored by a Merkle root: anchor from a manifest, split, push their files to a gateway.",
+    no_args_is_help=True,
 )
 units = typer.Typer(help="Logistic units (SSCC): create, pack, unpack, move, accept.", no_args_is_help=True)
 ManifestOption = Annotated[
@@ -179,6 +182,55 @@ def split(
         )
         receipt = send(chain.w3, signer(account), call)
     report_tx(f"split {counted(ready.count, 'item')} off {link.path} into lot {sub.lot}", receipt)
+
+
+@lots.command()
+def push(
+    rpc: RpcOption,
+    gateway: GatewayOption = None,
+    registry: RegistryOption = None,
+    lot: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this lot (/01/<gtin>/10/<lot>); repeatable. Default: every lot file here"),
+    ] = None,
+) -> None:
+    """Send the gateway the lot files this machine's `lots anchor` and `lots split` wrote, so it
+    can prove their items: for a gateway on another machine. It takes a file only when it is the
+    tree the chain anchored (anyone may send one); one it holds already is left as it is."""
+    with clear_errors():
+        links = [parse_link(value) for value in lot or []]
+    if any(link.kind != KeyKind.LOT for link in links):
+        fail("--lot takes a lot path, /01/<gtin>/10/<lot>", code=2)
+    with clear_errors():
+        store = chain_lot_store(open_chain(rpc, registry))
+    files = [lot_path(store, record_id(link)) for link in links] or sorted(store.glob(f"*{SUFFIX}"))
+    missing = [str(path) for path in files if not path.exists()]
+    if missing or not files:
+        fail(
+            f"no lot file {', '.join(missing) or 'in ' + str(store)}: run `lots anchor` on this machine",
+            code=2,
+        )
+    refused = 0
+    for path in files:
+        with path.open("rb") as content:
+            status, result = gateway_json(
+                "PUT",
+                gateway_url(gateway, f"/api/v1/items/0x{path.stem}/lot-file"),
+                content=content,
+                timeout=600,
+            )
+        if status in (200, 201):
+            done = "sent" if status == 201 else "held already"
+            typer.echo(
+                f"lot {result['lot']} of GTIN {result['gtin']} ({counted(result['items'], 'item')}): {done}"
+            )
+        else:
+            refused += 1
+            typer.echo(
+                f"error: lot file {path.name}: the gateway answered {status}: {reason(result)}", err=True
+            )
+    if refused:
+        fail(f"the gateway took {len(files) - refused} of {counted(len(files), 'lot file')}")
 
 
 def _check_split(chain: Chain, store: Path, link: DigitalLink, sub: LotBlock, manifest: Path) -> None:

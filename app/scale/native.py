@@ -91,6 +91,18 @@ def _lib() -> ctypes.CDLL:
         ctypes.POINTER(ctypes.c_size_t),  # where
     )
     lib.lotmerkle_build_lot.restype = ctypes.c_int
+    lib.lotmerkle_tree.argtypes = (
+        pointer,  # ids
+        size,  # n
+        pointer,  # md_table
+        size,  # m
+        pointer,  # md_index
+        pointer,  # upper_out
+        size,  # upper_len
+        pointer,  # root_out
+        ctypes.POINTER(ctypes.c_size_t),  # where
+    )
+    lib.lotmerkle_tree.restype = ctypes.c_int
     return lib
 
 
@@ -187,6 +199,38 @@ def build_lot(gtin14: str, serials: Buffer, offsets: Buffer, md_table: Buffer, m
     if status != _OK:
         raise RuntimeError(f"lotmerkle_build_lot returned {status}")
     return BuiltLot(bytes(ids), bytes(order), bytes(upper), sizes, root.raw)
+
+
+def tree_of(ids: Buffer, md_table: Buffer, md_index: Buffer) -> tuple[bytes, bytes]:
+    """The stored levels and root of the tree over a stored lot's items (see `BuiltLot`): `ids`
+    ascending, `md_index` into `md_table`, as a lot file holds them. Raises ValueError when
+    the ids do not ascend strictly or an index is past the table: to check a lot file against
+    the root on chain, without its serials."""
+    n, m = memoryview(ids).nbytes // 32, memoryview(md_table).nbytes // 32
+    if n < 1 or memoryview(ids).nbytes % 32 or memoryview(md_index).nbytes != 4 * n:
+        raise ValueError("a lot holds n >= 1 ids of 32 bytes and n metadata indexes of 4")
+    upper = bytearray(32 * sum(stored_level_sizes(n)))
+    root, where = ctypes.create_string_buffer(32), ctypes.c_size_t()
+    status = _lib().lotmerkle_tree(
+        _address(ids),
+        n,
+        _address(md_table),
+        m,
+        _address(md_index),
+        _address(upper),
+        len(upper),
+        root,
+        ctypes.byref(where),
+    )
+    if status == _DUPLICATE:
+        raise ValueError(f"item ids {where.value - 1} and {where.value} are not in ascending order")
+    if status == _BAD_MD_INDEX:
+        raise ValueError(f"metadata index {where.value} is past the {m} metadata hashes")
+    if status == _NO_MEMORY:
+        raise MemoryError(f"not enough memory to check a lot of {n} items")
+    if status != _OK:
+        raise RuntimeError(f"lotmerkle_tree returned {status}")
+    return bytes(upper), root.raw
 
 
 if __name__ == "__main__":

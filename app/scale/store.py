@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from app.scale.native import BuiltLot
+from app.gs1.keys import Lot
+from app.scale.native import BuiltLot, tree_of
 from app.scale.proofs import proof_from_chunk
-from app.scale.shape import CHUNK
+from app.scale.shape import CHUNK, stored_level_sizes
 
 MAGIC: Final = b"OTLOTST1"
 _HEADER: Final = struct.Struct("<8sQII32s16s14sB20s")
@@ -108,6 +109,53 @@ def read_header(path: Path) -> StoredLot | None:
         return StoredLot(lot_id, gtin.decode(), lot[:lot_len].decode(), n, root, digest)
     except ValueError:  # a name or text that no lot file of this store has (UnicodeDecodeError too)
         return None
+
+
+class LotFileError(ValueError):
+    """A file that is not the whole, well-formed tree of the lot it is offered for."""
+
+
+def check_lot_file(path: Path, lot_id: bytes, root: bytes) -> StoredLot:
+    """The header of the lot file at `path` after checking that it is the tree of the lot
+    `lot_id` anchored with `root` on chain: its GTIN and lot number hash to `lot_id`, its sizes
+    add up, and its items and metadata, hashed again, give exactly its stored levels and that
+    root (native, about a million items a second). Raises LotFileError saying what is wrong."""
+    if path.stat().st_size < HEADER_SIZE:
+        raise LotFileError(f"not a lot file: {path.stat().st_size} bytes, shorter than a lot file's header")
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data[: len(MAGIC)] != MAGIC:
+            raise LotFileError("not a lot file (its first bytes are not OTLOTST1)")
+        _, n, m, levels, stored_root, digest, gtin, lot_len, lot = _HEADER.unpack_from(data)
+        try:
+            header = StoredLot(lot_id, gtin.decode(), lot[:lot_len].decode(), n, stored_root, digest)
+            named = Lot(header.gtin, header.lot).item_id
+        except ValueError as exc:
+            raise LotFileError(f"its header names no valid lot: {exc}") from None
+        if named != lot_id:
+            raise LotFileError(
+                f"it is the file of lot {header.lot} of GTIN {header.gtin}, not of lot 0x{lot_id.hex()}"
+            )
+        sizes = stored_level_sizes(n) if n > 0 else ()
+        if n < 1 or m < 1 or levels != len(sizes):
+            raise LotFileError(
+                f"its header is inconsistent ({n} items, {m} metadata hashes, {levels} levels)"
+            )
+        ids = HEADER_SIZE + 8 * levels
+        expected = ids + 36 * n + 32 * m + 32 * sum(sizes)
+        if len(data) != expected or struct.unpack_from(f"<{levels}Q", data, HEADER_SIZE) != sizes:
+            raise LotFileError(
+                f"it holds {len(data):,} bytes; {n:,} items and {m:,} metadata hashes take {expected:,}"
+            )
+        md_index, md_table, upper = ids + 32 * n, ids + 36 * n, ids + 36 * n + 32 * m
+        try:  # slices of the map are copies: ctypes takes no read-only buffer without one
+            built, built_root = tree_of(data[ids:md_index], data[md_table:upper], data[md_index:md_table])
+        except ValueError as exc:
+            raise LotFileError(str(exc)) from None
+        if built != data[upper:] or built_root != stored_root:
+            raise LotFileError("its stored tree is not the tree of its items")
+    if built_root != root:
+        raise LotFileError(f"its root 0x{built_root.hex()} is not the root anchored on chain, 0x{root.hex()}")
+    return header
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,120 @@
+"""Lot files sent to the gateway: a member whose `origintrace lots anchor` ran on another machine
+publishes its lots' trees here (`origintrace lots push`), so the gateway can prove their items.
+
+Anyone may send one: a file is taken only when it is the whole tree of a lot indexed from the
+chain, hashed again to the root anchored there (app/scale/store.py `check_lot_file`), so a file
+that is taken proves exactly what the lot's brand anchored, whoever sent it. It is received
+into a temporary file in the lot store (never whole in memory), checked, then renamed into
+place, so the gateway's readers see the old file or the new one, never part of one.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from app.api.errors import ApiError
+from app.api.items import indexed_lot_store
+from app.api.models import ErrorBody
+from app.api.routes.api_v1 import ItemId
+from app.db.schema import items
+from app.indexer.status import indexer_status
+from app.scale.store import LotFileError, StoredLot, check_lot_file, lot_path
+
+router = APIRouter(prefix="/api/v1", tags=["lot files"])
+MAX_LOT_FILE_BYTES: Final = 256 * 1024 * 1024
+"""Largest lot file taken: a lot of about 6.5 million items (about 40 bytes an item)."""
+TOO_LARGE: Final = ApiError(
+    413, "body_too_large", f"a lot file may hold at most {MAX_LOT_FILE_BYTES:,} bytes"
+)
+UPLOAD_SUFFIX: Final = ".upload"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        404: "No lot with that id is indexed (anchor it first, and let the gateway index it)",
+        413: f"The file is larger than {MAX_LOT_FILE_BYTES:,} bytes",
+        422: "Not the tree of that lot as anchored on chain (invalid_lot_file: the detail says why)",
+        429: "Too many requests from this client",
+        503: "The gateway has not indexed the chain yet",
+    }.items()
+}
+
+
+class LotFileStored(BaseModel):
+    lot_id: str
+    gtin: str
+    lot: str
+    items: int = Field(description="How many items the lot holds (each now resolves with its proof)")
+    root: str = Field(description="The Merkle root, as anchored on chain")
+    stored: bool = Field(description="False when the gateway held this lot's file already")
+
+
+@router.put(
+    "/items/{lot_id}/lot-file",
+    status_code=201,
+    response_model=LotFileStored,
+    responses={
+        200: {"model": LotFileStored, "description": "The gateway held this lot's file already"},
+        **ERRORS,
+    },
+    summary="Send the gateway a lot's file (the body: the .otl file `origintrace lots anchor` wrote)",
+)
+async def put_lot_file(lot_id: ItemId, request: Request) -> JSONResponse:
+    state = request.app.state
+    client = request.client.host if request.client else "-"
+    state.limiter.enforce(client, f"more than {state.settings.rate_limit_per_minute} requests a minute")
+    with state.reads.read() as conn:
+        row = conn.execute(select(items.c.kind, items.c.lot_root).where(items.c.item_id == lot_id)).first()
+        store = indexed_lot_store(state.settings, indexer_status(conn))
+    if row is None or row.kind != "lot" or row.lot_root is None:
+        raise ApiError(404, "not_found", f"no lot {lot_id} is indexed: anchor it, then send its file")
+    if store is None:
+        raise ApiError(503, "not_indexed", "the gateway has not indexed the chain yet")
+    declared = request.headers.get("content-length", "0")
+    if declared.isdigit() and int(declared) > MAX_LOT_FILE_BYTES:
+        raise TOO_LARGE
+    store.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f"{lot_id[2:]}.", suffix=UPLOAD_SUFFIX, dir=store)
+    received = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_LOT_FILE_BYTES:
+                    raise TOO_LARGE
+                out.write(chunk)
+        root = bytes.fromhex(row.lot_root.removeprefix("0x"))
+        header, stored = await run_in_threadpool(
+            _store, received, lot_path(store, bytes.fromhex(lot_id[2:])), root
+        )
+    finally:
+        received.unlink(missing_ok=True)
+    body = LotFileStored(
+        lot_id=lot_id, gtin=header.gtin, lot=header.lot, items=header.count, root=row.lot_root, stored=stored
+    )
+    return JSONResponse(body.model_dump(), status_code=201 if stored else 200)
+
+
+def _store(received: Path, target: Path, root: bytes) -> tuple[StoredLot, bool]:
+    """Check the `received` file against the lot's `root` and move it to `target`, unless the
+    file there already is a good one; its header, and whether it was moved."""
+    lot_id = bytes.fromhex(target.name.removesuffix(target.suffix))
+    try:
+        header = check_lot_file(received, lot_id, root)
+    except LotFileError as exc:
+        raise ApiError(
+            422, "invalid_lot_file", f"not the tree of lot 0x{lot_id.hex()} as anchored: {exc}"
+        ) from None
+    try:
+        check_lot_file(target, lot_id, root)
+        return header, False
+    except (LotFileError, FileNotFoundError):
+        os.replace(received, target)
+        return header, True
