@@ -17,7 +17,14 @@ from app.api.units import CONTENTS_SHOWN, PACKINGS_SHOWN, UnitPublic
 from app.gs1.digital_link import parse_path
 from app.gs1.keys import InvalidKey
 
-_env = Environment(loader=PackageLoader("app.api", "templates"), autoescape=select_autoescape(["html"]))
+_env = Environment(
+    loader=PackageLoader("app.api", "templates"),
+    autoescape=select_autoescape(["html"]),
+    # Templates ship with the code: reloading them when their files change made a gateway
+    # running through an upgrade render new templates with old code (a 500 on unit pages).
+    # Loaded once, they also cost no stat per render.
+    auto_reload=False,
+)
 
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")
