@@ -119,14 +119,32 @@ def test_lot_and_lot_item_pages_label_the_item_count(client: TestClient) -> None
         assert page.status_code == 200 and "<dt>批内件数</dt>" in page.text
         assert "built-in method" not in page.text
         # named by the product the brand anchored it with (it was "GTIN ... · Lot ...")
-        assert (
-            f"<h1>{SKINCARE_METADATA['name_zh']}</h1>" in page.text
-            and f"<dd>{SKINCARE_LOT.lot}</dd>" in page.text
-        )
+        assert f"<h1>{SKINCARE_METADATA['name_zh']}</h1>" in page.text
+        linked = "/21/" in path  # an item of the lot links the lot's page
+        number = f'id="lot-link">{SKINCARE_LOT.lot}</a></dd>' if linked else f"<dd>{SKINCARE_LOT.lot}</dd>"
+        assert number in page.text
     assert client.get(SKINCARE_LOT.path, headers=JSON).json()["metadata"] == SKINCARE_METADATA
     # The demo's gift sets were registered with the serum's metadata, so they read as serums.
     gift = client.get(GIFT_SET.path, headers={**BROWSER, "Accept-Language": "en"}).text
     assert f"<h1>{GIFT_SET_METADATA['name']}</h1>" in gift and "Hydrating serum" not in gift
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "Items in the lot"), ("zh", "批内件数")])
+def test_a_lot_items_page_links_its_lot_and_counts_its_items_with_separators(
+    client: TestClient, lang: str, label: str
+) -> None:
+    """An item of a lot named its lot's number but did not link the lot's page, and counted
+    "Items in the lot 1000" (read as a code): the count reads 1,000 in English and Chinese."""
+    headers = {"Accept": "text/html", "Accept-Language": lang}
+    item = client.get(f"{SKINCARE_LOT.path}/21/SK-0001", headers=headers).text
+    lot_url = client.get(SKINCARE_LOT.path, headers=JSON).json()["url"]
+    assert lot_url.endswith(SKINCARE_LOT.path)
+    assert f'<a href="{lot_url}" id="lot-link">{SKINCARE_LOT.lot}</a>' in item
+    assert SKINCARE_LOT_SIZE == 1000
+    for page in (item, client.get(SKINCARE_LOT.path, headers=headers).text):
+        assert f'<dt>{label}</dt><dd id="item-count">1,000</dd>' in page
+    lot_page = client.get(lot_url.removeprefix("http://127.0.0.1:8000"), headers=headers)
+    assert lot_page.status_code == 200 and 'id="lot-link"' not in lot_page.text  # not itself
 
 
 def test_a_lot_and_its_items_show_the_lots_custody(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from app.api.i18n import TEXT, count_text, risk_detail
 from app.api.pages import _env
 
 
@@ -10,3 +11,16 @@ def test_templates_are_loaded_once_not_reloaded_from_disk(monkeypatch: pytest.Mo
     loaded = _env.get_template("base.html")
     monkeypatch.setattr("os.path.getmtime", lambda path: 0.0)  # every file "changed" since
     assert _env.get_template("base.html") is loaded
+
+
+@pytest.mark.parametrize(("lang", "shown"), [("en", "1,234,567"), ("zh", "1,234,567")])
+def test_counts_on_pages_group_their_digits(lang: str, shown: str) -> None:
+    assert _env.from_string("{{ n | count }}").render(lang=lang, n=1234567) == shown
+    assert count_text(999, lang) == "999"
+
+
+def test_every_count_in_the_pages_words_goes_through_the_count_filter() -> None:
+    """A `%d` formats its count itself, without separators (a lot of 1000 items)."""
+    assert [key for words in TEXT.values() for key, text in words.items() if "%d" in text] == []
+    assert risk_detail("scan_burst", 1200, [], "en") == "scanned 1,200 times within one minute"
+    assert risk_detail("scan_burst", 1200, [], "zh") == "一分钟内被扫描 1,200 次"

@@ -135,7 +135,7 @@ TEXT = {
         "block": "block",
         "verified": "Verified on chain",
         "verified_note": "Every fact above comes from the registry's events",
-        "verified_pending": "; %d of them are still awaiting confirmation",
+        "verified_pending": "; %s of them are still awaiting confirmation",
         "metadata_note": " and the product data matches its on-chain hash",
         "chain_id": "Chain id",
         "registry": "Registry",
@@ -147,11 +147,11 @@ TEXT = {
         "indexed": "Indexed block",
         "confirmation": "confirmation",
         "confirmations": "confirmations",
-        "confirmations_of": "%d of %d confirmations",
+        "confirmations_of": "%s of %s confirmations",
         "full_stop": ".",
         "packed_records": "Records packed",
         "pending": "awaiting confirmation",
-        "pending_note": "Steps awaiting confirmation: %d. A step is final once it is %d blocks deep.",
+        "pending_note": "Steps awaiting confirmation: %s. A step is final once it is %s blocks deep.",
         "paused": (
             "The consortium paused this registry on %s: until it resumes, nothing new can be recorded"
             " (no registration, handover, sale, claim, recall, loss report or certification)."
@@ -162,10 +162,10 @@ TEXT = {
         "merkle_bad": "Invalid: this item is not in the anchored lot",
         "items": "Items in the lot",
         "contents": "Contents",
-        "and_more": "and %d more",
-        "more_contents": "The first %d of %d are listed here; all of them, a page at a time:",
+        "and_more": "and %s more",
+        "more_contents": "The first %s of %s are listed here; all of them, a page at a time:",
         "contents_json": "contents (JSON)",
-        "more_packings": "The latest %d of its %d packing steps are shown; all of them, a page at a time:",
+        "more_packings": "The latest %s of its %s packing steps are shown; all of them, a page at a time:",
         "packings_json": "packing steps (JSON)",
         "unit": "Logistic unit",
         "with_unit": "(with the logistic unit it is packed in)",
@@ -206,7 +206,7 @@ TEXT = {
         "block": "区块",
         "verified": "链上验证",
         "verified_note": "以上信息均来自登记合约的链上事件",
-        "verified_pending": "；其中 %d 条仍在等待确认",
+        "verified_pending": "；其中 %s 条仍在等待确认",
         "metadata_note": "，商品资料与链上哈希一致",
         "chain_id": "链 ID",
         "registry": "登记合约",
@@ -218,11 +218,11 @@ TEXT = {
         "indexed": "已索引区块",
         "confirmation": "次确认",
         "confirmations": "次确认",
-        "confirmations_of": "%d/%d 次确认",
+        "confirmations_of": "%s/%s 次确认",
         "full_stop": "。",
         "packed_records": "装入记录数",
         "pending": "等待确认",
-        "pending_note": "等待确认的记录：%d 条。记录达到 %d 个区块深度后即为最终记录。",
+        "pending_note": "等待确认的记录：%s 条。记录达到 %s 个区块深度后即为最终记录。",
         "paused": (
             "联盟已于 %s 暂停登记合约：恢复之前无法记录任何新信息"
             "（登记、交接、销售、认领、召回、挂失或认证）。"
@@ -233,10 +233,10 @@ TEXT = {
         "merkle_bad": "无效：此商品不在链上登记的批次中",
         "items": "批内件数",
         "contents": "内含",
-        "and_more": "另有 %d 件",
-        "more_contents": "此处列出 %d 件（共 %d 件）；完整清单分页查看：",
+        "and_more": "另有 %s 件",
+        "more_contents": "此处列出 %s 件（共 %s 件）；完整清单分页查看：",
         "contents_json": "内含清单（JSON）",
-        "more_packings": "此处显示最近 %d 次装箱或取出（共 %d 次）；全部记录分页查看：",
+        "more_packings": "此处显示最近 %s 次装箱或取出（共 %s 次）；全部记录分页查看：",
         "packings_json": "装箱记录（JSON）",
         "unit": "物流单元",
         "with_unit": "（随所装入的物流单元）",
@@ -274,8 +274,20 @@ RISKS = {
 
 def risk_detail(code: str, count: int, regions: list[str], lang: str) -> str:
     """The reason of clone rule `code`, which counted `count` scans or countries (`regions`)."""
-    times = f"{count} 次" if lang == "zh" else "once" if count == 1 else f"{count} times"
-    return RISKS[lang][code].format(times=times, count=count, regions=", ".join(regions))
+    shown = count_text(count, lang)
+    times = f"{shown} 次" if lang == "zh" else "once" if count == 1 else f"{shown} times"
+    return RISKS[lang][code].format(times=times, count=shown, regions=", ".join(regions))
+
+
+THOUSANDS: Final = {"en": ",", "zh": ","}
+"""What groups a count's digits by three: a comma in English (1,000), and in Chinese too, as
+Chinese sites and shops print quantities (1,000 件)."""
+
+
+def count_text(count: int, lang: str) -> str:
+    """How many of something, as `lang` writes it (every count a page shows goes through here,
+    the pages' `count` filter: a lot of 1000 items read as a code, not a quantity)."""
+    return f"{count:,}".replace(",", THOUSANDS[lang])
 
 
 def pick_language(accept_language: str | None) -> str:

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from app.api.i18n import EVENTS, KINDS, STATUS, TEXT, certification_label, risk_detail
+from app.api.i18n import EVENTS, KINDS, STATUS, TEXT, certification_label, count_text, risk_detail
 from app.api.items import iso_time, status_step
 from app.api.lots import LotItemPublic, LotPublic
 from app.api.metadata import metadata_text, product_name
@@ -42,6 +42,15 @@ def _shown_time(context: Context, iso: str) -> str:
 
 
 _env.filters["utc"] = _shown_time
+
+
+@pass_context
+def _count(context: Context, count: int) -> str:
+    """A count as the page's language writes it (`count_text`): `1,000` items, not `1000`."""
+    return count_text(count, context.get("lang") or "en")
+
+
+_env.filters["count"] = _count
 
 
 @pass_context
