@@ -433,6 +433,22 @@ def test_browsers_get_a_readable_error_page(
     assert api.status_code == status and reason in api.json()["detail"]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/items/0x123", "/api/v1/items?limit=0"])
+def test_a_browser_asking_with_bad_input_is_told_the_address_is_not_valid(
+    client: TestClient, path: str
+) -> None:
+    """A 422 said "This page cannot be shown right now", as if trying again would help."""
+    for language, heading, hint in (
+        ("en", "This address is not valid", "Check that the whole address was copied"),
+        ("zh", "此网址无效", "请确认网址已完整复制"),
+    ):
+        page = client.get(path, headers={**BROWSER, "Accept-Language": language})
+        assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+        assert f"<h1>{heading}</h1>" in page.text and hint in page.text
+        assert "right now" not in page.text and "暂时" not in page.text
+    assert client.get(path, headers=JSON).json()["error"] == "invalid_request"
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -178,13 +178,17 @@ def render_error_page(
     product: str | None = None,
 ) -> str:
     """What a shopper sees for a code the gateway cannot resolve: what went wrong in their
-    language (by the `error` code where it has its own words, else the status), then the
+    language (by the `error` code where it has its own words, else the status; any other 4xx
+    is an address that is not valid, which retrying will not mend, where "cannot be shown right
+    now" said to try again), then the
     status and the technical reason (in English) for whoever helps them. While the registry is
     paused (since block time `paused_since`), the page says so: a label printed during the
     pause resolves to nothing until the brand can register it. `product`: the path of the
     product's own page, linked when the product exists but not what was asked of it."""
     text = TEXT[lang]
-    heading = text.get(f"error_{error}") or text.get(f"error_{status}", text["error"])
+    heading = text.get(f"error_{error}") or text.get(f"error_{status}")
+    if heading is None:
+        heading = text["error_request" if 400 <= status < 500 else "error"]
     paused = iso_time(paused_since) if paused_since is not None else None
     return _env.get_template("error.html").render(
         lang=lang,
