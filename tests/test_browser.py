@@ -90,10 +90,10 @@ def test_no_page_is_wider_than_the_phone(gateway_url: str) -> None:
         try:
             page = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-US").new_page()
             widths = {}
-            for key in (DIAMOND, CLAIMED, PALLET, LONG):
-                response = page.goto(gateway_url + key.path)
+            for path in (*(key.path for key in (DIAMOND, CLAIMED, PALLET, LONG)), "/"):
+                response = page.goto(gateway_url + path)
                 assert response is not None and response.status == 200
-                widths[key.path] = page.evaluate("document.documentElement.scrollWidth")
+                widths[path] = page.evaluate("document.documentElement.scrollWidth")
             assert widths == dict.fromkeys(widths, PHONE["width"])
         finally:
             browser.close()

@@ -433,6 +433,27 @@ def test_browsers_get_a_readable_error_page(
     assert api.status_code == status and reason in api.json()["detail"]
 
 
+def test_the_gateways_own_addresses_are_not_unregistered_products(client: TestClient) -> None:
+    """`/`, `/robots.txt` and `/favicon.ico` answered "No product is registered under this code"."""
+    for language, heading in (("en", "Check where a product comes from"), ("zh", "查验商品的来源")):
+        home = client.get("/", headers={**BROWSER, "Accept-Language": language})
+        assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
+        assert f"<h1>{heading}</h1>" in home.text and '<a href="/docs">/docs</a>' in home.text
+        assert 'name="viewport"' in home.text and "<script" not in home.text
+        assert "No product is registered" not in home.text and "没有登记" not in home.text
+        assert "Accept-Language" in home.headers["vary"]
+    assert client.head("/").status_code == 200
+    robots = client.get("/robots.txt")
+    assert robots.status_code == 200 and robots.headers["content-type"].startswith("text/plain")
+    rules = [line for line in robots.text.splitlines() if line and not line.startswith("#")]
+    assert rules == ["User-agent: *", "Allow: /", "Disallow: /api/"]
+    favicon = client.get("/favicon.ico")
+    assert favicon.status_code == 204 and favicon.content == b""
+    assert "max-age=31536000" in favicon.headers["cache-control"]
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not {"/", "/robots.txt", "/favicon.ico"} & set(paths)  # not part of the API
+
+
 @pytest.mark.parametrize("path", ["/api/v1/items/0x123", "/api/v1/items?limit=0"])
 def test_a_browser_asking_with_bad_input_is_told_the_address_is_not_valid(
     client: TestClient, path: str

@@ -3,7 +3,7 @@
 import pytest
 
 from app.api.i18n import TEXT, count_text, risk_detail
-from app.api.pages import _env
+from app.api.pages import _env, render_home_page
 
 
 def test_templates_are_loaded_once_not_reloaded_from_disk(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,3 +24,8 @@ def test_every_count_in_the_pages_words_goes_through_the_count_filter() -> None:
     assert [key for words in TEXT.values() for key, text in words.items() if "%d" in text] == []
     assert risk_detail("scan_burst", 1200, [], "en") == "scanned 1,200 times within one minute"
     assert risk_detail("scan_burst", 1200, [], "zh") == "一分钟内被扫描 1,200 次"
+
+
+def test_the_landing_page_links_the_api_docs_only_where_they_are_served() -> None:
+    assert '<a href="/docs">' in render_home_page("zh", docs=True)
+    assert '<a href="/docs">' not in render_home_page("en", docs=False)

@@ -188,6 +188,22 @@ TEXT = {
             "Reported lost or stolen: do not buy it; if you are offered it, tell the seller's platform."
         ),
         "alert_destroyed": "Recorded as destroyed: a product showing this code is not the one registered.",
+        "home_title": "Where products come from",
+        "home_heading": "Check where a product comes from",
+        "home_what": (
+            "This gateway shows a registered product's origin, who has held it since, and its"
+            " certificates, as the brands, carriers, certifiers and shops of a consortium recorded"
+            " them on a blockchain registry."
+        ),
+        "home_scan": (
+            "Scan the QR code on a product's label with your phone's camera: it opens that"
+            " product's page here."
+        ),
+        "home_developers": "For developers",
+        "home_api": (
+            "The JSON API (records, custody history, EPCIS events, proof bundles to check them on"
+            " your own node) is described at"
+        ),
     },
     "zh": {
         "origin": "产地",
@@ -257,6 +273,15 @@ TEXT = {
         "alert_recalled": "品牌方已召回此商品：请停止使用，并联系品牌方或销售方。",
         "alert_lost": "此商品已报失或被盗：请勿购买；如有人向您出售，请告知销售平台。",
         "alert_destroyed": "此商品已登记为销毁：带有此码的商品并非登记的那一件。",
+        "home_title": "商品溯源",
+        "home_heading": "查验商品的来源",
+        "home_what": (
+            "本网关展示已登记商品的产地、此后的各保管方及其认证，"
+            "这些信息由联盟中的品牌方、承运方、认证机构和商家记录在区块链登记合约上。"
+        ),
+        "home_scan": "用手机相机扫描商品标签上的二维码，即可在此打开该商品的页面。",
+        "home_developers": "开发者",
+        "home_api": "JSON 接口（记录、流转记录、EPCIS 事件，以及可在您自己的节点上核验的证明包）的说明见",
     },
 }
 

@@ -18,7 +18,7 @@ from app.api.fastpath import FastPath
 from app.api.head import HeadAsGet
 from app.api.places import PlaceDirectory
 from app.api.ratelimit import RateLimiter
-from app.api.routes import api_v1, health, lot_files, relay, resolver
+from app.api.routes import api_v1, health, lot_files, relay, resolver, site
 from app.core.config import Settings, get_settings
 from app.db.engine import make_engine
 from app.db.reads import HeldConnection
@@ -145,6 +145,7 @@ def create_app(settings: Settings, engine: Engine | None = None, relayer: Relaye
     app.include_router(relay.router)
     app.include_router(lot_files.router)
     app.include_router(resolver.router)
+    app.include_router(site.router)
     return app
 
 

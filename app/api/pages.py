@@ -199,3 +199,9 @@ def render_error_page(
         paused_since=paused,
         product=product,
     )
+
+
+def render_home_page(lang: str, docs: bool) -> str:
+    """The landing page at `/`, for whoever opens the gateway without a product's code (it was
+    the "no product is registered" page); it links the API's `/docs` when they are served."""
+    return _env.get_template("home.html").render(lang=lang, t=TEXT[lang], docs=docs)
