@@ -147,6 +147,25 @@ def test_a_lot_items_page_links_its_lot_and_counts_its_items_with_separators(
     assert lot_page.status_code == 200 and 'id="lot-link"' not in lot_page.text  # not itself
 
 
+@pytest.mark.parametrize("listing", ["contents", "packings"])
+def test_asking_an_item_or_a_lot_for_a_units_contents_says_what_it_is(
+    client: TestClient, listing: str
+) -> None:
+    """An item or lot that exists was "no logistic unit ... is indexed", as if it did not."""
+    for record, what in ((GIFT_SET, "a serialised item"), (SKINCARE_LOT, "a lot")):
+        reply = client.get(f"/api/v1/items/{_hex(record.item_id)}/{listing}", headers=JSON)
+        assert reply.status_code == 404 and reply.json()["error"] == "not_a_unit"
+        assert reply.json()["detail"].startswith(f"{_hex(record.item_id)} is {what}, not a logistic unit")
+    nothing = client.get(f"/api/v1/items/0x{'ab' * 32}/{listing}", headers=JSON)
+    assert nothing.status_code == 404 and nothing.json()["error"] == "not_found"
+    assert "no logistic unit" in nothing.json()["detail"]
+    assert client.get(f"/api/v1/items/{_hex(PALLET.item_id)}/{listing}", headers=JSON).status_code == 200
+    path = f"/api/v1/items/{_hex(SKINCARE_LOT.item_id)}/{listing}"
+    for language, heading in (("en", "This record is not a logistic unit"), ("zh", "此记录不是物流单元")):
+        page = client.get(path, headers={"Accept": "text/html", "Accept-Language": language}).text
+        assert heading in page and "No product is registered" not in page and "没有登记" not in page
+
+
 def test_a_lot_and_its_items_show_the_lots_custody(client: TestClient) -> None:
     """A lot's page and its items' showed who holds the lot, never how it got there."""
     lot = client.get(SKINCARE_LOT.path, headers=JSON).json()

@@ -26,6 +26,8 @@ HTTP_ERRORS: Final = {404: "not_found", 405: "method_not_allowed"}
 ECHO_LIMIT: Final = 64
 LINK_TYPE_UNAVAILABLE = "link_type_unavailable"
 """The error of a Digital Link whose product exists but has no link of the asked `linkType`."""
+NOT_FOUND: Final = "not_found"
+"""The error of a key or id nothing is registered under (other 404s name what they lack)."""
 _LONG_QUOTED = re.compile(rf"""'([^']{{{ECHO_LIMIT}}})[^']+'|"([^"]{{{ECHO_LIMIT}}})[^"]+\"""")
 
 
@@ -52,7 +54,7 @@ def error_response(request: HTTPConnection, exc: ApiError) -> Response:
     headers = {**(exc.headers or {}), "Vary": "Accept, Accept-Language"}
     lang = page_language(variant(request.headers.get("accept", ""), request.headers.get("accept-language")))
     if lang is not None:
-        unregistered = exc.status == 404 and exc.error != LINK_TYPE_UNAVAILABLE
+        unregistered = exc.status == 404 and exc.error == NOT_FOUND
         paused_since = getattr(request.app.state, "paused_since", None) if unregistered else None
         product = request.url.path if exc.error == LINK_TYPE_UNAVAILABLE else None
         page = render_error_page(exc.status, exc.detail, lang, paused_since, exc.error, product)

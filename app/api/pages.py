@@ -198,6 +198,7 @@ def render_error_page(
         heading=heading,
         paused_since=paused,
         product=product,
+        error=error,
     )
 
 

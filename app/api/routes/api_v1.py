@@ -240,11 +240,16 @@ def _contents_event(reader: ItemReader, unit_epc: str, unit_id: str) -> dict[str
 
 
 def _require_unit(conn: Connection, item_id: str) -> None:
-    """404 unless `item_id` is an indexed logistic unit."""
-    if not conn.execute(
-        select(items.c.item_id).where(items.c.item_id == item_id, items.c.kind == "unit")
-    ).first():
+    """404 unless `item_id` is an indexed logistic unit: `not_found` when nothing is indexed
+    under it, `not_a_unit` naming what it is when it is an item or a lot (it said "no logistic
+    unit is indexed", as if the record did not exist)."""
+    kind = conn.execute(select(items.c.kind).where(items.c.item_id == item_id)).scalar()
+    if kind is None:
         raise ApiError(404, "not_found", f"no logistic unit {item_id} is indexed")
+    if kind != "unit":
+        what = {"item": "a serialised item", "lot": "a lot"}.get(kind, f"a record of kind {kind!r}")
+        detail = f"{item_id} is {what}, not a logistic unit: only a unit has contents and packing steps"
+        raise ApiError(404, "not_a_unit", detail)
 
 
 @router.get(
