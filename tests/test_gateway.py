@@ -76,6 +76,10 @@ def test_browsers_get_the_shopper_page(client: TestClient) -> None:
     assert "<dt>Sold by (until its buyer claims it)</dt><dd>TianMall Global" in page and "Held by" not in page
     assert page.count('data-type="handed_over"') == 3
     assert "<script" not in page
+    # the whole command to check it on one's own node, not a bare `origintrace verify`
+    command = f'origintrace verify http://127.0.0.1:8000{DIAMOND.path} --rpc "$ORIGINTRACE_RPC_URL"'
+
+    assert f'<code id="verify-command">{command}</code>' in page
 
 
 @pytest.mark.parametrize(("suffix", "kind"), [("qr.png", "image/png"), ("qr.svg", "image/svg+xml")])

@@ -1,9 +1,12 @@
 """Gateway over the mass-market demo on real anvil data: a lot, a pallet with contents, recall, claim."""
 
+import html
 import re
+import shlex
 import time
 from collections.abc import Iterator
 from io import BytesIO
+from urllib.parse import urlsplit
 
 import pytest
 import zxingcpp
@@ -37,6 +40,7 @@ from app.demo.journey import (
     seed_mass_market,
     skincare_tree,
 )
+from app.gs1.digital_link import parse_path
 from app.gs1.keys import Lot, SerialisedItem
 from app.indexer.follow import Indexer
 from app.indexer.rpc import RpcClient
@@ -164,6 +168,26 @@ def test_asking_an_item_or_a_lot_for_a_units_contents_says_what_it_is(
     for language, heading in (("en", "This record is not a logistic unit"), ("zh", "此记录不是物流单元")):
         page = client.get(path, headers={"Accept": "text/html", "Accept-Language": language}).text
         assert heading in page and "No product is registered" not in page and "没有登记" not in page
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "a node you trust"), ("zh", "您信任的节点")])
+def test_check_it_yourself_gives_the_whole_verify_command_for_the_page(
+    client: TestClient, lang: str, said: str
+) -> None:
+    """The card showed a bare `origintrace verify`, which takes the item's URL and a node."""
+    headers = {"Accept": "text/html", "Accept-Language": lang}
+    slashed = f"{SLASHED_LOT.path}/21/{SerialisedItem.parse(SLASHED_LOT.gtin, 'B&3').path.rsplit('/', 1)[1]}"
+    for path in (GIFT_SET.path, f"{SKINCARE_LOT.path}/21/SK-0001", slashed):
+        page = client.get(path, headers=headers).text
+        command = html.unescape(page.split('<code id="verify-command">')[1].split("</code>")[0])
+        words = shlex.split(command)
+        url = client.get(path, headers=JSON).json()["url"]
+        assert words == ["origintrace", "verify", url, "--rpc", "$ORIGINTRACE_RPC_URL"]
+        assert said in page.split('<p id="verify">')[1].split("<br>")[0]
+        assert parse_path(urlsplit(url).path).serialised_item is not None  # what verify takes
+    for unit_or_lot in (SKINCARE_LOT.path, PALLET.path):  # verify takes their items, not them
+        page = client.get(unit_or_lot, headers=headers).text
+        assert 'id="check-yourself"' in page and "origintrace verify" not in page
 
 
 def test_a_lot_and_its_items_show_the_lots_custody(client: TestClient) -> None:

@@ -143,6 +143,10 @@ TEXT = {
         "check_yourself": "Check it yourself:",
         "proof_bundle": "proof bundle (JSON)",
         "epcis_events": "EPCIS events",
+        "verify_with_node": (
+            "Or check every fact on a node you trust with the OriginTrace command line,"
+            " ORIGINTRACE_RPC_URL set to that node's address:"
+        ),
         "merkle_note": " and the item's Merkle proof into its lot",
         "indexed": "Indexed block",
         "confirmation": "confirmation",
@@ -233,6 +237,9 @@ TEXT = {
         "check_yourself": "自行核验：",
         "proof_bundle": "证明包（JSON）",
         "epcis_events": "EPCIS 事件",
+        "verify_with_node": (
+            "也可用 OriginTrace 命令行在您信任的节点上逐条核验（将 ORIGINTRACE_RPC_URL 设为该节点的地址）："
+        ),
         "merkle_note": "，且本件商品的默克尔证明属于该批次",
         "indexed": "已索引区块",
         "confirmation": "次确认",

@@ -1,5 +1,6 @@
 """Server-rendered shopper pages (Jinja2, no JavaScript), in the shopper's language."""
 
+import shlex
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -51,6 +52,7 @@ def _count(context: Context, count: int) -> str:
 
 
 _env.filters["count"] = _count
+_env.filters["shell"] = shlex.quote  # a URL in a command to copy: `&` in a serial stays in it
 
 
 @pass_context
