@@ -1,9 +1,12 @@
 """An item split off into a sub-lot resolves as an item of the sub-lot, also by its old label."""
 
 from collections.abc import Iterator
+from io import BytesIO
 
 import pytest
+import zxingcpp
 from fastapi.testclient import TestClient
+from PIL import Image
 from web3 import Web3
 
 from app.api.main import create_app
@@ -109,6 +112,13 @@ def test_an_item_split_off_resolves_under_its_sub_lot_by_the_parent_label(client
     by_new_label = another_shopper.get(f"{SUB_LOT.path}/21/S005", headers=JSON).json()
     assert by_new_label["risk"]["scans_24h"] == body["risk"]["scans_24h"] + 1  # the same item
     assert {**by_new_label, "risk": None} == {**body, "risk": None}
+
+
+def test_a_split_items_qr_code_names_its_sub_lot_as_its_page_does(client: TestClient) -> None:
+    png = client.get(f"{PARENT.path}/21/S005/qr.png")
+    assert png.status_code == 200 and png.headers["cache-control"] == "no-cache"  # the next split moves it
+    (decoded,) = zxingcpp.read_barcodes(Image.open(BytesIO(png.content)))
+    assert decoded.text == "http://127.0.0.1:8000" + f"{SUB_LOT.path}/21/S005"
 
 
 def test_an_item_split_twice_resolves_under_the_deepest_sub_lot(client: TestClient) -> None:

@@ -562,6 +562,33 @@ def test_every_key_has_a_qr_code(client: TestClient) -> None:
     assert unknown_format.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("asked", "canonical"),
+    [
+        (f"/01/{RECALLED.gtin}/10/FAKE/21/{RECALLED.serial}", RECALLED.path),  # a registered item
+        (f"/01/{RECALLED.gtin}/22/V1/21/{RECALLED.serial}", RECALLED.path),
+        (f"/01/{DIAMOND.gtin}/22/V1/21/{DIAMOND.serial}", DIAMOND.path),
+        (f"{SKINCARE_LOT.path}/21/SK-0001", f"{SKINCARE_LOT.path}/21/SK-0001"),  # an item of a lot
+    ],
+)
+def test_a_qr_code_holds_the_canonical_url_the_resolver_names(
+    client: TestClient, asked: str, canonical: str
+) -> None:
+    """README says a QR code holds the key's canonical URL; it held the path as asked (with a
+    made-up lot), cached for a year."""
+    named = client.get(asked, headers=JSON).headers["link"]
+    assert named == f'<http://127.0.0.1:8000{canonical}>; rel="canonical"'
+    for fmt in ("png", "svg"):
+        qr = client.get(f"{asked}/qr.{fmt}")
+        assert qr.status_code == 200 and qr.headers["cache-control"] == "no-cache"  # may change: not a year
+        image = Image.open(BytesIO(qr.content)) if fmt == "png" else None
+        if image is not None:
+            (decoded,) = zxingcpp.read_barcodes(image)
+            assert decoded.text == "http://127.0.0.1:8000" + canonical
+    if canonical != asked:  # the canonical path's own image depends on nothing registered
+        assert "immutable" in client.get(f"{canonical}/qr.png").headers["cache-control"]
+
+
 def test_a_status_awaiting_confirmation_says_so_by_its_badge_and_the_verified_note(
     client: TestClient,
 ) -> None:

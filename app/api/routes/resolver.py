@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.cache import Cached, page_language, request_path, variant
+from app.api.canonical import canonical_link, depends_on_registry
 from app.api.clone import Scan, coarse_region, scan_risk
 from app.api.errors import LINK_TYPE_UNAVAILABLE, ApiError
 from app.api.head import is_head
@@ -286,13 +287,21 @@ QR_FORMATS = {"png": (qr_png, "image/png"), "svg": (qr_svg, "image/svg+xml")}
 
 def _qr(request: Request, key: DigitalLink, fmt: str) -> Response:
     """The QR code of `key`'s canonical Digital Link URL, as PNG or SVG (7-11 ms of CPU: called
-    off the event loop, and counted against the client's limit like a resolution)."""
+    off the event loop, and counted against the client's limit like a resolution). A serial
+    with a lot or variant is named as the resolver names it (`canonical_link`: a registered
+    item without them, a split item under its sub-lot), not as asked, and that image is
+    `no-cache`, not immutable: registering the item or splitting its lot changes it."""
     state = request.app.state
     client = request.client.host if request.client else "-"
     state.limiter.enforce(client, f"more than {state.settings.rate_limit_per_minute} requests a minute")
     draw, media = QR_FORMATS[fmt]
+    cache = QR_CACHE
+    if depends_on_registry(key):
+        with state.engine.connect() as conn:
+            key = canonical_link(conn, key, state.settings, state.places)
+        cache = "no-cache"
     url = state.settings.base_url + key.path
-    return Response(draw(url), media_type=media, headers={"Cache-Control": QR_CACHE})
+    return Response(draw(url), media_type=media, headers={"Cache-Control": cache})
 
 
 # Only /00/ and /01/ paths: a catch-all would answer 404 where another route's method is wrong (405).
