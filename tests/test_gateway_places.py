@@ -218,7 +218,7 @@ def test_a_removed_member_keeps_its_name_and_place_in_the_history(
     page = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "en"}).text
     assert "SkyBridge Logistics (former member)" in page
     zh = client.get(DIAMOND.path, headers={**BROWSER, "Accept-Language": "zh"}).text
-    assert "SkyBridge Logistics (前成员)" in zh
+    assert "SkyBridge Logistics（前成员）" in zh  # full-width brackets, no space before them
 
     # Admitted again under another name and without a GLN: the steps it took before keep the
     # name and place it had then (they showed the new name), the steps after show the new ones.

@@ -208,7 +208,7 @@ def test_a_lot_and_its_items_show_the_lots_custody(client: TestClient) -> None:
     item = client.get(f"{SKINCARE_LOT.path}/21/SK-0007", headers=JSON).json()
     assert item["lot"]["history"] == lot["history"] and item["lot"]["carried"] == lot["carried"]
     page = client.get(f"{SKINCARE_LOT.path}/21/SK-0007", headers=BROWSER).text
-    assert '<ol class="timeline" id="timeline">' in page and "保管权已交接 （随所装入的物流单元）" in page
+    assert '<ol class="timeline" id="timeline">' in page and "保管权已交接（随所装入的物流单元）" in page
 
 
 def test_lot_item_resolves_with_a_proof_the_registry_accepts(client: TestClient, w3: Web3) -> None:
@@ -442,8 +442,12 @@ def test_packed_item_shows_the_pallet_custodian_and_packing(client: TestClient) 
     assert (carried["type"], carried["unit"]) == ("handed_over", _hex(PALLET.item_id))
     assert carried["to"]["address"] == CARRIER
     page = client.get(GIFT_SET.path, headers=BROWSER).text
-    assert "保管权已交接 （随所装入的物流单元）" in page
-    assert "认证方已撤回认证: " in page and page.count("已认证: ") == 2
+    # Chinese punctuation: a full-width colon, and no space before a full-width bracket
+    assert "保管权已交接（随所装入的物流单元）" in page and " （" not in page
+    assert "认证方已撤回认证：" in page and page.count("已认证：") == 2 and "认证: " not in page
+    english = client.get(GIFT_SET.path, headers={**BROWSER, "Accept-Language": "en"}).text
+    assert "Custody handed over (with the logistic unit it is packed in)" in english
+    assert english.count("Certified: ") == 2
     assert [a["uri"] for a in body["attestations"]] == [ORGANIC_REPORT]  # the revoked one is gone
     # Shoppers can open the certificate the certifier named (an https one; ipfs:// is not a link)
     assert f'<a href="{ORGANIC_REPORT}" rel="noopener nofollow">查看证书</a>' in page
