@@ -15,7 +15,16 @@ from app.chain.client import registry, send
 from app.chain.deploy import Deployment
 from app.chain.devnet import free_port
 from app.core.config import PROJECT_ROOT, Settings, lot_store
-from app.demo.journey import CLAIMED, DIAMOND, PALLET, demo_members, metadata_uri, seed_demo, seed_mass_market
+from app.demo.journey import (
+    CLAIMED,
+    DIAMOND,
+    PALLET,
+    RECALLED,
+    demo_members,
+    metadata_uri,
+    seed_demo,
+    seed_mass_market,
+)
 from app.gs1.keys import SerialisedItem
 from app.indexer.follow import Indexer
 
@@ -80,6 +89,36 @@ def test_phone_shows_the_diamond_timeline_and_status(gateway_url: str) -> None:
         finally:
             browser.close()
     assert (SCREENSHOTS / "diamond-phone.png").stat().st_size > 10_000
+
+
+def _contrast(rgb: str) -> float:
+    """The contrast ratio of a CSS `rgb(r, g, b)` colour against white (WCAG 2)."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(v) for v in rgb.removeprefix("rgb(").removesuffix(")").split(","))
+    return 1.05 / (0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b) + 0.05)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (.ci/run installs it)")
+def test_a_recall_step_has_a_red_dot(gateway_url: str) -> None:
+    """Every step's dot was green, the recall's too."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-US").new_page()
+            response = page.goto(gateway_url + RECALLED.path)
+            assert response is not None and response.status == 200
+            dots = page.evaluate(
+                "Object.fromEntries([...document.querySelectorAll('#timeline li')].map(li =>"
+                " [li.dataset.type, getComputedStyle(li, '::before').backgroundColor]))"
+            )
+            assert dots["recalled"] == "rgb(166, 27, 27)" and dots["registered"] == "rgb(19, 122, 61)"
+            assert _contrast(dots["recalled"]) >= 4.5  # on the white card, as text would need
+        finally:
+            browser.close()
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (.ci/run installs it)")

@@ -483,6 +483,7 @@ def test_recalled_item_json_and_page(client: TestClient) -> None:
     assert body["status"] == "recalled" and body["history"][-1]["type"] == "recalled"
     page = client.get(RECALLED.path, headers=BROWSER).text
     assert 'class="badge recalled"' in page and "品牌方已召回" in page
+    assert '<li data-type="recalled" class="bad">' in page  # its dot is red, not green as the others
     assert (
         '<section class="card alert" id="status-alert" role="alert"><p>品牌方已召回此商品：请停止使用' in page
     )

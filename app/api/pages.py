@@ -87,6 +87,11 @@ STATUS_ALERTS = {
 }
 """Statuses a shopper must be told about plainly (what it means, what to do), by TEXT key."""
 
+STEP_TONES = {"recalled": "bad", "destroyed": "bad", "reported_lost": "warn"}
+"""Timeline steps that are bad news, by type (the steps of the statuses of STATUS_ALERTS): their
+dot is red for a recall or destruction, amber for a loss report (a `found` step can follow), where
+every dot was green, a recall's too."""
+
 
 def _render(template: str, lang: str, status: str, **context: Any) -> str:
     key = _status_key(status)
@@ -99,6 +104,7 @@ def _render(template: str, lang: str, status: str, **context: Any) -> str:
         status_label=STATUS[lang].get(key, status),
         status_alert=TEXT[lang][alert] if alert else None,
         statuses=STATUS[lang],
+        step_tones=STEP_TONES,
         kinds=KINDS[lang],
         certification=lambda kind: certification_label(kind, lang),
         risk_text=lambda reason, regions: risk_detail(reason.code, reason.count, regions, lang),
