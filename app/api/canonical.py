@@ -5,7 +5,10 @@ Parsing alone gives the canonical form of most keys (14-digit GTIN, qualifiers i
 serial with a lot or variant is the exception: the resolver's canonical URL then depends on
 what is registered. A registered item's id is its GTIN and serial, so its canonical URL
 leaves the lot and variant out; an item of a lot split off into a sub-lot is named under the
-sub-lot. This follows `_resolve` in app/api/routes/resolver.py, which reads the whole record.
+sub-lot. This follows `_resolve` in app/api/routes/resolver.py, which reads the whole record,
+but for a serial without lot or variant: the resolver finds an item of a lot asked for so in
+the lot files (`find_lot_item`) and names its lot, while its QR image keeps the path asked for
+(it resolves to the same page, and a registered item's image stays cacheable for a year).
 """
 
 from dataclasses import replace
