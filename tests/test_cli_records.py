@@ -135,7 +135,14 @@ def test_anchor_split_pack_and_move(
     run("units", "create", SSCC, "--account", "brand")
     run("units", "pack", SSCC, f"/01/{GTIN}/10/LOT-B", "--account", "brand")
     carrier = members["carrier"].account.address
-    run("units", "move", SSCC, "--to", carrier, "--account", "brand")
+    for hours in ("0", "-1", "1000000"):  # refused before sending: 0 was sent, reverted, paid for
+        bad = run("units", "move", SSCC, "--to", carrier, "--account", "brand", "--hours", hours, ok=False)
+        assert bad.exit_code == 2 and "--hours" in bad.output, bad.output
+    assert (
+        contract.functions.offerOf(LogisticUnit.parse(SSCC).item_id).call()[0] == "0x" + "00" * 20
+    )  # none made
+    moved = run("units", "move", SSCC, "--to", carrier, "--account", "brand", "--hours", "2")
+    assert f"offered unit {SSCC} to {carrier}, valid 2 h" in moved.output
     run("units", "accept", SSCC, "--account", "carrier")
     assert contract.functions.custodianOf(lot_id("LOT-B")).call() == carrier  # moved with its pallet
     run("units", "unpack", SSCC, f"/01/{GTIN}/10/LOT-B", "--account", "carrier")

@@ -69,6 +69,11 @@ OptionalAccountOption = Annotated[str | None, _ACCOUNT]
 
 
 ReceiverOption = Annotated[str, typer.Option("--to", help="Address of the receiving member")]
+OfferHoursOption = Annotated[
+    float,
+    typer.Option("--hours", min=0.01, max=24 * 365, help="Hours until the offer expires (0.01 to 8760)"),
+]
+"""How long an offer stands: the registry refuses an expiry in the past, so this is checked first."""
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -1,11 +1,10 @@
 """`origintrace custody`: two-step handoff (offer, accept, cancel)."""
 
-from typing import Annotated
-
 import typer
 
 from app.commands.context import (
     AccountOption,
+    OfferHoursOption,
     OptionalSerial,
     ReceiverOption,
     RecordArg,
@@ -29,7 +28,7 @@ def offer(
     account: AccountOption,
     rpc: RpcOption,
     serial: OptionalSerial = None,
-    hours: Annotated[float, typer.Option(min=0.01, max=24 * 365, help="Hours until the offer expires")] = 24,
+    hours: OfferHoursOption = 24,
     registry: RegistryOption = None,
 ) -> None:
     """Offer custody of an item, lot or logistic unit you hold to another member."""

@@ -23,6 +23,7 @@ from app.chain.client import send
 from app.commands.context import (
     AccountOption,
     Chain,
+    OfferHoursOption,
     ReceiverOption,
     RegistryOption,
     RpcOption,
@@ -368,7 +369,7 @@ def move(
     to: ReceiverOption,
     account: AccountOption,
     rpc: RpcOption,
-    hours: float = 24,
+    hours: OfferHoursOption = 24,
     registry: RegistryOption = None,
 ) -> None:
     """Offer a unit, with everything inside it, to another member (one transaction)."""
@@ -378,7 +379,7 @@ def move(
         registry,
         account,
         lambda c: c.registry.functions.offerCustody(unit, receiver, hours_from_now(c, hours)),
-        f"offered unit {sscc} to {receiver}",
+        f"offered unit {sscc} to {receiver}, valid {hours:g} h",
     )
 
 
