@@ -191,3 +191,23 @@ def test_items_show_reads_the_record_from_the_node(  # type: ignore[no-untyped-d
         run("items", "show", unknown.path, ok=False), 1, f"no record has the id 0x{unknown.item_id.hex()}"
     )
     _one_line_error(run("items", "show", "0x1234", ok=False), 2, "'0x1234' is not a record id (0x and 64")
+
+
+def test_a_mixed_case_address_must_carry_its_checksum(run, consortium, w3: Web3) -> None:  # type: ignore[no-untyped-def]
+    """A letter's case mistyped in an address copied from a wallet was taken: the item would be
+    offered to an address nobody holds (or a seat proposed for it)."""
+    carrier = consortium["carrier"].account.address
+    letter = next(i for i, c in enumerate(carrier) if i > 1 and c.isalpha())
+    typo = carrier[:letter] + carrier[letter].swapcase() + carrier[letter + 1 :]  # one letter's case
+    assert typo != carrier and typo.lower() == carrier.lower() and not Web3.is_checksum_address(typo)
+    nonce = w3.eth.get_transaction_count(consortium["brand"].account.address)
+    for command in (
+        ("custody", "offer", ITEM.gtin, ITEM.serial, "--to", typo, "--account", "brand"),
+        ("members", "propose", "admit", typo, "--name", "Typo", "--account", "admin"),
+    ):
+        _one_line_error(run(*command, ok=False), 2, f"{typo} fails its EIP-55 checksum")
+    assert w3.eth.get_transaction_count(consortium["brand"].account.address) == nonce
+    offered = run(
+        "custody", "offer", ITEM.gtin, ITEM.serial, "--to", carrier.lower(), "--account", "brand", ok=False
+    )
+    assert "checksum" not in offered.output  # lower case carries no checksum: taken as it is

@@ -290,8 +290,18 @@ def counted(n: int, noun: str) -> str:
 
 
 def parse_address(value: str, what: str) -> str:
+    """`value` as a checksummed address. One in mixed case must carry a valid EIP-55 checksum:
+    a mistyped letter in an address copied from a wallet is caught before goods or a seat go
+    to an address nobody holds (all lower or upper case carries none, and is taken as it is)."""
     if not Web3.is_address(value):
         fail(f"{what} {value!r} is not an Ethereum address (0x followed by 40 hex digits)", code=2)
+    digits = value.removeprefix("0x").removeprefix("0X")
+    if digits != digits.lower() and digits != digits.upper() and not Web3.is_checksum_address(value):
+        fail(
+            f"{what} {value} fails its EIP-55 checksum (a letter's case is wrong: a typo?);"
+            f" copy it again, or give it in lower case to skip the check",
+            code=2,
+        )
     return Web3.to_checksum_address(value)
 
 
