@@ -211,3 +211,36 @@ def test_a_mixed_case_address_must_carry_its_checksum(run, consortium, w3: Web3)
         "custody", "offer", ITEM.gtin, ITEM.serial, "--to", carrier.lower(), "--account", "brand", ok=False
     )
     assert "checksum" not in offered.output  # lower case carries no checksum: taken as it is
+
+
+def test_a_logistic_unit_is_refused_where_the_registry_takes_items_and_lots(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, tmp_path: Path
+) -> None:
+    """`items attest /00/...` was sent, reverted with a bare RegistryInvalidKind, its gas spent,
+    though the help offered logistic units."""
+    unit = LogisticUnit.parse("109506000000000993").path
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF")
+    nonce = w3.eth.get_transaction_count(consortium["certifier"].account.address)
+    attest = run(
+        "items",
+        "attest",
+        unit,
+        "--kind",
+        "LAB_TEST",
+        "--document",
+        str(report),
+        "--account",
+        "certifier",
+        ok=False,
+    )
+    _one_line_error(attest, 2, f"{unit} is a logistic unit: `attest` takes an item or a lot")
+    for command in ("recall", "report-lost", "found", "destroy"):
+        yes = ("--yes",) if command in ("recall", "destroy") else ()
+        refused = run("items", command, unit, "--account", "brand", *yes, ok=False)
+        _one_line_error(refused, 2, f"{unit} is a logistic unit: `{command}` takes an item or a lot")
+    assert w3.eth.get_transaction_count(consortium["certifier"].account.address) == nonce
+    for command in ("attest", "recall", "destroy"):
+        helped = run("items", command, "--help")
+        assert "/00/<sscc>" not in helped.output and "item or lot" in helped.output
+    assert "/00/<sscc>" in run("custody", "offer", "--help").output  # a unit moves like the rest

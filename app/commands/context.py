@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Final, NoReturn
 
 import requests
 import typer
@@ -34,7 +34,7 @@ from app.chain.keystore import KeystoreError, WrongPassphrase, existing_keystore
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
 from app.commands import terminal
 from app.commands.terminal import NotConfirmed, YesOption, confirm_irreversible
-from app.gs1.digital_link import DigitalLink, parse_link
+from app.gs1.digital_link import DigitalLink, KeyKind, parse_link
 from app.gs1.keys import InvalidKey, SerialisedItem
 from app.indexer.decode import LogDecoder
 from app.indexer.rpc import RpcClient, RpcError
@@ -329,13 +329,17 @@ def item_key(gtin: str, serial: str) -> SerialisedItem:
 
 Gtin = Annotated[str, typer.Argument(help="GTIN-8/12/13/14 (check digit verified)")]
 Serial = Annotated[str, typer.Argument(help="Serial number (AI 21)")]
-RecordArg = Annotated[
-    str,
-    typer.Argument(
-        help="GTIN (then the serial), or the Digital Link of an item, lot or logistic unit"
-        " (path or URL, as its QR code holds it: /01/<gtin>/10/<lot>, /00/<sscc>)"
-    ),
-]
+RECORD_HELP: Final = (
+    "GTIN (then the serial), or the Digital Link of an item, lot or logistic unit"
+    " (path or URL, as its QR code holds it: /01/<gtin>/10/<lot>, /00/<sscc>)"
+)
+ITEM_OR_LOT_HELP: Final = (
+    "GTIN (then the serial), or the Digital Link of an item or lot"
+    " (path or URL, as its QR code holds it: /01/<gtin>/21/<serial>, /01/<gtin>/10/<lot>)"
+)
+RecordArg = Annotated[str, typer.Argument(help=RECORD_HELP)]
+ItemOrLotArg = Annotated[str, typer.Argument(help=ITEM_OR_LOT_HELP)]
+"""For what the registry does to items and lots only (attest, recall, loss, destruction)."""
 OptionalSerial = Annotated[str | None, typer.Argument(help="Serial number (AI 21), after a GTIN")]
 
 
@@ -363,6 +367,17 @@ def named_record(first: str, serial: str | None) -> tuple[bytes, str]:
     return record_id(link), link.path
 
 
+def item_or_lot(path: str, action: str) -> None:
+    """Refuse (exit 2, nothing sent) a logistic unit named where the registry takes items and
+    lots only: it reverted with a bare RegistryInvalidKind, gas spent."""
+    if parse_link(path).kind == KeyKind.UNIT:
+        fail(
+            f"{path} is a logistic unit: {action} takes an item or a lot (the records in a unit keep"
+            " their own status and attestations: name one of them)",
+            code=2,
+        )
+
+
 def record_noun(path: str) -> str:
     """What the Digital Link `path` of a record names: item, lot or logistic unit."""
     return parse_link(path).kind.noun
@@ -379,11 +394,14 @@ def item_command(
     done: str,
     doc: str,
     irreversible: Callable[[str], str] | None = None,
+    units: bool = True,
 ) -> None:
     """Add command `name` to `app`: the account sends the registry's `function(record id)` (or
     the call `function` makes) for the record named by GTIN and serial or by a Digital Link
-    (`named_record`); `done` (with {path}) reports it; `doc` is its help. A command that cannot
-    be undone says so first, in `irreversible(path)`, and asks to continue (`--yes` skips it)."""
+    (`named_record`; a logistic unit only where `units`); `done` (with {path}) reports it; `doc`
+    is its help. A command that cannot be undone says so first, in `irreversible(path)`, and
+    asks to continue (`--yes` skips it)."""
+    record_help = RECORD_HELP if units else ITEM_OR_LOT_HELP
 
     def call(chain: Chain, record: bytes, path: str, yes: bool) -> ContractFunction:
         if irreversible is not None:
@@ -396,10 +414,12 @@ def item_command(
         gtin: str, account: str, rpc: str, serial: str | None, registry: str | None, yes: bool
     ) -> None:
         record, path = named_record(gtin, serial)
+        if not units:
+            item_or_lot(path, f"`{name}`")
         transact(rpc, registry, account, lambda c: call(c, record, path, yes), done.format(path=path))
 
     def command(
-        gtin: RecordArg,
+        gtin: Annotated[str, typer.Argument(help=record_help)],
         account: AccountOption,
         rpc: RpcOption,
         serial: OptionalSerial = None,
@@ -408,7 +428,7 @@ def item_command(
         send_call(gtin, account, rpc, serial, registry, yes=False)
 
     def confirmed_command(
-        gtin: RecordArg,
+        gtin: Annotated[str, typer.Argument(help=record_help)],
         account: AccountOption,
         rpc: RpcOption,
         serial: OptionalSerial = None,

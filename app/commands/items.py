@@ -15,9 +15,9 @@ from app.chain.record_types import attestation_id
 from app.commands.context import (
     AccountOption,
     Gtin,
+    ItemOrLotArg,
     OptionalAccountOption,
     OptionalSerial,
-    RecordArg,
     RegistryOption,
     RpcOption,
     Serial,
@@ -25,6 +25,7 @@ from app.commands.context import (
     fail,
     item_command,
     item_key,
+    item_or_lot,
     named_record,
     open_chain,
     parse_address,
@@ -122,7 +123,7 @@ def _evidence(kind: str, document: Path, custom: bool) -> tuple[bytes, bytes]:
 
 @app.command()
 def attest(
-    gtin: RecordArg,
+    gtin: ItemOrLotArg,
     kind: KindOption,
     document: DocumentOption,
     account: AccountOption,
@@ -138,6 +139,7 @@ def attest(
     """Attest a fact about an item or lot, recording the evidence's hash: a certifier any --kind,
     a customs office its clearance (--kind CUSTOMS_CLEARANCE)."""
     record, path = named_record(gtin, serial)
+    item_or_lot(path, "`attest`")
     with clear_errors():
         kind_word, data_hash = _evidence(kind, document, custom_kind)
         check_onchain_text("--uri", uri, force)
@@ -149,7 +151,7 @@ def attest(
 
 @app.command()
 def revoke(
-    gtin: RecordArg,
+    gtin: ItemOrLotArg,
     kind: KindOption,
     document: DocumentOption,
     account: AccountOption,
@@ -163,6 +165,7 @@ def revoke(
     of your own) and --document you attested with: shopper pages stop showing it; its record
     stays on chain, marked revoked, for good. Asks first (--yes does not)."""
     record, path = named_record(gtin, serial)
+    item_or_lot(path, "`revoke`")
     with clear_errors():
         kind_word, data_hash = _evidence(kind, document, custom_kind)
         chain = open_chain(rpc, registry)
@@ -289,6 +292,7 @@ item_command(
     "Recall an item or a lot, with the lots split off it (the brand that registered it), for good."
     " Asks first (--yes does not).",
     _recall_warning,
+    units=False,
 )
 item_command(
     app,
@@ -296,6 +300,7 @@ item_command(
     "reportLost",
     "reported {path} lost",
     "Report an item or lot you hold lost or stolen: its page warns shoppers until it is found.",
+    units=False,
 )
 item_command(
     app,
@@ -303,6 +308,7 @@ item_command(
     "reportFound",
     "reported {path} found",
     "Report a lost item or lot you hold found again (active once more).",
+    units=False,
 )
 item_command(
     app,
@@ -315,4 +321,5 @@ item_command(
         f"Record {record_noun(path)} {path} destroyed: for good, it can never be active again,"
         " and a label of it still in use is then a copy."
     ),
+    units=False,
 )
