@@ -37,9 +37,11 @@ os.environ.setdefault("APE_DATA_FOLDER", str(PROJECT_ROOT / ".ape"))
 
 
 @contextmanager
-def served(app: Any, port: int) -> Iterator[str]:
-    """`app` served by uvicorn on 127.0.0.1:`port` in a thread while the block runs; its URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+def served(app: Any, port: int, lifespan: str = "auto") -> Iterator[str]:
+    """`app` served by uvicorn on 127.0.0.1:`port` in a thread while the block runs; its URL
+    (`lifespan="off"` for an app a TestClient has started already)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started and thread.is_alive():

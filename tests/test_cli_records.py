@@ -221,7 +221,12 @@ def test_items_show_an_item_of_a_lot_as_its_lot_and_whether_the_lot_lists_it(
 
     item = show(f"https://id.example/01/{GTIN}/10/LOT-C1/21/C0")
     assert item["kind"] == "lot" and item["path"] == f"/01/{GTIN}/10/LOT-C1"
-    assert item["lot_item"] == {"serial": "C0", "lot": "LOT-C1", "listed": True}
+    assert item["lot_item"] == {"serial": "C0", "lot": "LOT-C1", "listed": True, "unchecked_splits": []}
+    # By its parent lot's label (the parent's root still lists it): shown in the lot it was split
+    # into, with that lot's state; it showed the parent's, packed or recalled as that one is.
+    assert show(f"/01/{GTIN}/10/LOT-C/21/C0") == item
+    stayed = show(f"/01/{GTIN}/10/LOT-C/21/C2")
+    assert stayed["lot_item"] == {"serial": "C2", "lot": "LOT-C", "listed": True, "unchecked_splits": []}
     assert item["parent_lots"] == ["0x" + lot_id("LOT-C").hex()] and item["status"] == "active"
     assert item["brand"] == {"address": members["brand"].account.address, "name": "Maison Lumière"}
     stray = show(f"/01/{GTIN}/10/LOT-C1/21/C3")
@@ -230,3 +235,11 @@ def test_items_show_an_item_of_a_lot_as_its_lot_and_whether_the_lot_lists_it(
     assert parent["packed_in"] == "0x" + LogisticUnit.parse(SSCC).item_id.hex() and parent["lot_item"] is None
     text = run("items", "show", f"/01/{GTIN}/10/LOT-C1/21/C0").output
     assert "  lot item      serial C0 of lot LOT-C1: listed (the registry accepts its Merkle proof)\n" in text
+    sub_file = next((tmp_path / "data" / "lots").rglob(lot_id("LOT-C1").hex() + ".otl"))
+    sub_file.unlink()  # without the sub-lot's file here, the item may have left with it: said so
+    unsure = show(f"/01/{GTIN}/10/LOT-C/21/C0")
+    assert unsure["lot_item"]["lot"] == "LOT-C" and unsure["lot_item"]["unchecked_splits"] == [
+        "0x" + lot_id("LOT-C1").hex()
+    ]
+    said = run("items", "show", f"/01/{GTIN}/10/LOT-C/21/C0").output
+    assert f"  split into    lot 0x{lot_id('LOT-C1').hex()}, whose file is not in this lot store" in said

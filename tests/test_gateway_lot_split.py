@@ -5,6 +5,7 @@ from io import BytesIO
 
 import pytest
 import zxingcpp
+from conftest import served
 from fastapi.testclient import TestClient
 from PIL import Image
 from web3 import Web3
@@ -12,13 +13,13 @@ from web3 import Web3
 from app.api.main import create_app
 from app.chain.client import registry, send
 from app.chain.deploy import deploy_registry
-from app.chain.devnet import Devnet
+from app.chain.devnet import Devnet, free_port
 from app.chain.record_types import attestation_id
-from app.commands.verify import Report, chain_status, check_facts, lot_lineage
+from app.commands.verify import Report, chain_status, check_facts, check_splits, lot_lineage
 from app.core.config import Settings, lot_store
 from app.db.engine import make_engine
 from app.demo.journey import DIAMOND, demo_members, hand_over, seed_demo
-from app.gs1.keys import Lot
+from app.gs1.keys import Lot, SerialisedItem
 from app.indexer.follow import Indexer
 from app.indexer.rpc import RpcClient
 from app.scale.anchor import prepare
@@ -263,6 +264,47 @@ def test_a_split_item_is_cached_under_its_printed_label(client: TestClient) -> N
     cached = client.app.state.cache.get(label, "json")
     assert cached is not None and cached.body == first.content
     assert cached.path == f"{SUB_LOT.path}/21/S006"  # its scans count under the sub-lot path
+
+
+def test_verify_checks_that_no_lot_split_off_the_items_lot_took_it(
+    client: TestClient, w3: Web3, devnet: Devnet
+) -> None:
+    """A gateway without a sub-lot's file answered a split-off item with its parent lot's custody
+    and status, and verify passed (a lot's root still lists the items split off it); verify now
+    reads each sub-lot's file from the gateway and checks it against the sub-lot's root."""
+
+    contract = registry(
+        w3, client.get("/api/v1/items/0x" + PARENT.item_id.hex() + "/proof").json()["registry"]
+    )
+    rpc = RpcClient(devnet.rpc_url)
+
+    def failed(base: str, lot: Lot, serial: str) -> list[str]:
+        bundle = client.get(f"/api/v1/lots/{GTIN}/{PARENT.lot}/items/{serial}/proof").json()
+        lineage = lot_lineage(contract, lot.item_id)
+        logs = check_facts(Report(), w3, rpc, contract.address, lineage, bundle["facts"]).logs
+        item, metadata = (
+            SerialisedItem(GTIN, serial).item_id,
+            bytes.fromhex(bundle["merkle"]["metadata_hash"][2:]),
+        )
+        report = Report()
+        check_splits(report, base, contract, logs, lot.item_id, item, metadata)
+        assert report.checks, "the lot was split: its splits are checked"
+        return [text for ok, text in report.checks if not ok]
+
+    with served(client.app, free_port(), lifespan="off") as base:
+        assert failed(base, SUB_LOT, "S005") == []  # the gateway's answer: SPLIT-A1, split once since
+        # As a gateway withholding SPLIT-A1's file answered: with the parent lot.
+        taken = failed(base, PARENT, "S005")  # into SPLIT-A1 (and, listed again, SPLIT-A4)
+        assert (
+            f"the item was split off into lot {SUB_LOT.lot} (its file, checked against its root" in taken[0]
+        )
+        # S025 never left SPLIT-A, but the gateway's file of SPLIT-A3 names another lot: that split
+        # cannot be ruled out, so verify fails closed; every other split is.
+        (unchecked,) = failed(base, PARENT, "S025")
+        assert f"lot 0x{MISLABELLED_LOT.item_id.hex()} was split off the item's lot" in unchecked
+        assert "the gateway's file of it is not its tree" in unchecked
+    (unreachable, *_) = failed("http://127.0.0.1:9", SUB_LOT, "S005")
+    assert "its file could not be read" in unreachable
 
 
 def test_verify_checks_what_the_gateway_shows_against_the_checked_facts(

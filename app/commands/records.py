@@ -265,7 +265,7 @@ def _check_split(chain: Chain, store: Path, link: DigitalLink, sub: LotBlock, ma
             " a split moves items as their brand anchored them",
             code=2,
         )
-    for earlier in _earlier_sub_lots(chain, parent_id):
+    for earlier in sub_lots_of(chain, parent_id):
         taken = _split_off_already(sub, store, earlier)
         if taken is not None:
             fail(f"{manifest}: serial {taken[0]} left lot {link.lot} before, in sub-lot {taken[1]}", code=2)
@@ -283,7 +283,7 @@ def _parent_uri(chain: Chain, parent_id: bytes, metadata_hash: bytes) -> str:
     return ""
 
 
-def _earlier_sub_lots(chain: Chain, parent_id: bytes) -> list[str]:
+def sub_lots_of(chain: Chain, parent_id: bytes) -> list[str]:
     """The sub-lots split off `parent_id` so far (0x ids), from its LotSplit events: the parent's
     root still lists the items that left it, so only these tell what was split off."""
     splits = registry_logs(chain, [chain.registry.events.LotSplit.topic, "0x" + parent_id.hex()])

@@ -8,11 +8,13 @@ The gateway is not asked: this is what a member checks before acting on a record
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from app.api.lots import MAX_NESTING
 from app.chain.client import chain_time, utc_time
 from app.chain.record_types import KIND_NAMES, STATUS_NAMES
 from app.commands.context import (
@@ -26,12 +28,12 @@ from app.commands.context import (
     open_chain,
     registry_logs,
 )
-from app.commands.records import chain_lot_store
+from app.commands.records import chain_lot_store, sub_lots_of
 from app.commands.verify import chain_status, lot_lineage
 from app.gs1.digital_link import parse_link
 from app.gs1.keys import Lot
 from app.indexer.rpc import RpcClient
-from app.scale.store import LotReader, lot_path
+from app.scale.store import LotReader, lot_path, read_header
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -59,6 +61,8 @@ class LotItem:
     listed: bool | None
     """Whether the registry accepts the item's Merkle proof from the lot store's file; None
     when this machine's lot store has no file of the lot."""
+    unchecked_splits: list[str] = field(default_factory=list)
+    """Lots split off `lot` whose file this machine's lot store lacks: the item may be in one."""
 
 
 @dataclass(frozen=True)
@@ -104,20 +108,46 @@ def _claimable(chain: Chain, record: bytes, status: str) -> bool:
     return bool(registry_logs(chain, [chain.registry.events.ClaimKeySet.topic, "0x" + record.hex()]))
 
 
-def _lot_item(chain: Chain, record: bytes, lot: Lot, serial: str) -> LotItem:
-    """The item `record` of `lot`, checked by the registry against the lot file in the lot store."""
-    path = lot_path(chain_lot_store(chain), lot.item_id)
+def _listed(chain: Chain, store: Path, lot_id: bytes, record: bytes) -> bytes | None:
+    """The item `record`'s metadata hash when the file of lot `lot_id` in `store` lists it and the
+    registry accepts its Merkle proof into that lot; else None."""
+    path = lot_path(store, lot_id)
     if not path.exists():
-        return LotItem(serial, lot.lot, None)
+        return None
     with LotReader(path) as tree:
         proof = tree.prove(record)
-    listed = (
+    accepted = (
         proof is not None
-        and chain.registry.functions.verifyLotItem(
-            lot.item_id, record, proof.metadata_hash, proof.proof
-        ).call()
+        and chain.registry.functions.verifyLotItem(lot_id, record, proof.metadata_hash, proof.proof).call()
     )
-    return LotItem(serial, lot.lot, bool(listed))
+    return proof.metadata_hash if proof is not None and accepted else None
+
+
+def _lot_item(chain: Chain, record: bytes, lot: Lot, serial: str) -> tuple[LotItem, Lot]:
+    """The item `record` of `lot`, checked by the registry against the lot file in the lot
+    store, and the lot it is in now: followed, as the gateway does, down the lots split off that
+    took it (the earliest whose file lists it with the same metadata), as far as this machine's
+    lot files tell; a split whose file is not here is named, for the item may have left with it."""
+    store = chain_lot_store(chain)
+    if not lot_path(store, lot.item_id).exists():
+        return LotItem(serial, lot.lot, None), lot
+    metadata = _listed(chain, store, lot.item_id, record)
+    if metadata is None:
+        return LotItem(serial, lot.lot, False), lot
+    unchecked: list[str] = []
+    for _ in range(MAX_NESTING):
+        moved, unchecked = None, []
+        for sub in sub_lots_of(chain, lot.item_id):
+            header = read_header(lot_path(store, bytes.fromhex(sub[2:])))
+            if header is None or "0x" + Lot(header.gtin, header.lot).item_id.hex() != sub:
+                unchecked.append(sub)
+            elif _listed(chain, store, bytes.fromhex(sub[2:]), record) == metadata:
+                moved = Lot(header.gtin, header.lot)
+                break
+        if moved is None:
+            break
+        lot = moved
+    return LotItem(serial, lot.lot, True, unchecked), lot
 
 
 def record_state(chain: Chain, record: bytes, path: str | None) -> RecordState:
@@ -128,8 +158,7 @@ def record_state(chain: Chain, record: bytes, path: str | None) -> RecordState:
     lot_item = None
     link = parse_link(path) if path else None
     if views.statusOf(record).call() == 0 and link and link.lot and link.serial and link.gtin:
-        lot = Lot(link.gtin, link.lot)
-        lot_item = _lot_item(chain, record, lot, link.serial)
+        lot_item, lot = _lot_item(chain, record, Lot(link.gtin, link.lot), link.serial)
         record, path = lot.item_id, lot.path
     status_number = views.statusOf(record).call()
     if status_number == 0:
@@ -181,6 +210,10 @@ def _lines(state: RecordState) -> list[str]:
             else "NOT listed in the lot's file"
         )
         lines.append(f"  lot item      serial {state.lot_item.serial} of lot {state.lot_item.lot}: {listed}")
+        for sub in state.lot_item.unchecked_splits:
+            lines.append(
+                f"  split into    lot {sub}, whose file is not in this lot store: the item may be in it"
+            )
     if state.brand is not None:
         lines.append(f"  brand         {_named(state.brand)}")
     lines += [f"  custodian     {_named(state.custodian)}", f"  status        {state.status}"]

@@ -6,12 +6,15 @@ arguments), the item's current custodian and status are read from the registry, 
 registry's logs for the item are listed to show that the gateway left none out.
 """
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, NamedTuple, NoReturn
 from urllib.parse import quote, urlsplit
 
+import httpx
 import typer
 from eth_typing import ChecksumAddress
 from web3 import Web3
@@ -39,6 +42,7 @@ from app.indexer.decode import (
     record_arg,
 )
 from app.indexer.rpc import RpcClient
+from app.scale.store import LotFileError, LotReader, check_lot_file
 
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
 CREATIONS = {"ItemRegistered", "ItemsRegistered", "LotAnchored", "UnitCreated"}
@@ -238,6 +242,9 @@ def verify(
         checked = check_facts(report, w3, node, registry, lineage, bundle["facts"])
         check_carried(report, node, registry, checked.logs, shown)
         check_parties(report, node, contract, shown)
+        if link.lot is not None:
+            metadata = bytes.fromhex(bundle["merkle"]["metadata_hash"][2:])
+            check_splits(report, base, contract, checked.logs, record_id, key.item_id, metadata)
     if link.lot is None:
         check_shown(report, item, checked.checked)
     custodian = contract.functions.custodianOf(record_id).call()
@@ -259,6 +266,69 @@ def verify(
 def _not_verified() -> NoReturn:
     typer.secho("NOT VERIFIED: the gateway's answer differs from the chain", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
+
+
+def check_splits(
+    report: Report,
+    base: str,
+    contract: Any,
+    logs: list[dict[str, Any]],
+    lot: bytes,
+    item: bytes,
+    metadata: bytes,
+) -> None:
+    """The item is still in the proof's `lot`: no lot split off it took the item. A lot's root
+    still lists the items split off it, so the proof alone says nothing of where the item is
+    now: a gateway without a sub-lot's file (or withholding it) answered with the parent's
+    custody and status, and verify passed, though the sub-lot could be recalled. Each sub-lot's
+    file is read from the gateway and checked against the sub-lot's root on the user's node;
+    one that cannot be read, or that lists the item with its metadata, fails the check."""
+    decoder = registry_decoder()
+    splits = [
+        str(log.args["subLotId"])
+        for log in (decoder.decode(raw, 0) for raw in logs)
+        if log.name == "LotSplit" and str(log.args["parentLotId"]).lower() == "0x" + lot.hex()
+    ]
+    for sub in splits:
+        problem = _took_item(base, contract, bytes.fromhex(sub[2:]), item, metadata)
+        report.check(
+            problem is None, problem or f"lot {sub[:14]}…, split off the item's lot, did not take it"
+        )
+
+
+def _took_item(base: str, contract: Any, sub: bytes, item: bytes, metadata: bytes) -> str | None:
+    """None when the sub-lot `sub` did not take the item (its file, from the gateway at `base`,
+    is the tree of its root on chain and does not list the item with `metadata`); else why not."""
+    url = f"{base}/api/v1/items/0x{sub.hex()}/lot-file"
+    split = f"lot 0x{sub.hex()} was split off the item's lot"
+    root = bytes(contract.functions.lotOf(sub).call()[0])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sub-lot.otl"
+        try:
+            with (
+                httpx.stream("GET", url, timeout=60, follow_redirects=True) as response,
+                path.open("wb") as out,
+            ):
+                if response.status_code != 200:
+                    missing = f"the gateway has no file of it ({response.status_code})"
+                    return f"{split}; {missing}: whether the item left with it cannot be checked"
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        except httpx.HTTPError as exc:
+            return f"{split}; its file could not be read from {url}: {exc}"
+        try:
+            header = check_lot_file(path, sub, root)
+        except LotFileError as exc:
+            return f"{split}; the gateway's file of it is not its tree: {exc}"
+        with LotReader(path) as tree:
+            position = tree.find(item)
+            taken = position is not None and tree.metadata_hash(position) == metadata
+    if taken:
+        return (
+            f"the item was split off into lot {header.lot} (its file, checked against its root, lists it):"
+            " its custody and status are that lot's, not the ones shown"
+        )
+    return None
 
 
 def _check_merkle(report: Report, contract: Any, item: bytes, lot: bytes, merkle: dict[str, Any]) -> None:

@@ -1,5 +1,7 @@
-"""Lot files sent to the gateway: a member whose `origintrace lots anchor` ran on another machine
-publishes its lots' trees here (`origintrace lots push`), so the gateway can prove their items.
+"""Lot files sent to the gateway and read from it: a member whose `origintrace lots anchor` ran on
+another machine publishes its lots' trees here (`origintrace lots push`), so the gateway can
+prove their items; `origintrace verify` reads the files of the lots split off an item's lot, to
+check for itself, against their roots on chain, whether the item left with one of them.
 
 Anyone may send one: a file is taken only when it is the whole tree of a lot indexed from the
 chain, hashed again to the root anchored there (app/scale/store.py `check_lot_file`), so a file
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -53,6 +55,27 @@ class LotFileStored(BaseModel):
     items: int = Field(description="How many items the lot holds (each now resolves with its proof)")
     root: str = Field(description="The Merkle root, as anchored on chain")
     stored: bool = Field(description="False when the gateway held this lot's file already")
+
+
+@router.get(
+    "/items/{lot_id}/lot-file",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {}},
+            "description": "The lot file (app/scale/store.py)",
+        },
+        404: {"model": ErrorBody, "description": "The gateway holds no file of that lot"},
+    },
+    summary="A lot's file, as the gateway proves its items from it (check it against the root on chain)",
+)
+def get_lot_file(lot_id: ItemId, request: Request) -> FileResponse:
+    with request.app.state.reads.read() as conn:
+        store = indexed_lot_store(request.app.state.settings, indexer_status(conn))
+    path = lot_path(store, bytes.fromhex(lot_id[2:])) if store is not None else None
+    if path is None or not path.is_file():
+        raise ApiError(404, "not_found", f"the gateway holds no file of lot {lot_id}")
+    return FileResponse(path, media_type="application/octet-stream", filename=path.name)
 
 
 @router.put(
