@@ -288,6 +288,27 @@ def test_governance_through_the_cli(run, w3: Web3, deployment, operator: LocalAc
     assert f"revoke retailer from {temp}: done" in revoked.output
     assert not contract.functions.hasRole(role_id("retailer"), temp).call()
     assert contract.functions.hasRole(role_id("customs"), temp).call()
+    # A proposal that changes nothing was sent and "done" (with k > 1, every admin asked to approve).
+    sent = w3.eth.get_transaction_count(operator.address)  # admin1's
+    again = run(
+        "members",
+        "propose",
+        "grant",
+        temp,
+        "--role",
+        "retailer",
+        "--role",
+        "customs",
+        "--account",
+        "admin1",
+        ok=False,
+    )
+    _one_line_error(again, 2, f"{temp} has the role customs already: nothing to propose")
+    gone = run("members", "propose", "revoke", temp, "--role", "retailer", "--account", "admin1", ok=False)
+    _one_line_error(gone, 2, f"{temp} does not have the role retailer already")
+    same = run("members", "propose", "threshold", "1", "--account", "admin1", ok=False)
+    _one_line_error(same, 2, "the threshold is 1 already: nothing to propose")
+    assert w3.eth.get_transaction_count(operator.address) == sent
     run("members", "propose", "threshold", "2", "--account", "admin1")
     assert contract.functions.threshold().call() == 2
 
@@ -748,6 +769,8 @@ def test_an_admin_pauses_at_once_and_the_admins_resume_and_set_a_gln(  # type: i
     _one_line_error(bad, 2, "check digit")
     run("members", "propose", "gln", carrier, "9506000000015", "--account", "admin1")
     assert contract.functions.memberGln(carrier).call() == "9506000000015"
+    same = run("members", "propose", "gln", carrier, "9506000000015", "--account", "admin1", ok=False)
+    _one_line_error(same, 2, f"{carrier}'s GLN is 9506000000015 already: nothing to propose")
 
 
 def test_an_admin_hands_its_seat_over_through_the_cli(own_chain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -113,7 +113,12 @@ def _propose_roles(
     with clear_errors():
         member = parse_address(address, "address")
         chain = open_chain(rpc, registry)
-        change = chain.registry.functions.grantRole if grant else chain.registry.functions.revokeRole
+        functions = chain.registry.functions
+        change = functions.grantRole if grant else functions.revokeRole
+        for each in roles:  # a proposal that changes nothing would still ask every admin to approve
+            if functions.hasRole(each.id, member).call() == grant:
+                held = "has the role" if grant else "does not have the role"
+                fail(f"{member} {held} {each.value} already: nothing to propose (see `members list`)", code=2)
         for each in roles:
             what = f"grant {each.value} to {member}" if grant else f"revoke {each.value} from {member}"
             _propose(chain, account, change(each.id, member), what)
@@ -146,6 +151,8 @@ def threshold(
     with clear_errors():
         chain = open_chain(rpc, registry)
         admins = chain.registry.functions.adminCount().call()
+        if approvals == chain.registry.functions.threshold().call():
+            fail(f"the threshold is {approvals} already: nothing to propose", code=2)
         if approvals > admins:
             fail(
                 f"the consortium has {counted(admins, 'admin')}: a threshold above that could never be met",
@@ -167,6 +174,8 @@ def gln(
         member = parse_address(address, "address")
         number = normalise_gln(number)
         chain = open_chain(rpc, registry)
+        if chain.registry.functions.memberGln(member).call() == number:
+            fail(f"{member}'s GLN is {number} already: nothing to propose", code=2)
         call = chain.registry.functions.setMemberGln(member, number)
         _propose(chain, account, call, f"GLN {number} for {member}")
 
