@@ -244,3 +244,34 @@ def test_a_logistic_unit_is_refused_where_the_registry_takes_items_and_lots(  # 
         helped = run("items", command, "--help")
         assert "/00/<sscc>" not in helped.output and "item or lot" in helped.output
     assert "/00/<sscc>" in run("custody", "offer", "--help").output  # a unit moves like the rest
+
+
+def test_input_shoppers_could_not_read_is_refused_before_it_goes_on_chain_for_good(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, tmp_path: Path
+) -> None:
+    """A metadata file holding `[1,2]` was registered (its page shows no product data, for good);
+    an attestation's `--uri notaurl` was recorded, though pages link http(s) addresses only."""
+    brand = consortium["brand"].account.address
+    nonce = w3.eth.get_transaction_count(brand)
+    for text, kind in (("[1, 2]", "array"), ('"serum"', "str"), ("42", "int")):
+        metadata = tmp_path / "metadata.json"
+        metadata.write_text(text)
+        refused = run(
+            "items",
+            "register",
+            ITEM.gtin,
+            ITEM.serial,
+            "--metadata",
+            str(metadata),
+            "--account",
+            "brand",
+            ok=False,
+        )
+        assert refused.exit_code == 2 and f"holds a JSON {kind}: product data is one object" in refused.output
+    assert w3.eth.get_transaction_count(brand) == nonce
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF")
+    evidence = ("--kind", "LAB_TEST", "--document", str(report), "--account", "certifier")
+    for uri in ("notaurl", "ftp://lab.example/r", "javascript:alert(1)", "https://"):
+        bad = run("items", "attest", ITEM.gtin, ITEM.serial, *evidence, "--uri", uri, ok=False)
+        _one_line_error(bad, 2, f"--uri {uri!r}: shopper pages link an http(s):// address only")

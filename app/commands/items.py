@@ -4,6 +4,7 @@ import difflib
 import json
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from eth_utils.crypto import keccak
@@ -63,6 +64,11 @@ def register(
             data = json.loads(metadata.read_text())
         except ValueError as exc:
             raise typer.BadParameter(f"{metadata} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):  # on chain for good, and shown as nothing (no product name)
+            kind = type(data).__name__.replace("dict", "object").replace("list", "array")
+            raise typer.BadParameter(
+                f'{metadata} holds a JSON {kind}: product data is one object, {{"name": ...}}'
+            )
         digest, uri = metadata_uri(data)
         check_onchain_text(f"the metadata of {metadata}, as a data: URI,", uri, force)
         chain = open_chain(rpc, registry)
@@ -130,7 +136,7 @@ def attest(
     rpc: RpcOption,
     serial: OptionalSerial = None,
     uri: Annotated[
-        str, typer.Option(help="Where shoppers can read the evidence (e.g. the report's https URL)")
+        str, typer.Option(help="Where shoppers can read the evidence: an http(s):// URL (the report's)")
     ] = "",
     custom_kind: CustomKindOption = False,
     registry: RegistryOption = None,
@@ -140,6 +146,12 @@ def attest(
     a customs office its clearance (--kind CUSTOMS_CLEARANCE)."""
     record, path = named_record(gtin, serial)
     item_or_lot(path, "`attest`")
+    parts = urlsplit(uri)
+    if uri and (parts.scheme not in ("http", "https") or not parts.netloc):
+        fail(
+            f"--uri {uri!r}: shopper pages link an http(s):// address only (e.g. https://lab.example/r/1)",
+            code=2,
+        )
     with clear_errors():
         kind_word, data_hash = _evidence(kind, document, custom_kind)
         check_onchain_text("--uri", uri, force)
