@@ -81,6 +81,13 @@ def test_anchor_split_pack_and_move(
         "lots", "anchor", "--manifest", str(manifest), "--account", "brand", "--uri", "ipfs://manifest"
     )
     assert "2 lots, 1,000 items anchored" in anchored.output
+    # Run again by another account, it said "0 lots now, 2 already on chain", as a resume would.
+    other = run("lots", "anchor", "--manifest", str(manifest), "--account", "carrier", ok=False)
+    brand, carrier = members["brand"].account.address, members["carrier"].account.address
+    assert (
+        other.exit_code != 0
+        and f"lot LOT-A of {GTIN} was anchored by {brand}, not by {carrier}" in other.output
+    )
     tree = LotTree.build(entries[:600])
     root, count, parent = contract.functions.lotOf(lot_id("LOT-A")).call()
     assert (root, count, parent) == (tree.root, 600, b"\0" * 32)

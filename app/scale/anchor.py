@@ -161,7 +161,9 @@ def wait_for_pending(w3: Web3, account: ChecksumAddress, timeout: float = PENDIN
         time.sleep(0.5)
 
 
-def _not_yet_anchored(registry: Contract, lots: list[ReadyLot]) -> list[ReadyLot]:
+def _not_yet_anchored(registry: Contract, lots: list[ReadyLot], brand: str) -> list[ReadyLot]:
+    """The lots of `lots` to anchor: not on chain yet. One anchored with the same root by
+    `brand` is skipped (a rerun resumes); by another account, or with another root, stops the run."""
     todo = []
     for lot in lots:
         root, _, _ = registry.functions.lotOf(lot.lot_id).call()
@@ -169,6 +171,11 @@ def _not_yet_anchored(registry: Contract, lots: list[ReadyLot]) -> list[ReadyLot
             todo.append(lot)
         elif bytes(root) != lot.root:
             raise root_conflict(lot.gtin, lot.lot, bytes(root), lot.root)
+        elif (anchored_by := registry.functions.brandOf(lot.lot_id).call()) != brand:
+            raise AnchorError(
+                f"lot {lot.lot} of {lot.gtin} was anchored by {anchored_by}, not by {brand}: only its"
+                " brand resumes its anchoring (check --account)"
+            )
     return todo
 
 
@@ -193,7 +200,7 @@ def anchor_manifest(
     batch: list[ReadyLot] = []
 
     def flush() -> None:
-        todo = _not_yet_anchored(registry, batch)
+        todo = _not_yet_anchored(registry, batch, brand.address)
         report.skipped_lots += len(batch) - len(todo)
         if todo:
             call = registry.functions.anchorLots(
