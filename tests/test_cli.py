@@ -226,10 +226,10 @@ def test_a_gln_with_a_wrong_check_digit_is_refused_before_any_proposal(  # type:
 
 
 def test_wrong_passphrase_is_reported(consortium, tmp_path: Path, devnet, deployment) -> None:  # type: ignore[no-untyped-def]
-    sell = ["items", "sell", ITEM.gtin, ITEM.serial, "--account", "brand", "--yes"]
+    report = ["items", "report-lost", ITEM.gtin, ITEM.serial, "--account", "brand"]
     result = CliRunner().invoke(
         cli,
-        [*sell, "--registry", deployment.registry],
+        [*report, "--registry", deployment.registry],
         env={
             "APE_DATA_FOLDER": str(tmp_path / "ape"),
             "ORIGINTRACE_PASSPHRASE": "wrong passphrase",

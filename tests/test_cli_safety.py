@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import PASSPHRASE
 from eth_account import Account
+from eth_utils.crypto import keccak
 from test_cli import ITEM, _one_line_error
 from typer.testing import CliRunner
 from web3 import Web3
@@ -19,7 +20,7 @@ from app.chain.record_types import STATUS_NAMES
 from app.cli import cli
 from app.commands import terminal
 from app.commands.onchain_text import TEXT_LIMIT, TEXT_WARN
-from app.demo.journey import metadata_uri
+from app.demo.journey import hand_over, metadata_uri
 from app.gs1.keys import LogisticUnit, SerialisedItem
 
 
@@ -32,30 +33,47 @@ def at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_irreversible_commands_ask_first_and_refuse_without_a_terminal(  # type: ignore[no-untyped-def]
     run, consortium, w3: Web3, contract: Contract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    brand = consortium["brand"].account
+    brand, retailer = consortium["brand"].account, consortium["retailer"].account
+    run("accounts", "import", "retailer", input=retailer.key.hex() + "\n")
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF")
     send(w3, brand, contract.functions.registerItem(ITEM.item_id, b"\1" * 32, "ipfs://x"))
+    lab_test = b"LAB_TEST".ljust(32, b"\0")
+    send(
+        w3,
+        consortium["certifier"].account,
+        contract.functions.attest(ITEM.item_id, lab_test, keccak(b"%PDF"), ""),
+    )
+    hand_over(w3, contract, ITEM.item_id, brand, retailer)
     status = contract.functions.statusOf(ITEM.item_id).call
-    nonce = w3.eth.get_transaction_count(brand.address)
-    destroy = ("items", "destroy", ITEM.gtin, ITEM.serial, "--account", "brand")
+    nonce = w3.eth.get_transaction_count(retailer.address)
+    destroy = ("items", "destroy", ITEM.gtin, ITEM.serial, "--account", "retailer")
     said = f"Record item {ITEM.path} destroyed: for good, it can never be active again"
     _one_line_error(run(*destroy, ok=False), 2, said, "add --yes to do it without asking. Nothing was sent.")
-    sell = ("items", "sell", ITEM.gtin, ITEM.serial, "--account", "brand")
+    sell = ("items", "sell", ITEM.gtin, ITEM.serial, "--account", "retailer")
     _one_line_error(
         run(*sell, ok=False), 2, f"Sell {ITEM.path} without a claim code: it is marked sold for good"
     )
-    report = tmp_path / "report.pdf"
-    report.write_bytes(b"%PDF")
     revoke = ("items", "revoke", ITEM.gtin, ITEM.serial, "--kind", "LAB_TEST", "--document", str(report))
     _one_line_error(
         run(*revoke, "--account", "certifier", ok=False),
         2,
         f"Revoke your LAB_TEST attestation of {ITEM.path} (report.pdf): shopper pages stop showing it",
     )
-    assert w3.eth.get_transaction_count(brand.address) == nonce and STATUS_NAMES[status()] == "active"
+    assert w3.eth.get_transaction_count(retailer.address) == nonce and STATUS_NAMES[status()] == "active"
     # A sale with a claim code is not asked about (its buyer can claim it): it goes to the registry.
-    _one_line_error(run(*sell, "--claim-code", ok=False), 1, "AccessControlUnauthorizedAccount")
+    brand_sells = ("items", "sell", ITEM.gtin, ITEM.serial, "--account", "brand")
+    _one_line_error(run(*brand_sells, "--claim-code", ok=False), 1, "AccessControlUnauthorizedAccount")
 
     monkeypatch.setattr(terminal, "interactive", lambda: True)
+    # What the registry would refuse is said before asking (it asked, then failed on chain).
+    for refused in (brand_sells, ("items", "destroy", ITEM.gtin, ITEM.serial, "--account", "brand")):
+        answer = run(*refused, input="y\n", ok=False)
+        assert answer.exit_code == 1 and "Continue?" not in answer.output, answer.output
+        assert "the registry refused the transaction" in answer.output
+    not_attested = ("items", "revoke", ITEM.gtin, ITEM.serial, "--kind", "ORGANIC", "--document", str(report))
+    unknown = run(*not_attested, "--account", "certifier", input="y\n", ok=False)
+    assert unknown.exit_code == 1 and "Continue?" not in unknown.output
     declined = run(*destroy, input="n\n", ok=False)
     _one_line_error(declined, 1, said, "Continue? [y/N]: n", "not confirmed: nothing was sent")
     assert STATUS_NAMES[status()] == "active"

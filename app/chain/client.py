@@ -142,6 +142,17 @@ def send(w3: Web3, sender: LocalAccount, call: ContractFunction | ContractConstr
         raise
 
 
+def simulate(sender: str, call: ContractFunction) -> None:
+    """Raise TransactionFailed, as `send` would, when `call` from `sender` reverts on the node's
+    latest block: a command that asks to confirm asks only what can be done. Nothing is signed."""
+    try:
+        call.estimate_gas({"from": sender})
+    except (ContractCustomError, ContractLogicError) as exc:
+        failed = TransactionFailed(describe_revert(call.contract_abi, _revert_data(exc)))
+        failed.function = call.fn_name
+        raise failed from None
+
+
 def sign_and_send(
     w3: Web3, sender: LocalAccount, tx: dict[str, Any], abi: Sequence[Mapping[str, Any]] = ()
 ) -> TxReceipt:

@@ -44,6 +44,16 @@ def existing_keystore(name: str) -> Path:
     return path
 
 
+def keystore_address(name: str) -> str:
+    """The checksummed address of account `name`, from its keystore (no passphrase needed)."""
+    path = existing_keystore(name)
+    try:
+        address = json.loads(path.read_text())["address"]
+    except (ValueError, KeyError):
+        raise KeystoreError(f"the keystore of {name!r} is not a keystore file") from None
+    return to_checksum_address("0x" + str(address).removeprefix("0x"))
+
+
 def list_accounts() -> list[tuple[str, str]]:
     """(name, checksummed address) of every keystore, sorted by name."""
     found: list[tuple[str, str]] = []

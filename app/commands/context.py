@@ -27,10 +27,17 @@ from app.chain.client import (
     connect,
     registry,
     send,
+    simulate,
     utc_time,
 )
 from app.chain.deploy import ManifestError, known_deployment, load_manifest, manifest_path
-from app.chain.keystore import KeystoreError, WrongPassphrase, existing_keystore, load_account
+from app.chain.keystore import (
+    KeystoreError,
+    WrongPassphrase,
+    existing_keystore,
+    keystore_address,
+    load_account,
+)
 from app.chain.logs import LogsUnavailable, Topics, raw_logs
 from app.commands import terminal
 from app.commands.terminal import NotConfirmed, YesOption, confirm_irreversible
@@ -403,12 +410,15 @@ def item_command(
     asks to continue (`--yes` skips it)."""
     record_help = RECORD_HELP if units else ITEM_OR_LOT_HELP
 
-    def call(chain: Chain, record: bytes, path: str, yes: bool) -> ContractFunction:
+    def call(chain: Chain, record: bytes, path: str, yes: bool, account: str) -> ContractFunction:
+        made = (
+            function(chain, record, path)
+            if callable(function)
+            else chain.registry.functions[function](record)
+        )
         if irreversible is not None:
-            confirm_irreversible(irreversible(path), yes)
-        if callable(function):
-            return function(chain, record, path)
-        return chain.registry.functions[function](record)
+            ask_irreversible(chain, made, account, irreversible(path), yes)
+        return made
 
     def send_call(
         gtin: str, account: str, rpc: str, serial: str | None, registry: str | None, yes: bool
@@ -416,7 +426,9 @@ def item_command(
         record, path = named_record(gtin, serial)
         if not units:
             item_or_lot(path, f"`{name}`")
-        transact(rpc, registry, account, lambda c: call(c, record, path, yes), done.format(path=path))
+        transact(
+            rpc, registry, account, lambda c: call(c, record, path, yes, account), done.format(path=path)
+        )
 
     def command(
         gtin: Annotated[str, typer.Argument(help=record_help)],
@@ -440,6 +452,13 @@ def item_command(
     chosen = command if irreversible is None else confirmed_command
     chosen.__doc__ = doc
     app.command(name)(chosen)
+
+
+def ask_irreversible(chain: Chain, call: ContractFunction, account: str, what: str, yes: bool) -> None:
+    """Ask to confirm `call`, which cannot be undone (`what` it does), once the node has run it
+    from `account`'s address: what the registry would refuse is said first, nothing asked."""
+    simulate(keystore_address(account), call)
+    confirm_irreversible(what, yes)
 
 
 def accept_call(chain: Chain, record: bytes, path: str) -> ContractFunction:

@@ -12,6 +12,7 @@ from eth_utils.crypto import keccak
 from app.api.i18n import CERTIFICATIONS
 from app.chain.claims import InvalidClaimCode, claim_code, new_claim_code, sign_claim
 from app.chain.client import send
+from app.chain.keystore import keystore_address
 from app.chain.record_types import attestation_id
 from app.commands.context import (
     AccountOption,
@@ -22,6 +23,7 @@ from app.commands.context import (
     RegistryOption,
     RpcOption,
     Serial,
+    ask_irreversible,
     clear_errors,
     fail,
     item_command,
@@ -37,7 +39,7 @@ from app.commands.context import (
 from app.commands.gateway import GatewayOption, gateway_json, gateway_url, reason
 from app.commands.onchain_text import ForceOption, check_onchain_text
 from app.commands.show import show
-from app.commands.terminal import YesOption, confirm_irreversible
+from app.commands.terminal import YesOption
 from app.demo.journey import metadata_uri
 
 app = typer.Typer(
@@ -181,14 +183,17 @@ def revoke(
     with clear_errors():
         kind_word, data_hash = _evidence(kind, document, custom_kind)
         chain = open_chain(rpc, registry)
-        confirm_irreversible(
+        revoked = attestation_id(record, keystore_address(account), kind_word, data_hash)
+        call = chain.registry.functions.revokeAttestation(revoked)
+        ask_irreversible(
+            chain,
+            call,
+            account,
             f"Revoke your {kind} attestation of {path} ({document.name}): shopper pages stop showing it,"
             " for good: the same kind and document can never be attested again.",
             yes,
         )
-        certifier = signer(account)
-        revoked = attestation_id(record, certifier.address, kind_word, data_hash)
-        receipt = send(chain.w3, certifier, chain.registry.functions.revokeAttestation(revoked))
+        receipt = send(chain.w3, signer(account), call)
     report_tx(f"revoked the {kind} attestation of {path}", receipt)
 
 
@@ -211,16 +216,19 @@ def sell(
     with clear_errors():
         key = item_key(gtin, serial)
         chain = open_chain(rpc, registry)
+        functions = chain.registry.functions
+        code = new_claim_code() if claim_code else None
+        call = functions.markSold(key.item_id, code.address) if code else functions.markSold(key.item_id)
         if not claim_code:
-            confirm_irreversible(
+            ask_irreversible(
+                chain,
+                call,
+                account,
                 f"Sell {key.path} without a claim code: it is marked sold for good, and no claim code"
                 " can be attached to it later, so its buyer can never claim it (--claim-code gives"
                 " them one).",
                 yes,
             )
-        functions = chain.registry.functions
-        code = new_claim_code() if claim_code else None
-        call = functions.markSold(key.item_id, code.address) if code else functions.markSold(key.item_id)
         receipt = send(chain.w3, signer(account), call)
     report_tx(f"sold {key.path}", receipt)
     if code is not None:
