@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+from starlette.routing import Match
 from web3.exceptions import BadFunctionCallOutput, BadResponseFormat, Web3RPCError
 
 from app.api.cache import page_language, variant
@@ -70,6 +71,19 @@ def _allowed(allow: str) -> list[str]:
     return methods
 
 
+def _path_methods(request: Request) -> list[str]:
+    """The methods some route of the request's path takes: Starlette's Allow names only the
+    first route matching the path (GET /items/{id}/lot-file, not the PUT beside it)."""
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -81,7 +95,7 @@ def install_error_handlers(app: FastAPI) -> None:
         error = HTTP_ERRORS.get(exc.status_code, "http_error")
         headers, detail = dict(exc.headers or {}), str(exc.detail)
         if exc.status_code == 405:
-            allowed = _allowed(headers.get("Allow", ""))
+            allowed = _allowed(", ".join(_path_methods(request)) or headers.get("Allow", ""))
             headers["Allow"] = ", ".join(allowed)
             if request.method == "OPTIONS":  # what the path allows, as RFC 9110 section 9.3.7 asks
                 return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})

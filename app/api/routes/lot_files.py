@@ -29,7 +29,11 @@ from app.db.schema import items
 from app.indexer.status import indexer_status
 from app.scale.store import LotFileError, StoredLot, check_lot_file, lot_path
 
-router = APIRouter(prefix="/api/v1", tags=["lot files"])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["lot files"],
+    responses={422: {"model": ErrorBody, "description": "Invalid parameter; the detail says which"}},
+)
 MAX_LOT_FILE_BYTES: Final = 256 * 1024 * 1024
 """Largest lot file taken: a lot of about 6.5 million items (about 40 bytes an item)."""
 TOO_LARGE: Final = ApiError(
