@@ -485,6 +485,52 @@ def test_handoff_prepare_to_an_unwritable_or_existing_file_names_it(  # type: ig
     assert json.loads(existing.read_text())["signatures"] == {}
 
 
+def test_commands_about_one_item_take_its_digital_link(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, deployment: Deployment, tmp_path: Path
+) -> None:
+    """The guide says a Digital Link names a record in any command: `items register`, `sell`,
+    `claim` and `handoff prepare` took GTIN and serial only (a link: "Missing argument 'serial'")."""
+    metadata = tmp_path / "item.json"
+    metadata.write_text('{"name": "Test diamond"}')
+    url = "https://gw.example" + ITEM.path
+    registered = run("items", "register", ITEM.path, "--metadata", str(metadata), "--account", "brand")
+    assert f"registered {ITEM.path} as 0x{ITEM.item_id.hex()}" in registered.output
+    assert contract.functions.statusOf(ITEM.item_id).call() == 1
+    carrier = consortium["carrier"].account.address
+    out = tmp_path / "h.json"
+    args = ("--to", carrier, "--out", str(out), "--registry", deployment.registry)
+    prepared = run("handoff", "prepare", url, *args)
+    assert f"hand {ITEM.path} from " in prepared.output
+    assert json.loads(out.read_text())["typedData"]["message"]["id"] == "0x" + ITEM.item_id.hex()
+    # Sent, and refused by the registry for what the account is, not for how it named the item.
+    sold = run("items", "sell", url, "--account", "brand", "--yes", ok=False)
+    _one_line_error(sold, 1, "AccessControlUnauthorizedAccount")
+    claimed = run("items", "claim", ITEM.path, "--code", "0x" + "11" * 32, "--account", "brand", ok=False)
+    _one_line_error(claimed, 1, f"RegistryInvalidStatus(itemId=0x{ITEM.item_id.hex()} ({ITEM.path})")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("items", "sell", "/01/09506000134352/10/L1"), "/01/09506000134352/10/L1 names a lot, not an item:"),
+        (("items", "claim", "/00/106141412345678908", "--code", "0x1"), "names a logistic unit, not an item"),
+        (("items", "register", "/01/09506000134352", "--metadata", "README.md"), "names a product class"),
+        (("items", "sell", "09506000134352"), "give the serial after the GTIN, or the item's Digital Link"),
+        (("units", "create", ITEM.path), f"{ITEM.path} names an item, not a logistic unit"),
+        (("units", "accept", "09506000134352"), "SSCC '09506000134352' must be exactly 18 digits"),
+        (
+            ("handoff", "prepare", "/01/09506000134352", "--to", "0x1", "--out", "/nonexistent/h.json"),
+            "names a product class, not an item,",
+        ),
+    ],
+)
+def test_a_digital_link_of_another_kind_is_refused_naming_what_the_command_takes(
+    args: tuple[str, ...], message: str, tmp_path: Path
+) -> None:
+    chain = ("--account", "brand", "--rpc", "http://127.0.0.1:9")
+    _one_line_error(_cli(*args, *chain[2 if args[0] == "handoff" else 0 :]), 2, message)
+
+
 def test_deployments_list_skips_a_file_that_is_not_a_manifest(tmp_path: Path, deployment: Deployment) -> None:
     write_manifest(deployment, tmp_path)
     (tmp_path / "bad.json").write_text('{"chainId": 1}')

@@ -148,9 +148,10 @@ def test_anchor_split_pack_and_move(
     assert (
         contract.functions.offerOf(LogisticUnit.parse(SSCC).item_id).call()[0] == "0x" + "00" * 20
     )  # none made
-    moved = run("units", "move", SSCC, "--to", carrier, "--account", "brand", "--hours", "2")
-    assert f"offered unit {SSCC} to {carrier}, valid 2 h" in moved.output
-    run("units", "accept", SSCC, "--account", "carrier")
+    # A unit by its Digital Link too (its SSCC was refused as "must be exactly 18 digits").
+    moved = run("units", "move", f"/00/{SSCC}", "--to", carrier, "--account", "brand", "--hours", "2")
+    assert f"to {carrier}, valid 2 h" in moved.output
+    run("units", "accept", f"https://id.example/00/{SSCC}", "--account", "carrier")
     assert contract.functions.custodianOf(lot_id("LOT-B")).call() == carrier  # moved with its pallet
     run("units", "unpack", SSCC, f"/01/{GTIN}/10/LOT-B", "--account", "carrier")
     assert contract.functions.containerOf(lot_id("LOT-B")).call() == b"\0" * 32

@@ -252,11 +252,13 @@ def test_a_logistic_unit_is_refused_where_the_registry_takes_items_and_lots(  # 
         "certifier",
         ok=False,
     )
-    _one_line_error(attest, 2, f"{unit} is a logistic unit: `attest` takes an item or a lot")
+    _one_line_error(
+        attest, 2, f"{unit} names a logistic unit, not an item or lot (name a record packed in the unit)"
+    )
     for command in ("recall", "report-lost", "found", "destroy"):
         yes = ("--yes",) if command in ("recall", "destroy") else ()
         refused = run("items", command, unit, "--account", "brand", *yes, ok=False)
-        _one_line_error(refused, 2, f"{unit} is a logistic unit: `{command}` takes an item or a lot")
+        _one_line_error(refused, 2, f"{unit} names a logistic unit, not an item or lot")
     assert w3.eth.get_transaction_count(consortium["certifier"].account.address) == nonce
     for command in ("attest", "recall", "destroy"):
         helped = run("items", command, "--help")

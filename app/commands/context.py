@@ -42,7 +42,7 @@ from app.chain.logs import LogsUnavailable, Topics, raw_logs
 from app.commands import terminal
 from app.commands.terminal import NotConfirmed, YesOption, confirm_irreversible
 from app.gs1.digital_link import DigitalLink, KeyKind, parse_link
-from app.gs1.keys import InvalidKey, SerialisedItem
+from app.gs1.keys import InvalidKey, SerialisedItem, normalise_sscc
 from app.indexer.decode import LogDecoder
 from app.indexer.rpc import RpcClient, RpcError
 
@@ -347,12 +347,44 @@ ITEM_OR_LOT_HELP: Final = (
 RecordArg = Annotated[str, typer.Argument(help=RECORD_HELP)]
 ItemOrLotArg = Annotated[str, typer.Argument(help=ITEM_OR_LOT_HELP)]
 """For what the registry does to items and lots only (attest, recall, loss, destruction)."""
+ItemArg = Annotated[
+    str,
+    typer.Argument(
+        help="GTIN (then the serial), or the item's Digital Link (path or URL, as its QR code holds"
+        " it: /01/<gtin>/21/<serial>)"
+    ),
+]
 OptionalSerial = Annotated[str | None, typer.Argument(help="Serial number (AI 21), after a GTIN")]
 
+RECORD_KINDS = (KeyKind.ITEM, KeyKind.LOT, KeyKind.UNIT)
+"""What a command about any record takes: an item, a lot or a logistic unit."""
+ITEM_OR_LOT_KINDS = (KeyKind.ITEM, KeyKind.LOT)
+"""What the registry attests, recalls, reports lost or found, or destroys: a unit's contents
+keep their own status and attestations."""
+ITEM_KINDS = (KeyKind.ITEM,)
+UNIT_KINDS = (KeyKind.UNIT,)
+_TAKES = {
+    RECORD_KINDS: (
+        "an item, lot or logistic unit",
+        "the Digital Link (path or URL) of an item, lot or logistic unit,"
+        " e.g. /01/09506000134352/10/L2026-11",
+    ),
+    ITEM_OR_LOT_KINDS: (
+        "an item or lot (name a record packed in the unit)",
+        "the Digital Link (path or URL) of an item or lot, e.g. /01/09506000134352/10/L2026-11",
+    ),
+    ITEM_KINDS: ("an item", "the item's Digital Link (path or URL), e.g. /01/09506000134352/21/DIA-0001"),
+    UNIT_KINDS: ("a logistic unit", "the unit's Digital Link (path or URL), e.g. /00/106141412345678908"),
+}
+"""For each set of kinds a command takes: (what it names, the Digital Link it takes)."""
 
-def named_record(first: str, serial: str | None) -> tuple[bytes, str]:
-    """(on-chain id, Digital Link path) of the record a command names: by GTIN and serial (an
-    item), or by one Digital Link (an item, a lot or a logistic unit)."""
+
+def named_link(first: str, serial: str | None, kinds: tuple[KeyKind, ...] = RECORD_KINDS) -> DigitalLink:
+    """The Digital Link of the one record a command names, of one of `kinds`: by its GS1 key
+    parts (an item's GTIN and serial; a unit's SSCC, for a command of units only) or by one
+    Digital Link, path or URL, as its QR code holds it. Every command naming a record reads it
+    here, so each takes what the Member's guide says: a Digital Link, in any command."""
+    what, link_form = _TAKES[kinds]
     is_link = first.startswith(("/", "http://", "https://"))
     if serial is not None and is_link:
         fail(
@@ -362,27 +394,40 @@ def named_record(first: str, serial: str | None) -> tuple[bytes, str]:
         )
     if serial is not None:
         key = item_key(first, serial)
-        return key.item_id, key.path
-    if not is_link:
+        link = DigitalLink(gtin=key.gtin, serial=key.serial)
+    elif is_link:
+        with clear_errors():
+            link = parse_link(first)
+    elif kinds == UNIT_KINDS:
+        with clear_errors():
+            link = DigitalLink(sscc=normalise_sscc(first))
+    else:
+        fail(f"{first!r}: give the serial after the GTIN, or {link_form}", code=2)
+    if link.kind not in kinds:
+        noun = link.kind.noun
         fail(
-            f"{first!r}: give the serial after the GTIN, or the Digital Link (path or URL) of an"
-            " item, lot or logistic unit, e.g. /01/09506000134352/10/L2026-11",
+            f"{link.path} names {'an' if noun[0] in 'aeiou' else 'a'} {noun}, not {what}: give {link_form}",
             code=2,
         )
-    with clear_errors():
-        link = parse_link(first)
+    record_id(link)  # a refusal naming its id names its path too
+    return link
+
+
+def item_of(first: str, serial: str | None) -> SerialisedItem:
+    """The item a command about items only names (sell, claim, register): by GTIN and serial,
+    or by its Digital Link (`named_link`)."""
+    key = named_link(first, serial, ITEM_KINDS).serialised_item
+    assert key is not None  # an item's link has a GTIN and a serial
+    return key
+
+
+def named_record(
+    first: str, serial: str | None, kinds: tuple[KeyKind, ...] = RECORD_KINDS
+) -> tuple[bytes, str]:
+    """(on-chain id, Digital Link path) of the record a command names, of one of `kinds` (see
+    `named_link`)."""
+    link = named_link(first, serial, kinds)
     return record_id(link), link.path
-
-
-def item_or_lot(path: str, action: str) -> None:
-    """Refuse (exit 2, nothing sent) a logistic unit named where the registry takes items and
-    lots only: it reverted with a bare RegistryInvalidKind, gas spent."""
-    if parse_link(path).kind == KeyKind.UNIT:
-        fail(
-            f"{path} is a logistic unit: {action} takes an item or a lot (the records in a unit keep"
-            " their own status and attestations: name one of them)",
-            code=2,
-        )
 
 
 def record_noun(path: str) -> str:
@@ -423,9 +468,7 @@ def item_command(
     def send_call(
         gtin: str, account: str, rpc: str, serial: str | None, registry: str | None, yes: bool
     ) -> None:
-        record, path = named_record(gtin, serial)
-        if not units:
-            item_or_lot(path, f"`{name}`")
+        record, path = named_record(gtin, serial, RECORD_KINDS if units else ITEM_OR_LOT_KINDS)
         transact(
             rpc, registry, account, lambda c: call(c, record, path, yes, account), done.format(path=path)
         )

@@ -1,6 +1,6 @@
 """`origintrace handoff`: gasless custody handoffs signed by both parties (EIP-712).
 
-    origintrace handoff prepare GTIN SERIAL --to 0xRECEIVER --out handoff.json
+    origintrace handoff prepare GTIN SERIAL --to 0xRECEIVER --out handoff.json   # or a Digital Link
     origintrace handoff sign handoff.json --account brand       # the current custodian
     origintrace handoff sign handoff.json --account carrier     # the receiver
     origintrace handoff relay handoff.json --gateway https://gw.example
@@ -22,15 +22,15 @@ from app.chain.handoffs import handoff_typed_data, sign_handoff
 from app.chain.record_types import STATUS_NAMES
 from app.commands.context import (
     AccountOption,
-    Gtin,
+    OptionalSerial,
     ReceiverOption,
+    RecordArg,
     RegistryOption,
     RpcOption,
-    Serial,
     clear_errors,
     fail,
     hours_from_now,
-    item_key,
+    named_record,
     open_chain,
     parse_address,
     signer,
@@ -58,10 +58,10 @@ def _expired(deadline: int) -> str:
 
 @app.command()
 def prepare(
-    gtin: Gtin,
-    serial: Serial,
+    gtin: RecordArg,
     to: ReceiverOption,
     rpc: RpcOption,
+    serial: OptionalSerial = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Handoff file to write")] = Path("handoff.json"),
     hours: Annotated[
         float, typer.Option(min=0.01, max=24 * 30, help="Hours until the signatures expire")
@@ -71,41 +71,38 @@ def prepare(
     ] = False,
     registry: RegistryOption = None,
 ) -> None:
-    """Write the typed data of a handoff from the item's current custodian to `--to`."""
+    """Write the typed data of a handoff of an item, lot or logistic unit from its current
+    custodian to `--to`."""
     if out.exists() and not force:
         fail(
             f"{out} exists (perhaps a handoff being signed): give another --out, or --force to overwrite it",
             code=2,
         )
+    record, path = named_record(gtin, serial)
     with clear_errors():
-        key = item_key(gtin, serial)
         receiver = parse_address(to, "--to")
         chain = open_chain(rpc, registry)
-        sender = chain.registry.functions.custodianOf(key.item_id).call()
+        sender = chain.registry.functions.custodianOf(record).call()
         if int(sender, 16) == 0:
-            fail(f"no item {key.element_string} is registered on chain {chain.w3.eth.chain_id}")
+            fail(f"no record {path} is registered on chain {chain.w3.eth.chain_id}")
         if sender == receiver:
-            fail(f"{receiver} already holds {key.path}; --to names the member who takes it over", code=2)
+            fail(f"{receiver} already holds {path}; --to names the member who takes it over", code=2)
         # What the registry would refuse once both have signed, refused before they sign.
-        status = STATUS_NAMES[chain.registry.functions.statusOf(key.item_id).call()]
+        status = STATUS_NAMES[chain.registry.functions.statusOf(record).call()]
         if status != "active":
-            fail(
-                f"{key.path} is {status}: only an active record is handed over (cancel a pending offer first)"
-            )
-        if chain.registry.functions.containerOf(key.item_id).call() != bytes(32):
-            fail(f"{key.path} is packed in a logistic unit: move the unit (`units move`) or unpack it first")
+            fail(f"{path} is {status}: only an active record is handed over (cancel a pending offer first)")
+        if chain.registry.functions.containerOf(record).call() != bytes(32):
+            fail(f"{path} is packed in a logistic unit: move the unit (`units move`) or unpack it first")
         if not chain.registry.functions.isMember(receiver).call():
             fail(
                 f"{receiver} is not a consortium member: a handoff goes to a member (see `members list`)",
                 code=2,
             )
         deadline = hours_from_now(chain, hours)
-        data = handoff_typed_data(chain.registry, key.item_id, sender, receiver, deadline)
+        data = handoff_typed_data(chain.registry, record, sender, receiver, deadline)
     with writing(out):
         out.write_text(json.dumps({"typedData": data, "signatures": {}}, indent=2) + "\n")
-    typer.echo(
-        f"{out}: hand {key.path} from {sender} to {receiver}; both must sign before {utc_time(deadline)}"
-    )
+    typer.echo(f"{out}: hand {path} from {sender} to {receiver}; both must sign before {utc_time(deadline)}")
 
 
 @app.command("sign")

@@ -15,20 +15,19 @@ from app.chain.client import send
 from app.chain.keystore import keystore_address
 from app.chain.record_types import attestation_id
 from app.commands.context import (
+    ITEM_OR_LOT_KINDS,
     AccountOption,
-    Gtin,
+    ItemArg,
     ItemOrLotArg,
     OptionalAccountOption,
     OptionalSerial,
     RegistryOption,
     RpcOption,
-    Serial,
     ask_irreversible,
     clear_errors,
     fail,
     item_command,
-    item_key,
-    item_or_lot,
+    item_of,
     named_record,
     open_chain,
     parse_address,
@@ -50,18 +49,18 @@ app = typer.Typer(
 
 @app.command()
 def register(
-    gtin: Gtin,
-    serial: Serial,
+    gtin: ItemArg,
     metadata: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="JSON file with product data")],
     account: AccountOption,
     rpc: RpcOption,
+    serial: OptionalSerial = None,
     registry: RegistryOption = None,
     force: ForceOption = False,
 ) -> None:
     """Register an item; its JSON metadata goes on chain in full, as a hash-checked data: URI
     (large metadata is warned of with its gas, and refused past a limit without --force)."""
+    key = item_of(gtin, serial)
     with clear_errors():
-        key = item_key(gtin, serial)
         try:
             data = json.loads(metadata.read_text())
         except ValueError as exc:
@@ -146,8 +145,7 @@ def attest(
 ) -> None:
     """Attest a fact about an item or lot, recording the evidence's hash: a certifier any --kind,
     a customs office its clearance (--kind CUSTOMS_CLEARANCE)."""
-    record, path = named_record(gtin, serial)
-    item_or_lot(path, "`attest`")
+    record, path = named_record(gtin, serial, ITEM_OR_LOT_KINDS)
     parts = urlsplit(uri)
     if uri and (parts.scheme not in ("http", "https") or not parts.netloc):
         fail(
@@ -178,8 +176,7 @@ def revoke(
     """Revoke your attestation of an item or lot, given the --kind (with --custom-kind for a kind
     of your own) and --document you attested with: shopper pages stop showing it; its record
     stays on chain, marked revoked, for good. Asks first (--yes does not)."""
-    record, path = named_record(gtin, serial)
-    item_or_lot(path, "`revoke`")
+    record, path = named_record(gtin, serial, ITEM_OR_LOT_KINDS)
     with clear_errors():
         kind_word, data_hash = _evidence(kind, document, custom_kind)
         chain = open_chain(rpc, registry)
@@ -199,10 +196,10 @@ def revoke(
 
 @app.command()
 def sell(
-    gtin: Gtin,
-    serial: Serial,
+    gtin: ItemArg,
     account: AccountOption,
     rpc: RpcOption,
+    serial: OptionalSerial = None,
     claim_code: Annotated[
         bool, typer.Option(help="Attach a one-time claim code for the buyer (printed once, give it to them)")
     ] = False,
@@ -213,8 +210,8 @@ def sell(
 
     A sale is for good, and one without a claim code can never get one later: that one asks
     first (--yes does not)."""
+    key = item_of(gtin, serial)
     with clear_errors():
-        key = item_key(gtin, serial)
         chain = open_chain(rpc, registry)
         functions = chain.registry.functions
         code = new_claim_code() if claim_code else None
@@ -237,10 +234,10 @@ def sell(
 
 @app.command()
 def claim(
-    gtin: Gtin,
-    serial: Serial,
+    gtin: ItemArg,
     code: Annotated[str, typer.Option(help="The one-time claim code from the seller (0x and 64 hex digits)")],
     rpc: RpcOption,
+    serial: OptionalSerial = None,
     account: OptionalAccountOption = None,
     to: Annotated[
         str | None, typer.Option(help="Address that becomes the owner (default: the --account's own)")
@@ -257,7 +254,7 @@ def claim(
     the chain's pending transactions can claim the item first with it. The claim is sent from
     --account, or with --relay by the gateway's relayer (then --to names the owner).
     """
-    key = item_key(gtin, serial)
+    key = item_of(gtin, serial)
     try:
         code_key = claim_code(code)
     except InvalidClaimCode as exc:

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from app.chain.client import send
 from app.commands.context import (
+    UNIT_KINDS,
     AccountOption,
     Chain,
     OfferHoursOption,
@@ -32,7 +33,7 @@ from app.commands.context import (
     counted,
     fail,
     hours_from_now,
-    named,
+    named_link,
     open_chain,
     parse_address,
     record_id,
@@ -69,7 +70,9 @@ UriOption = Annotated[
         " a split's default: its parent's, when the items share the parent's product data"
     ),
 ]
-Sscc = Annotated[str, typer.Argument(help="The unit's 18-digit SSCC")]
+Sscc = Annotated[
+    str, typer.Argument(help="The unit's 18-digit SSCC, or its Digital Link (path or URL: /00/<sscc>)")
+]
 
 
 def chain_lot_store(chain: Chain) -> Path:
@@ -302,9 +305,9 @@ def _split_off_already(sub: LotBlock, store: Path, earlier: str) -> tuple[str, s
 
 
 def _unit(sscc: str) -> LogisticUnit:
-    with clear_errors():
-        unit = LogisticUnit.parse(sscc)
-    named(unit.item_id, unit.path)
+    """The unit named by its SSCC or its Digital Link (`named_link`)."""
+    unit = named_link(sscc, None, UNIT_KINDS).record_key
+    assert isinstance(unit, LogisticUnit)  # a unit's link has an SSCC
     return unit
 
 
