@@ -185,7 +185,7 @@ def test_custom_errors_are_named_in_cli_messages(  # type: ignore[no-untyped-def
     nonce = w3.eth.get_transaction_count(carrier.address)
     late = run("custody", "accept", expiring.path, "--account", "carrier", ok=False)
     _one_line_error(
-        late, 1, f"the offer of {expiring.path} expired at {utc_time(expires)}: the holder offers"
+        late, 2, f"the offer of {expiring.path} expired at {utc_time(expires)}: the holder offers"
     )
     assert w3.eth.get_transaction_count(carrier.address) == nonce
 
@@ -632,9 +632,9 @@ def html_server() -> Iterator[str]:
     server.server_close()
 
 
-def _signed_handoff(path: Path) -> Path:
+def _signed_handoff(path: Path, deadline: int = 1) -> Path:
     parties = [Web3.to_checksum_address(f"0x{n:040x}") for n in (1, 2)]
-    message = {"id": "0x" + "11" * 32, "from": parties[0], "to": parties[1], "deadline": 1}
+    message = {"id": "0x" + "11" * 32, "from": parties[0], "to": parties[1], "deadline": deadline}
     path.write_text(
         json.dumps({"typedData": {"message": message}, "signatures": dict.fromkeys(parties, "0x01")})
     )
@@ -650,11 +650,11 @@ def test_a_server_that_is_not_the_gateway_is_a_one_line_error(
         "handoff relay": [
             "handoff",
             "relay",
-            str(_signed_handoff(tmp_path / "h.json")),
+            str(_signed_handoff(tmp_path / "h.json", deadline=int(time.time()) + 3600)),
             "--gateway",
             html_server,
         ],
-        "handoff status": ["handoff", "status", "req-1", "--gateway", html_server],
+        "handoff status": ["handoff", "status", "0x" + "ab" * 32, "--gateway", html_server],
     }[command]
     result = _cli(*args)
     _one_line_error(
@@ -751,7 +751,7 @@ def test_a_member_without_a_manifest_is_told_to_name_the_registry(  # type: igno
     # Another contract (here the CREATE2 factory) answered "no members yet" and exit 0.
     factory = "0x4e59b44847b379578588920cA78FbF26c0B4956C"
     other = CliRunner().invoke(cli, ["members", "list"], env={**env, "ORIGINTRACE_REGISTRY": factory})
-    assert other.exit_code == 1 and f"{factory} on chain 31337 is not an OriginTrace registry" in other.output
+    assert other.exit_code == 2 and f"{factory} on chain 31337 is not an OriginTrace registry" in other.output
 
 
 def test_handoff_prepare_refuses_what_the_registry_would_refuse_after_both_signed(  # type: ignore[no-untyped-def]
@@ -774,11 +774,17 @@ def test_handoff_prepare_refuses_what_the_registry_would_refuse_after_both_signe
     case = LogisticUnit.parse("106141412345678908")
     send(w3, brand, contract.functions.createUnit(case.sscc))
     send(w3, brand, contract.functions.pack(case.item_id, [ITEM.item_id]))
-    _one_line_error(prepare(carrier), 1, f"error: {ITEM.path} is packed in a logistic unit")
+    _one_line_error(prepare(carrier), 2, f"error: {ITEM.path} is packed in a logistic unit")
     send(w3, brand, contract.functions.unpack(case.item_id, [ITEM.item_id]))
     send(w3, brand, contract.functions.recall(ITEM.item_id))
     _one_line_error(
-        prepare(carrier), 1, f"error: {ITEM.path} is recalled: only an active record is handed over"
+        prepare(carrier), 2, f"error: {ITEM.path} is recalled: only an active record is handed over"
+    )
+    unknown = SerialisedItem.parse(ITEM.gtin, "REV-9999")  # named as 0109506000134352 21REV-9999
+    _one_line_error(
+        run("handoff", "prepare", unknown.path, "--to", carrier, "--registry", deployment.registry, ok=False),
+        2,
+        f"error: no record {unknown.path} is registered on chain",
     )
     assert not out.exists()
 
@@ -849,6 +855,21 @@ def test_an_admin_hands_its_seat_over_through_the_cli(own_chain, tmp_path: Path)
     admin_role = b"\0" * 32
     assert contract.functions.hasRole(admin_role, successor.address).call()
     assert not contract.functions.hasRole(admin_role, dev_account(0).address).call()
+
+
+def test_admitting_a_member_again_is_refused_before_a_proposal_pointing_to_grant(  # type: ignore[no-untyped-def]
+    run, consortium, w3: Web3, contract: Contract, operator: LocalAccount
+) -> None:
+    """It was proposed, and the registry's RegistryAlreadyMember came back as exit 1."""
+    run("accounts", "import", "admin1", input=operator.key.hex() + "\n")
+    carrier = consortium["carrier"].account.address
+    name = contract.functions.memberName(carrier).call()
+    nonce = w3.eth.get_transaction_count(operator.address)
+    again = run("members", "propose", "admit", carrier, "--name", "X", "--account", "admin1", ok=False)
+    _one_line_error(
+        again, 2, f"error: {carrier} is a member already ({name}): `members propose grant` gives it roles"
+    )
+    assert w3.eth.get_transaction_count(operator.address) == nonce
 
 
 def test_customs_records_its_clearance_and_nothing_else(  # type: ignore[no-untyped-def]
@@ -942,7 +963,41 @@ def test_an_expired_handoff_is_not_signed_and_its_refused_relay_says_what_to_do(
     handoff = _signed_handoff(tmp_path / "h.json")  # deadline 1 (1970)
     again = "expired at 1970-01-01 00:00 UTC; run `origintrace handoff prepare` again"
     _one_line_error(_cli("handoff", "sign", str(handoff), "--account", "brand"), 2, f"this handoff {again}")
-    refusal = {"error": "expired", "detail": "the deadline 1 has passed (chain time 1796000000)"}
-    monkeypatch.setattr("app.commands.handoff.gateway_json", lambda *_, **__: (400, refusal))
+    # Refused before it is sent, like `sign` (it went to the relayer, whose refusal exited 1).
+    monkeypatch.setattr("app.commands.handoff.gateway_json", lambda *_, **__: pytest.fail("sent"))
     relayed = _cli("handoff", "relay", str(handoff), "--gateway", "http://gw.example")
-    _one_line_error(relayed, 1, "refused the handoff (400): the deadline 1 has passed", f"; it {again}")
+    _one_line_error(relayed, 2, f"this handoff {again}")
+    # The chain's clock may be ahead of this one: the relayer's refusal still says what to do.
+    later = int(time.time()) + 3600
+    refusal = {"error": "expired", "detail": f"the deadline {later} has passed (chain time 1796000000)"}
+    monkeypatch.setattr("app.commands.handoff.gateway_json", lambda *_, **__: (400, refusal))
+    relayed = _cli("handoff", "relay", str(_signed_handoff(handoff, later)), "--gateway", "http://gw.example")
+    _one_line_error(
+        relayed, 1, f"refused the handoff (400): the deadline {later} has passed", "; it expired at"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("handoff", "status", "0x1234"), "'0x1234' is not a request id: 0x and 64 hex digits"),
+        (("handoff", "relayer", "--gateway", "notaurl"), "--gateway 'notaurl' must be http(s)://host[:port]"),
+        (("handoff", "status", "0x" + "ab" * 32, "--gateway", "ftp://x"), "--gateway 'ftp://x' must be"),
+        (
+            ("lots", "push", "--gateway", "gw.example", "--rpc", "http://127.0.0.1:9"),
+            "--gateway 'gw.example'",
+        ),
+    ],
+)
+def test_a_request_id_or_gateway_url_to_fix_is_refused_before_anything_is_sent(
+    args: tuple[str, ...], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They went to the gateway and came back as exit 1: a 422 with its pattern, or "cannot reach"."""
+    monkeypatch.setattr("app.commands.gateway.httpx.request", lambda *_, **__: pytest.fail("sent"))
+    _one_line_error(_cli(*args), 2, message)
+
+
+def test_a_handoff_file_relayed_to_a_gateway_that_is_not_a_url_is_refused(tmp_path: Path) -> None:
+    handoff = _signed_handoff(tmp_path / "h.json", deadline=int(time.time()) + 3600)
+    relayed = _cli("handoff", "relay", str(handoff), "--gateway", "notaurl")
+    _one_line_error(relayed, 2, "--gateway 'notaurl' must be http(s)://host[:port], e.g. https://gw.example")

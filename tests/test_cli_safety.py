@@ -206,7 +206,7 @@ def test_items_show_reads_the_record_from_the_node(  # type: ignore[no-untyped-d
 
     unknown = SerialisedItem.parse(ITEM.gtin, "NOPE")
     _one_line_error(
-        run("items", "show", unknown.path, ok=False), 1, f"no record has the id 0x{unknown.item_id.hex()}"
+        run("items", "show", unknown.path, ok=False), 2, f"no record has the id 0x{unknown.item_id.hex()}"
     )
     _one_line_error(run("items", "show", "0x1234", ok=False), 2, "'0x1234' is not a record id (0x and 64")
 

@@ -122,7 +122,7 @@ def test_a_lot_already_anchored_with_another_root_stops_the_run(
     manifest = tmp_path / "lots.otm"
     write_otm(manifest, lots)
     result = subprocess.run(anchor_command(manifest, deployment), env=env, capture_output=True, text=True)
-    assert result.returncode == 1
+    assert result.returncode == 2  # the manifest is what to fix, like a sub-lot number in use
     assert f"lot RUN-01 of {lots[1].gtin} is already anchored with root 0x{'01' * 32}" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -138,7 +138,7 @@ def test_a_changed_lot_leaves_the_anchored_lots_file_as_it_was(
     assert subprocess.run(anchor_command(first, deployment), env=env, capture_output=True).returncode == 0
     result = subprocess.run(anchor_command(changed, deployment), env=env, capture_output=True, text=True)
     assert (
-        result.returncode == 1 and "lot RUN-01 of" in result.stderr and "is already anchored" in result.stderr
+        result.returncode == 2 and "lot RUN-01 of" in result.stderr and "is already anchored" in result.stderr
     )
     store = lot_store(
         Settings(data_dir=Path(env["ORIGINTRACE_DATA_DIR"])), deployment.chain_id, deployment.registry

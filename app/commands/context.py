@@ -259,7 +259,7 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
     if not Web3.is_address(registry_address):
         fail(f"--registry {registry_address!r} is not an address", code=2)
     if not w3.eth.get_code(Web3.to_checksum_address(registry_address)):
-        fail(f"no contract at {registry_address} on chain {w3.eth.chain_id}")
+        fail(f"no contract at {registry_address} on chain {w3.eth.chain_id}", code=2)
     contract = registry(w3, registry_address)
     try:  # its EIP-712 domain (EIP-5267) names it; another contract answered "no members yet"
         name = contract.functions.eip712Domain().call()[1]
@@ -267,7 +267,8 @@ def open_chain(rpc: str, registry_address: str | None, deployments_dir: Path | N
         name = None
     if name != REGISTRY_DOMAIN:
         fail(
-            f"{registry_address} on chain {w3.eth.chain_id} is not an OriginTrace registry: check --registry"
+            f"{registry_address} on chain {w3.eth.chain_id} is not an OriginTrace registry: check --registry",
+            code=2,
         )
     return Chain(w3, contract, rpc)
 
@@ -513,7 +514,7 @@ def accept_call(chain: Chain, record: bytes, path: str) -> ContractFunction:
     transaction was mined and reverted, its gas spent."""
     _, expires_at = chain.registry.functions.offerOf(record).call()
     if expires_at and chain_time(chain.w3) > expires_at:
-        fail(f"the offer of {path} expired at {utc_time(expires_at)}: {OFFER_AGAIN}")
+        fail(f"the offer of {path} expired at {utc_time(expires_at)}: {OFFER_AGAIN}", code=2)
     return chain.registry.functions.acceptCustody(record)
 
 

@@ -1,6 +1,7 @@
 """Talking to an OriginTrace gateway from the CLI: one JSON request, or a one-line error."""
 
 from typing import Annotated, Any, BinaryIO
+from urllib.parse import urlsplit
 
 import httpx
 import typer
@@ -9,13 +10,39 @@ from app.commands.context import fail
 from app.core.config import get_settings
 
 GatewayOption = Annotated[
-    str | None, typer.Option(help="Gateway base URL (default: ORIGINTRACE_PUBLIC_URL or the local gateway)")
+    str | None,
+    typer.Option(
+        help="Gateway base URL, http(s)://host[:port] (default: ORIGINTRACE_PUBLIC_URL or the local gateway)"
+    ),
 ]
 
 
+def checked_base(base_url: str, option: str) -> str:
+    """`base_url` without a trailing slash, after checking it is http(s)://host[:port] (exit 2
+    when not, before anything is sent: a QR code without a scheme is not a link a phone opens,
+    and `notaurl` is not a gateway to reach)."""
+    parts = urlsplit(base_url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        fail(f"{option} {base_url!r} must be http(s)://host[:port], e.g. https://gw.example", code=2)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def gateway_url(gateway: str | None, path: str) -> str:
-    """`path` (/api/v1/...) on the `--gateway` given, else on the configured one."""
-    return (gateway or get_settings().base_url).rstrip("/") + path
+    """`path` (/api/v1/...) on the `--gateway` given (checked: `checked_base`), else on the
+    configured one."""
+    base = checked_base(gateway, "--gateway") if gateway is not None else get_settings().base_url
+    return base.rstrip("/") + path
 
 
 _ACCEPT_JSON = {"Accept": "application/json"}

@@ -10,6 +10,7 @@ eth_signTypedData_v4 can sign, plus the signatures collected so far.
 """
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,15 +85,21 @@ def prepare(
         chain = open_chain(rpc, registry)
         sender = chain.registry.functions.custodianOf(record).call()
         if int(sender, 16) == 0:
-            fail(f"no record {path} is registered on chain {chain.w3.eth.chain_id}")
+            fail(f"no record {path} is registered on chain {chain.w3.eth.chain_id}", code=2)
         if sender == receiver:
             fail(f"{receiver} already holds {path}; --to names the member who takes it over", code=2)
         # What the registry would refuse once both have signed, refused before they sign.
         status = STATUS_NAMES[chain.registry.functions.statusOf(record).call()]
         if status != "active":
-            fail(f"{path} is {status}: only an active record is handed over (cancel a pending offer first)")
+            fail(
+                f"{path} is {status}: only an active record is handed over (cancel a pending offer first)",
+                code=2,
+            )
         if chain.registry.functions.containerOf(record).call() != bytes(32):
-            fail(f"{path} is packed in a logistic unit: move the unit (`units move`) or unpack it first")
+            fail(
+                f"{path} is packed in a logistic unit: move the unit (`units move`) or unpack it first",
+                code=2,
+            )
         if not chain.registry.functions.isMember(receiver).call():
             fail(
                 f"{receiver} is not a consortium member: a handoff goes to a member (see `members list`)",
@@ -105,13 +112,20 @@ def prepare(
     typer.echo(f"{out}: hand {path} from {sender} to {receiver}; both must sign before {utc_time(deadline)}")
 
 
+def _unexpired(data: dict[str, Any]) -> dict[str, Any]:
+    """The message of the handoff file `data`, after refusing (exit 2) one past its deadline:
+    the registry would refuse it, so it is neither signed nor sent."""
+    message: dict[str, Any] = data["typedData"]["message"]
+    if int(message["deadline"]) <= time.time():
+        fail(f"this handoff {_expired(int(message['deadline']))}", code=2)
+    return message
+
+
 @app.command("sign")
 def sign_(path: HandoffFile, account: AccountOption) -> None:
     """Add your signature to a handoff file (you must be its sender or receiver)."""
     data = _read(path)
-    message = data["typedData"]["message"]
-    if int(message["deadline"]) <= time.time():
-        fail(f"this handoff {_expired(int(message['deadline']))}", code=2)
+    message = _unexpired(data)
     parties = {Web3.to_checksum_address(message["from"]), Web3.to_checksum_address(message["to"])}
     with clear_errors():
         me = signer(account)
@@ -132,7 +146,7 @@ def sign_(path: HandoffFile, account: AccountOption) -> None:
 def relay(path: HandoffFile, gateway: GatewayOption = None) -> None:
     """Send a handoff signed by both parties to the gateway's relayer, which pays the gas."""
     data = _read(path)
-    message = data["typedData"]["message"]
+    message = _unexpired(data)
     signatures = data["signatures"]
     body = {
         "ids": message.get("ids") or [message["id"]],
@@ -161,6 +175,12 @@ def status(
     gateway: GatewayOption = None,
 ) -> None:
     """Show whether a relayed handoff or claim was mined."""
+    if not re.fullmatch(r"0x[0-9a-fA-F]{64}", request_id):
+        fail(
+            f"{request_id!r} is not a request id: 0x and 64 hex digits, as `handoff relay` or"
+            " `items claim --relay` printed it",
+            code=2,
+        )
     url = gateway_url(gateway, f"/api/v1/relay/handoffs/{request_id}")
     code, result = gateway_json("GET", url, timeout=10)
     if code >= 400:

@@ -102,9 +102,22 @@ def admit(
         gln = normalise_gln(gln) if gln else ""
         chain = open_chain(rpc, registry)
         functions = chain.registry.functions
+        _check_not_member(chain, member)
         _propose(chain, account, functions.admitMember(member, name, gln), f"admit {name} ({member})")
         for each in role:
             _propose(chain, account, functions.grantRole(each.id, member), f"grant {each.value} to {member}")
+
+
+def _check_not_member(chain: Chain, member: str) -> None:
+    """Refuse (exit 2, nothing sent) admitting a member again: the registry would refuse the
+    proposal, and what such an admission means to do has commands of its own."""
+    if chain.registry.functions.isMember(member).call():
+        name = chain.registry.functions.memberName(member).call()
+        fail(
+            f"{member} is a member already ({name}): `members propose grant` gives it roles,"
+            " `members propose gln` its GLN",
+            code=2,
+        )
 
 
 def _propose_roles(

@@ -7,28 +7,9 @@ from urllib.parse import urlsplit
 import typer
 
 from app.commands.context import OptionalSerial, RecordArg, fail, named_record, writing
+from app.commands.gateway import checked_base
 from app.core.config import get_settings
 from app.gs1.qr import qr_png, qr_svg
-
-
-def _checked_base(base_url: str) -> str:
-    """`base_url` without a trailing slash, after checking it is http(s)://host[:port] (exit 2
-    when not: a QR code without a scheme is not a link a phone opens)."""
-    parts = urlsplit(base_url)
-    try:
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or not port_ok
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-    ):
-        fail(f"--base-url {base_url!r} must be http(s)://host[:port], e.g. https://gw.example", code=2)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _given_base(record: str) -> str | None:
@@ -55,7 +36,7 @@ def qr(
     serial), or of a lot, an item of a lot or a logistic unit (its Digital Link path or URL,
     e.g. /01/09506000134352/10/L2026-11 or /00/<sscc>), on the gateway's host: --base-url's,
     else the URL's, else ORIGINTRACE_PUBLIC_URL's."""
-    base = _checked_base(base_url) if base_url is not None else None
+    base = checked_base(base_url, "--base-url") if base_url is not None else None
     _, path = named_record(gtin, serial)
     url = (base or _given_base(gtin) or get_settings().base_url).rstrip("/") + path
     render = {".png": qr_png, ".svg": qr_svg}.get(out.suffix.lower())

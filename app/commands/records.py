@@ -48,7 +48,15 @@ from app.commands.onchain_text import ForceOption, check_onchain_text
 from app.core.config import Settings, lot_store
 from app.gs1.digital_link import DigitalLink, KeyKind, parse_link
 from app.gs1.keys import LogisticUnit
-from app.scale.anchor import LOTS_PER_TX, AnchorError, anchor_manifest, first_listed, first_unvouched, prepare
+from app.scale.anchor import (
+    LOTS_PER_TX,
+    AnchorConflict,
+    AnchorError,
+    anchor_manifest,
+    first_listed,
+    first_unvouched,
+    prepare,
+)
 from app.scale.manifest import LotBlock, ManifestError, count_items, read_manifest
 from app.scale.store import SUFFIX, LotReader, lot_path, read_header
 
@@ -82,9 +90,11 @@ def chain_lot_store(chain: Chain) -> Path:
 
 @contextmanager
 def _manifest_errors() -> Iterator[None]:
+    """A manifest to fix (a fault in it, or a lot anchored already with another root) exits 2;
+    a chain that cannot be used (transactions still pending) 1."""
     try:
         yield
-    except ManifestError as exc:
+    except (ManifestError, AnchorConflict) as exc:
         fail(str(exc), code=2)
     except AnchorError as exc:
         fail(str(exc))
@@ -201,6 +211,7 @@ def push(
     """Send the gateway the lot files this machine's `lots anchor` and `lots split` wrote, so it
     can prove their items: for a gateway on another machine. It takes a file only when it is the
     tree the chain anchored (anyone may send one); one it holds already is left as it is."""
+    items_url = gateway_url(gateway, "/api/v1/items")  # a --gateway to fix is refused first
     with clear_errors():
         links = [parse_link(value) for value in lot or []]
     if any(link.kind != KeyKind.LOT for link in links):
@@ -219,7 +230,7 @@ def push(
         with path.open("rb") as content:
             status, result = gateway_json(
                 "PUT",
-                gateway_url(gateway, f"/api/v1/items/0x{path.stem}/lot-file"),
+                f"{items_url}/0x{path.stem}/lot-file",
                 content=content,
                 timeout=600,
             )

@@ -163,7 +163,7 @@ def record_state(chain: Chain, record: bytes, path: str | None) -> RecordState:
     status_number = views.statusOf(record).call()
     if status_number == 0:
         named_as = f" ({path})" if path else ""
-        fail(f"no record has the id 0x{record.hex()}{named_as} on registry {chain.registry.address}")
+        fail(f"no record has the id 0x{record.hex()}{named_as} on registry {chain.registry.address}", code=2)
     kind = KIND_NAMES[views.kindOf(record).call()]
     parent_lots: list[str] = []
     status = STATUS_NAMES[status_number]

@@ -42,6 +42,11 @@ class AnchorError(RuntimeError):
     """The manifest conflicts with the chain, or the chain cannot be used; the message says why."""
 
 
+class AnchorConflict(AnchorError):
+    """A lot of the manifest is anchored already with another root: read on chain before its
+    batch is sent, so the manifest (its lot number) is what to fix."""
+
+
 def _found_in(sub_lot: LotBlock, tree: LotReader) -> Iterator[tuple[str, bytes, int | None]]:
     """Each item of `sub_lot` as (serial, metadata hash, its position in `tree` or None)."""
     md_index = np.frombuffer(sub_lot.md_index, dtype="<u4")
@@ -97,9 +102,9 @@ class AnchorReport:
     seconds: float = 0.0
 
 
-def root_conflict(gtin: str, lot: str, anchored: bytes, root: bytes) -> AnchorError:
+def root_conflict(gtin: str, lot: str, anchored: bytes, root: bytes) -> AnchorConflict:
     """The error for a manifest whose lot differs from the one anchored under its number."""
-    return AnchorError(
+    return AnchorConflict(
         f"lot {lot} of {gtin} is already anchored with root 0x{anchored.hex()}, "
         f"but the manifest gives 0x{root.hex()}; anchor changed lots under a new lot number"
     )
