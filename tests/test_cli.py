@@ -501,6 +501,9 @@ def test_commands_about_one_item_take_its_digital_link(  # type: ignore[no-untyp
     args = ("--to", carrier, "--out", str(out), "--registry", deployment.registry)
     prepared = run("handoff", "prepare", url, *args)
     assert f"hand {ITEM.path} from " in prepared.output
+    deadline = json.loads(out.read_text())["typedData"]["message"]["deadline"]
+    assert prepared.output.endswith(f"both must sign before {utc_time(int(deadline))}\n")
+    assert re.search(r"before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", prepared.output)  # was cut to the minute
     assert json.loads(out.read_text())["typedData"]["message"]["id"] == "0x" + ITEM.item_id.hex()
     # Sent, and refused by the registry for what the account is, not for how it named the item.
     sold = run("items", "sell", url, "--account", "brand", "--yes", ok=False)
@@ -675,7 +678,7 @@ def test_revert_reasons_name_statuses_and_roles() -> None:
     )
     expired = function_signature_to_4byte_selector("ConsortiumProposalExpired(uint256,uint64)")
     assert describe_revert(abi, expired + encode(["uint256", "uint64"], [7, 1_796_000_000])) == (
-        "ConsortiumProposalExpired(proposalId=7, expiresAt=1796000000 (2026-11-30 00:53 UTC))"
+        "ConsortiumProposalExpired(proposalId=7, expiresAt=1796000000 (2026-11-30 00:53:20 UTC))"
     )
     unknown_role = encode(["address", "bytes32"], [account, b"\x07" * 32])
     assert f"neededRole=0x{'07' * 32})" in describe_revert(abi, role + unknown_role)
@@ -714,6 +717,13 @@ def test_up_on_a_database_of_another_chain_is_one_line(monkeypatch: pytest.Monke
 
     monkeypatch.setattr("app.demo.up.up", elsewhere)
     _one_line_error(_cli("up"), 2, "on chain 17000", "set ORIGINTRACE_DATA_DIR")
+
+
+def test_revoke_help_says_what_the_document_is_for() -> None:
+    """It said "its keccak256 is recorded", as attest's does; revoke records nothing of it."""
+    shown = " ".join(_cli("items", "revoke", "--help").output.split())
+    assert "its keccak256, with --kind and your account, names the attestation to revoke" in shown
+    assert "its keccak256 is recorded" not in shown
 
 
 def test_help_shows_flags_without_a_value() -> None:
@@ -961,7 +971,7 @@ def test_an_expired_handoff_is_not_signed_and_its_refused_relay_says_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     handoff = _signed_handoff(tmp_path / "h.json")  # deadline 1 (1970)
-    again = "expired at 1970-01-01 00:00 UTC; run `origintrace handoff prepare` again"
+    again = "expired at 1970-01-01 00:00:01 UTC; run `origintrace handoff prepare` again"
     _one_line_error(_cli("handoff", "sign", str(handoff), "--account", "brand"), 2, f"this handoff {again}")
     # Refused before it is sent, like `sign` (it went to the relayer, whose refusal exited 1).
     monkeypatch.setattr("app.commands.handoff.gateway_json", lambda *_, **__: pytest.fail("sent"))

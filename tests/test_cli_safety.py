@@ -111,9 +111,10 @@ def test_a_passphrase_typed_wrong_is_asked_again_and_one_from_the_environment_fa
         args = ["items", command, ITEM.gtin, ITEM.serial, "--account", "brand"]
         return CliRunner().invoke(cli, args, env={**env, **more}, input="".join(f"{t}\n" for t in typed))
 
-    lost = report("report-lost", ["wrong one", "wrong two", PASSPHRASE])
+    lost = report("report-lost", ["", "wrong one", "wrong two", PASSPHRASE])
     assert lost.exit_code == 0, lost.output
     assert lost.output.count("wrong passphrase, try again") == 2
+    assert lost.output.count("empty passphrase, try again") == 1  # was asked again without a word
     assert STATUS_NAMES[contract.functions.statusOf(ITEM.item_id).call()] == "lost"
     nonce = w3.eth.get_transaction_count(brand.address)
     three = report("found", ["a wrong one", "another", "a third"])
@@ -125,6 +126,22 @@ def test_a_passphrase_typed_wrong_is_asked_again_and_one_from_the_environment_fa
     )
     assert "Passphrase for" not in from_env.output
     assert w3.eth.get_transaction_count(brand.address) == nonce
+
+
+def test_a_new_passphrase_typed_empty_or_not_repeated_is_asked_again_saying_why(
+    tmp_path: Path, at_a_terminal: None
+) -> None:
+    typed = ["", "first try", "other one", "chosen one", "chosen one"]
+    created = CliRunner().invoke(
+        cli,
+        ["accounts", "create", "newcomer"],
+        env={"APE_DATA_FOLDER": str(tmp_path / "ape")},
+        input="".join(f"{t}\n" for t in typed),
+    )
+    assert created.exit_code == 0, created.output
+    assert "empty passphrase, try again" in created.output
+    assert "the two passphrases differ, try again" in created.output
+    assert (tmp_path / "ape" / "accounts" / "newcomer.json").exists()
 
 
 def test_large_metadata_is_warned_of_with_its_gas_and_refused_past_the_limit(  # type: ignore[no-untyped-def]

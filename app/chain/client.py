@@ -81,8 +81,9 @@ def _error_selectors(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str,
 
 
 def utc_time(timestamp: int) -> str:
-    """Unix time `timestamp` as a person reads it: 2026-12-11 21:30 UTC."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """Unix time `timestamp` as a person reads it, to the second: 2026-12-11 21:30:05 UTC (a
+    deadline cut to the minute read as up to 59 s later than it is)."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 _TIMES = ("expiresAt", "readyAt", "deadline")

@@ -210,8 +210,19 @@ def read_passphrase(name: str, confirm: bool = False) -> str:
         return from_env
     if not terminal.interactive():
         fail(f"no terminal to ask the passphrase of {name!r}: set {PASSPHRASE_ENV}", code=2)
-    value: str = typer.prompt(f"Passphrase for {name}", hide_input=True, confirmation_prompt=confirm)
-    return value
+    while True:
+        value = _typed(f"Passphrase for {name}")
+        if not value:  # a prompt that returns silently to itself looks like a hang or a bug
+            typer.echo("empty passphrase, try again", err=True)
+        elif not confirm or _typed("Repeat for confirmation") == value:
+            return value
+        else:
+            typer.echo("the two passphrases differ, try again", err=True)
+
+
+def _typed(prompt: str) -> str:
+    """A hidden line typed at the terminal, empty if just Enter (click asks again in silence)."""
+    return str(typer.prompt(prompt, hide_input=True, default="", show_default=False))
 
 
 def signer(name: str) -> LocalAccount:

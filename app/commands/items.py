@@ -95,6 +95,16 @@ KindOption = Annotated[str, typer.Option(help=KIND_HELP)]
 DocumentOption = Annotated[
     Path, typer.Option(exists=True, dir_okay=False, help="Evidence file; its keccak256 is recorded")
 ]
+RevokedDocumentOption = Annotated[
+    Path,
+    typer.Option(
+        "--document",
+        exists=True,
+        dir_okay=False,
+        help="The evidence file you attested with: its keccak256, with --kind and your account,"
+        " names the attestation to revoke (nothing new is recorded)",
+    ),
+]
 CustomKindOption = Annotated[
     bool,
     typer.Option(
@@ -165,7 +175,7 @@ def attest(
 def revoke(
     gtin: ItemOrLotArg,
     kind: KindOption,
-    document: DocumentOption,
+    document: RevokedDocumentOption,
     account: AccountOption,
     rpc: RpcOption,
     serial: OptionalSerial = None,
