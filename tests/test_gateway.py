@@ -297,6 +297,30 @@ def test_one_client_cannot_put_a_clone_warning_on_a_genuine_item(
     assert body["risk"] == {"level": "none", "reasons": [], "scans_24h": 1, "regions_24h": []}
 
 
+def test_crawlers_and_link_previews_are_not_counted_as_scans(
+    w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings, same_minute: None
+) -> None:  # type: ignore[no-untyped-def]
+    """robots.txt lets crawlers read product pages: each crawler counted as a shopper, so daily
+    crawls of a claimed item would warn of a copy on a genuine product."""
+    seed_demo(w3, registry(w3, deployment.registry), operator)
+    Indexer(w3, engine, deployment).backfill()
+    settings.cache_ttl = 0
+    app = create_app(settings, engine)
+    crawlers = (
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "facebookexternalhit/1.1",
+    )
+    with TestClient(app) as test_client:
+        for n, agent in enumerate(crawlers):
+            crawler = TestClient(app, client=(f"192.0.2.{n}", 50000))
+            assert crawler.get(DIAMOND.path, headers={**JSON, "User-Agent": agent}).status_code == 200
+        phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+        body = test_client.get(DIAMOND.path, headers={**JSON, "User-Agent": phone}).json()
+    assert body["risk"]["scans_24h"] == 1  # the shopper's own scan only
+
+
 def test_resolutions_are_rate_limited(
     w3: Web3, deployment: Deployment, operator, engine: Engine, settings: Settings, same_minute: None
 ) -> None:  # type: ignore[no-untyped-def]
@@ -558,7 +582,11 @@ def test_errors_echo_long_values_cut_short(client: TestClient) -> None:
 
 def test_generic_errors_have_specific_codes(client: TestClient) -> None:
     missing = client.get("/no/such/page", headers=JSON)
-    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert missing.status_code == 404 and missing.json()["error"] == "no_such_page"
+    # In a browser: no page here, not "no product is registered under this code" (nor its label hint).
+    for lang, said in (("en", "There is no page at this address"), ("zh-CN", "此网址没有页面")):
+        page = client.get("/no/such/page", headers={"Accept": "text/html", "Accept-Language": lang}).text
+        assert f"<h1>{said}</h1>" in page and "scan" not in page.lower() and "扫描" not in page
     wrong = client.post("/healthz", headers=JSON)
     assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
     # HEAD is answered wherever GET is, so Allow says so; the reason names both.

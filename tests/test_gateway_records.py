@@ -593,6 +593,10 @@ def test_a_qr_code_holds_the_canonical_url_the_resolver_names(
             assert decoded.text == "http://127.0.0.1:8000" + canonical
     if canonical != asked:  # the canonical path's own image depends on nothing registered
         assert "immutable" in client.get(f"{canonical}/qr.png").headers["cache-control"]
+    # A sheet of labels prints the same URL under each code (it printed the path as asked).
+    sheet = client.get("/api/v1/labels.svg", params={"path": [asked]})
+    assert sheet.status_code == 200 and sheet.headers["cache-control"] == "no-cache"
+    assert f">http://127.0.0.1:8000{canonical}</text>" in sheet.text.replace("&amp;", "&")
     client.app.state.cache.observe_checkpoint(object())  # type: ignore[attr-defined] # for the keys learned later
 
 

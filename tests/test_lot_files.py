@@ -2,6 +2,8 @@
 `origintrace lots push`): taken only when they are the tree the chain anchored (real anvil,
 a real gateway server)."""
 
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,8 @@ class Setup:
     """That file."""
     rpc: str
     registry: str
+    gateway_store: Path
+    """The gateway's lot store."""
 
 
 @pytest.fixture
@@ -70,7 +74,8 @@ def setup(
     settings.port = free_port()
     with served(create_app(settings, engine), settings.port) as url:
         (lot_file,) = store.glob("*.otl")
-        yield Setup(url, member_data, lot_file, devnet.rpc_url, deployment.registry)
+        gateway_store = lot_store(settings, deployment.chain_id, deployment.registry)
+        yield Setup(url, member_data, lot_file, devnet.rpc_url, deployment.registry, gateway_store)
 
 
 def _put(setup: Setup, data: bytes, lot_id: str = "0x" + SKINCARE_LOT.item_id.hex()) -> httpx.Response:
@@ -106,6 +111,18 @@ def test_a_lot_file_sent_to_the_gateway_proves_its_items(setup: Setup) -> None:
     assert httpx.get(setup.url + ITEM, headers=JSON).status_code == 200
     stray = list((setup.member_data.parent).rglob("*.upload"))
     assert stray == []  # every received file is moved into place or removed
+
+
+def test_an_upload_a_dead_gateway_left_is_removed_by_the_next(setup: Setup) -> None:
+    """A gateway killed mid-upload left its received file in the lot store for good."""
+    setup.gateway_store.mkdir(parents=True, exist_ok=True)
+    left, receiving = setup.gateway_store / "ab.x1.upload", setup.gateway_store / "cd.x2.upload"
+    for path in (left, receiving):
+        path.write_bytes(b"part of a lot file")
+    hours_ago = time.time() - 2 * lot_files.STALE_UPLOAD_S
+    os.utime(left, (hours_ago, hours_ago))
+    assert _put(setup, setup.lot_file.read_bytes()).status_code == 201
+    assert not left.exists() and receiving.exists()  # one being received is written to: young
 
 
 def test_a_file_for_no_indexed_lot_or_too_large_is_refused(

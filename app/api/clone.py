@@ -31,6 +31,17 @@ SEEN_LIMIT = 500_000
 clients count at every scan until the day ends: a flood that big is worth warning about."""
 
 
+_CRAWLER = re.compile(r"bot|crawl|spider|slurp|preview|facebookexternalhit", re.IGNORECASE)
+"""User agents of crawlers and link previews (Googlebot, bingbot, Slackbot, ...): robots.txt
+lets them read product pages, and a crawl of a claimed item every day would count as a scan a
+day, past the "scanned after its claim" rule, on a genuine product."""
+
+
+def is_crawler(user_agent: str | None) -> bool:
+    """Whether a request comes from a crawler or a link preview, which is never counted as a scan."""
+    return bool(user_agent and _CRAWLER.search(user_agent))
+
+
 def coarse_region(header_value: str | None) -> str:
     """An ISO 3166 alpha-2 code from the configured CDN header, or ZZ; nothing finer is kept."""
     value = (header_value or "").strip().upper()

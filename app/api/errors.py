@@ -22,8 +22,10 @@ from app.chain.client import node_said
 
 log = logging.getLogger(__name__)
 
-HTTP_ERRORS: Final = {404: "not_found", 405: "method_not_allowed"}
-"""Codes of the errors Starlette raises itself (no route, wrong method); others are `http_error`."""
+HTTP_ERRORS: Final = {404: "no_such_page", 405: "method_not_allowed"}
+"""Codes of the errors Starlette raises itself (no route, wrong method); others are `http_error`.
+An address no route takes is `no_such_page`, not `not_found`: its page said "no product is
+registered under this code", as for a product code that resolves to nothing."""
 ECHO_LIMIT: Final = 64
 LINK_TYPE_UNAVAILABLE = "link_type_unavailable"
 """The error of a Digital Link whose product exists but has no link of the asked `linkType`."""

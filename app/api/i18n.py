@@ -186,6 +186,7 @@ TEXT = {
         "error_link_type_unavailable": "This product has no link of the kind this address asks for",
         "error_missing_key_value": "This code is incomplete: its number is missing",
         "error_not_a_unit": "This record is not a logistic unit, so it has no contents or packing steps",
+        "error_no_such_page": "There is no page at this address",
         "open_product": "Open the product's page",
         "alert_recalled": (
             "Recalled by the brand: stop using this product and contact the brand or the seller."
@@ -280,6 +281,7 @@ TEXT = {
         "error_link_type_unavailable": "此商品没有该地址所要求类型的链接",
         "error_missing_key_value": "此码不完整：缺少编号",
         "error_not_a_unit": "此记录不是物流单元，没有内含清单或装箱记录",
+        "error_no_such_page": "此网址没有页面",
         "open_product": "打开商品页面",
         "alert_recalled": "品牌方已召回此商品：请停止使用，并联系品牌方或销售方。",
         "alert_lost": "此商品已报失或被盗：请勿购买；如有人向您出售，请告知销售平台。",

@@ -10,6 +10,7 @@ from pydantic import AfterValidator
 from sqlalchemy import Connection, select
 
 from app.api.cache import request_path
+from app.api.canonical import canonical_link, depends_on_registry
 from app.api.clone import known_path
 from app.api.deps import ConnectionDep, PlacesDep, SettingsDep
 from app.api.epcis import contents_event, epcis_document, record_urn
@@ -384,18 +385,23 @@ def _lot_item_bundle(
     summary="A printable A4 sheet of QR labels for the given Digital Link paths",
 )
 def get_labels(
+    conn: ConnectionDep,
     settings: SettingsDep,
+    places: PlacesDep,
     path: Annotated[
         list[str],
         Query(min_length=1, max_length=MAX_LABELS, description="e.g. /01/09506000134352/21/DIA-0001"),
     ],
 ) -> Response:
-    urls = []
+    """Each label encodes its key's canonical URL, as the QR image of one key does (`canonical_link`:
+    a registered item without a lot or variant given in the path, a split item under its sub-lot)."""
+    urls, cache = [], "public, max-age=86400"
     for value in path:
         try:
-            urls.append(settings.base_url + parse_path(value).path)
+            key = parse_path(value)
         except InvalidKey as exc:
             raise ApiError(400, "invalid_key", f"{value!r}: {exc}") from None
-    return Response(
-        label_sheet(urls), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
-    )
+        if depends_on_registry(key):
+            key, cache = canonical_link(conn, key, settings, places), "no-cache"
+        urls.append(settings.base_url + key.path)
+    return Response(label_sheet(urls), media_type="image/svg+xml", headers={"Cache-Control": cache})

@@ -12,6 +12,8 @@ place, so the gateway's readers see the old file or the new one, never part of o
 
 import os
 import tempfile
+import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,6 +42,9 @@ TOO_LARGE: Final = ApiError(
     413, "body_too_large", f"a lot file may hold at most {MAX_LOT_FILE_BYTES:,} bytes"
 )
 UPLOAD_SUFFIX: Final = ".upload"
+STALE_UPLOAD_S: Final = 3600
+"""A received file not written to for this long was left by a gateway that died mid-upload (one
+being received is written to as it arrives)."""
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
@@ -107,6 +112,7 @@ async def put_lot_file(lot_id: ItemId, request: Request) -> JSONResponse:
     if declared.isdigit() and int(declared) > MAX_LOT_FILE_BYTES:
         raise TOO_LARGE
     store.mkdir(parents=True, exist_ok=True)
+    _remove_stale_uploads(store)
     handle, name = tempfile.mkstemp(prefix=f"{lot_id[2:]}.", suffix=UPLOAD_SUFFIX, dir=store)
     received = Path(name)
     try:
@@ -127,6 +133,16 @@ async def put_lot_file(lot_id: ItemId, request: Request) -> JSONResponse:
         lot_id=lot_id, gtin=header.gtin, lot=header.lot, items=header.count, root=row.lot_root, stored=stored
     )
     return JSONResponse(body.model_dump(), status_code=201 if stored else 200)
+
+
+def _remove_stale_uploads(store: Path) -> None:
+    """Delete the received files a gateway that died mid-upload left in `store` (never read: no
+    lot file's name)."""
+    cutoff = time.time() - STALE_UPLOAD_S
+    for left in store.glob(f"*{UPLOAD_SUFFIX}"):
+        with suppress(FileNotFoundError):
+            if left.stat().st_mtime < cutoff:
+                left.unlink()
 
 
 def _store(received: Path, target: Path, root: bytes) -> tuple[StoredLot, bool]:

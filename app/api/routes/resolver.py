@@ -11,7 +11,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from app.api.cache import Cached, page_language, request_path, variant
 from app.api.canonical import canonical_link, depends_on_registry
-from app.api.clone import Scan, coarse_region, scan_risk
+from app.api.clone import Scan, coarse_region, is_crawler, scan_risk
 from app.api.errors import LINK_TYPE_UNAVAILABLE, ApiError
 from app.api.head import is_head
 from app.api.items import ItemReader
@@ -133,7 +133,8 @@ def _resolve(
     requested = key
     reader = ItemReader(conn, settings, state.places)
     serialised = key.serialised_item
-    scan = None if is_head(request.scope) else Scan(_region(request, settings), client)
+    counted = not is_head(request.scope) and not is_crawler(request.headers.get("user-agent"))
+    scan = Scan(_region(request, settings), client) if counted else None
     if serialised is not None:
         item_id = "0x" + serialised.item_id.hex()
         # A registered item's id is its GTIN and serial: a lot or variant in the URL is checked
