@@ -272,23 +272,19 @@ def test_verify_checks_that_no_lot_split_off_the_items_lot_took_it(
     """A gateway without a sub-lot's file answered a split-off item with its parent lot's custody
     and status, and verify passed (a lot's root still lists the items split off it); verify now
     reads each sub-lot's file from the gateway and checks it against the sub-lot's root."""
-
-    contract = registry(
-        w3, client.get("/api/v1/items/0x" + PARENT.item_id.hex() + "/proof").json()["registry"]
-    )
-    rpc = RpcClient(devnet.rpc_url)
+    deployed = client.get(f"/api/v1/items/0x{PARENT.item_id.hex()}/proof").json()["registry"]
+    contract, rpc = registry(w3, deployed), RpcClient(devnet.rpc_url)
 
     def failed(base: str, lot: Lot, serial: str) -> list[str]:
+        """The checks that fail, had the gateway answered `serial` as an item of `lot`."""
         bundle = client.get(f"/api/v1/lots/{GTIN}/{PARENT.lot}/items/{serial}/proof").json()
         lineage = lot_lineage(contract, lot.item_id)
         logs = check_facts(Report(), w3, rpc, contract.address, lineage, bundle["facts"]).logs
-        item, metadata = (
-            SerialisedItem(GTIN, serial).item_id,
-            bytes.fromhex(bundle["merkle"]["metadata_hash"][2:]),
-        )
+        item = SerialisedItem(GTIN, serial).item_id
+        metadata = bytes.fromhex(bundle["merkle"]["metadata_hash"][2:])
         report = Report()
-        check_splits(report, base, contract, logs, lot.item_id, item, metadata)
-        assert report.checks, "the lot was split: its splits are checked"
+        check_splits(report, base, contract, logs, lineage, item, metadata)
+        assert report.checks, "the lots were split: their splits are checked"
         return [text for ok, text in report.checks if not ok]
 
     with served(client.app, free_port(), lifespan="off") as base:
@@ -305,6 +301,24 @@ def test_verify_checks_that_no_lot_split_off_the_items_lot_took_it(
         assert "the gateway's file of it is not its tree" in unchecked
     (unreachable, *_) = failed("http://127.0.0.1:9", SUB_LOT, "S005")
     assert "its file could not be read" in unreachable
+
+
+def test_a_split_whose_file_is_missing_stops_the_gateway_following_later_ones(client: TestClient) -> None:
+    """Without SPLIT-A1's file, the gateway skipped it and answered S005 as an item of SPLIT-A4,
+    a later split listing it again, which took nothing: SPLIT-A1 could be recalled unseen."""
+    store = next(p for p in client.app.state.settings.data_dir.rglob(f"{SUB_LOT.item_id.hex()}.otl"))  # type: ignore[attr-defined]
+    aside = store.with_suffix(".aside")
+    store.rename(aside)
+    try:
+        client.app.state.cache.observe_checkpoint(object())  # type: ignore[attr-defined]
+        body = client.get(f"{PARENT.path}/21/S005", headers=JSON).json()
+        assert body["lot"]["id"] == "0x" + PARENT.item_id.hex()  # not SPLIT-A4's
+    finally:
+        aside.rename(store)
+        client.app.state.cache.observe_checkpoint(object())  # type: ignore[attr-defined]
+    assert (
+        client.get(f"{PARENT.path}/21/S005", headers=JSON).json()["lot"]["id"] == "0x" + SUB_LOT.item_id.hex()
+    )
 
 
 def test_verify_checks_what_the_gateway_shows_against_the_checked_facts(

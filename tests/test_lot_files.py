@@ -26,7 +26,9 @@ from app.core.config import Settings, lot_store
 from app.demo.journey import SKINCARE_LOT, admit_members, demo_members, metadata_uri, skincare_block
 from app.gs1.keys import SerialisedItem
 from app.indexer.follow import Indexer
+from app.scale import store
 from app.scale.anchor import prepare
+from app.scale.native import tree_of
 
 pytestmark = pytest.mark.e2e
 JSON = {"Accept": "application/json"}
@@ -115,14 +117,36 @@ def test_a_lot_file_sent_to_the_gateway_proves_its_items(setup: Setup) -> None:
 
 def test_an_upload_a_dead_gateway_left_is_removed_by_the_next(setup: Setup) -> None:
     """A gateway killed mid-upload left its received file in the lot store for good."""
-    setup.gateway_store.mkdir(parents=True, exist_ok=True)
-    left, receiving = setup.gateway_store / "ab.x1.upload", setup.gateway_store / "cd.x2.upload"
+    incoming = setup.gateway_store.parent / lot_files.INCOMING  # beside the store: its folder unchanged
+    incoming.mkdir(parents=True, exist_ok=True)
+    left, receiving = incoming / "ab.x1.upload", incoming / "cd.x2.upload"
     for path in (left, receiving):
         path.write_bytes(b"part of a lot file")
     hours_ago = time.time() - 2 * lot_files.STALE_UPLOAD_S
     os.utime(left, (hours_ago, hours_ago))
     assert _put(setup, setup.lot_file.read_bytes()).status_code == 201
     assert not left.exists() and receiving.exists()  # one being received is written to: young
+
+
+def test_a_made_up_file_of_another_count_is_refused_before_any_hashing(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file naming the lot and its root, with millions of made-up ids, was hashed whole
+    (hundreds of MB and a second of CPU a request): its count must be the anchored one first."""
+    good = bytearray(setup.lot_file.read_bytes())
+    hashed: list[int] = []
+    monkeypatch.setattr(store, "tree_of", lambda *args: hashed.append(1) or tree_of(*args))
+    more = bytearray(good)
+    more[8:16] = (2000).to_bytes(8, "little")  # the header's count (n), after the magic
+    refused = _put(setup, bytes(more))
+    assert (
+        refused.status_code == 422 and "it holds 2,000 items; the lot was anchored with 1,000" in refused.text
+    )
+    padded = bytearray(good)
+    padded[16:20] = (1001).to_bytes(4, "little")  # more metadata hashes (m) than items
+    assert "header is inconsistent" in _put(setup, bytes(padded)).text
+    assert hashed == []  # neither was hashed
+    assert _put(setup, bytes(good)).status_code == 201 and hashed == [1]
 
 
 def test_a_file_for_no_indexed_lot_or_too_large_is_refused(

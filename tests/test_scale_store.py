@@ -100,10 +100,12 @@ def test_a_lot_file_is_checked_whole_against_the_root_on_chain(tmp_path: Path) -
     good = path.read_bytes()
     ids = HEADER_SIZE + 8 * len(built.level_sizes)
 
-    def refused(data: bytes, lot_id: bytes = block.lot_id, root: bytes = built.root) -> str:
+    def refused(
+        data: bytes, lot_id: bytes = block.lot_id, root: bytes = built.root, count: int = 1000
+    ) -> str:
         path.write_bytes(data)
         with pytest.raises(LotFileError) as error:
-            check_lot_file(path, lot_id, root)
+            check_lot_file(path, lot_id, root, count)
         return str(error.value)
 
     other = make_block(10, lot="L2")
@@ -114,6 +116,7 @@ def test_a_lot_file_is_checked_whole_against_the_root_on_chain(tmp_path: Path) -
     assert refused(good, root=b"\1" * 32).startswith(
         f"its root 0x{built.root.hex()} is not the root anchored"
     )
+    assert refused(good, count=999) == "it holds 1,000 items; the lot was anchored with 999"
     assert "take" in refused(good[:-1]) and "take" in refused(good + b"\0")
     assert refused(b"not a lot file at all" * 10) == "not a lot file (its first bytes are not OTLOTST1)"
     assert refused(b"short").startswith("not a lot file: 5 bytes")

@@ -31,10 +31,11 @@ SEEN_LIMIT = 500_000
 clients count at every scan until the day ends: a flood that big is worth warning about."""
 
 
-_CRAWLER = re.compile(r"bot|crawl|spider|slurp|preview|facebookexternalhit", re.IGNORECASE)
+_CRAWLER = re.compile(r"bot[/;\-]|\bbot\b|crawl|spider|slurp|preview|facebookexternalhit", re.IGNORECASE)
 """User agents of crawlers and link previews (Googlebot, bingbot, Slackbot, ...): robots.txt
 lets them read product pages, and a crawl of a claimed item every day would count as a scan a
-day, past the "scanned after its claim" rule, on a genuine product."""
+day, past the "scanned after its claim" rule, on a genuine product. "bot" only as crawlers name
+themselves (Googlebot/2.1, Slackbot-LinkExpanding, "bot;"), not in a phone's name (CUBOT)."""
 
 
 def is_crawler(user_agent: str | None) -> bool:

@@ -11,6 +11,7 @@ Merkle root. `origintrace lots anchor` leaves one compact file per lot in the lo
 it against the root indexed from the chain, so a tampered file cannot prove a foreign item.
 """
 
+import struct
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -267,11 +268,15 @@ def _split_off_to(
     earliest split whose stored file lists the item with the same metadata hash (whoever holds
     a lot may split it, but not change what its brand vouched for) and names the sub-lot the
     chain recorded. A parent's root still holds the items split off, so a later split may list
-    one again; it took nothing, the first split did."""
+    one again; it took nothing, the first split did. A split whose file is not in the store
+    stops the search (None): it may be the one that took the item, and a later split listing it
+    again would show the item where it is not (`origintrace verify` then fails closed)."""
     for split in LOT_SPLITS.rows(conn, lot_id=lot_id):
         lot_file = _stored_lot(store, split.args["subLotId"])
-        proved = lot_file[1].prove(item_id) if lot_file is not None else None
-        if lot_file is None or proved is None or proved.metadata_hash != metadata_hash:
+        if lot_file is None:  # it may be the split that took the item: a later one cannot be followed
+            return None
+        proved = lot_file[1].prove(item_id)
+        if proved is None or proved.metadata_hash != metadata_hash:
             continue
         header = _header_naming(lot_file[0], split.args["subLotId"])
         if header is not None:
@@ -385,7 +390,7 @@ def find_lot_item(
     for lot, path in lots:
         try:
             listed = _open_lot(path, path.stat().st_mtime_ns).find(item_id) is not None
-        except (FileNotFoundError, ValueError):  # removed since, or not a whole lot file
+        except (FileNotFoundError, ValueError, struct.error):  # removed since, or not a whole lot file
             continue
         found = load_lot_item(conn, parties, gtin, lot, serial, base_url, store) if listed else None
         if found is not None:

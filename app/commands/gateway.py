@@ -62,10 +62,12 @@ def gateway_json(
             content=content,
             headers=_ACCEPT_JSON,
             timeout=timeout,
-            follow_redirects=True,
+            follow_redirects=content is None,  # a file is read once: it cannot go on to another URL
         )
     except httpx.HTTPError as exc:
         fail(f"cannot reach the gateway at {url}: {exc}")
+    if response.is_redirect:
+        fail(f"{url} redirects to {response.headers.get('location')}: give that gateway URL", code=2)
     try:
         return response.status_code, response.json()
     except ValueError:

@@ -134,9 +134,9 @@ def _lot_item(chain: Chain, record: bytes, lot: Lot, serial: str) -> tuple[LotIt
     metadata = _listed(chain, store, lot.item_id, record)
     if metadata is None:
         return LotItem(serial, lot.lot, False), lot
-    unchecked: list[str] = []
+    unchecked: list[str] = []  # splits on the way whose file is not here: each may hold the item
     for _ in range(MAX_NESTING):
-        moved, unchecked = None, []
+        moved = None
         for sub in sub_lots_of(chain, lot.item_id):
             header = read_header(lot_path(store, bytes.fromhex(sub[2:])))
             if header is None or "0x" + Lot(header.gtin, header.lot).item_id.hex() != sub:

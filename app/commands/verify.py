@@ -7,6 +7,7 @@ registry's logs for the item are listed to show that the gateway left none out.
 """
 
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -42,7 +43,7 @@ from app.indexer.decode import (
     record_arg,
 )
 from app.indexer.rpc import RpcClient
-from app.scale.store import LotFileError, LotReader, check_lot_file
+from app.scale.store import MAX_LOT_FILE_BYTES, LotFileError, LotReader, check_lot_file
 
 STATUS_ALIASES = {"lost": {"lost", "stolen", "lost_stolen"}}
 CREATIONS = {"ItemRegistered", "ItemsRegistered", "LotAnchored", "UnitCreated"}
@@ -244,7 +245,7 @@ def verify(
         check_parties(report, node, contract, shown)
         if link.lot is not None:
             metadata = bytes.fromhex(bundle["merkle"]["metadata_hash"][2:])
-            check_splits(report, base, contract, checked.logs, record_id, key.item_id, metadata)
+            check_splits(report, base, contract, checked.logs, lineage, key.item_id, metadata)
     if link.lot is None:
         check_shown(report, item, checked.checked)
     custodian = contract.functions.custodianOf(record_id).call()
@@ -273,27 +274,56 @@ def check_splits(
     base: str,
     contract: Any,
     logs: list[dict[str, Any]],
-    lot: bytes,
+    lineage: list[str],
     item: bytes,
     metadata: bytes,
 ) -> None:
-    """The item is still in the proof's `lot`: no lot split off it took the item. A lot's root
-    still lists the items split off it, so the proof alone says nothing of where the item is
-    now: a gateway without a sub-lot's file (or withholding it) answered with the parent's
-    custody and status, and verify passed, though the sub-lot could be recalled. Each sub-lot's
-    file is read from the gateway and checked against the sub-lot's root on the user's node;
-    one that cannot be read, or that lists the item with its metadata, fails the check."""
+    """The item is in the proof's lot (`lineage[0]`): no lot split off it took the item, nor
+    one split off a parent lot before the split the item came down by (the earliest split
+    holding an item took it). A lot's root still lists the items split off it, so the proof
+    alone says nothing of where the item is now: a gateway without a sub-lot's file (or
+    withholding it) answered with the parent's custody and status, and verify passed, though
+    the sub-lot could be recalled. Each such sub-lot's file is read from the gateway and checked
+    against the sub-lot's root on the user's node; one that cannot be read, or that lists the
+    item with its metadata, fails the check. `logs` holds a parent's logs up to that split only."""
     decoder = registry_decoder()
     splits = [
-        str(log.args["subLotId"])
+        str(log.args["subLotId"]).lower()
         for log in (decoder.decode(raw, 0) for raw in logs)
-        if log.name == "LotSplit" and str(log.args["parentLotId"]).lower() == "0x" + lot.hex()
+        if log.name == "LotSplit"
+        and str(log.args["parentLotId"]).lower() in lineage
+        and str(log.args["subLotId"]).lower() not in lineage
     ]
     for sub in splits:
         problem = _took_item(base, contract, bytes.fromhex(sub[2:]), item, metadata)
         report.check(
-            problem is None, problem or f"lot {sub[:14]}…, split off the item's lot, did not take it"
+            problem is None, problem or f"lot {sub[:14]}…, split off the item's lots, did not take it"
         )
+
+
+LOT_FILE_DEADLINE_S = 300
+"""How long verify waits for one lot file from a gateway, all of it (a gateway, which verify does
+not trust, could send one byte a minute)."""
+
+
+def _fetch_lot_file(url: str, path: Path) -> str | None:
+    """Download the lot file at `url` into `path`, at most MAX_LOT_FILE_BYTES (the most a gateway
+    takes) within LOT_FILE_DEADLINE_S; None when done, else what went wrong."""
+    deadline, size = time.monotonic() + LOT_FILE_DEADLINE_S, 0
+    try:
+        with httpx.stream("GET", url, timeout=60, follow_redirects=True) as response, path.open("wb") as out:
+            if response.status_code != 200:
+                return f"the gateway has no file of it ({response.status_code})"
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_LOT_FILE_BYTES:
+                    return f"the gateway sent more than {MAX_LOT_FILE_BYTES:,} bytes for its file"
+                if time.monotonic() > deadline:
+                    return f"its file took the gateway more than {LOT_FILE_DEADLINE_S} s to send"
+                out.write(chunk)
+    except httpx.HTTPError as exc:
+        return f"its file could not be read from {url}: {exc}"
+    return None
 
 
 def _took_item(base: str, contract: Any, sub: bytes, item: bytes, metadata: bytes) -> str | None:
@@ -305,24 +335,17 @@ def _took_item(base: str, contract: Any, sub: bytes, item: bytes, metadata: byte
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sub-lot.otl"
         try:
-            with (
-                httpx.stream("GET", url, timeout=60, follow_redirects=True) as response,
-                path.open("wb") as out,
-            ):
-                if response.status_code != 200:
-                    missing = f"the gateway has no file of it ({response.status_code})"
-                    return f"{split}; {missing}: whether the item left with it cannot be checked"
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
-        except httpx.HTTPError as exc:
-            return f"{split}; its file could not be read from {url}: {exc}"
-        try:
+            fetched = _fetch_lot_file(url, path)
+            if fetched is not None:
+                return f"{split}; {fetched}: whether the item left with it cannot be checked"
             header = check_lot_file(path, sub, root)
+            with LotReader(path) as tree:
+                position = tree.find(item)
+                taken = position is not None and tree.metadata_hash(position) == metadata
         except LotFileError as exc:
             return f"{split}; the gateway's file of it is not its tree: {exc}"
-        with LotReader(path) as tree:
-            position = tree.find(item)
-            taken = position is not None and tree.metadata_hash(position) == metadata
+        except (OSError, MemoryError) as exc:
+            return f"{split}; its file could not be checked here: {exc!r}"
     if taken:
         return (
             f"the item was split off into lot {header.lot} (its file, checked against its root, lists it):"
