@@ -338,6 +338,22 @@ def test_an_item_of_a_lot_resolves_by_gtin_and_serial_alone(client: TestClient) 
     assert missing.status_code == 404 and "nothing is registered" in missing.json()["detail"]
 
 
+def test_a_damaged_lot_file_in_the_store_is_skipped_in_the_search_by_gtin(client: TestClient) -> None:
+    """A lot file cut short after its header (a copy broken in transit) made every search of its
+    GTIN fail with a 500; it is skipped, and the other lots of the GTIN still answer."""
+    (lot_file,) = client.app.state.settings.data_dir.rglob(f"{SKINCARE_LOT.item_id.hex()}.otl")  # type: ignore[attr-defined]
+    broken = lot_file.with_name("ab" * 32 + ".otl")  # names the same lot in its header
+    broken.write_bytes(lot_file.read_bytes()[:128])
+    try:
+        client.app.state.cache.observe_checkpoint(object())  # type: ignore[attr-defined]
+        missing = client.get(SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-9998").path, headers=JSON)
+        assert missing.status_code == 404, missing.text
+        found = client.get(SerialisedItem.parse(SKINCARE_LOT.gtin, "SK-0010").path, headers=JSON)
+        assert found.status_code == 200 and found.json()["url"].endswith(f"{SKINCARE_LOT.path}/21/SK-0010")
+    finally:
+        broken.unlink()
+
+
 def test_a_lot_or_unit_by_id_answers_as_resolving_its_key(client: TestClient) -> None:
     """`/api/v1/items/{id}` of a lot answered in the item shape (`gtin` and `url` null, no lot
     number, root or count), of a unit without its SSCC, contents or packings."""

@@ -3,9 +3,11 @@
 a real gateway server)."""
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import httpx
@@ -188,3 +190,35 @@ def test_origintrace_lots_push_sends_this_machines_lot_files(setup: Setup, tmp_p
     assert none_here.exit_code == 2 and "run `lots anchor` on this machine" in none_here.output
     not_a_lot = runner.invoke(cli, [*args, "--lot", "/01/09506000134376/21/X"], env=env)
     assert not_a_lot.exit_code == 2 and "--lot takes a lot path" in not_a_lot.output
+
+
+def test_lots_push_to_a_redirecting_gateway_names_where_it_points(setup: Setup) -> None:
+    """A file is read once: a redirect (http to https, a moved gateway) was followed with an
+    empty body, and the push failed with a protocol error."""
+
+    class Moved(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", "https://gw.example/api/v1/moved")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Moved)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        env = {"ORIGINTRACE_DATA_DIR": str(setup.member_data), "ORIGINTRACE_RPC_URL": setup.rpc}
+        pushed = CliRunner().invoke(
+            cli, ["lots", "push", "--gateway", url, "--registry", setup.registry], env=env
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert (
+        pushed.exit_code == 2
+        and "redirects to https://gw.example/api/v1/moved: give that gateway URL" in pushed.output
+    )
