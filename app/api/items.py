@@ -9,16 +9,16 @@ from typing import Any
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select, union_all
 
 from app.api.clone import Scan, ScanRecorder, known_paths, scan_risk
-from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, effective_custodian, record_paths
+from app.api.lots import MAX_NESTING, RECALL_STATUS, LotPublic, effective_custodian, load_lot, record_paths
 from app.api.metadata import verified_metadata
 from app.api.models import Attestation, ChainInfo, HistoryEntry, ItemPublic, Risk
 from app.api.parties import Parties
 from app.api.places import PlaceDirectory
-from app.api.units import PACKINGS_PAGE, PackingStep, UnitPublic, describe_ids, packing_steps
+from app.api.units import PACKINGS_PAGE, PackingStep, UnitPublic, describe_ids, load_unit, packing_steps
 from app.core.config import Settings, lot_store
 from app.db.reads import PreparedRead
 from app.db.schema import CREATION_LOG, PACKING_EVENTS, RECORD_ROWS, attestations, events, items
-from app.gs1.digital_link import DigitalLink, parse_path
+from app.gs1.digital_link import DigitalLink, KeyKind, parse_path
 from app.indexer.decode import DecodedLog, label_text
 from app.indexer.handlers import NEVER_EXPIRES
 from app.indexer.status import IndexerStatus, indexer_status
@@ -269,6 +269,20 @@ class ItemReader:
         record.chain = self.chain_info()
         if isinstance(record, UnitPublic):
             record.packings, record.packing_count, record.packings_next_before = self.packings(record.id)
+
+    def lot_or_unit(self, key: DigitalLink) -> LotPublic | UnitPublic | None:
+        """The lot or logistic unit `key` names, complete (see `complete`), as resolving `key`
+        answers; None when none is indexed under it (or `key` names an item)."""
+        record: LotPublic | UnitPublic | None = None
+        if key.kind == KeyKind.LOT:
+            record = load_lot(self.conn, self.parties, str(key.gtin), str(key.lot), self.settings.base_url)
+        elif key.kind == KeyKind.UNIT:
+            record = load_unit(
+                self.conn, self.parties, str(key.sscc), self.settings.base_url, self.lot_store()
+            )
+        if record is not None:
+            self.complete(record)
+        return record
 
     def lot_store(self) -> Path | None:
         """The lot files of the indexed registry (None before the first range)."""

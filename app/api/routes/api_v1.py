@@ -17,7 +17,7 @@ from app.api.epcis import contents_event, epcis_document, record_urn
 from app.api.errors import ApiError
 from app.api.items import ItemReader, indexed_lot_store, unit_of
 from app.api.labels import MAX_LABELS, label_sheet
-from app.api.lots import LotPublic, effective_custodians, load_lot, load_lot_item, record_paths, record_status
+from app.api.lots import LotPublic, effective_custodians, load_lot_item, record_paths, record_status
 from app.api.models import Attestation, ErrorBody, HistoryPage, ItemPage, ItemPublic, ItemSummary
 from app.api.places import PlaceDirectory
 from app.api.proof import ProofBundle, proof_bundle
@@ -32,12 +32,11 @@ from app.api.units import (
     content_ids,
     contents_page,
     last_packing,
-    load_unit,
     step_cursor,
 )
 from app.core.config import Settings
 from app.db.schema import RECORD_ROWS, items
-from app.gs1.digital_link import DigitalLink, KeyKind, parse_path
+from app.gs1.digital_link import DigitalLink, parse_path
 from app.gs1.keys import InvalidKey
 from app.indexer.decode import DecodedLog
 from app.indexer.status import indexer_status
@@ -138,17 +137,7 @@ def _lot_or_unit(reader: ItemReader, record_id: str) -> LotPublic | UnitPublic |
     if row is None or row.kind == "item":
         return None
     path = record_paths(reader.conn, [row], reader.lot_store()).get(record_id)
-    key = parse_path(path) if path else None
-    record: LotPublic | UnitPublic | None = None
-    if key is not None and key.kind == KeyKind.LOT:
-        record = load_lot(reader.conn, reader.parties, str(key.gtin), str(key.lot), reader.settings.base_url)
-    elif key is not None and key.kind == KeyKind.UNIT:
-        record = load_unit(
-            reader.conn, reader.parties, str(key.sscc), reader.settings.base_url, reader.lot_store()
-        )
-    if record is not None:
-        reader.complete(record)
-    return record
+    return reader.lot_or_unit(parse_path(path)) if path else None
 
 
 @router.get(

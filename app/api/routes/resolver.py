@@ -19,7 +19,7 @@ from app.api.linkset import find_link, links_for, linkset
 from app.api.lots import LotItemPublic, LotPublic, find_lot_item, load_lot, load_lot_item
 from app.api.models import ErrorBody, ItemPublic
 from app.api.pages import render_item_page, render_key_page
-from app.api.units import UnitPublic, load_unit
+from app.api.units import UnitPublic
 from app.core.config import Settings
 from app.gs1.digital_link import PRIMARY_KEYS, DigitalLink, KeyKind, MissingKeyValue, parse_path
 from app.gs1.keys import InvalidKey
@@ -161,16 +161,11 @@ def _resolve(
                 state.recorder.record(item_id, key.path, scan.region, scan.client)
             entity.risk = scan_risk(conn, state.recorder, item_id, None, settings)
             reader.complete(entity.lot)
-    elif key.kind == KeyKind.LOT:
-        entity = load_lot(conn, reader.parties, str(key.gtin), str(key.lot), settings.base_url)
-        if entity is not None:
-            reader.complete(entity)
-    elif key.kind == KeyKind.UNIT:
-        entity = load_unit(conn, reader.parties, str(key.sscc), settings.base_url, store)
-        if entity is not None:
-            if scan is not None:  # so the gateway learns the unit's SSCC, for the steps naming it
-                state.recorder.record(entity.id, key.path, scan.region, scan.client)
-            reader.complete(entity)
+    elif key.kind in (KeyKind.LOT, KeyKind.UNIT):
+        entity = reader.lot_or_unit(key)
+        if isinstance(entity, UnitPublic) and scan is not None:
+            # so the gateway learns the unit's SSCC, for the steps naming it
+            state.recorder.record(entity.id, key.path, scan.region, scan.client)
     lot_item = entity is None and key.kind == KeyKind.ITEM and key.lot is not None
     if (
         lot_item
